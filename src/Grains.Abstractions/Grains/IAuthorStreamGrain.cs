@@ -1,0 +1,16 @@
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Grains;
+
+/// <summary>
+/// The only writer of one author's events. Key: the author's pubkey, 64 lowercase hex chars. Replace,
+/// delete and vanish are scoped to one author, so doing them here, one call at a time, needs no locks.
+/// </summary>
+public interface IAuthorStreamGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Stores (or, for ephemeral kinds, only fans out) a verified event. Returns after the store commits:
+    /// OK true is sent only for Accepted and Duplicate.
+    /// </summary>
+    Task<AppendResult> AppendAsync(NostrEvent evt);
+}

@@ -1,0 +1,10 @@
+namespace NostrRelay.Grains;
+
+/// <summary>
+/// A gateway shard's callback: subscription grains push EVENT, EOSE and CLOSED for the shard's connections.
+/// Calls to one observer run one at a time, which keeps each shard's deliveries in order.
+/// </summary>
+public interface IGatewayShardObserver : IGrainObserver
+{
+    Task DeliverAsync(DeliveryBatch batch);
+}

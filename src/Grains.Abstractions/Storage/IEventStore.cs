@@ -1,0 +1,44 @@
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage;
+
+/// <summary>
+/// Where events live. Each author's events form a stream (named by the pubkey) with contiguous versions;
+/// every stored event also gets a global position. The store is the concurrency guard: it enforces a
+/// unique event id and a unique (stream, version), so even two activations of one author grain cannot
+/// write two events at one version.
+/// </summary>
+public interface IEventStore : IAsyncDisposable
+{
+    /// <summary>Creates or migrates the schema; safe to call on every start.</summary>
+    Task InitAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends a regular event at <paramref name="expectedVersion"/> + 1 of its stream. Returns after a
+    /// durable commit. A known id gives <see cref="SaveOutcome.Duplicate"/>; a stream whose head is not
+    /// <paramref name="expectedVersion"/> gives <see cref="SaveOutcome.VersionConflict"/>.
+    /// </summary>
+    Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Atomically supersedes a replaceable or addressable event: in one transaction, removes the older
+    /// events at <see cref="NostrEvent.Address"/> and appends this one. When a newer event already holds
+    /// the address nothing changes and <see cref="SaveOutcome.Superseded"/> comes back.
+    /// </summary>
+    Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default);
+
+    /// <summary>Events matching the filter in NIP-01 order (created_at desc, id asc), at most its limit.</summary>
+    IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>How many stored events match the filter, ignoring its limit.</summary>
+    Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes one event; false when it was not stored.</summary>
+    Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>The last version written to the stream, 0 for a new stream. Versions are never reused, even after deletes.</summary>
+    Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default);
+
+    /// <summary>Stored events in global position order, starting after <paramref name="afterPosition"/>.</summary>
+    IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, CancellationToken cancellationToken = default);
+}
