@@ -1,0 +1,28 @@
+using System.Collections.Concurrent;
+using NostrRelay.Grains;
+
+namespace NostrRelay.Connections;
+
+/// <summary>
+/// A slice of this gateway's connections and the subscription grain that serves them. It is the grain's
+/// observer: deliveries arrive here one batch at a time, in order, and go to each connection's queue.
+/// </summary>
+internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGatewayShardObserver
+{
+    private readonly ConcurrentDictionary<long, RelayConnection> _connections = new();
+
+    public string Key { get; } = key;
+    public ISubscriptionGrain Grain { get; } = grain;
+    public IGatewayShardObserver? Reference { get; set; }
+    public ICollection<RelayConnection> Connections => _connections.Values;
+
+    public void Add(RelayConnection connection) => _connections[connection.Id] = connection;
+    public void Remove(RelayConnection connection) => _connections.TryRemove(connection.Id, out _);
+
+    public Task DeliverAsync(DeliveryBatch batch)
+    {
+        foreach (var delivery in batch.Items)
+            if (_connections.TryGetValue(delivery.ConnectionId, out var connection)) connection.Deliver(delivery);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NostrRelay.Grains;
+using NostrRelay.Hosting;
+
+namespace NostrRelay.Connections;
+
+/// <summary>
+/// This gateway's shards. Starts after the silo (or cluster client) so its observers can attach, and
+/// stops before it: on shutdown every connection drains its in-flight EVENTs and closes with 1001
+/// while the grains can still answer.
+/// </summary>
+internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<RelayOptions> options, ILogger<GatewayShards> logger)
+    : IHostedService
+{
+    private static readonly TimeSpan ReattachInterval = TimeSpan.FromSeconds(30);
+    private readonly CancellationTokenSource _stopping = new();
+    private GatewayShard[] _shards = [];
+    private long _nextConnectionId;
+    private Task _reattaching = Task.CompletedTask;
+
+    public string GatewayId { get; } = options.Value.GatewayId ?? Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>True once every shard's observer is attached: before that the gateway answers 503.</summary>
+    public bool Ready { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var count = Math.Max(1, options.Value.Shards ?? Environment.ProcessorCount);
+        var shards = new GatewayShard[count];
+        for (var i = 0; i < count; i++)
+        {
+            var key = $"{GatewayId}/{i}";
+            var shard = new GatewayShard(key, grains.GetGrain<ISubscriptionGrain>(key));
+            shard.Reference = grains.CreateObjectReference<IGatewayShardObserver>(shard);
+            await shard.Grain.AttachAsync(shard.Reference);
+            shards[i] = shard;
+        }
+        _shards = shards;
+        Ready = true;
+        LogStarted(logger, GatewayId, count);
+        _reattaching = ReattachAsync(_stopping.Token);
+    }
+
+    /// <summary>A subscription grain that was re-activated has lost its observer; attaching again finds it.</summary>
+    private async Task ReattachAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(ReattachInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                foreach (var shard in _shards)
+                {
+                    try { await shard.Grain.AttachAsync(shard.Reference!); }
+                    catch (Exception ex) { LogReattachFailed(logger, ex, shard.Key); }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public GatewayShard Assign(out long connectionId)
+    {
+        connectionId = Interlocked.Increment(ref _nextConnectionId);
+        return _shards[connectionId % _shards.Length];
+    }
+
+    public IEnumerable<RelayConnection> Connections
+    {
+        get
+        {
+            foreach (var shard in _shards)
+                foreach (var connection in shard.Connections) yield return connection;
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Ready = false;
+        _stopping.Cancel();
+        var draining = new List<Task>();
+        foreach (var connection in Connections) draining.Add(connection.ShutdownAsync());
+        await Task.WhenAll(draining).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _reattaching;
+        foreach (var shard in _shards)
+            if (shard.Reference is not null) grains.DeleteObjectReference<IGatewayShardObserver>(shard.Reference);
+    }
+
+    [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Gateway {GatewayId} serving with {Shards} subscription shards")]
+    private static partial void LogStarted(ILogger logger, string gatewayId, int shards);
+
+    [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "Could not re-attach shard {Shard}")]
+    private static partial void LogReattachFailed(ILogger logger, Exception ex, string shard);
+}

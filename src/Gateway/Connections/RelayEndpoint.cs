@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NostrRelay.Crypto;
+using NostrRelay.Hosting;
+using NostrRelay.Information;
+
+namespace NostrRelay.Connections;
+
+/// <summary>
+/// The relay's one URL: a WebSocket upgrade becomes a <see cref="RelayConnection"/>; a GET asking for
+/// <c>application/nostr+json</c> gets the NIP-11 document; any other GET gets a short page for people.
+/// </summary>
+internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, EventVerifier verifier,
+    IGrainFactory grains, IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
+{
+    private const string NostrJson = "application/nostr+json";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (context.WebSockets.IsWebSocketRequest)
+        {
+            if (!shards.Ready)
+            {
+                context.Response.StatusCode = (int)HttpStatusCode.ServiceUnavailable;
+                return;
+            }
+            var relay = options.Value;
+            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = relay.PingInterval,
+                KeepAliveTimeout = relay.IdleTimeout,   // no pong for this long: the peer is gone
+                DangerousEnableCompression = false,
+            });
+            var shard = shards.Assign(out var connectionId);
+            var connection = new RelayConnection(connectionId, socket, shard, relay, verifier, grains, connectionLogger);
+            shard.Add(connection);
+            await connection.RunAsync();
+            return;
+        }
+
+        // NIP-11: the document must be readable cross-origin.
+        var headers = context.Response.Headers;
+        headers.AccessControlAllowOrigin = "*";
+        headers.AccessControlAllowHeaders = "*";
+        headers.AccessControlAllowMethods = "GET, OPTIONS";
+        if (HttpMethods.IsOptions(context.Request.Method))
+        {
+            context.Response.StatusCode = (int)HttpStatusCode.NoContent;
+            return;
+        }
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            context.Response.StatusCode = (int)HttpStatusCode.MethodNotAllowed;
+            return;
+        }
+        if (context.Request.Headers.Accept.ToString().Contains(NostrJson, StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.ContentType = NostrJson;
+            await context.Response.Body.WriteAsync(information.Document, context.RequestAborted);
+            return;
+        }
+        context.Response.ContentType = "text/html; charset=utf-8";
+        await context.Response.WriteAsync(
+            $"<!doctype html><html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(information.Name)}</title></head>" +
+            $"<body><h1>{WebUtility.HtmlEncode(information.Name)}</h1><p>{WebUtility.HtmlEncode(information.Description)}</p>" +
+            "<p>This is a Nostr relay. Connect a Nostr client to this address with a WebSocket (ws:// or wss://).</p></body></html>",
+            context.RequestAborted);
+    }
+}

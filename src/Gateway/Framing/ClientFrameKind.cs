@@ -1,0 +1,3 @@
+namespace NostrRelay.Framing;
+
+internal enum ClientFrameKind { Malformed, Event, Req, Close, Count, Auth, Unknown }

@@ -1,0 +1,63 @@
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Framing;
+
+/// <summary>The NIP-01 relay-to-client messages, written straight into pooled buffers.</summary>
+internal static class RelayFrames
+{
+    /// <summary><c>["EVENT",sub,event]</c>: the event's stored bytes go in as they are, never re-serialized.</summary>
+    public static OutboundFrame Event(string subscriptionId, byte[] eventJson)
+    {
+        var frame = new FrameBuilder(eventJson.Length + subscriptionId.Length + 16);
+        JsonText.WriteRaw(frame, "[\"EVENT\","u8);
+        JsonText.WriteString(frame, subscriptionId);
+        JsonText.WriteByte(frame, (byte)',');
+        JsonText.WriteRaw(frame, eventJson);
+        JsonText.WriteByte(frame, (byte)']');
+        return frame.ToFrame();
+    }
+
+    /// <summary><c>["OK",id,true|false,message]</c>.</summary>
+    public static OutboundFrame Ok(string eventId, bool accepted, string message)
+    {
+        var frame = new FrameBuilder(96 + message.Length * 3);
+        JsonText.WriteRaw(frame, "[\"OK\","u8);
+        JsonText.WriteString(frame, eventId);
+        JsonText.WriteRaw(frame, accepted ? ",true,"u8 : ",false,"u8);
+        JsonText.WriteString(frame, message);
+        JsonText.WriteByte(frame, (byte)']');
+        return frame.ToFrame();
+    }
+
+    /// <summary><c>["EOSE",sub]</c>.</summary>
+    public static OutboundFrame EndOfStoredEvents(string subscriptionId)
+    {
+        var frame = new FrameBuilder(subscriptionId.Length * 3 + 16);
+        JsonText.WriteRaw(frame, "[\"EOSE\","u8);
+        JsonText.WriteString(frame, subscriptionId);
+        JsonText.WriteByte(frame, (byte)']');
+        return frame.ToFrame();
+    }
+
+    /// <summary><c>["CLOSED",sub,message]</c>.</summary>
+    public static OutboundFrame Closed(string subscriptionId, string message)
+    {
+        var frame = new FrameBuilder(subscriptionId.Length * 3 + message.Length * 3 + 24);
+        JsonText.WriteRaw(frame, "[\"CLOSED\","u8);
+        JsonText.WriteString(frame, subscriptionId);
+        JsonText.WriteByte(frame, (byte)',');
+        JsonText.WriteString(frame, message);
+        JsonText.WriteByte(frame, (byte)']');
+        return frame.ToFrame();
+    }
+
+    /// <summary><c>["NOTICE",message]</c>.</summary>
+    public static OutboundFrame Notice(string message)
+    {
+        var frame = new FrameBuilder(message.Length * 3 + 16);
+        JsonText.WriteRaw(frame, "[\"NOTICE\","u8);
+        JsonText.WriteString(frame, message);
+        JsonText.WriteByte(frame, (byte)']');
+        return frame.ToFrame();
+    }
+}

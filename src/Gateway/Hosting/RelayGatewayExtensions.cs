@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NostrRelay.Connections;
+using NostrRelay.Crypto;
+using NostrRelay.Information;
+
+namespace NostrRelay.Hosting;
+
+/// <summary>Adds the WebSocket gateway to a host that has an Orleans silo or client.</summary>
+public static partial class RelayGatewayExtensions
+{
+    /// <summary>
+    /// Registers the gateway, bound to the <c>Relay</c> configuration section. Call after UseOrleans /
+    /// UseOrleansClient: the gateway then starts after the silo and drains before the silo stops.
+    /// </summary>
+    public static IServiceCollection AddNostrRelay(this IServiceCollection services, IConfiguration relaySection, Action<RelayOptions>? configure = null)
+    {
+        services.AddOptions<RelayOptions>().Bind(relaySection).Configure(o => configure?.Invoke(o));
+        services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value));
+        services.TryAddSingleton<ISchnorrVerifier>(_ => SchnorrVerifier.Default);
+        services.TryAddSingleton(sp => new EventVerifier(sp.GetRequiredService<ISchnorrVerifier>()));
+        services.TryAddSingleton<GatewayShards>();
+        services.AddHostedService(sp => sp.GetRequiredService<GatewayShards>());
+        services.TryAddSingleton<RelayEndpoint>();
+        return services;
+    }
+
+    /// <summary>Serves WebSocket connections and NIP-11 on one path (default "/").</summary>
+    public static IEndpointConventionBuilder MapNostrRelay(this WebApplication app, string path = "/")
+    {
+        app.UseWebSockets();
+        var verifier = app.Services.GetRequiredService<ISchnorrVerifier>();
+        LogVerifier(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NostrRelay.Gateway"), verifier.Name);
+        var endpoint = app.Services.GetRequiredService<RelayEndpoint>();
+        return app.Map(path, endpoint.HandleAsync);
+    }
+
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Verifying signatures with {Verifier}")]
+    private static partial void LogVerifier(ILogger logger, string verifier);
+}

@@ -1,0 +1,30 @@
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Subscriptions;
+
+/// <summary>One REQ of one connection while it is registered in a subscription grain.</summary>
+internal sealed class LiveSubscription(long connectionId, string subscriptionId, Filter[] filters)
+{
+    public long ConnectionId { get; } = connectionId;
+    public string SubscriptionId { get; } = subscriptionId;
+    public Filter[] Filters { get; } = filters;
+
+    /// <summary>False once CLOSE, a replacing REQ or a disconnect removed it; a running catch-up then stops.</summary>
+    public bool Active { get; set; } = true;
+
+    /// <summary>Live matches that arrive while stored events are still being read; released after EOSE.</summary>
+    public List<NostrEvent>? CatchUpBuffer { get; set; } = [];
+
+    /// <summary>
+    /// Ids sent as stored events: an event committed just before the REQ may reach us live after EOSE
+    /// too, and must not be sent twice. Kept for <see cref="SubscriptionGrain.HistoryEchoWindow"/>.
+    /// </summary>
+    public HashSet<string>? SentHistory { get; set; }
+    public long SentHistoryExpires { get; set; }
+
+    /// <summary>Marks the event being matched, so a subscription matched by several filters is sent it once.</summary>
+    public long LastMatchStamp { get; set; }
+
+    /// <summary>The index entries this subscription owns, to remove it in one pass.</summary>
+    public List<IndexEntry> Entries { get; } = [];
+}

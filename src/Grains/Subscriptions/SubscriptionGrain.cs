@@ -1,0 +1,226 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using NostrRelay.Grains;
+using NostrRelay.Protocol;
+using NostrRelay.Storage;
+
+namespace NostrRelay.Subscriptions;
+
+/// <summary>
+/// The live REQs of one gateway shard. Reentrant so that catch-up reads of the store interleave with
+/// live matching; every state change happens between awaits, so no locks are needed. Always active:
+/// its state is the shard's open subscriptions, which a quiet hour must not collect.
+/// </summary>
+[Reentrant]
+[CollectionAgeLimit(AlwaysActive = true)]
+internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, TimeProvider time, ILogger<SubscriptionGrain> logger)
+    : Grain, ISubscriptionGrain
+{
+    /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>
+    internal static readonly TimeSpan HistoryEchoWindow = TimeSpan.FromSeconds(10);
+    private const int MaxDeliveriesPerCall = 256;
+
+    private readonly FilterIndex _index = new();
+    private readonly Dictionary<long, Dictionary<string, LiveSubscription>> _connections = [];
+    private readonly Queue<Delivery> _outbox = new();
+    private readonly List<LiveSubscription> _matches = [];
+    private IGatewayShardObserver? _observer;
+    private bool _pumping;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        fanOut.AddShard(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        fanOut.RemoveShard(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public Task AttachAsync(IGatewayShardObserver observer)
+    {
+        _observer = observer;
+        StartPump();
+        return Task.CompletedTask;
+    }
+
+    public Task SubscribeAsync(long connectionId, string subscriptionId, Filter[] filters)
+    {
+        if (!_connections.TryGetValue(connectionId, out var subscriptions))
+            _connections[connectionId] = subscriptions = new Dictionary<string, LiveSubscription>(StringComparer.Ordinal);
+        if (subscriptions.Remove(subscriptionId, out var replaced)) Drop(replaced);   // NIP-01: same id replaces.
+
+        var subscription = new LiveSubscription(connectionId, subscriptionId, filters);
+        subscriptions[subscriptionId] = subscription;
+        // Registered live before the store is read: an event committed during the read is either in the
+        // history or buffered here, never missed.
+        _index.Add(subscription);
+        _ = CatchUpAsync(subscription);
+        return Task.CompletedTask;
+    }
+
+    public Task UnsubscribeAsync(long connectionId, string subscriptionId)
+    {
+        Remove(connectionId, subscriptionId);
+        return Task.CompletedTask;
+    }
+
+    private void Remove(long connectionId, string subscriptionId)
+    {
+        if (_connections.TryGetValue(connectionId, out var subscriptions) && subscriptions.Remove(subscriptionId, out var subscription))
+        {
+            Drop(subscription);
+            if (subscriptions.Count == 0) _connections.Remove(connectionId);
+        }
+    }
+
+    public Task DisconnectAsync(long connectionId)
+    {
+        if (_connections.Remove(connectionId, out var subscriptions))
+            foreach (var subscription in subscriptions.Values) Drop(subscription);
+        return Task.CompletedTask;
+    }
+
+    public Task PublishAsync(EventBatch batch)
+    {
+        var now = time.GetTimestamp();
+        foreach (var evt in batch.Events)
+        {
+            _matches.Clear();
+            _index.Match(evt, _matches);
+            foreach (var subscription in _matches)
+            {
+                if (subscription.CatchUpBuffer is { } buffer)
+                {
+                    buffer.Add(evt);
+                    continue;
+                }
+                if (subscription.SentHistory is { } sent)
+                {
+                    if (now > subscription.SentHistoryExpires) subscription.SentHistory = null;
+                    else if (sent.Contains(evt.Id)) continue;
+                }
+                _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
+            }
+        }
+        _matches.Clear();
+        StartPump();
+        return Task.CompletedTask;
+    }
+
+    private void Drop(LiveSubscription subscription)
+    {
+        subscription.Active = false;
+        subscription.CatchUpBuffer = null;
+        _index.Remove(subscription);
+    }
+
+    private async Task CatchUpAsync(LiveSubscription subscription)
+    {
+        List<NostrEvent> history;
+        try
+        {
+            history = await ReadHistoryAsync(subscription.Filters);
+        }
+        catch (Exception ex)
+        {
+            LogCatchUpFailed(logger, ex, subscription.SubscriptionId);
+            if (!subscription.Active) return;
+            Remove(subscription.ConnectionId, subscription.SubscriptionId);
+            _outbox.Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, "error: could not read stored events"));
+            StartPump();
+            return;
+        }
+        if (!subscription.Active) return;
+
+        // From here to the end there is no await: history, EOSE and the buffered live events are queued
+        // as one step, so nothing live can slip in between.
+        HashSet<string>? sent = history.Count > 0 ? new HashSet<string>(history.Count, StringComparer.Ordinal) : null;
+        foreach (var evt in history)
+        {
+            sent!.Add(evt.Id);
+            _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
+        }
+        _outbox.Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
+        var buffered = subscription.CatchUpBuffer!;
+        subscription.CatchUpBuffer = null;
+        foreach (var evt in buffered)
+        {
+            if (sent is not null && sent.Contains(evt.Id)) continue;
+            _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
+        }
+        if (sent is not null)
+        {
+            subscription.SentHistory = sent;
+            subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
+        }
+        StartPump();
+    }
+
+    /// <summary>NIP-01: each filter is queried with its own limit; the union comes newest first, each id once.</summary>
+    private async Task<List<NostrEvent>> ReadHistoryAsync(Filter[] filters)
+    {
+        var events = new List<NostrEvent>();
+        var queried = 0;
+        foreach (var filter in filters)
+        {
+            if (filter.CannotMatch || filter.Limit == 0) continue;
+            queried++;
+            await foreach (var evt in store.QueryAsync(filter)) events.Add(evt);
+        }
+        if (queried > 1 && events.Count > 1)
+        {
+            events.Sort(NostrEvent.CompareNewestFirst);
+            var write = 1;
+            for (var read = 1; read < events.Count; read++)
+                if (!string.Equals(events[read].Id, events[write - 1].Id, StringComparison.Ordinal)) events[write++] = events[read];
+            events.RemoveRange(write, events.Count - write);
+        }
+        return events;
+    }
+
+    private void StartPump()
+    {
+        if (_pumping || _observer is null || _outbox.Count == 0) return;
+        _pumping = true;
+        _ = PumpAsync();
+    }
+
+    /// <summary>
+    /// Sends what is queued, one observer call at a time (that keeps the order), taking everything that
+    /// queued up meanwhile into the next call. No timer: a lone event goes out at once.
+    /// </summary>
+    private async Task PumpAsync()
+    {
+        try
+        {
+            while (_outbox.Count > 0 && _observer is { } observer)
+            {
+                var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
+                var items = new Delivery[count];
+                for (var i = 0; i < count; i++) items[i] = _outbox.Dequeue();
+                try
+                {
+                    await observer.DeliverAsync(new DeliveryBatch(items));
+                }
+                catch (Exception ex)
+                {
+                    // The gateway is gone or restarting; it re-attaches and its clients resubscribe.
+                    LogDeliveryFailed(logger, ex, this.GetPrimaryKeyString(), count);
+                }
+            }
+        }
+        finally
+        {
+            _pumping = false;
+        }
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Catch-up read failed for subscription {SubscriptionId}")]
+    private static partial void LogCatchUpFailed(ILogger logger, Exception ex, string subscriptionId);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Shard {Shard} could not deliver {Count} frames to its gateway")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception ex, string shard, int count);
+}
