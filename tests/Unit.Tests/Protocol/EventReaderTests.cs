@@ -157,6 +157,23 @@ public sealed class EventReaderTests
         Assert.Equal("after", reader.GetString());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(64)]
+    [InlineData(200)]
+    public void reads_an_event_split_across_buffer_segments(int segmentLength)
+    {
+        // A frame from a pipe or from several WebSocket receives arrives as a ReadOnlySequence; ids and
+        // signatures then straddle segments and the reader sees them through ValueSequence, not ValueSpan.
+        var e = NostrToolsFixture.Event("unicode in tags");
+        var reader = new Utf8JsonReader(SegmentedJson.Split(Encoding.UTF8.GetBytes(e.Json), segmentLength));
+        reader.Read();
+        Assert.True(EventReader.TryRead(ref reader, out var evt, out var error), error);
+        CanonicalJsonTests.AssertFields(e, evt!);
+        Assert.Equal(e.Json, evt!.JsonText);
+    }
+
     private static string? ReadError(string json, int maxTags = int.MaxValue)
     {
         var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = 8 });
