@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace NostrRelay.Protocol;
@@ -136,12 +137,28 @@ public static class EventReader
         }
     }
 
+    private const int MaxHexLength = 128;   // a sig; ids and pubkeys are 64
+
     /// <summary>Reads a string token of exactly <paramref name="length"/> lowercase hex characters.</summary>
     public static bool TryReadHex(ref Utf8JsonReader reader, int length, out string? value)
     {
         value = null;
         if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped) return false;
-        var span = reader.ValueSpan;
+        // A value that straddles buffer segments (a reader over a ReadOnlySequence) is only in ValueSequence.
+        Span<byte> joined = stackalloc byte[MaxHexLength];
+        scoped ReadOnlySpan<byte> span;
+        if (reader.HasValueSequence)
+        {
+            var sequence = reader.ValueSequence;
+            if (sequence.Length != length) return false;
+            if (length > MaxHexLength) span = sequence.ToArray();
+            else
+            {
+                sequence.CopyTo(joined);
+                span = joined[..length];
+            }
+        }
+        else span = reader.ValueSpan;
         if (span.Length != length || !Hex.IsLowerHex(span)) return false;
         value = System.Text.Encoding.ASCII.GetString(span);
         return true;
