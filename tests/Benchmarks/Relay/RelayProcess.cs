@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace NostrRelay.Benchmarks.Relay;
+
+/// <summary>
+/// The real relay (NostrRelay.Silo.dll) in its own process, on free ports, with a fresh store in a temporary
+/// directory, so its CPU time can be read apart from the load generator's. Warnings and errors it logs are
+/// kept as <see cref="Problems"/>: a benchmark run that made the relay complain must say so.
+/// </summary>
+internal sealed class RelayProcess : IAsyncDisposable
+{
+    private const string ListeningLine = "Nostr relay listening on ";
+    private const string VerifierLine = "Verifying signatures with ";
+    private const string StoreLine = "Event store: ";
+    private const int MaxProblems = 50;
+
+    private readonly Process _process;
+    private readonly DirectoryInfo _data;
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<string> _problems = new();
+    private readonly ConcurrentQueue<string> _recentOutput = new();
+    private string? _problemHeader;   // the console logger writes "warn: Category[id]" and the message on the next line
+    private volatile bool _stopping;
+
+    private RelayProcess(Process process, DirectoryInfo data, Uri uri)
+    {
+        _process = process;
+        _data = data;
+        Uri = uri;
+    }
+
+    public Uri Uri { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>The verifier the relay announced at start ("libsecp256k1" or the managed one).</summary>
+    public string Verifier { get; private set; } = "(not announced)";
+
+    /// <summary>What the relay printed about its store, e.g. "Sqlite at /tmp/.../relay.db".</summary>
+    public string Store { get; private set; } = "(not announced)";
+
+    public IReadOnlyCollection<string> Problems => _problems;
+
+    public TimeSpan CpuTime => ProcessCpu.Read(_process.Id);
+
+    public static async Task<RelayProcess> StartAsync(string siloDll, TimeSpan startTimeout)
+    {
+        var data = Directory.CreateTempSubdirectory("nostr-bench-");
+        var ports = FreePorts.Take(3);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(siloDll)!,   // content root: the silo's appsettings.json
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(siloDll);
+        start.ArgumentList.Add("--Relay:Host=127.0.0.1");
+        start.ArgumentList.Add($"--Relay:Port={ports[0]}");
+        start.ArgumentList.Add($"--Relay:Store:Path={Path.Combine(data.FullName, "relay.db")}");
+        start.ArgumentList.Add($"--Orleans:Endpoints:SiloPort={ports[1]}");
+        start.ArgumentList.Add($"--Orleans:Endpoints:GatewayPort={ports[2]}");
+        start.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
+        start.ArgumentList.Add("--Logging:LogLevel:NostrRelay.Gateway=Information");   // for "Verifying signatures with ..."
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var relay = new RelayProcess(process, data, new Uri($"ws://127.0.0.1:{ports[0]}/"));
+        process.OutputDataReceived += (_, e) => relay.OnOutput(e.Data);
+        process.ErrorDataReceived += (_, e) => relay.OnOutput(e.Data is null ? null : "stderr: " + e.Data);
+        process.Exited += (_, _) => relay.OnExited();
+        if (!process.Start()) throw new InvalidOperationException("dotnet did not start");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        try
+        {
+            await relay._listening.Task.WaitAsync(startTimeout);
+        }
+        catch (Exception ex)
+        {
+            var output = string.Join(Environment.NewLine, relay._recentOutput);
+            await relay.DisposeAsync();
+            throw new InvalidOperationException($"the relay did not start ({ex.Message}). Its last output:{Environment.NewLine}{output}", ex);
+        }
+        return relay;
+    }
+
+    private void OnOutput(string? line)
+    {
+        if (line is null) return;
+        _recentOutput.Enqueue(line);
+        while (_recentOutput.Count > 40) _recentOutput.TryDequeue(out _);
+
+        if (_problemHeader is { } header)
+        {
+            _problemHeader = null;
+            AddProblem(header + " " + line.Trim());
+            return;
+        }
+        if (line.StartsWith("warn: ", StringComparison.Ordinal) || line.StartsWith("fail: ", StringComparison.Ordinal)
+            || line.StartsWith("crit: ", StringComparison.Ordinal))
+        {
+            _problemHeader = line;
+            return;
+        }
+        if (line.StartsWith("stderr: ", StringComparison.Ordinal))
+        {
+            AddProblem(line);
+            return;
+        }
+        var trimmed = line.Trim();
+        if (trimmed.StartsWith(VerifierLine, StringComparison.Ordinal)) Verifier = trimmed[VerifierLine.Length..];
+        else if (trimmed.StartsWith(StoreLine, StringComparison.Ordinal)) Store = trimmed[StoreLine.Length..];
+        else if (trimmed.StartsWith(ListeningLine, StringComparison.Ordinal)) _listening.TrySetResult();
+    }
+
+    private void AddProblem(string problem)
+    {
+        if (IsImpossibleStall(problem)) return;
+        if (_problems.Count < MaxProblems) _problems.Enqueue(problem);
+    }
+
+    /// <summary>
+    /// Orleans 10.4's silo watchdog can compare against a timestamp it has not set yet and then reports a
+    /// "participant check" stall as long as the machine's uptime, right after start. A stall longer than the
+    /// process has lived is that false alarm; a real one (shorter than the process's age) is still reported.
+    /// </summary>
+    private bool IsImpossibleStall(string problem)
+    {
+        const string marker = "Participant check thread has not completed for ";
+        var at = problem.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0) return false;
+        var text = problem[(at + marker.Length)..];
+        var comma = text.IndexOf(',');
+        if (comma > 0) text = text[..comma];
+        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var stall)
+            && stall > DateTime.Now - _process.StartTime + TimeSpan.FromSeconds(1);
+    }
+
+    private void OnExited()
+    {
+        if (_stopping) return;
+        var code = _process.ExitCode;
+        AddProblem($"the relay exited by itself with code {code}");
+        _listening.TrySetException(new InvalidOperationException($"the relay exited with code {code}"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine($"could not stop relay process {_process.Id}: {ex.Message}");
+        }
+        _process.Dispose();
+        try { _data.Delete(recursive: true); }
+        catch (IOException) { }
+    }
+}

@@ -1,0 +1,73 @@
+namespace NostrRelay.Benchmarks.Scenarios;
+
+/// <summary>
+/// The command line: scenario names (ingest, queries, live, fanout; all when none), <c>--quick</c> for a
+/// smoke run at a tenth of the sizes, <c>--no-build</c>, <c>--repo PATH</c>, <c>--relay-dll PATH</c>.
+/// </summary>
+internal sealed class BenchmarkOptions
+{
+    public static readonly string[] AllScenarios = ["ingest", "queries", "live", "fanout"];
+
+    public List<string> Scenarios { get; } = [];
+    public bool Quick { get; private set; }
+    public bool Build { get; private set; } = true;
+    public string? Repository { get; private set; }
+    public string? RelayDll { get; private set; }
+
+    /// <summary>Connections that publish or query at once (peers were measured with 4).</summary>
+    public int Connections => 4;
+
+    public int IngestEvents => Quick ? 2_000 : 20_000;
+    public int IngestAuthors => Quick ? 100 : 1_000;
+    public int EventsInFlight => 256;
+    public int WarmUpEvents => Quick ? 200 : 1_000;
+
+    public int PreloadEvents => Quick ? 10_000 : 100_000;
+    public int PreloadAuthors => Quick ? 100 : 1_000;
+    public int TaggedPubkeys => Quick ? 100 : 1_000;
+    public int QueriesPerShape => Quick ? 500 : 5_000;
+    public int WarmUpQueriesPerShape => Quick ? 50 : 200;
+    /// <summary>A shape that takes longer than this stops early and says so: the run stays within minutes.</summary>
+    public TimeSpan QueryTimeCap => TimeSpan.FromSeconds(30);
+
+    public int Subscribers => Quick ? 50 : 200;
+    public int LiveEvents => Quick ? 200 : 1_000;
+    public int LiveAuthors => 100;
+    public int LiveEventsPerSecond => 200;
+
+    /// <summary>No progress for this long ends a phase as stalled.</summary>
+    public TimeSpan StallTimeout => TimeSpan.FromSeconds(15);
+
+    public static BenchmarkOptions Parse(string[] args)
+    {
+        var options = new BenchmarkOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            switch (arg)
+            {
+                case "all": options.Scenarios.AddRange(AllScenarios); break;
+                case "--quick": options.Quick = true; break;
+                case "--no-build": options.Build = false; break;
+                case "--repo": options.Repository = Value(args, ref i); break;
+                case "--relay-dll": options.RelayDll = Path.GetFullPath(Value(args, ref i)); options.Build = false; break;
+                case "-h" or "--help": throw new ArgumentException(Usage);
+                default:
+                    if (Array.IndexOf(AllScenarios, arg) < 0) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
+                    options.Scenarios.Add(arg);
+                    break;
+            }
+        }
+        if (options.Scenarios.Count == 0) options.Scenarios.AddRange(AllScenarios);
+        var distinct = options.Scenarios.Distinct().ToList();
+        options.Scenarios.Clear();
+        options.Scenarios.AddRange(distinct);
+        return options;
+    }
+
+    private static string Value(string[] args, ref int i) =>
+        ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.{Environment.NewLine}{Usage}");
+
+    public const string Usage =
+        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all]... [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
+}
