@@ -115,7 +115,7 @@ public sealed class SqliteEventStore : IEventStore
                 SqliteFilterSql.Select(command, filter, after, take);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    page.Add(EventReader.Parse(reader.GetFieldValue<byte[]>(0)));
+                    page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
             }
             // The connection is back in the pool before the consumer sees the page.
             foreach (var evt in page) yield return evt;
@@ -170,7 +170,7 @@ public sealed class SqliteEventStore : IEventStore
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    page.Add(new StoredEvent(EventReader.Parse(reader.GetFieldValue<byte[]>(3)),
+                    page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(3)),
                         reader.GetString(1), reader.GetInt64(2), reader.GetInt64(0)));
                 }
             }
