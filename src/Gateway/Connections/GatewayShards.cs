@@ -11,9 +11,11 @@ namespace NostrRelay.Connections;
 /// stops before it: on shutdown every connection drains its in-flight EVENTs and closes with 1001
 /// while the grains can still answer.
 /// </summary>
-internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<RelayOptions> options, ILogger<GatewayShards> logger)
-    : IHostedService
+internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<RelayOptions> options, IHostApplicationLifetime lifetime,
+    ILogger<GatewayShards> logger) : IHostedService
 {
+    private readonly object _drainGate = new();
+    private Task? _draining;
     private static readonly TimeSpan ReattachInterval = TimeSpan.FromSeconds(30);
     private readonly CancellationTokenSource _stopping = new();
     private GatewayShard[] _shards = [];
@@ -41,6 +43,9 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
         Ready = true;
         LogStarted(logger, GatewayId, count);
         _reattaching = ReattachAsync(_stopping.Token);
+        // Kestrel waits for open requests before hosted services stop, and a WebSocket request lasts as long
+        // as its socket: draining must start when stopping is signalled, not when this service is stopped.
+        lifetime.ApplicationStopping.Register(() => Drain());
     }
 
     /// <summary>A subscription grain that was re-activated has lost its observer; attaching again finds it.</summary>
@@ -78,13 +83,25 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
         }
     }
 
+    /// <summary>Starts (once) the drain of every connection: OKs for what is in flight, then close with 1001.</summary>
+    private Task Drain()
+    {
+        lock (_drainGate)
+        {
+            if (_draining is not null) return _draining;
+            Ready = false;
+            var draining = new List<Task>();
+            foreach (var connection in Connections) draining.Add(connection.ShutdownAsync());
+            return _draining = Task.WhenAll(draining);
+        }
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        Ready = false;
+        // Stopped before the silo (registered after it), so the grains answer until every OK is out.
+        try { await Drain().WaitAsync(cancellationToken); }
+        catch (OperationCanceledException) { }
         _stopping.Cancel();
-        var draining = new List<Task>();
-        foreach (var connection in Connections) draining.Add(connection.ShutdownAsync());
-        await Task.WhenAll(draining).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         await _reattaching;
         foreach (var shard in _shards)
             if (shard.Reference is not null) grains.DeleteObjectReference<IGatewayShardObserver>(shard.Reference);

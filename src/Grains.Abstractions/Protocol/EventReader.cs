@@ -11,7 +11,10 @@ namespace NostrRelay.Protocol;
 public static class EventReader
 {
     /// <summary>Reads the object the reader is positioned on (its StartObject token). Errors are "invalid: ..." reasons.</summary>
-    public static bool TryRead(ref Utf8JsonReader reader, out NostrEvent? evt, out string? error, int maxTags = int.MaxValue)
+    public static bool TryRead(ref Utf8JsonReader reader, out NostrEvent? evt, out string? error, int maxTags = int.MaxValue) =>
+        TryRead(ref reader, out evt, out error, maxTags, serialized: null);
+
+    private static bool TryRead(ref Utf8JsonReader reader, out NostrEvent? evt, out string? error, int maxTags, byte[]? serialized)
     {
         evt = null;
         string? id = null, pubkey = null, sig = null, content = null;
@@ -72,12 +75,26 @@ public static class EventReader
                 : kind is null ? "kind" : tags is null ? "tags" : content is null ? "content" : "sig");
             return false;
         }
-        evt = CanonicalJson.CreateEvent(id, pubkey, createdAt.Value, kind.Value, tags, content, sig);
+        evt = serialized is null
+            ? CanonicalJson.CreateEvent(id, pubkey, createdAt.Value, kind.Value, tags, content, sig)
+            : new NostrEvent(id, pubkey, createdAt.Value, kind.Value, tags, content, sig, serialized);
         error = null;
         return true;
     }
 
-    /// <summary>Parses a stored or imported event (a whole JSON document).</summary>
+    /// <summary>
+    /// Reads an event a store gave back. Its bytes are the relay's own serialization, written once on
+    /// arrival, so they are kept as they are and sent as they are: no second serialization.
+    /// </summary>
+    public static NostrEvent ParseStored(byte[] json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 8 });
+        reader.Read();
+        if (!TryRead(ref reader, out var evt, out var error, int.MaxValue, json)) throw new FormatException(error);
+        return evt!;
+    }
+
+    /// <summary>Parses an imported event (a whole JSON document) and serializes it in the relay's form.</summary>
     public static NostrEvent Parse(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 8 });

@@ -1,47 +1,158 @@
-// TEMP STUB, replaced by the store branch
 using System.Runtime.CompilerServices;
 using NostrRelay.Protocol;
+
 namespace NostrRelay.Storage.Memory;
+
+/// <summary>
+/// An event store in process memory, for tests and tools: every call takes one lock and scans, so it is
+/// obviously correct rather than fast. Same semantics as the durable stores; events come back parsed from
+/// the bytes that were saved, as a durable store returns them.
+/// </summary>
 public sealed class MemoryEventStore : IEventStore
 {
-    private readonly object _gate = new();
-    private readonly List<StoredEvent> _events = [];
-    private readonly Dictionary<string, long> _heads = [];
-    private long _position;
-    public Task InitAsync(CancellationToken c = default) => Task.CompletedTask;
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken c = default) => Task.FromResult(Save(evt, stream, expectedVersion, false));
-    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken c = default) => Task.FromResult(Save(evt, stream, expectedVersion, true));
-    private SaveResult Save(NostrEvent evt, string stream, long expected, bool replace)
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, StoredEvent> _byId = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<long, StoredEvent> _byPosition = [];
+    private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
+    private long _lastPosition;
+
+    public MemoryEventStore()
     {
-        lock (_gate)
+    }
+
+    /// <summary>
+    /// A store holding <paramref name="events"/>, each appended to the stream of its author in order;
+    /// replaceable and addressable events replace as <see cref="ReplaceAsync"/> does, and repeated ids are skipped.
+    /// </summary>
+    public MemoryEventStore(IEnumerable<NostrEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (var evt in events)
         {
-            if (_events.Exists(e => e.Event.Id == evt.Id)) return SaveResult.Duplicate;
-            if (_heads.GetValueOrDefault(stream) != expected) return SaveResult.VersionConflict;
-            if (replace)
-            {
-                var same = _events.FindAll(e => e.Event.Address == evt.Address);
-                if (same.Exists(e => !evt.Supersedes(e.Event.CreatedAt, e.Event.Id))) return SaveResult.Superseded;
-                _events.RemoveAll(e => e.Event.Address == evt.Address);
-            }
-            _heads[stream] = expected + 1;
-            _events.Add(new StoredEvent(evt, stream, expected + 1, ++_position));
-            return new SaveResult(SaveOutcome.Saved, expected + 1, _position);
+            var head = _heads.GetValueOrDefault(evt.Pubkey);
+            Write(evt, evt.Pubkey, head, replace: evt.Address is not null);
         }
     }
-    public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken c = default)
+
+    public Task InitAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
     {
-        List<NostrEvent> r;
-        lock (_gate) r = _events.Select(e => e.Event).Where(filter.Matches).OrderBy(e => e, Comparer<NostrEvent>.Create(NostrEvent.CompareNewestFirst)).Take(filter.Limit ?? int.MaxValue).ToList();
-        foreach (var e in r) yield return e;
-        await Task.CompletedTask;
+        ArgumentNullException.ThrowIfNull(evt);
+        ArgumentNullException.ThrowIfNull(stream);
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Write(evt, stream, expectedVersion, replace: false));
     }
-    public Task<long> CountAsync(Filter filter, CancellationToken c = default) { lock (_gate) return Task.FromResult((long)_events.Count(e => filter.Matches(e.Event))); }
-    public Task<bool> DeleteAsync(string id, CancellationToken c = default) { lock (_gate) return Task.FromResult(_events.RemoveAll(e => e.Event.Id == id) > 0); }
-    public Task<long> ReadStreamHeadAsync(string stream, CancellationToken c = default) { lock (_gate) return Task.FromResult(_heads.GetValueOrDefault(stream)); }
-    public async IAsyncEnumerable<StoredEvent> ReadAllAsync(long after, int max, [EnumeratorCancellation] CancellationToken c = default)
+
+    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
     {
-        List<StoredEvent> r; lock (_gate) r = _events.Where(e => e.Position > after).Take(max).ToList();
-        foreach (var e in r) yield return e; await Task.CompletedTask;
+        ArgumentNullException.ThrowIfNull(evt);
+        ArgumentNullException.ThrowIfNull(stream);
+        if (evt.Address is null) throw new ArgumentException("only replaceable and addressable events are replaced", nameof(evt));
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Write(evt, stream, expectedVersion, replace: true));
+    }
+
+    private SaveResult Write(NostrEvent evt, string stream, long expectedVersion, bool replace)
+    {
+        lock (_lock)
+        {
+            if (_byId.ContainsKey(evt.Id)) return SaveResult.Duplicate;
+            if (_heads.GetValueOrDefault(stream) != expectedVersion) return SaveResult.VersionConflict;
+            if (replace)
+            {
+                var holders = new List<StoredEvent>();
+                foreach (var stored in _byPosition.Values)
+                    if (stored.Event.Address == evt.Address) holders.Add(stored);
+                foreach (var holder in holders)
+                    if (!evt.Supersedes(holder.Event.CreatedAt, holder.Event.Id)) return SaveResult.Superseded;
+                foreach (var holder in holders) Remove(holder);
+            }
+            var version = expectedVersion + 1;
+            var position = ++_lastPosition;
+            var entry = new StoredEvent(EventReader.Parse(evt.Json), stream, version, position);
+            _byId.Add(evt.Id, entry);
+            _byPosition.Add(position, entry);
+            _heads[stream] = version;
+            return new SaveResult(SaveOutcome.Saved, version, position);
+        }
+    }
+
+    public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var matches = new List<NostrEvent>();
+        lock (_lock)
+        {
+            if (!filter.CannotMatch)
+                foreach (var stored in _byPosition.Values)
+                    if (filter.Matches(stored.Event)) matches.Add(stored.Event);
+        }
+        matches.Sort(NostrEvent.CompareNewestFirst);
+        var limit = Math.Max(0, filter.Limit ?? int.MaxValue);
+        for (var i = 0; i < matches.Count && i < limit; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return matches[i];
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        long count = 0;
+        lock (_lock)
+        {
+            if (!filter.CannotMatch)
+                foreach (var stored in _byPosition.Values)
+                    if (filter.Matches(stored.Event)) count++;
+        }
+        return Task.FromResult(count);
+    }
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        lock (_lock)
+        {
+            if (!_byId.TryGetValue(id, out var stored)) return Task.FromResult(false);
+            Remove(stored);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        lock (_lock) return Task.FromResult(_heads.GetValueOrDefault(stream));
+    }
+
+    public async IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var page = new List<StoredEvent>();
+        lock (_lock)
+        {
+            foreach (var (position, stored) in _byPosition)
+            {
+                if (page.Count >= max) break;
+                if (position > afterPosition) page.Add(stored);
+            }
+        }
+        foreach (var stored in page)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return stored;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    // The stream head is left alone: a deleted event's version is never handed out again.
+    private void Remove(StoredEvent stored)
+    {
+        _byId.Remove(stored.Event.Id);
+        _byPosition.Remove(stored.Position);
     }
 }

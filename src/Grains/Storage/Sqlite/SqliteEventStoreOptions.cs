@@ -1,0 +1,17 @@
+namespace NostrRelay.Storage.Sqlite;
+
+/// <summary>The embedded event store: one SQLite file in WAL mode, written by one connection.</summary>
+public sealed class SqliteEventStoreOptions
+{
+    /// <summary>The database file; its directory is created when missing. Default: data/relay.db (relative to the working directory).</summary>
+    public string Path { get; set; } = "data/relay.db";
+
+    /// <summary>
+    /// Most writes committed in one transaction, so with one fsync. Default 512. The writer takes whatever is
+    /// queued up to this many; it never waits for a batch to fill.
+    /// </summary>
+    public int MaxWriteBatch { get; set; } = 512;
+
+    /// <summary>Most writes waiting for the writer; callers beyond it wait for room. Default 8,192.</summary>
+    public int MaxQueuedWrites { get; set; } = 8_192;
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage.Sqlite;
+
+/// <summary>
+/// Turns a NIP-01 filter into SQL with parameters, keeping <see cref="Filter.Matches"/> semantics: conditions
+/// are AND'ed, the values of one list are OR'ed, since and until are inclusive, and each "#x" condition needs
+/// one tag named x whose first value is listed. Callers have already answered <see cref="Filter.CannotMatch"/>.
+/// </summary>
+internal static class SqliteFilterSql
+{
+    /// <summary>Longer lists travel as one JSON array parameter, which keeps the SQL short and under SQLite's variable limit.</summary>
+    private const int MaxInlineValues = 128;
+
+    /// <summary>
+    /// <c>SELECT json</c> of the matching events in NIP-01 order (created_at desc, id asc), at most
+    /// <paramref name="limit"/> of them, starting after <paramref name="after"/> in that order when it is set.
+    /// </summary>
+    public static void Select(SqliteCommand command, Filter filter, EventCursor? after, int limit)
+    {
+        var sql = new StringBuilder("SELECT json FROM events WHERE 1");
+        AppendConditions(sql, command.Parameters, filter, after);
+        sql.Append(" ORDER BY created_at DESC, id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture)).Append(';');
+        command.CommandText = sql.ToString();
+    }
+
+    public static void Count(SqliteCommand command, Filter filter)
+    {
+        var sql = new StringBuilder("SELECT count(*) FROM events WHERE 1");
+        AppendConditions(sql, command.Parameters, filter, after: null);
+        sql.Append(';');
+        command.CommandText = sql.ToString();
+    }
+
+    private static void AppendConditions(StringBuilder sql, SqliteParameterCollection parameters, Filter filter, EventCursor? after)
+    {
+        if (filter.Ids is { } ids) AppendIn(sql.Append(" AND id"), parameters, ids);
+        if (filter.Authors is { } authors) AppendIn(sql.Append(" AND pubkey"), parameters, authors);
+        if (filter.Kinds is { } kinds) AppendIn(sql.Append(" AND kind"), parameters, kinds);
+        var timeRange = new StringBuilder();
+        if (filter.Since is { } since) timeRange.Append(" AND created_at >= ").Append(Add(parameters, since));
+        if (filter.Until is { } until) timeRange.Append(" AND created_at <= ").Append(Add(parameters, until));
+        if (after is { } cursor)
+        {
+            // Keyset paging in NIP-01 order: older, or the same second with a higher id. The first term alone
+            // bounds an index range; the second only filters.
+            var createdAt = Add(parameters, cursor.CreatedAt);
+            timeRange.Append(" AND created_at <= ").Append(createdAt);
+            sql.Append(" AND (created_at < ").Append(createdAt).Append(" OR id > ").Append(Add(parameters, cursor.Id)).Append(')');
+        }
+        sql.Append(timeRange);
+        if (filter.Tags is { } tags)
+        {
+            foreach (var condition in tags)
+            {
+                // The tag rows carry created_at, so the time range narrows the tag index range too.
+                sql.Append(" AND position IN (SELECT event_position FROM tags WHERE name = ")
+                    .Append(Add(parameters, condition.Name.ToString()))
+                    .Append(" AND value");
+                AppendIn(sql, parameters, condition.Values);
+                sql.Append(timeRange).Append(')');
+            }
+        }
+    }
+
+    private static void AppendIn(StringBuilder sql, SqliteParameterCollection parameters, string[] values)
+    {
+        if (values.Length > MaxInlineValues)
+        {
+            sql.Append(" IN (SELECT value FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(values))).Append("))");
+            return;
+        }
+        sql.Append(" IN (");
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (i > 0) sql.Append(',');
+            sql.Append(Add(parameters, values[i]));
+        }
+        sql.Append(')');
+    }
+
+    private static void AppendIn(StringBuilder sql, SqliteParameterCollection parameters, int[] values)
+    {
+        if (values.Length > MaxInlineValues)
+        {
+            sql.Append(" IN (SELECT value FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(values))).Append("))");
+            return;
+        }
+        sql.Append(" IN (");
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (i > 0) sql.Append(',');
+            sql.Append(Add(parameters, (long)values[i]));
+        }
+        sql.Append(')');
+    }
+
+    private static string Add(SqliteParameterCollection parameters, object value)
+    {
+        var name = "$p" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+        parameters.AddWithValue(name, value);
+        return name;
+    }
+}

@@ -1,0 +1,81 @@
+using Microsoft.Data.Sqlite;
+
+namespace NostrRelay.Storage.Sqlite;
+
+/// <summary>The tables, indexes and connection settings of the event store. Every statement is idempotent.</summary>
+internal static class SqliteSchema
+{
+    /// <summary>Bumped by each migration; stored in PRAGMA user_version.</summary>
+    public const int Version = 1;
+
+    // synchronous=FULL: a commit returns after the WAL reached the disk, so OK true means durable.
+    // temp_store=MEMORY keeps the sorters of ORDER BY ... LIMIT off the disk.
+    private const string WriterPragmas = """
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = FULL;
+        PRAGMA busy_timeout = 5000;
+        PRAGMA temp_store = MEMORY;
+        """;
+
+    // position: AUTOINCREMENT, so a deleted event's position is never handed out again (bookmarks rely on it).
+    // address: set for replaceable and addressable events only; the partial index skips regular events.
+    // tags: one row per tag with a one-letter name (NIP-01 filterable), keyed for "#x" filters in NIP-01
+    //   order, so the key is the index; WITHOUT ROWID keeps it one b-tree. Rows are deleted with their event
+    //   by key (the event's JSON says which), which spares an index on event_position.
+    // streams: the head survives deletes, so a stream version is never reused.
+    private const string Tables = """
+        CREATE TABLE IF NOT EXISTS events (
+            position   INTEGER PRIMARY KEY AUTOINCREMENT,
+            id         TEXT    NOT NULL UNIQUE,
+            pubkey     TEXT    NOT NULL,
+            created_at INTEGER NOT NULL,
+            kind       INTEGER NOT NULL,
+            stream     TEXT    NOT NULL,
+            version    INTEGER NOT NULL,
+            address    TEXT,
+            json       BLOB    NOT NULL,
+            UNIQUE (stream, version)
+        );
+        CREATE INDEX IF NOT EXISTS events_created_at ON events (created_at DESC, id);
+        CREATE INDEX IF NOT EXISTS events_pubkey ON events (pubkey, created_at DESC);
+        CREATE INDEX IF NOT EXISTS events_kind ON events (kind, created_at DESC);
+        CREATE INDEX IF NOT EXISTS events_address ON events (address) WHERE address IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS tags (
+            name           TEXT    NOT NULL,
+            value          TEXT    NOT NULL,
+            created_at     INTEGER NOT NULL,
+            event_position INTEGER NOT NULL,
+            PRIMARY KEY (name, value, created_at DESC, event_position)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS streams (
+            stream  TEXT    NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """;
+
+    /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
+    public static void Apply(SqliteConnection writer)
+    {
+        Execute(writer, WriterPragmas);
+        using var transaction = writer.BeginTransaction();
+        using (var read = writer.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "PRAGMA user_version;";
+            var current = Convert.ToInt32(read.ExecuteScalar());
+            if (current > Version)
+                throw new InvalidOperationException($"the database has schema version {current}; this build knows up to {Version}");
+        }
+        Execute(writer, Tables, transaction);
+        Execute(writer, $"PRAGMA user_version = {Version};", transaction);
+        transaction.Commit();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,231 @@
+using Microsoft.Data.Sqlite;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage.Sqlite;
+
+/// <summary>
+/// The writer connection's statements, prepared once and reused for every event. Used by the writer thread
+/// only; every method runs inside the batch transaction opened by <see cref="Begin"/>, so a check sees the
+/// rows that earlier writes of the same batch inserted but did not commit yet.
+/// </summary>
+internal sealed class SqliteWriteCommands : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly List<SqliteCommand> _all = [];
+    private SqliteTransaction? _transaction;
+
+    private readonly SqliteCommand _idExists;
+    private readonly SqliteParameter _idExistsId;
+    private readonly SqliteCommand _readHead;
+    private readonly SqliteParameter _readHeadStream;
+    private readonly SqliteCommand _writeHead;
+    private readonly SqliteParameter _writeHeadStream, _writeHeadVersion;
+    private readonly SqliteCommand _insertEvent;
+    private readonly SqliteParameter _insertId, _insertPubkey, _insertCreatedAt, _insertKind, _insertStream, _insertVersion, _insertAddress, _insertJson;
+    private readonly SqliteCommand _insertTag;
+    private readonly SqliteParameter _insertTagName, _insertTagValue, _insertTagCreatedAt, _insertTagPosition;
+    private readonly SqliteCommand _readAddress;
+    private readonly SqliteParameter _readAddressAddress;
+    private readonly SqliteCommand _readById;
+    private readonly SqliteParameter _readByIdId;
+    private readonly SqliteCommand _deleteEvent;
+    private readonly SqliteParameter _deleteEventPosition;
+    private readonly SqliteCommand _deleteTag;
+    private readonly SqliteParameter _deleteTagName, _deleteTagValue, _deleteTagCreatedAt, _deleteTagPosition;
+
+    public SqliteWriteCommands(SqliteConnection connection)
+    {
+        _connection = connection;
+        _idExists = Command("SELECT 1 FROM events WHERE id = $id;");
+        _idExistsId = Parameter(_idExists, "$id", SqliteType.Text);
+
+        _readHead = Command("SELECT version FROM streams WHERE stream = $stream;");
+        _readHeadStream = Parameter(_readHead, "$stream", SqliteType.Text);
+
+        _writeHead = Command("""
+            INSERT INTO streams (stream, version) VALUES ($stream, $version)
+            ON CONFLICT (stream) DO UPDATE SET version = excluded.version;
+            """);
+        _writeHeadStream = Parameter(_writeHead, "$stream", SqliteType.Text);
+        _writeHeadVersion = Parameter(_writeHead, "$version", SqliteType.Integer);
+
+        _insertEvent = Command("""
+            INSERT INTO events (id, pubkey, created_at, kind, stream, version, address, json)
+            VALUES ($id, $pubkey, $created_at, $kind, $stream, $version, $address, $json)
+            RETURNING position;
+            """);
+        _insertId = Parameter(_insertEvent, "$id", SqliteType.Text);
+        _insertPubkey = Parameter(_insertEvent, "$pubkey", SqliteType.Text);
+        _insertCreatedAt = Parameter(_insertEvent, "$created_at", SqliteType.Integer);
+        _insertKind = Parameter(_insertEvent, "$kind", SqliteType.Integer);
+        _insertStream = Parameter(_insertEvent, "$stream", SqliteType.Text);
+        _insertVersion = Parameter(_insertEvent, "$version", SqliteType.Integer);
+        _insertAddress = Parameter(_insertEvent, "$address", SqliteType.Text);
+        _insertJson = Parameter(_insertEvent, "$json", SqliteType.Blob);
+
+        // OR IGNORE: an event may repeat a tag; its index row is the same key.
+        _insertTag = Command("""
+            INSERT OR IGNORE INTO tags (name, value, created_at, event_position)
+            VALUES ($name, $value, $created_at, $position);
+            """);
+        _insertTagName = Parameter(_insertTag, "$name", SqliteType.Text);
+        _insertTagValue = Parameter(_insertTag, "$value", SqliteType.Text);
+        _insertTagCreatedAt = Parameter(_insertTag, "$created_at", SqliteType.Integer);
+        _insertTagPosition = Parameter(_insertTag, "$position", SqliteType.Integer);
+
+        _readAddress = Command("SELECT position, id, created_at, json FROM events WHERE address = $address;");
+        _readAddressAddress = Parameter(_readAddress, "$address", SqliteType.Text);
+
+        _readById = Command("SELECT position, json FROM events WHERE id = $id;");
+        _readByIdId = Parameter(_readById, "$id", SqliteType.Text);
+
+        _deleteEvent = Command("DELETE FROM events WHERE position = $position;");
+        _deleteEventPosition = Parameter(_deleteEvent, "$position", SqliteType.Integer);
+
+        _deleteTag = Command("""
+            DELETE FROM tags
+            WHERE name = $name AND value = $value AND created_at = $created_at AND event_position = $position;
+            """);
+        _deleteTagName = Parameter(_deleteTag, "$name", SqliteType.Text);
+        _deleteTagValue = Parameter(_deleteTag, "$value", SqliteType.Text);
+        _deleteTagCreatedAt = Parameter(_deleteTag, "$created_at", SqliteType.Integer);
+        _deleteTagPosition = Parameter(_deleteTag, "$position", SqliteType.Integer);
+
+        foreach (var command in _all) command.Prepare();
+    }
+
+    public void Begin()
+    {
+        _transaction = _connection.BeginTransaction();
+        foreach (var command in _all) command.Transaction = _transaction;
+    }
+
+    public void Commit()
+    {
+        var transaction = _transaction ?? throw new InvalidOperationException("no transaction is open");
+        _transaction = null;
+        try { transaction.Commit(); }
+        finally { transaction.Dispose(); }
+    }
+
+    /// <summary>Rolls the open transaction back, if any; never throws (the connection may already have rolled back).</summary>
+    public void Rollback()
+    {
+        var transaction = _transaction;
+        _transaction = null;
+        if (transaction is null) return;
+        try { transaction.Rollback(); }
+        catch (SqliteException) { }
+        catch (InvalidOperationException) { }
+        finally { transaction.Dispose(); }
+    }
+
+    public bool IdExists(string id)
+    {
+        _idExistsId.Value = id;
+        return _idExists.ExecuteScalar() is not null;
+    }
+
+    /// <summary>The stream's head; 0 for a stream never written.</summary>
+    public long ReadHead(string stream)
+    {
+        _readHeadStream.Value = stream;
+        return _readHead.ExecuteScalar() is long version ? version : 0;
+    }
+
+    public void WriteHead(string stream, long version)
+    {
+        _writeHeadStream.Value = stream;
+        _writeHeadVersion.Value = version;
+        _writeHead.ExecuteNonQuery();
+    }
+
+    /// <summary>Inserts the event and its filterable tags; returns its position.</summary>
+    public long InsertEvent(NostrEvent evt, string stream, long version, string? address)
+    {
+        _insertId.Value = evt.Id;
+        _insertPubkey.Value = evt.Pubkey;
+        _insertCreatedAt.Value = evt.CreatedAt;
+        _insertKind.Value = evt.Kind;
+        _insertStream.Value = stream;
+        _insertVersion.Value = version;
+        _insertAddress.Value = (object?)address ?? DBNull.Value;
+        _insertJson.Value = evt.Json;
+        var position = (long)_insertEvent.ExecuteScalar()!;
+
+        _insertTagCreatedAt.Value = evt.CreatedAt;
+        _insertTagPosition.Value = position;
+        foreach (var tag in evt.Tags)
+        {
+            if (!IsFilterable(tag)) continue;
+            _insertTagName.Value = tag[0];
+            _insertTagValue.Value = tag[1];
+            _insertTag.ExecuteNonQuery();
+        }
+        return position;
+    }
+
+    /// <summary>The events holding a replaceable address (normally one).</summary>
+    public List<(long Position, string Id, long CreatedAt, byte[] Json)> ReadAddress(string address)
+    {
+        _readAddressAddress.Value = address;
+        var holders = new List<(long, string, long, byte[])>(1);
+        using var reader = _readAddress.ExecuteReader();
+        while (reader.Read())
+            holders.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetFieldValue<byte[]>(3)));
+        return holders;
+    }
+
+    /// <summary>Deletes the event with this id and its tag rows; false when it is not stored.</summary>
+    public bool DeleteById(string id)
+    {
+        _readByIdId.Value = id;
+        long position;
+        byte[] json;
+        using (var reader = _readById.ExecuteReader())
+        {
+            if (!reader.Read()) return false;
+            position = reader.GetInt64(0);
+            json = reader.GetFieldValue<byte[]>(1);
+        }
+        Delete(position, json);
+        return true;
+    }
+
+    /// <summary>Deletes an event and its tag rows, whose keys its stored JSON gives.</summary>
+    public void Delete(long position, byte[] json)
+    {
+        var evt = EventReader.Parse(json);
+        _deleteTagCreatedAt.Value = evt.CreatedAt;
+        _deleteTagPosition.Value = position;
+        foreach (var tag in evt.Tags)
+        {
+            if (!IsFilterable(tag)) continue;
+            _deleteTagName.Value = tag[0];
+            _deleteTagValue.Value = tag[1];
+            _deleteTag.ExecuteNonQuery();
+        }
+        _deleteEventPosition.Value = position;
+        _deleteEvent.ExecuteNonQuery();
+    }
+
+    /// <summary>NIP-01: only tags named by one letter can be filtered on ("#e"), by their first value.</summary>
+    internal static bool IsFilterable(string[] tag) => tag.Length >= 2 && tag[0].Length == 1;
+
+    public void Dispose()
+    {
+        Rollback();
+        foreach (var command in _all) command.Dispose();
+    }
+
+    private SqliteCommand Command(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        _all.Add(command);
+        return command;
+    }
+
+    private static SqliteParameter Parameter(SqliteCommand command, string name, SqliteType type) =>
+        command.Parameters.Add(name, type);
+}

@@ -1,0 +1,92 @@
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using NostrRelay.EndToEnd.Tests.Infrastructure;
+
+namespace NostrRelay.EndToEnd.Tests;
+
+/// <summary>
+/// What a connection may cost the relay: a peer that stops answering pings is dropped after the idle
+/// timeout, and a subscriber that stops reading gets its subscription CLOSED instead of an unbounded queue.
+/// </summary>
+[Collection(RelayCollection.Name)]
+public sealed class ConnectionLimitsTests(RelayFixture fixture)
+{
+    [Fact]
+    public async Task a_peer_that_never_answers_pings_is_disconnected_and_a_live_client_is_not()
+    {
+        await using var relay = await RelayServer.StartAsync("Relay:PingInterval=00:00:00.2", "Relay:IdleTimeout=00:00:00.5");
+        await using var healthy = await TestClient.ConnectAsync(relay.Url);
+        using var silent = new TcpClient();
+        await silent.ConnectAsync("127.0.0.1", relay.Port);
+        var stream = silent.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET / HTTP/1.1\r\nHost: 127.0.0.1:{relay.Port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+
+        // Read (and never answer) until the relay hangs up: a 101, then pings, then the end of the stream.
+        var received = new MemoryStream();
+        var buffer = new byte[4096];
+        var started = DateTime.UtcNow;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0) received.Write(buffer, 0, read);
+        }
+        catch (IOException)
+        {
+            // a reset is a hang-up too
+        }
+        var elapsed = DateTime.UtcNow - started;
+        var bytes = received.ToArray();
+
+        Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(bytes));
+        var headerEnd = Encoding.ASCII.GetString(bytes).IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4;
+        Assert.Equal(0x89, bytes[headerEnd]);   // FIN + ping opcode
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"disconnected after {elapsed}");
+        var evt = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "still connected");
+        Assert.True((await healthy.PublishAsync(evt)).Accepted);
+    }
+
+    [Fact]
+    public async Task a_subscriber_that_stops_reading_gets_closed_while_the_publisher_keeps_going()
+    {
+        await using var relay = await RelayServer.StartAsync("Relay:MaxOutboundBytes=65536");
+        await using var publisher = await TestClient.ConnectAsync(relay.Url);
+        using var slow = new ClientWebSocket();
+        await slow.ConnectAsync(relay.Url, CancellationToken.None);
+        var sk = NostrTools.NewSecretKey();
+        var pubkey = await fixture.Tools.PublicKeyAsync(sk);
+        await slow.SendAsync(Encoding.UTF8.GetBytes(Frames.Req("firehose", new { authors = new[] { pubkey }, limit = 0 })),
+            WebSocketMessageType.Text, true, CancellationToken.None);
+
+        // ~24 MB of matching events while the subscriber reads nothing: more than the socket buffers hold.
+        var content = new string('x', 60_000);
+        for (var i = 0; i < 400; i++)
+        {
+            var evt = await fixture.Tools.SignAsync(sk, 1, content + i);
+            Assert.True((await publisher.PublishAsync(evt)).Accepted);
+        }
+
+        var closed = await ReadUntilClosedAsync(slow, "firehose");
+        Assert.StartsWith("error:", closed);
+    }
+
+    private static async Task<string> ReadUntilClosedAsync(ClientWebSocket socket, string subscriptionId)
+    {
+        var buffer = new byte[1 << 16];
+        using var message = new MemoryStream();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer, timeout.Token);
+            message.Write(buffer, 0, result.Count);
+            if (!result.EndOfMessage) continue;
+            var frame = JsonDocument.Parse(message.ToArray()).RootElement;
+            message.SetLength(0);
+            if (Frames.Is(frame, "CLOSED") && frame[1].GetString() == subscriptionId) return frame[2].GetString()!;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+
+namespace NostrRelay.EndToEnd.Tests.Infrastructure;
+
+/// <summary>The relay as operators run it: the built src/Silo in its own process.</summary>
+public sealed class SiloProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private SiloProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+
+    /// <summary>src/Silo's build output of the same configuration as these tests.</summary>
+    public static string SiloDll
+    {
+        get
+        {
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+            return Path.Combine(RepositoryRoot.Path, "src", "Silo", "bin", configuration, "net10.0", "NostrRelay.Silo.dll");
+        }
+    }
+
+    public static async Task<SiloProcess> StartAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(SiloDll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(start)!;
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (log) log.AppendLine(e.Data);
+            if (e.Data.Contains("Nostr relay listening on", StringComparison.Ordinal)) ready.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var exited = process.WaitForExitAsync();
+        if (await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(60))) != ready.Task)
+        {
+            try { process.Kill(true); } catch (InvalidOperationException) { }
+            lock (log) throw new InvalidOperationException("relay process did not start:\n" + log);
+        }
+        return new SiloProcess(process);
+    }
+
+    /// <summary>SIGKILL, as a crash or the OOM killer would.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM, as systemd or Kubernetes would.</summary>
+    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+
+    public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync().WaitAsync(timeout);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            try { _process.Kill(true); _process.WaitForExit(); } catch (InvalidOperationException) { }
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,39 @@
+using System.Threading.Channels;
+
+namespace NostrRelay.Grains.Tests;
+
+/// <summary>Stands where a gateway shard would: records every delivery in the order it arrived.</summary>
+public sealed class RecordingObserver : IGatewayShardObserver
+{
+    private readonly Channel<Delivery> _deliveries = Channel.CreateUnbounded<Delivery>();
+
+    public Task DeliverAsync(DeliveryBatch batch)
+    {
+        foreach (var delivery in batch.Items) _deliveries.Writer.TryWrite(delivery);
+        return Task.CompletedTask;
+    }
+
+    public async Task<Delivery> NextAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        return await _deliveries.Reader.ReadAsync(cts.Token);
+    }
+
+    /// <summary>Deliveries up to and including the EOSE of the subscription.</summary>
+    public async Task<List<Delivery>> UntilEndOfStoredEventsAsync(string subscriptionId)
+    {
+        var seen = new List<Delivery>();
+        while (true)
+        {
+            var next = await NextAsync();
+            seen.Add(next);
+            if (next.Kind == DeliveryKind.EndOfStoredEvents && next.SubscriptionId == subscriptionId) return seen;
+        }
+    }
+
+    public async Task<bool> NothingWithinAsync(TimeSpan window)
+    {
+        try { await NextAsync(window); return false; }
+        catch (OperationCanceledException) { return true; }
+    }
+}

@@ -1,0 +1,138 @@
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Grains.Tests;
+
+/// <summary>
+/// Subscription grains: stored events, then EOSE, then live events, through the gateway shard's observer;
+/// nothing lost or sent twice across the switch; CLOSE and disconnect stop delivery.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class SubscriptionGrainTests(ClusterFixture fixture) : IAsyncLifetime
+{
+    private readonly RecordingObserver _observer = new();
+    private ISubscriptionGrain _shard = null!;
+    private IGatewayShardObserver _reference = null!;
+
+    public async Task InitializeAsync()
+    {
+        _shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
+        _reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(_observer);
+        await _shard.AttachAsync(_reference);
+    }
+
+    public Task DisposeAsync()
+    {
+        fixture.Client.DeleteObjectReference<IGatewayShardObserver>(_reference);
+        return Task.CompletedTask;
+    }
+
+    private Task<AppendResult> PublishAsync(NostrEvent evt) => fixture.Client.GetGrain<IAuthorStreamGrain>(evt.Pubkey).AppendAsync(evt);
+
+    [Fact]
+    public async Task stored_events_arrive_newest_first_then_eose_then_live_events()
+    {
+        var author = new Author();
+        var old1 = author.Note("old 1");
+        var old2 = author.Note("old 2");
+        await PublishAsync(old1);
+        await PublishAsync(old2);
+
+        await _shard.SubscribeAsync(1, "sub", [new Filter { Authors = [author.Pubkey], Limit = 10 }]);
+        var catchUp = await _observer.UntilEndOfStoredEventsAsync("sub");
+        var live = author.Note("live");
+        await PublishAsync(live);
+        var next = await _observer.NextAsync();
+
+        Assert.Equal([old2.Id, old1.Id], catchUp.Where(d => d.Kind == DeliveryKind.Event).Select(d => d.Event!.Id));
+        Assert.Equal(DeliveryKind.EndOfStoredEvents, catchUp[^1].Kind);
+        Assert.Equal((DeliveryKind.Event, live.Id, 1L, "sub"), (next.Kind, next.Event!.Id, next.ConnectionId, next.SubscriptionId));
+    }
+
+    [Fact]
+    public async Task events_committed_while_subscribing_are_each_delivered_exactly_once()
+    {
+        var authors = Enumerable.Range(0, 8).Select(_ => new Author()).ToArray();
+        var kind = 40_000 + Random.Shared.Next(1000);   // a regular kind nothing else in the cluster uses
+        var events = authors.SelectMany(a => Enumerable.Range(0, 25).Select(i => a.Note($"n{i}", kind: kind))).ToArray();
+
+        var publishing = Task.Run(async () =>
+        {
+            foreach (var batch in events.Chunk(8)) await Task.WhenAll(batch.Select(PublishAsync));
+        });
+        await Task.Delay(5);
+        await _shard.SubscribeAsync(7, "race", [new Filter { Kinds = [kind], Limit = 5000 }]);
+        await publishing;
+
+        var received = new List<string>();
+        var eose = false;
+        while (received.Count < events.Length)
+        {
+            var delivery = await _observer.NextAsync();
+            if (delivery.Kind == DeliveryKind.EndOfStoredEvents) eose = true;
+            else received.Add(delivery.Event!.Id);
+        }
+        if (!eose) Assert.Equal(DeliveryKind.EndOfStoredEvents, (await _observer.NextAsync()).Kind);
+
+        Assert.Equal(events.Select(e => e.Id).Order(), received.Order());
+        Assert.True(await _observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task after_unsubscribe_nothing_more_is_delivered()
+    {
+        var author = new Author();
+        await _shard.SubscribeAsync(2, "gone", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+        await _observer.UntilEndOfStoredEventsAsync("gone");
+
+        await _shard.UnsubscribeAsync(2, "gone");
+        await PublishAsync(author.Note("unseen"));
+
+        Assert.True(await _observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task a_disconnect_ends_every_subscription_of_the_connection()
+    {
+        var author = new Author();
+        await _shard.SubscribeAsync(3, "a", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+        await _shard.SubscribeAsync(3, "b", [new Filter { Kinds = [1], Limit = 0 }]);
+        await _observer.UntilEndOfStoredEventsAsync("a");
+        await _observer.UntilEndOfStoredEventsAsync("b");
+
+        await _shard.DisconnectAsync(3);
+        await PublishAsync(author.Note("unseen"));
+
+        Assert.True(await _observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task a_subscription_with_the_same_id_replaces_the_previous_one()
+    {
+        var alice = new Author();
+        var bob = new Author();
+        await _shard.SubscribeAsync(4, "same", [new Filter { Authors = [alice.Pubkey], Limit = 0 }]);
+        await _observer.UntilEndOfStoredEventsAsync("same");
+        await _shard.SubscribeAsync(4, "same", [new Filter { Authors = [bob.Pubkey], Limit = 0 }]);
+        await _observer.UntilEndOfStoredEventsAsync("same");
+
+        await PublishAsync(alice.Note("old filter"));
+        var fromBob = bob.Note("new filter");
+        await PublishAsync(fromBob);
+
+        Assert.Equal(fromBob.Id, (await _observer.NextAsync()).Event!.Id);
+        Assert.True(await _observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task an_ephemeral_event_reaches_a_live_subscription()
+    {
+        var author = new Author();
+        await _shard.SubscribeAsync(5, "eph", [new Filter { Authors = [author.Pubkey], Limit = 10 }]);
+        await _observer.UntilEndOfStoredEventsAsync("eph");
+
+        var evt = author.Note("typing…", kind: 20_001);
+        await PublishAsync(evt);
+
+        Assert.Equal(evt.Id, (await _observer.NextAsync()).Event!.Id);
+    }
+}
