@@ -13,15 +13,16 @@ internal sealed class RelayProcess : IAsyncDisposable
     private const string ListeningLine = "Nostr relay listening on ";
     private const string VerifierLine = "Verifying signatures with ";
     private const string StoreLine = "Event store: ";
-    private const int MaxProblems = 50;
+    private const int MaxShownLength = 300;
 
     private readonly Process _process;
     private readonly DirectoryInfo _data;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentQueue<string> _problems = new();
+    private readonly ConcurrentDictionary<string, ProblemKind> _problems = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _recentOutput = new();
     private string? _problemHeader;   // the console logger writes "warn: Category[id]" and the message on the next line
     private volatile bool _stopping;
+    private long _problemOrder;
 
     private RelayProcess(Process process, DirectoryInfo data, Uri uri)
     {
@@ -40,7 +41,18 @@ internal sealed class RelayProcess : IAsyncDisposable
     /// <summary>What the relay printed about its store, e.g. "Sqlite at /tmp/.../relay.db".</summary>
     public string Store { get; private set; } = "(not announced)";
 
-    public IReadOnlyCollection<string> Problems => _problems;
+    /// <summary>
+    /// What the relay logged at Warning or above, one line per logger category and event id with how often it
+    /// came and its first message (a stalled scheduler can log the same warning hundreds of times).
+    /// </summary>
+    public IEnumerable<string> Problems
+    {
+        get
+        {
+            foreach (var (key, kind) in _problems.OrderBy(p => p.Value.First))
+                yield return kind.Count == 1 ? $"{key} {kind.Message}" : $"{kind.Count} × {key}, first: {kind.Message}";
+        }
+    }
 
     public TimeSpan CpuTime => ProcessCpu.Read(_process.Id);
 
@@ -95,7 +107,7 @@ internal sealed class RelayProcess : IAsyncDisposable
         if (_problemHeader is { } header)
         {
             _problemHeader = null;
-            AddProblem(header + " " + line.Trim());
+            AddProblem(header, line.Trim());
             return;
         }
         if (line.StartsWith("warn: ", StringComparison.Ordinal) || line.StartsWith("fail: ", StringComparison.Ordinal)
@@ -106,7 +118,7 @@ internal sealed class RelayProcess : IAsyncDisposable
         }
         if (line.StartsWith("stderr: ", StringComparison.Ordinal))
         {
-            AddProblem(line);
+            AddProblem("stderr:", line["stderr: ".Length..]);
             return;
         }
         var trimmed = line.Trim();
@@ -115,10 +127,12 @@ internal sealed class RelayProcess : IAsyncDisposable
         else if (trimmed.StartsWith(ListeningLine, StringComparison.Ordinal)) _listening.TrySetResult();
     }
 
-    private void AddProblem(string problem)
+    private void AddProblem(string key, string message)
     {
-        if (IsImpossibleStall(problem)) return;
-        if (_problems.Count < MaxProblems) _problems.Enqueue(problem);
+        if (IsImpossibleStall(message)) return;
+        if (message.Length > MaxShownLength) message = message[..MaxShownLength] + "…";
+        var kind = _problems.GetOrAdd(key, _ => new ProblemKind(message, Interlocked.Increment(ref _problemOrder)));
+        Interlocked.Increment(ref kind.Count);
     }
 
     /// <summary>
@@ -142,7 +156,7 @@ internal sealed class RelayProcess : IAsyncDisposable
     {
         if (_stopping) return;
         var code = _process.ExitCode;
-        AddProblem($"the relay exited by itself with code {code}");
+        AddProblem("exit:", $"the relay exited by itself with code {code}");
         _listening.TrySetException(new InvalidOperationException($"the relay exited with code {code}"));
     }
 
@@ -164,5 +178,12 @@ internal sealed class RelayProcess : IAsyncDisposable
         _process.Dispose();
         try { _data.Delete(recursive: true); }
         catch (IOException) { }
+    }
+
+    private sealed class ProblemKind(string message, long first)
+    {
+        public readonly string Message = message;
+        public readonly long First = first;
+        public int Count;
     }
 }

@@ -32,6 +32,7 @@ internal sealed class BenchmarkOptions
 
     public int Subscribers => Quick ? 50 : 200;
     public int LiveEvents => Quick ? 200 : 1_000;
+    public int LiveWarmUpEvents => Quick ? 50 : 200;
     public int LiveAuthors => 100;
     public int LiveEventsPerSecond => 200;
 

@@ -41,9 +41,10 @@ internal static class IngestScenario
         report.Row($"{label}: accepted/s", Report.Count(outcome.AcceptedPerSecond));
         report.Row("ingest: relay CPU per event", $"{Report.Fixed(relayCpu.TotalMilliseconds / Math.Max(outcome.Accepted, 1), "0.000")} ms");
         report.Row($"ingest {Report.Count(options.IngestEvents / options.Connections)} × {options.Connections} connections: OK latency p50 / p99", outcome.Latencies.P50P99());
+        report.Row("ingest: signature verifier (as the relay announced it)", relay.Verifier);
         report.Note($"ingest: {Report.Count(outcome.Accepted)} accepted of {Report.Count(options.IngestEvents)} in {Report.Fixed(outcome.Elapsed.TotalSeconds, "0.00")} s " +
             $"(first send to last OK), after a warm-up of {Report.Count(options.WarmUpEvents)} events from 100 other authors; relay CPU " +
-            $"{Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, load generator CPU {Report.Fixed(ownCpu.TotalSeconds, "0.00")} s; verifier {relay.Verifier}.");
+            $"{Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, load generator CPU {Report.Fixed(ownCpu.TotalSeconds, "0.00")} s.");
         foreach (var problem in outcome.Problems) report.Problem("ingest: " + problem);
         if (outcome.Accepted != options.IngestEvents)
             report.Problem($"ingest: {Report.Count(outcome.Accepted)} of {Report.Count(options.IngestEvents)} events accepted");

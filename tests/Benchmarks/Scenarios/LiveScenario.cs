@@ -12,7 +12,8 @@ namespace NostrRelay.Benchmarks.Scenarios;
 /// (<c>fanout</c>). Every delivery is checked off per subscriber: each event must arrive exactly once.
 /// Latency runs from just before the publisher hands the EVENT to its socket to the moment a subscriber
 /// reads it; events are signed before timing, so the send time is kept beside the event (the subscribers
-/// are in this process) rather than inside its signed content.
+/// are in this process) rather than inside its signed content. A warm-up round of the same kind goes first,
+/// delivered to everyone before timing starts.
 /// </summary>
 internal static class LiveScenario
 {
@@ -23,8 +24,10 @@ internal static class LiveScenario
         var options = context.Options;
         var report = context.Report;
         var name = paced ? "live" : "fanout";
-        var total = options.LiveEvents;
-        ScenarioContext.Progress($"{name}: signing {total:N0} events");
+        var warmUp = options.LiveWarmUpEvents;
+        var timed = options.LiveEvents;
+        var total = warmUp + timed;   // events [0, warmUp) warm up, [warmUp, total) are timed
+        ScenarioContext.Progress($"{name}: signing {timed:N0} + {warmUp:N0} warm-up events");
         var since = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var authors = Authors.Create(options.LiveAuthors, seed: paced ? 6 : 7);
         var drafts = new EventDraft[total];
@@ -33,6 +36,7 @@ internal static class LiveScenario
         var index = new Dictionary<ulong, int>(total);
         for (var i = 0; i < total; i++) index[events[i].Key] = i;
         var sentAt = new long[total];
+        int? rate = paced ? options.LiveEventsPerSecond : null;
 
         await using var relay = await context.StartRelayAsync();
         ScenarioContext.Progress($"{name}: relay pid {relay.Pid} ({relay.Verifier}, {relay.Store}); {options.Subscribers} subscribers");
@@ -41,52 +45,30 @@ internal static class LiveScenario
         RelayClient? publisherClient = null;
         try
         {
-            using (var gate = new SemaphoreSlim(ConnectConcurrency))
-            {
-                var subscribing = new Task[subscribers.Length];
-                for (var s = 0; s < subscribers.Length; s++)
-                {
-                    var slot = s;
-                    subscribing[s] = Task.Run(async () =>
-                    {
-                        await gate.WaitAsync();
-                        try
-                        {
-                            var client = await RelayClient.ConnectAsync(relay.Uri, TimeSpan.FromSeconds(10), watchdog.Token);
-                            subscribers[slot] = new LiveSubscriber(client, total, index, sentAt);
-                            await subscribers[slot].SubscribeAsync(since, watchdog.Token);
-                            watchdog.Tick();
-                        }
-                        finally
-                        {
-                            gate.Release();
-                        }
-                    });
-                }
-                await Task.WhenAll(subscribing).WaitAsync(TimeSpan.FromSeconds(60));
-            }
+            await SubscribeAllAsync(relay, subscribers, since, () => new LiveSubscriber(total, warmUp, index, sentAt), watchdog);
             publisherClient = await RelayClient.ConnectAsync(relay.Uri, TimeSpan.FromSeconds(10), watchdog.Token);
 
-            ScenarioContext.Progress($"{name}: publishing {total:N0} events {(paced ? $"at {options.LiveEventsPerSecond}/s" : "unpaced")}");
+            ScenarioContext.Progress($"{name}: warming up with {warmUp:N0} events");
+            var warming = new LivePublisher(publisherClient, events, 0, warmUp, index, sentAt, rate, options.EventsInFlight);
+            var warmUpFailed = await RunPhaseAsync(subscribers, warming, warmUp, watchdog);
+            if (watchdog.Stalled || warmUpFailed is not null)
+            {
+                report.Problem($"{name}: warm-up did not complete ({(watchdog.Stalled ? "stalled" : warmUpFailed)}); " +
+                    $"fewest warm-up events received by a subscriber: {subscribers.Min(s => s.Unique)} of {warmUp}");
+                return;
+            }
+
+            ScenarioContext.Progress($"{name}: publishing {timed:N0} events {(paced ? $"at {rate}/s" : "unpaced")}");
             var relayCpu = relay.CpuTime;
             var ownCpu = ProcessCpu.ReadSelf();
-            var receiving = new Task[subscribers.Length];
-            for (var s = 0; s < subscribers.Length; s++) receiving[s] = subscribers[s].ReceiveAsync(watchdog);
-            var publisher = new LivePublisher(publisherClient, events, index, sentAt, paced ? options.LiveEventsPerSecond : null, options.EventsInFlight);
+            var publisher = new LivePublisher(publisherClient, events, warmUp, timed, index, sentAt, rate, options.EventsInFlight);
             var started = Stopwatch.GetTimestamp();
-            var publishing = publisher.RunAsync(watchdog);
-            try
-            {
-                await Task.WhenAll(receiving.Append(publishing));
-            }
-            catch (Exception) when (watchdog.Token.IsCancellationRequested)
-            {
-            }
+            var failed = await RunPhaseAsync(subscribers, publisher, total, watchdog);
             relayCpu = relay.CpuTime - relayCpu;
             ownCpu = ProcessCpu.ReadSelf() - ownCpu;
 
-            var deliveries = subscribers.Sum(s => (long)s.Unique);
-            var expected = (long)total * subscribers.Length;
+            var deliveries = subscribers.Sum(s => (long)s.TimedUnique);
+            var expected = (long)timed * subscribers.Length;
             var duplicates = subscribers.Sum(s => (long)s.Duplicates);
             var lastDelivery = subscribers.Max(s => s.LastDeliveryAt);
             var deliveryWindow = TimeSpan.FromSeconds((double)(lastDelivery - started) / Stopwatch.Frequency);
@@ -96,42 +78,82 @@ internal static class LiveScenario
             var shape = $"{Report.Count(subscribers.Length)} subscribers";
             if (paced)
             {
-                report.Row($"live fan-out, {shape}, {Report.Count(total)} events at {options.LiveEventsPerSecond}/s: delivery p50 / p99", latencies.P50P99());
+                report.Row($"live fan-out, {shape}, {Report.Count(timed)} events at {rate}/s: delivery p50 / p99", latencies.P50P99());
             }
             else
             {
-                report.Row($"live fan-out unpaced, {shape} × {Report.Count(total)} events: deliveries/s", Report.Count(deliveries / deliveryWindow.TotalSeconds));
-                report.Row($"same, unpaced: delivery p50 / p99", latencies.P50P99());
+                report.Row($"live fan-out unpaced, {shape} × {Report.Count(timed)} events: deliveries/s", Report.Count(deliveries / deliveryWindow.TotalSeconds));
+                report.Row("same, unpaced: delivery p50 / p99", latencies.P50P99());
             }
             report.Row($"{name}: deliveries missing / duplicate (of {Report.Count(expected)})", $"{Report.Count(expected - deliveries)} / {Report.Count(duplicates)}");
             report.Row($"{name}: relay CPU per delivery", $"{Report.Fixed(relayCpu.TotalMilliseconds * 1000 / Math.Max(deliveries, 1), "0.0")} µs");
-            report.Note($"{name}: {Report.Count(total)} events published in {Report.Fixed(publishSeconds, "0.00")} s " +
-                $"({Report.Count((total - 1) / Math.Max(publishSeconds, 1e-9))}/s), {publisher.Accepted} OK true; last delivery {Report.Fixed(deliveryWindow.TotalSeconds, "0.00")} s after the first send; " +
-                $"relay CPU {Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, load generator CPU {Report.Fixed(ownCpu.TotalSeconds, "0.00")} s.");
+            report.Note($"{name}: {Report.Count(timed)} events published in {Report.Fixed(publishSeconds, "0.00")} s " +
+                $"({Report.Count((timed - 1) / Math.Max(publishSeconds, 1e-9))}/s) after {Report.Count(warmUp)} warm-up events; {publisher.Accepted} OK true, " +
+                $"OK latency p50 / p99 {publisher.OkLatencies.P50P99()} (the commit every delivery waits for); last delivery " +
+                $"{Report.Fixed(deliveryWindow.TotalSeconds, "0.00")} s after the first send; relay CPU {Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, " +
+                $"load generator CPU {Report.Fixed(ownCpu.TotalSeconds, "0.00")} s.");
 
             if (watchdog.Stalled) report.Problem($"{name}: stall: no delivery or OK for {options.StallTimeout.TotalSeconds:0} s");
+            if (failed is not null) report.Problem($"{name}: a connection failed: {failed}");
             if (expected != deliveries)
             {
-                var short_ = subscribers.Count(s => s.Unique < total);
-                report.Problem($"{name}: {Report.Count(expected - deliveries)} deliveries missing, on {short_} of {subscribers.Length} subscribers " +
-                    $"(fewest received: {subscribers.Min(s => s.Unique)} of {total})");
+                var shortOnes = subscribers.Count(s => s.TimedUnique < timed);
+                report.Problem($"{name}: {Report.Count(expected - deliveries)} deliveries missing, on {shortOnes} of {subscribers.Length} subscribers " +
+                    $"(fewest received: {subscribers.Min(s => s.TimedUnique)} of {timed})");
             }
             if (duplicates > 0) report.Problem($"{name}: {Report.Count(duplicates)} duplicate deliveries");
-            if (publisher.Accepted != total) report.Problem($"{name}: {publisher.Accepted} of {total} events got OK true");
-            foreach (var problem in publisher.Problems) report.Problem($"{name} publisher: {problem}");
+            if (publisher.Accepted != timed) report.Problem($"{name}: {publisher.Accepted} of {timed} events got OK true");
+            foreach (var problem in warming.Problems.Concat(publisher.Problems)) report.Problem($"{name} publisher: {problem}");
             foreach (var problem in subscribers.SelectMany(s => s.Problems).Distinct().Take(10)) report.Problem($"{name} subscriber: {problem}");
-            foreach (var task in receiving.Append(publishing))
-                if (task.Exception?.GetBaseException() is { } failure && failure is not OperationCanceledException)
-                {
-                    report.Problem($"{name}: a connection failed: {failure.Message}");
-                    break;
-                }
         }
         finally
         {
             if (publisherClient is not null) await publisherClient.DisposeAsync();
             foreach (var subscriber in subscribers) if (subscriber is not null) await subscriber.DisposeAsync();
+            context.CollectRelayProblems(relay, name);
         }
-        context.CollectRelayProblems(relay, name);
+    }
+
+    private static async Task SubscribeAllAsync(RelayProcess relay, LiveSubscriber[] subscribers, long since, Func<LiveSubscriber> create, Watchdog watchdog)
+    {
+        using var gate = new SemaphoreSlim(ConnectConcurrency);
+        var subscribing = new Task[subscribers.Length];
+        for (var s = 0; s < subscribers.Length; s++)
+        {
+            var subscriber = subscribers[s] = create();
+            subscribing[s] = Task.Run(async () =>
+            {
+                await gate.WaitAsync();
+                try
+                {
+                    await subscriber.SubscribeAsync(relay.Uri, since, watchdog.Token);
+                    watchdog.Tick();
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            });
+        }
+        await Task.WhenAll(subscribing).WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Publishes and waits until every subscriber has <paramref name="untilUnique"/> distinct events; the first failure, or null.</summary>
+    private static async Task<string?> RunPhaseAsync(LiveSubscriber[] subscribers, LivePublisher publisher, int untilUnique, Watchdog watchdog)
+    {
+        var tasks = new Task[subscribers.Length + 1];
+        for (var s = 0; s < subscribers.Length; s++) tasks[s] = subscribers[s].ReceiveAsync(untilUnique, watchdog);
+        tasks[^1] = publisher.RunAsync(watchdog);
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception) when (watchdog.Token.IsCancellationRequested)
+        {
+        }
+        foreach (var task in tasks)
+            if (task.Exception?.GetBaseException() is { } failure && failure is not OperationCanceledException)
+                return failure.Message;
+        return null;
     }
 }

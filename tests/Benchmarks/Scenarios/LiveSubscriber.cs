@@ -5,26 +5,32 @@ using NostrRelay.Benchmarks.Reporting;
 
 namespace NostrRelay.Benchmarks.Scenarios;
 
-/// <summary>One subscriber connection of the live scenarios: checks off each event it receives, once.</summary>
-internal sealed class LiveSubscriber(RelayClient client, int total, Dictionary<ulong, int> index, long[] sentAt) : IAsyncDisposable
+/// <summary>
+/// One subscriber connection of the live scenarios: checks off each event it receives, once. Events below
+/// <c>firstTimed</c> are the warm-up: checked off too, but not timed.
+/// </summary>
+internal sealed class LiveSubscriber(int total, int firstTimed, Dictionary<ulong, int> index, long[] sentAt) : IAsyncDisposable
 {
     private const string Id = "live";
     private static readonly byte[] IdBytes = "live"u8.ToArray();
     private readonly bool[] _seen = new bool[total];
+    private RelayClient? _client;
 
-    public Latencies Latencies { get; } = new(total);
+    public Latencies Latencies { get; } = new(total - firstTimed);
     public int Unique { get; private set; }
+    public int TimedUnique { get; private set; }
     public int Duplicates { get; private set; }
     public long LastDeliveryAt { get; private set; }
     public List<string> Problems { get; } = [];
 
-    /// <summary>Sends the REQ and returns at its EOSE (the store is empty: nothing comes before it).</summary>
-    public async Task SubscribeAsync(long since, CancellationToken cancellationToken)
+    /// <summary>Connects, sends the REQ and returns at its EOSE (the store is empty: nothing comes before it).</summary>
+    public async Task SubscribeAsync(Uri relay, long since, CancellationToken cancellationToken)
     {
-        await client.SendAsync(ClientFrames.Req(Id, $"{{\"kinds\":[1],\"since\":{since}}}"), cancellationToken);
+        _client = await RelayClient.ConnectAsync(relay, TimeSpan.FromSeconds(10), cancellationToken);
+        await _client.SendAsync(ClientFrames.Req(Id, $"{{\"kinds\":[1],\"since\":{since}}}"), cancellationToken);
         while (true)
         {
-            var frame = await client.ReceiveAsync(cancellationToken);
+            var frame = await _client.ReceiveAsync(cancellationToken);
             var (kind, message) = Classify(frame.Span);
             if (kind == ReplyKind.EndOfStoredEvents) return;
             if (kind == ReplyKind.Closed) throw new InvalidOperationException("the relay refused the live REQ: " + message);
@@ -37,13 +43,17 @@ internal sealed class LiveSubscriber(RelayClient client, int total, Dictionary<u
         return (reply.Kind, reply.Message);
     }
 
-    /// <summary>Reads until every event came once; a failure here ends only this subscriber (its misses are counted).</summary>
-    public async Task ReceiveAsync(Watchdog watchdog)
+    /// <summary>
+    /// Reads until <paramref name="untilUnique"/> distinct events came; a failure here ends only this
+    /// subscriber (its misses are counted).
+    /// </summary>
+    public async Task ReceiveAsync(int untilUnique, Watchdog watchdog)
     {
+        var client = _client ?? throw new InvalidOperationException("not subscribed");
         var token = watchdog.Token;
         try
         {
-            while (Unique < total)
+            while (Unique < untilUnique)
             {
                 var frame = await client.ReceiveAsync(token);
                 if (!Handle(frame.Span, Stopwatch.GetTimestamp())) return;
@@ -75,8 +85,12 @@ internal sealed class LiveSubscriber(RelayClient client, int total, Dictionary<u
                 }
                 _seen[i] = true;
                 Unique++;
-                Latencies.Add(now - Volatile.Read(ref sentAt[i]));
-                LastDeliveryAt = now;
+                if (i >= firstTimed)
+                {
+                    TimedUnique++;
+                    Latencies.Add(now - Volatile.Read(ref sentAt[i]));
+                    LastDeliveryAt = now;
+                }
                 return true;
             case ReplyKind.Closed:
                 AddProblem("CLOSED: " + reply.Message);
@@ -95,5 +109,5 @@ internal sealed class LiveSubscriber(RelayClient client, int total, Dictionary<u
         if (Problems.Count < 3) Problems.Add(problem);
     }
 
-    public ValueTask DisposeAsync() => client.DisposeAsync();
+    public ValueTask DisposeAsync() => _client?.DisposeAsync() ?? ValueTask.CompletedTask;
 }
