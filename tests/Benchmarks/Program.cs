@@ -62,6 +62,6 @@ foreach (var scenario in options.Scenarios)
 }
 
 report.Note($"relay: {string.Join(", ", context.Stores)} store, signatures verified with {string.Join(", ", context.Verifiers)}; " +
-    $"a fresh relay process and store per scenario; run took {(DateTime.UtcNow - started).TotalSeconds:0} s{(options.Quick ? " (--quick: a tenth of the sizes, not for publishing)" : "")}.");
+    $"a fresh relay process and store per round (queries: one per scenario); run took {(DateTime.UtcNow - started).TotalSeconds:0} s{(options.Quick ? " (--quick: a tenth of the sizes, not for publishing)" : "")}.");
 report.Write(Console.Out, MachineInfo.Describe(relayCommit));
 return report.Problems.Count == 0 ? 0 : 1;

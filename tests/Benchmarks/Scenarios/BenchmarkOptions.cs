@@ -2,7 +2,8 @@ namespace NostrRelay.Benchmarks.Scenarios;
 
 /// <summary>
 /// The command line: scenario names (ingest, queries, live, fanout; all when none), <c>--quick</c> for a
-/// smoke run at a tenth of the sizes, <c>--no-build</c>, <c>--repo PATH</c>, <c>--relay-dll PATH</c>.
+/// smoke run at a tenth of the sizes and one round, <c>--rounds N</c>, <c>--no-build</c>, <c>--repo PATH</c>,
+/// <c>--relay-dll PATH</c>.
 /// </summary>
 internal sealed class BenchmarkOptions
 {
@@ -13,6 +14,9 @@ internal sealed class BenchmarkOptions
     public bool Build { get; private set; } = true;
     public string? Repository { get; private set; }
     public string? RelayDll { get; private set; }
+
+    /// <summary>Rounds per scenario (fresh relay each, except queries: one preload, then rounds of queries); the median is reported.</summary>
+    public int Rounds { get; private set; } = 3;
 
     /// <summary>Connections that publish or query at once (peers were measured with 4).</summary>
     public int Connections => 4;
@@ -52,6 +56,9 @@ internal sealed class BenchmarkOptions
                 case "--no-build": options.Build = false; break;
                 case "--repo": options.Repository = Value(args, ref i); break;
                 case "--relay-dll": options.RelayDll = Path.GetFullPath(Value(args, ref i)); options.Build = false; break;
+                case "--rounds":
+                    options.Rounds = int.TryParse(Value(args, ref i), out var rounds) && rounds > 0 ? rounds : throw new ArgumentException($"--rounds needs a positive number.{Environment.NewLine}{Usage}");
+                    break;
                 case "-h" or "--help": throw new ArgumentException(Usage);
                 default:
                     if (Array.IndexOf(AllScenarios, arg) < 0) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
@@ -60,6 +67,7 @@ internal sealed class BenchmarkOptions
             }
         }
         if (options.Scenarios.Count == 0) options.Scenarios.AddRange(AllScenarios);
+        if (options.Quick && !args.Contains("--rounds")) options.Rounds = 1;
         var distinct = options.Scenarios.Distinct().ToList();
         options.Scenarios.Clear();
         options.Scenarios.AddRange(distinct);
@@ -70,5 +78,5 @@ internal sealed class BenchmarkOptions
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.{Environment.NewLine}{Usage}");
 
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all]... [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
+        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all]... [--rounds N] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
 }

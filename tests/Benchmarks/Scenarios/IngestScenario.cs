@@ -24,31 +24,54 @@ internal static class IngestScenario
         // Round-robin dealing with 1,000 authors over 4 connections keeps each author on one connection, as a client would.
         var lanes = EventSigning.Deal(events, options.Connections);
 
+        var rounds = new List<Round>();
+        for (var round = 1; round <= options.Rounds; round++)
+            if (await RunRoundAsync(context, round, lanes, warmUp) is { } result) rounds.Add(result);
+        Round.ReportMedian(report, "ingest", "accepted/s", rounds);
+    }
+
+    /// <summary>One round on a fresh relay and store; null when it went wrong (the problems are reported).</summary>
+    private static async Task<Round?> RunRoundAsync(ScenarioContext context, int round, SignedEvent[][] lanes, SignedEvent[] warmUp)
+    {
+        var options = context.Options;
+        var report = context.Report;
         await using var relay = await context.StartRelayAsync();
-        ScenarioContext.Progress($"ingest: relay pid {relay.Pid} ({relay.Verifier}, {relay.Store}); warming up");
-        var warm = await Publisher.PublishAsync(relay.Uri, EventSigning.Deal(warmUp, options.Connections), options.EventsInFlight, options.StallTimeout);
-        foreach (var problem in warm.Problems) report.Problem("ingest warm-up: " + problem);
+        try
+        {
+            ScenarioContext.Progress($"ingest round {round}: relay pid {relay.Pid} ({relay.Verifier}, {relay.Store}); warming up");
+            var warm = await Publisher.PublishAsync(relay.Uri, EventSigning.Deal(warmUp, options.Connections), options.EventsInFlight, options.StallTimeout);
+            foreach (var problem in warm.Problems) report.Problem("ingest warm-up: " + problem);
 
-        ScenarioContext.Progress("ingest: timing");
-        var relayCpu = relay.CpuTime;
-        var ownCpu = ProcessCpu.ReadSelf();
-        var outcome = await Publisher.PublishAsync(relay.Uri, lanes, options.EventsInFlight, options.StallTimeout);
-        relayCpu = relay.CpuTime - relayCpu;
-        ownCpu = ProcessCpu.ReadSelf() - ownCpu;
+            ScenarioContext.Progress($"ingest round {round}: timing");
+            var relayCpu = relay.CpuTime;
+            var ownCpu = ProcessCpu.ReadSelf();
+            var outcome = await Publisher.PublishAsync(relay.Uri, lanes, options.EventsInFlight, options.StallTimeout);
+            relayCpu = relay.CpuTime - relayCpu;
+            ownCpu = ProcessCpu.ReadSelf() - ownCpu;
 
-        var label = $"ingest {Report.Count(options.IngestEvents)} kind-1 events, {Report.Count(options.IngestAuthors)} authors, " +
-            $"{options.Connections} connections ({options.EventsInFlight} in flight each)";
-        report.Row($"{label}: accepted/s", Report.Count(outcome.AcceptedPerSecond));
-        report.Row("ingest: relay CPU per event", $"{Report.Fixed(relayCpu.TotalMilliseconds / Math.Max(outcome.Accepted, 1), "0.000")} ms");
-        report.Row($"ingest {Report.Count(options.IngestEvents / options.Connections)} × {options.Connections} connections: OK latency p50 / p99", outcome.Latencies.P50P99());
-        report.Row("ingest: signature verifier (as the relay announced it)", relay.Verifier);
-        report.Note($"ingest: {Report.Count(outcome.Accepted)} accepted of {Report.Count(options.IngestEvents)} in {Report.Fixed(outcome.Elapsed.TotalSeconds, "0.00")} s " +
-            $"(first send to last OK), after a warm-up of {Report.Count(options.WarmUpEvents)} events from 100 other authors; relay CPU " +
-            $"{Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, load generator CPU {Report.Fixed(ownCpu.TotalSeconds, "0.00")} s.");
-        foreach (var problem in outcome.Problems) report.Problem("ingest: " + problem);
-        if (outcome.Accepted != options.IngestEvents)
-            report.Problem($"ingest: {Report.Count(outcome.Accepted)} of {Report.Count(options.IngestEvents)} events accepted");
-        context.CollectRelayProblems(relay, "ingest");
+            foreach (var problem in outcome.Problems) report.Problem($"ingest round {round}: {problem}");
+            if (outcome.Accepted != options.IngestEvents)
+            {
+                report.Problem($"ingest round {round}: {Report.Count(outcome.Accepted)} of {Report.Count(options.IngestEvents)} events accepted");
+                return null;
+            }
+
+            var result = new Round(outcome.AcceptedPerSecond, Report.Count(outcome.AcceptedPerSecond));
+            var label = $"ingest {Report.Count(options.IngestEvents)} kind-1 events, {Report.Count(options.IngestAuthors)} authors, " +
+                $"{options.Connections} connections ({options.EventsInFlight} in flight each)";
+            result.Row($"{label}: accepted/s", Report.Count(outcome.AcceptedPerSecond));
+            result.Row("ingest: relay CPU per event", $"{Report.Fixed(relayCpu.TotalMilliseconds / Math.Max(outcome.Accepted, 1), "0.000")} ms");
+            result.Row($"ingest {Report.Count(options.IngestEvents / options.Connections)} × {options.Connections} connections: OK latency p50 / p99", outcome.Latencies.P50P99());
+            result.Row("ingest: signature verifier (as the relay announced it)", relay.Verifier);
+            result.Note($"ingest: {Report.Count(outcome.Accepted)} accepted of {Report.Count(options.IngestEvents)} in {Report.Fixed(outcome.Elapsed.TotalSeconds, "0.00")} s " +
+                $"(first send to last OK), after a warm-up of {Report.Count(options.WarmUpEvents)} events from 100 other authors; relay CPU " +
+                $"{Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, load generator CPU {Report.Fixed(ownCpu.TotalSeconds, "0.00")} s.");
+            return result;
+        }
+        finally
+        {
+            context.CollectRelayProblems(relay, $"ingest round {round}");
+        }
     }
 
     /// <summary>Kind-1 notes, author i % authors, each author's in increasing created_at; ~100 bytes of content like a short post.</summary>

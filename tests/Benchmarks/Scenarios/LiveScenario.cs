@@ -36,8 +36,27 @@ internal static class LiveScenario
         var index = new Dictionary<ulong, int>(total);
         for (var i = 0; i < total; i++) index[events[i].Key] = i;
         var sentAt = new long[total];
-        int? rate = paced ? options.LiveEventsPerSecond : null;
 
+        var rounds = new List<Round>();
+        var tally = new DeliveryTally();
+        for (var round = 1; round <= options.Rounds; round++)
+            if (await RunRoundAsync(context, paced, $"{name} round {round}", events, index, sentAt, warmUp, since, tally) is { } result) rounds.Add(result);
+        Round.ReportMedian(report, name, paced ? "delivery p50" : "deliveries/s", rounds);
+        // Over every round, not only the median one: a single lost delivery anywhere must show in the table.
+        var over = options.Rounds == 1 ? "" : $" over {options.Rounds} rounds";
+        report.Row($"{name}: deliveries missing / duplicate (of {Report.Count(tally.Expected)}{over})",
+            $"{Report.Count(tally.Expected - tally.Delivered)} / {Report.Count(tally.Duplicates)}");
+    }
+
+    /// <summary>One round on a fresh relay and store; null when it went wrong (the problems are reported).</summary>
+    private static async Task<Round?> RunRoundAsync(ScenarioContext context, bool paced, string name, SignedEvent[] events, Dictionary<ulong, int> index,
+        long[] sentAt, int warmUp, long since, DeliveryTally tally)
+    {
+        var options = context.Options;
+        var report = context.Report;
+        var total = events.Length;
+        var timed = total - warmUp;
+        int? rate = paced ? options.LiveEventsPerSecond : null;
         await using var relay = await context.StartRelayAsync();
         ScenarioContext.Progress($"{name}: relay pid {relay.Pid} ({relay.Verifier}, {relay.Store}); {options.Subscribers} subscribers");
         using var watchdog = new Watchdog(options.StallTimeout);
@@ -55,7 +74,7 @@ internal static class LiveScenario
             {
                 report.Problem($"{name}: warm-up did not complete ({(watchdog.Stalled ? "stalled" : warmUpFailed)}); " +
                     $"fewest warm-up events received by a subscriber: {subscribers.Min(s => s.Unique)} of {warmUp}");
-                return;
+                return null;
             }
 
             ScenarioContext.Progress($"{name}: publishing {timed:N0} events {(paced ? $"at {rate}/s" : "unpaced")}");
@@ -70,24 +89,29 @@ internal static class LiveScenario
             var deliveries = subscribers.Sum(s => (long)s.TimedUnique);
             var expected = (long)timed * subscribers.Length;
             var duplicates = subscribers.Sum(s => (long)s.Duplicates);
+            tally.Expected += expected;
+            tally.Delivered += deliveries;
+            tally.Duplicates += duplicates;
             var lastDelivery = subscribers.Max(s => s.LastDeliveryAt);
             var deliveryWindow = TimeSpan.FromSeconds((double)(lastDelivery - started) / Stopwatch.Frequency);
             var latencies = Latencies.Merge(subscribers.Select(s => s.Latencies));
             var publishSeconds = (double)(publisher.LastSentAt - started) / Stopwatch.Frequency;
 
+            var p50 = latencies.PercentileMs(50);
+            var deliveriesPerSecond = deliveries / deliveryWindow.TotalSeconds;
+            var result = paced ? new Round(p50, $"{Report.Ms(p50)} ms") : new Round(deliveriesPerSecond, Report.Count(deliveriesPerSecond));
             var shape = $"{Report.Count(subscribers.Length)} subscribers";
             if (paced)
             {
-                report.Row($"live fan-out, {shape}, {Report.Count(timed)} events at {rate}/s: delivery p50 / p99", latencies.P50P99());
+                result.Row($"live fan-out, {shape}, {Report.Count(timed)} events at {rate}/s: delivery p50 / p99", latencies.P50P99());
             }
             else
             {
-                report.Row($"live fan-out unpaced, {shape} × {Report.Count(timed)} events: deliveries/s", Report.Count(deliveries / deliveryWindow.TotalSeconds));
-                report.Row("same, unpaced: delivery p50 / p99", latencies.P50P99());
+                result.Row($"live fan-out unpaced, {shape} × {Report.Count(timed)} events: deliveries/s", Report.Count(deliveriesPerSecond));
+                result.Row("same, unpaced: delivery p50 / p99", latencies.P50P99());
             }
-            report.Row($"{name}: deliveries missing / duplicate (of {Report.Count(expected)})", $"{Report.Count(expected - deliveries)} / {Report.Count(duplicates)}");
-            report.Row($"{name}: relay CPU per delivery", $"{Report.Fixed(relayCpu.TotalMilliseconds * 1000 / Math.Max(deliveries, 1), "0.0")} µs");
-            report.Note($"{name}: {Report.Count(timed)} events published in {Report.Fixed(publishSeconds, "0.00")} s " +
+            result.Row($"{Kind(paced)}: relay CPU per delivery", $"{Report.Fixed(relayCpu.TotalMilliseconds * 1000 / Math.Max(deliveries, 1), "0.0")} µs");
+            result.Note($"{Kind(paced)}: {Report.Count(timed)} events published in {Report.Fixed(publishSeconds, "0.00")} s " +
                 $"({Report.Count((timed - 1) / Math.Max(publishSeconds, 1e-9))}/s) after {Report.Count(warmUp)} warm-up events; {publisher.Accepted} OK true, " +
                 $"OK latency p50 / p99 {publisher.OkLatencies.P50P99()} (the commit every delivery waits for); last delivery " +
                 $"{Report.Fixed(deliveryWindow.TotalSeconds, "0.00")} s after the first send; relay CPU {Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, " +
@@ -105,6 +129,7 @@ internal static class LiveScenario
             if (publisher.Accepted != timed) report.Problem($"{name}: {publisher.Accepted} of {timed} events got OK true");
             foreach (var problem in warming.Problems.Concat(publisher.Problems)) report.Problem($"{name} publisher: {problem}");
             foreach (var problem in subscribers.SelectMany(s => s.Problems).Distinct().Take(10)) report.Problem($"{name} subscriber: {problem}");
+            return deliveries > 0 ? result : null;
         }
         finally
         {
@@ -113,6 +138,8 @@ internal static class LiveScenario
             context.CollectRelayProblems(relay, name);
         }
     }
+
+    private static string Kind(bool paced) => paced ? "live" : "fanout";
 
     private static async Task SubscribeAllAsync(RelayProcess relay, LiveSubscriber[] subscribers, long since, Func<LiveSubscriber> create, Watchdog watchdog)
     {
@@ -155,5 +182,12 @@ internal static class LiveScenario
             if (task.Exception?.GetBaseException() is { } failure && failure is not OperationCanceledException)
                 return failure.Message;
         return null;
+    }
+
+    private sealed class DeliveryTally
+    {
+        public long Expected;
+        public long Delivered;
+        public long Duplicates;
     }
 }

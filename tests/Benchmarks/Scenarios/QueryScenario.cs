@@ -55,8 +55,12 @@ internal static class QueryScenario
             foreach (var shape in shapes)
             {
                 ScenarioContext.Progress($"queries: {shape.Label}");
-                await RunShapeAsync(context, relay, clients, shape, options.WarmUpQueriesPerShape, seed++, TimeSpan.FromSeconds(30), timed: false);
-                await RunShapeAsync(context, relay, clients, shape, options.QueriesPerShape, seed++, options.QueryTimeCap, timed: true);
+                await RunShapeAsync(context, relay, clients, shape, options.WarmUpQueriesPerShape, seed++, TimeSpan.FromSeconds(30), phase: "warm-up");
+                var rounds = new List<Round>();
+                for (var round = 1; round <= options.Rounds; round++)
+                    if (await RunShapeAsync(context, relay, clients, shape, options.QueriesPerShape, seed++, options.QueryTimeCap, phase: $"round {round}") is { } result)
+                        rounds.Add(result);
+                Round.ReportMedian(report, $"queries {shape.Label}", "queries/s", rounds);
             }
         }
         finally
@@ -64,12 +68,13 @@ internal static class QueryScenario
             foreach (var client in clients) if (client is not null) await client.DisposeAsync();
         }
         report.Note($"queries: {Report.Count(options.PreloadEvents)} events preloaded in {Report.Fixed(preload.Elapsed.TotalSeconds, "0.0")} s; " +
-            $"each shape first ran {options.WarmUpQueriesPerShape} untimed queries; queries/s = completed REQ→EOSE (plus CLOSE) over wall time, 4 connections each waiting for EOSE before its next REQ.");
+            $"each shape first ran {options.WarmUpQueriesPerShape} untimed queries, then {options.Rounds} round(s) of {Report.Count(options.QueriesPerShape)} on the same store; queries/s = completed REQ→EOSE (plus CLOSE) over wall time, 4 connections each waiting for EOSE before its next REQ.");
         context.CollectRelayProblems(relay, "queries");
     }
 
-    private static async Task RunShapeAsync(ScenarioContext context, RelayProcess relay, RelayClient[] clients, QueryShape shape, int total, int seed,
-        TimeSpan cap, bool timed)
+    /// <summary>One batch of queries of one shape; its figures, or null for the warm-up and for a batch that went wrong.</summary>
+    private static async Task<Round?> RunShapeAsync(ScenarioContext context, RelayProcess relay, RelayClient[] clients, QueryShape shape, int total, int seed,
+        TimeSpan cap, string phase)
     {
         var options = context.Options;
         var report = context.Report;
@@ -109,23 +114,30 @@ internal static class QueryScenario
 
         var completed = results.Sum(r => r.Latencies.Count);
         var latencies = Latencies.Merge(results.Select(r => r.Latencies));
-        var phase = timed ? $"queries {shape.Label}" : $"queries {shape.Label} warm-up";
+        var timed = phase != "warm-up";
+        phase = $"queries {shape.Label} {phase}";
         if (watchdog.Stalled) report.Problem($"{phase}: stall: no EOSE for {options.StallTimeout.TotalSeconds:0} s after {Report.Count(completed)} of {Report.Count(total)} queries");
         foreach (var task in tasks)
             if (task.Exception?.GetBaseException() is { } failure && failure is not OperationCanceledException)
                 report.Problem($"{phase}: connection failed: {failure.Message}");
-        foreach (var result in results)
-            foreach (var problem in result.Problems) report.Problem($"{phase}: {problem}");
-        if (!timed) return;
+        foreach (var lane in results)
+            foreach (var problem in lane.Problems) report.Problem($"{phase}: {problem}");
+        if (!timed) return null;
+        if (completed < total)
+        {
+            report.Problem($"{phase}: only {Report.Count(completed)} of {Report.Count(total)} queries ran within {cap.TotalSeconds:0} s (the store is slow for this shape)");
+            if (completed == 0) return null;
+        }
 
         var events = results.Sum(r => r.Events);
-        report.Row($"{Report.Count(completed)} REQs {shape.Label} on {Report.Count(options.PreloadEvents)} events: queries/s", Report.Count(completed / elapsed.TotalSeconds));
-        report.Row($"same {shape.Label}: REQ→EOSE p50 / p99", latencies.P50P99());
-        report.Row($"same {shape.Label}: relay CPU per query", $"{Report.Fixed(relayCpu.TotalMilliseconds / Math.Max(completed, 1), "0.00")} ms");
-        report.Note($"queries {shape.Label}: {Report.Count(completed)} in {Report.Fixed(elapsed.TotalSeconds, "0.00")} s, " +
+        var perSecond = completed / elapsed.TotalSeconds;
+        var result = new Round(perSecond, Report.Count(perSecond));
+        result.Row($"{Report.Count(completed)} REQs {shape.Label} on {Report.Count(options.PreloadEvents)} events: queries/s", Report.Count(perSecond));
+        result.Row($"same {shape.Label}: REQ→EOSE p50 / p99", latencies.P50P99());
+        result.Row($"same {shape.Label}: relay CPU per query", $"{Report.Fixed(relayCpu.TotalMilliseconds / Math.Max(completed, 1), "0.00")} ms");
+        result.Note($"queries {shape.Label}: {Report.Count(completed)} in {Report.Fixed(elapsed.TotalSeconds, "0.00")} s, " +
             $"{Report.Fixed((double)events / Math.Max(completed, 1), "0.0")} events per query (limit {Limit}).");
-        if (completed < total)
-            report.Problem($"queries {shape.Label}: only {Report.Count(completed)} of {Report.Count(total)} queries ran within {cap.TotalSeconds:0} s (the store is slow for this shape)");
+        return result;
     }
 
     private static async Task RunLaneAsync(RelayClient client, Query[] queries, LaneResult result, long deadline, Watchdog watchdog)
