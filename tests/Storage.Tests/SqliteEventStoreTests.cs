@@ -98,6 +98,37 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal(0, await store.CountAsync(Filter.Everything));
     }
 
+    [Fact]
+    public async Task a_write_that_throws_fails_alone_and_the_rest_of_its_batch_commits()
+    {
+        var path = NewPath();
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions { Path = path });
+        await store.InitAsync();
+        var alice = TestEvents.Pubkey("alice");
+        var profile = TestEvents.Create(alice, 100, EventKind.Metadata, content: "v1");
+        await store.ReplaceAsync(profile, alice, 0);
+        // Damage the stored profile so that replacing it throws (its tag keys cannot be read back).
+        await using (var vandal = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            vandal.Open();
+            using var damage = vandal.CreateCommand();
+            damage.CommandText = "UPDATE events SET json = x'7b7d' WHERE id = $id;";
+            damage.Parameters.AddWithValue("$id", profile.Id);
+            Assert.Equal(1, damage.ExecuteNonQuery());
+        }
+
+        // Sent together, so the failing replace most likely shares a batch with the saves around it.
+        var authors = Enumerable.Range(0, 50).Select(i => TestEvents.Pubkey($"bystander {i}")).ToArray();
+        var before = authors[..25].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
+        var replace = store.ReplaceAsync(TestEvents.Create(alice, 200, EventKind.Metadata, content: "v2"), alice, 1);
+        var after = authors[25..].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
+
+        await Assert.ThrowsAsync<FormatException>(() => replace);
+        Assert.All(await Task.WhenAll(before.Concat(after)), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
+        Assert.Equal(50, await store.CountAsync(new Filter { Authors = authors }));
+        Assert.Equal(1, await store.ReadStreamHeadAsync(alice));
+    }
+
     public static TheoryData<string, string[]> CommonFilters => new()
     {
         // The filter (named for the test's name), then what its plan must contain. "LAST TERM OF ORDER BY": rows come
