@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using NostrRelay.Protocol;
 using NostrRelay.Storage.Sqlite;
 
@@ -95,5 +96,83 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         var note = TestEvents.Create(TestEvents.Pubkey("alice"), 100);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SaveAsync(note, note.Pubkey, 0, new CancellationToken(canceled: true)));
         Assert.Equal(0, await store.CountAsync(Filter.Everything));
+    }
+
+    [Fact]
+    public async Task a_write_that_throws_fails_alone_and_the_rest_of_its_batch_commits()
+    {
+        var path = NewPath();
+        await using var store = new SqliteEventStore(new SqliteEventStoreOptions { Path = path });
+        await store.InitAsync();
+        var alice = TestEvents.Pubkey("alice");
+        var profile = TestEvents.Create(alice, 100, EventKind.Metadata, content: "v1");
+        await store.ReplaceAsync(profile, alice, 0);
+        // Damage the stored profile so that replacing it throws (its tag keys cannot be read back).
+        await using (var vandal = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            vandal.Open();
+            using var damage = vandal.CreateCommand();
+            damage.CommandText = "UPDATE events SET json = x'7b7d' WHERE id = $id;";
+            damage.Parameters.AddWithValue("$id", profile.Id);
+            Assert.Equal(1, damage.ExecuteNonQuery());
+        }
+
+        // Sent together, so the failing replace most likely shares a batch with the saves around it.
+        var authors = Enumerable.Range(0, 50).Select(i => TestEvents.Pubkey($"bystander {i}")).ToArray();
+        var before = authors[..25].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
+        var replace = store.ReplaceAsync(TestEvents.Create(alice, 200, EventKind.Metadata, content: "v2"), alice, 1);
+        var after = authors[25..].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
+
+        await Assert.ThrowsAsync<FormatException>(() => replace);
+        Assert.All(await Task.WhenAll(before.Concat(after)), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
+        Assert.Equal(50, await store.CountAsync(new Filter { Authors = authors }));
+        Assert.Equal(1, await store.ReadStreamHeadAsync(alice));
+    }
+
+    public static TheoryData<string, string[]> CommonFilters => new()
+    {
+        // The filter (named for the test's name), then what its plan must contain. "LAST TERM OF ORDER BY": rows come
+        // in created_at order from the index and only ties are sorted, so LIMIT stops the scan early.
+        { "kinds:[1] limit:20", ["SEARCH events USING INDEX events_kind (kind=?)", "LAST TERM OF ORDER BY"] },
+        { "authors:[a] limit:20", ["SEARCH events USING INDEX events_pubkey (pubkey=?)", "LAST TERM OF ORDER BY"] },
+        { "#p:[a] limit:20", ["SEARCH tags USING PRIMARY KEY (name=? AND value=?)", "USING INTEGER PRIMARY KEY (rowid=?)"] },
+        { "limit:20", ["SCAN events USING INDEX events_created_at"] },
+        { "kinds:[1,7] since limit:20", ["SEARCH events USING INDEX events_kind (kind=? AND created_at>?)"] },
+        { "authors:[a,b] kinds:[1] since limit:20", ["SEARCH events USING INDEX events_pubkey (pubkey=? AND created_at>?)"] },
+        { "kinds:[1] #p:[a] since limit:20", ["SEARCH tags USING PRIMARY KEY (name=? AND value=? AND created_at>?)"] },
+        { "ids:[a]", ["SEARCH events USING INDEX sqlite_autoindex_events_1 (id=?)"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(CommonFilters))]
+    public async Task common_filters_are_answered_from_indexes(string filterText, string[] planParts)
+    {
+        var path = NewPath();
+        await using (var store = new SqliteEventStore(new SqliteEventStoreOptions { Path = path })) await store.InitAsync();
+        string a = new('a', 64), b = new('b', 64);
+        var filter = filterText switch
+        {
+            "kinds:[1] limit:20" => new Filter { Kinds = [1], Limit = 20 },
+            "authors:[a] limit:20" => new Filter { Authors = [a], Limit = 20 },
+            "#p:[a] limit:20" => new Filter { Tags = [new TagFilter('p', [a])], Limit = 20 },
+            "limit:20" => new Filter { Limit = 20 },
+            "kinds:[1,7] since limit:20" => new Filter { Kinds = [1, 7], Since = 1, Limit = 20 },
+            "authors:[a,b] kinds:[1] since limit:20" => new Filter { Authors = [a, b], Kinds = [1], Since = 1, Limit = 20 },
+            "kinds:[1] #p:[a] since limit:20" => new Filter { Kinds = [1], Tags = [new TagFilter('p', [a])], Since = 1, Limit = 20 },
+            _ => new Filter { Ids = [a] },
+        };
+
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        SqliteFilterSql.Select(command, filter, after: null, limit: 20);
+        command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
+        var plan = new List<string>();
+        using (var reader = command.ExecuteReader())
+            while (reader.Read()) plan.Add(reader.GetString(3));
+
+        var text = string.Join(" | ", plan);
+        foreach (var part in planParts) Assert.True(text.Contains(part, StringComparison.Ordinal), $"plan lacks '{part}': {text}");
+        Assert.DoesNotContain(plan, line => line is "SCAN events" or "SCAN tags");   // a whole table, in no order
     }
 }

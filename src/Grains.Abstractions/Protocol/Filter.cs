@@ -13,7 +13,7 @@ public sealed record Filter
     [Id(3)] public TagFilter[]? Tags { get; init; }
     [Id(4)] public long? Since { get; init; }
     [Id(5)] public long? Until { get; init; }
-    /// <summary>Maximum stored events for the initial query; null means the relay's default_limit applies.</summary>
+    /// <summary>Maximum stored events for the initial query. The gateway always sets it (default_limit, capped at max_limit); to a store, null means no limit.</summary>
     [Id(6)] public int? Limit { get; init; }
 
     public static Filter Everything { get; } = new();

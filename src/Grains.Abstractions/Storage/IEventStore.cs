@@ -16,18 +16,23 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>
     /// Appends a regular event at <paramref name="expectedVersion"/> + 1 of its stream. Returns after a
     /// durable commit. A known id gives <see cref="SaveOutcome.Duplicate"/>; a stream whose head is not
-    /// <paramref name="expectedVersion"/> gives <see cref="SaveOutcome.VersionConflict"/>.
+    /// <paramref name="expectedVersion"/> gives <see cref="SaveOutcome.VersionConflict"/>. A replaceable
+    /// kind saved here is stored without superseding anything (its address is recorded, so a later
+    /// replace sees it); the author grain sends those through <see cref="ReplaceAsync"/>. Cancellation is
+    /// honoured until the store has taken the write; after that it commits and the outcome is unknown to
+    /// a cancelled caller.
     /// </summary>
     Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Atomically supersedes a replaceable or addressable event: in one transaction, removes the older
     /// events at <see cref="NostrEvent.Address"/> and appends this one. When a newer event already holds
-    /// the address nothing changes and <see cref="SaveOutcome.Superseded"/> comes back.
+    /// the address nothing changes and <see cref="SaveOutcome.Superseded"/> comes back. An event without an
+    /// address (regular or ephemeral kind) is an <see cref="ArgumentException"/>.
     /// </summary>
     Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default);
 
-    /// <summary>Events matching the filter in NIP-01 order (created_at desc, id asc), at most its limit.</summary>
+    /// <summary>Events matching the filter in NIP-01 order (created_at desc, id asc), at most its limit (null: no limit here; the gateway always sets one).</summary>
     IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default);
 
     /// <summary>How many stored events match the filter, ignoring its limit.</summary>

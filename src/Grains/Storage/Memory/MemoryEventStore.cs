@@ -70,7 +70,7 @@ public sealed class MemoryEventStore : IEventStore
             }
             var version = expectedVersion + 1;
             var position = ++_lastPosition;
-            var entry = new StoredEvent(EventReader.Parse(evt.Json), stream, version, position);
+            var entry = new StoredEvent(EventReader.ParseStored(evt.Json.ToArray()), stream, version, position);
             _byId.Add(evt.Id, entry);
             _byPosition.Add(position, entry);
             _heads[stream] = version;

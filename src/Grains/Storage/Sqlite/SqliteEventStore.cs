@@ -19,6 +19,12 @@ public sealed class SqliteEventStore : IEventStore
     /// </summary>
     private const int ReadPageSize = 500;
 
+    /// <summary>The first time window tried for a filter no index orders (seconds); see <see cref="ReadPageAsync"/>.</summary>
+    private const long FirstTimeWindow = 3_600;
+
+    /// <summary>Past ~200 years of span, read the whole range: no window is smaller than all of history.</summary>
+    private const long MaxTimeWindow = 200L * 365 * 86_400;
+
     private readonly SqliteEventStoreOptions _options;
     private readonly ILogger _logger;
     private readonly string _path;
@@ -108,15 +114,7 @@ public sealed class SqliteEventStore : IEventStore
         while (remaining > 0)
         {
             var take = Math.Min(remaining, ReadPageSize);
-            page.Clear();
-            await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
-            await using (var command = connection.CreateCommand())
-            {
-                SqliteFilterSql.Select(command, filter, after, take);
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
-            }
+            await ReadPageAsync(filter, after, take, page, cancellationToken).ConfigureAwait(false);
             // The connection is back in the pool before the consumer sees the page.
             foreach (var evt in page) yield return evt;
             if (page.Count < take) yield break;
@@ -124,6 +122,71 @@ public sealed class SqliteEventStore : IEventStore
             var last = page[^1];
             after = new EventCursor(last.CreatedAt, last.Id);
         }
+    }
+
+    /// <summary>
+    /// Reads the next <paramref name="take"/> matches after <paramref name="after"/> into <paramref name="page"/>.
+    /// A filter whose matches no single index yields in NIP-01 order (several values in a list, a tag
+    /// condition, authors and kinds together) would make SQLite sort every match to return the newest few, so
+    /// such a page is read from a growing window of time instead: from the newest stored event (or the cursor)
+    /// back over a span four times larger on each try, until the window holds a full page or reaches the
+    /// filter's since. Each try is an index range scan; everything outside the window is older than all of it,
+    /// so a full page from the window is the true page. Work stays near the size of the page, not of all matches.
+    /// </summary>
+    private async Task ReadPageAsync(Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (filter.Limit is null || !NeedsTimeWindow(filter))
+        {
+            await ReadAsync(connection, filter, after, take, page, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var floor = Math.Max(filter.Since ?? 0, 0);   // NIP-01 created_at is never negative
+        long anchor;
+        if (after is { } cursor) anchor = cursor.CreatedAt;
+        else if (await NewestCreatedAtAsync(connection, filter.Until, cancellationToken).ConfigureAwait(false) is { } newest) anchor = newest;
+        else
+        {
+            page.Clear();
+            return;
+        }
+        for (var span = FirstTimeWindow; ; span *= 4)
+        {
+            var lower = anchor - span;
+            if (lower <= floor || span > MaxTimeWindow)
+            {
+                await ReadAsync(connection, filter, after, take, page, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            await ReadAsync(connection, filter with { Since = lower }, after, take, page, cancellationToken).ConfigureAwait(false);
+            if (page.Count == take) return;
+        }
+    }
+
+    /// <summary>The created_at of the newest stored event, at or before <paramref name="until"/>; null when there is none.</summary>
+    private static async Task<long?> NewestCreatedAtAsync(SqliteConnection connection, long? until, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT created_at FROM events WHERE created_at <= $until ORDER BY created_at DESC LIMIT 1;";
+        command.Parameters.AddWithValue("$until", until ?? long.MaxValue);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long createdAt ? createdAt : null;
+    }
+
+    /// <summary>True when no one index gives this filter's matches newest first (see <see cref="ReadPageAsync"/>).</summary>
+    private static bool NeedsTimeWindow(Filter filter) =>
+        filter.Ids is null
+        && (filter.Tags is not null || filter.Authors is { Length: > 1 } || filter.Kinds is { Length: > 1 }
+            || (filter.Authors is not null && filter.Kinds is not null));
+
+    /// <summary>Replaces the content of <paramref name="page"/> with the next matches.</summary>
+    private static async Task ReadAsync(SqliteConnection connection, Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
+    {
+        page.Clear();
+        await using var command = connection.CreateCommand();
+        SqliteFilterSql.Select(command, filter, after, take);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
     }
 
     public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)

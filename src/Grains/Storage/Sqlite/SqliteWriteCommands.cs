@@ -195,7 +195,7 @@ internal sealed class SqliteWriteCommands : IDisposable
     /// <summary>Deletes an event and its tag rows, whose keys its stored JSON gives.</summary>
     public void Delete(long position, byte[] json)
     {
-        var evt = EventReader.Parse(json);
+        var evt = EventReader.ParseStored(json);
         _deleteTagCreatedAt.Value = evt.CreatedAt;
         _deleteTagPosition.Value = position;
         foreach (var tag in evt.Tags)
