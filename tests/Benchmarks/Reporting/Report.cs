@@ -57,7 +57,7 @@ internal sealed class Report
     public static string Count(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     public static string Ms(double value) => double.IsNaN(value) ? "n/a"
-        : value < 10 ? value.ToString("0.0#", CultureInfo.InvariantCulture)
+        : value < 10 ? value.ToString("0.00", CultureInfo.InvariantCulture)
         : value.ToString("N0", CultureInfo.InvariantCulture);
 
     public static string Fixed(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
