@@ -1,53 +1,130 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
 using NostrRelay.Framing;
 
 namespace NostrRelay.Connections;
 
 /// <summary>
-/// Frames waiting for one connection's socket, bounded in bytes. Subscription traffic that would pass the
-/// bound is refused (the caller closes that subscription); replies the client asked for (OK, CLOSED,
-/// NOTICE) are always taken, since their number is bounded by what the client has in flight.
+/// Frames waiting for one connection's socket, bounded in bytes, and the one sender that writes them.
+/// Whoever enqueues into an idle queue sends right away on its own thread; frames that arrive during a
+/// send are taken by that same sender. No send loop waits on a signal, so a delivery to an idle socket
+/// costs no thread wake-up. Subscription traffic that would pass the bound is refused (the caller closes
+/// that subscription); replies the client asked for (OK, CLOSED, NOTICE) are always taken, since their
+/// number is bounded by what the client has in flight.
 /// </summary>
-internal sealed class OutboundQueue(long maxBytes)
+internal sealed class OutboundQueue(WebSocket socket, long maxBytes)
 {
-    private readonly Channel<OutboundFrame> _frames = Channel.CreateUnbounded<OutboundFrame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentQueue<OutboundFrame> _frames = new();
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _bytes;
+    private int _sending;
+    private volatile bool _completing;
+    private volatile bool _broken;
+    private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
+    private string _closeDescription = "";
 
-    public long QueuedBytes => Volatile.Read(ref _bytes);
+    /// <summary>Completes once the close frame went out after the last queued frame, or the socket broke.</summary>
+    public Task Closed => _closed.Task;
 
-    /// <summary>False (and the frame released) when the bound would be passed or the connection is closing.</summary>
+    /// <summary>False (and the frame released) when the bound would be passed or the queue is closing.</summary>
     public bool TryEnqueue(OutboundFrame frame)
     {
-        if (Interlocked.Add(ref _bytes, frame.Length) > maxBytes)
+        if (_completing || _broken || Interlocked.Add(ref _bytes, frame.Length) > maxBytes)
         {
-            Interlocked.Add(ref _bytes, -frame.Length);
+            if (!_completing && !_broken) Interlocked.Add(ref _bytes, -frame.Length);
             frame.Release();
             return false;
         }
-        if (_frames.Writer.TryWrite(frame)) return true;
-        Interlocked.Add(ref _bytes, -frame.Length);
-        frame.Release();
-        return false;
+        _frames.Enqueue(frame);
+        Send();
+        return true;
     }
 
     /// <summary>Takes the frame whatever the bound; only for replies to the client's own messages.</summary>
     public void EnqueueReply(OutboundFrame frame)
     {
-        Interlocked.Add(ref _bytes, frame.Length);
-        if (!_frames.Writer.TryWrite(frame))
+        if (_completing || _broken)
         {
-            Interlocked.Add(ref _bytes, -frame.Length);
             frame.Release();
+            return;
+        }
+        Interlocked.Add(ref _bytes, frame.Length);
+        _frames.Enqueue(frame);
+        Send();
+    }
+
+    /// <summary>Sends what is queued, then the close frame with this status; later frames are dropped.</summary>
+    public void Complete(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string description = "")
+    {
+        if (_completing) return;
+        _closeStatus = status;
+        _closeDescription = description;
+        _completing = true;
+        Send();
+    }
+
+    private void Send()
+    {
+        if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0) _ = SendQueuedAsync();
+    }
+
+    private async Task SendQueuedAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                while (_frames.TryDequeue(out var frame))
+                {
+                    try
+                    {
+                        var send = socket.SendAsync(frame.Memory, WebSocketMessageType.Text, true, CancellationToken.None);
+                        if (!send.IsCompletedSuccessfully) await send;
+                    }
+                    finally
+                    {
+                        Interlocked.Add(ref _bytes, -frame.Length);
+                        frame.Release();
+                    }
+                }
+                if (_completing)
+                {
+                    await CloseAsync();
+                    return;   // _sending stays set: nothing is sent after the close frame
+                }
+                Volatile.Write(ref _sending, 0);
+                if (_frames.IsEmpty && !_completing) return;
+                if (Interlocked.CompareExchange(ref _sending, 1, 0) != 0) return;   // another thread took over
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            Break();
         }
     }
 
-    public ChannelReader<OutboundFrame> Reader => _frames.Reader;
-
-    public void Sent(OutboundFrame frame)
+    private async Task CloseAsync()
     {
-        Interlocked.Add(ref _bytes, -frame.Length);
-        frame.Release();
+        try
+        {
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await socket.CloseOutputAsync(_closeStatus, _closeDescription, timeout.Token);
+            }
+        }
+        finally
+        {
+            Break();
+        }
     }
 
-    public void Complete() => _frames.Writer.TryComplete();
+    /// <summary>The socket is closed or failed: release whatever is still queued; no more sends.</summary>
+    private void Break()
+    {
+        _broken = true;
+        Volatile.Write(ref _sending, 1);
+        while (_frames.TryDequeue(out var frame)) frame.Release();
+        _closed.TrySetResult();
+    }
 }

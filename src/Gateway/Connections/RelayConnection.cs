@@ -32,8 +32,6 @@ internal sealed partial class RelayConnection
     private readonly HashSet<string> _subscriptions = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _draining;
-    private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
-    private string _closeDescription = "";
 
     public RelayConnection(long id, WebSocket socket, GatewayShard shard, RelayOptions options, EventVerifier verifier, IGrainFactory grains, ILogger logger)
     {
@@ -45,7 +43,7 @@ internal sealed partial class RelayConnection
         _verifier = verifier;
         _grains = grains;
         _logger = logger;
-        _outbound = new OutboundQueue(options.MaxOutboundBytes);
+        _outbound = new OutboundQueue(socket, options.MaxOutboundBytes);
         _inFlight = new SemaphoreSlim(options.MaxEventsInFlight, options.MaxEventsInFlight);
     }
 
@@ -56,7 +54,6 @@ internal sealed partial class RelayConnection
 
     public async Task RunAsync()
     {
-        var sending = Task.Run(SendLoopAsync);
         try
         {
             await ReceiveLoopAsync();
@@ -76,7 +73,7 @@ internal sealed partial class RelayConnection
             catch (Exception ex) { LogConnectionFailed(_logger, ex, Id); }
             _shard.Remove(this);
             _outbound.Complete();
-            await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(5)));
+            await Task.WhenAny(_outbound.Closed, Task.Delay(TimeSpan.FromSeconds(5)));
             _socket.Abort();
             _socket.Dispose();
             _completion.TrySetResult();
@@ -88,9 +85,7 @@ internal sealed partial class RelayConnection
     {
         _draining = true;
         await WaitForInFlightAsync(_options.ShutdownDrainTimeout);
-        _closeStatus = WebSocketCloseStatus.EndpointUnavailable;
-        _closeDescription = "relay shutting down";
-        _outbound.Complete();
+        _outbound.Complete(WebSocketCloseStatus.EndpointUnavailable, "relay shutting down");
         await Task.WhenAny(Completion, Task.Delay(TimeSpan.FromSeconds(3)));
         _socket.Abort();   // a client that never answers our close frame
     }
@@ -371,35 +366,6 @@ internal sealed partial class RelayConnection
     }
 
     private void Reply(OutboundFrame frame) => _outbound.EnqueueReply(frame);
-
-    private async Task SendLoopAsync()
-    {
-        var reader = _outbound.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync())
-            {
-                while (reader.TryRead(out var frame))
-                {
-                    try { await _socket.SendAsync(frame.Memory, WebSocketMessageType.Text, true, CancellationToken.None); }
-                    finally { _outbound.Sent(frame); }
-                }
-            }
-            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await _socket.CloseOutputAsync(_closeStatus, _closeDescription, timeout.Token);
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
-        {
-            LogConnectionLost(_logger, Id, ex.Message);
-        }
-        finally
-        {
-            while (reader.TryRead(out var frame)) _outbound.Sent(frame);
-        }
-    }
 
     private async Task WaitForInFlightAsync(TimeSpan timeout)
     {

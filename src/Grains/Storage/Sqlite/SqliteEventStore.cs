@@ -31,6 +31,7 @@ public sealed class SqliteEventStore : IEventStore
     private readonly string _readConnectionString;
     private readonly Lock _lifecycle = new();
     private SqliteWriter? _writer;
+    private SqliteCheckpointer? _checkpointer;
     private bool _disposed;
 
     public SqliteEventStore(SqliteEventStoreOptions options, ILogger<SqliteEventStore>? logger = null)
@@ -68,6 +69,7 @@ public sealed class SqliteEventStore : IEventStore
                 connection.Open();
                 SqliteSchema.Apply(connection);
                 _writer = new SqliteWriter(connection, _options, _logger);
+                _checkpointer = new SqliteCheckpointer(_path, _logger);
             }
             catch
             {
@@ -247,14 +249,18 @@ public sealed class SqliteEventStore : IEventStore
     public async ValueTask DisposeAsync()
     {
         SqliteWriter? writer;
+        SqliteCheckpointer? checkpointer;
         lock (_lifecycle)
         {
             if (_disposed) return;
             _disposed = true;
             writer = _writer;
+            checkpointer = _checkpointer;
             _writer = null;
+            _checkpointer = null;
         }
         if (writer is not null) await writer.DisposeAsync().ConfigureAwait(false);
+        if (checkpointer is not null) await checkpointer.DisposeAsync().ConfigureAwait(false);
         // Pooled readers keep the file open; release them with the store.
         using var pooled = new SqliteConnection(_readConnectionString);
         SqliteConnection.ClearPool(pooled);
