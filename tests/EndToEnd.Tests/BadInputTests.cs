@@ -136,9 +136,10 @@ public sealed class BadInputTests(RelayFixture fixture)
 
         await client.SendRawAsync(bytes, WebSocketMessageType.Text);
 
-        // RFC 6455 §8.1 lets the endpoint fail the connection (1007); otherwise the event is refused.
+        // RFC 6455 §8.1: an endpoint receiving invalid UTF-8 in a text message fails the connection. .NET's
+        // WebSocket does so itself: it sends close 1007, then aborts, so the client sees 1007 or an abrupt end.
         var answer = await Task.WhenAny(client.Closed, client.ExpectAsync(f => Frames.Is(f, "OK") || Frames.Is(f, "NOTICE")));
-        if (answer == client.Closed) Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, client.CloseStatus);
+        if (answer == client.Closed) Assert.True(client.CloseStatus is null or WebSocketCloseStatus.InvalidPayloadData, $"closed with {client.CloseStatus}");
         else
         {
             var frame = await (Task<System.Text.Json.JsonElement>)answer;
