@@ -70,7 +70,8 @@ internal static class SqliteFilterSql
         }
     }
 
-    private static void AppendIn(StringBuilder sql, SqliteParameterCollection parameters, string[] values)
+    /// <summary>Short lists bind one parameter per value; long ones one JSON parameter, read back with json_each.</summary>
+    private static void AppendIn<T>(StringBuilder sql, SqliteParameterCollection parameters, T[] values) where T : notnull
     {
         if (values.Length > MaxInlineValues)
         {
@@ -82,22 +83,6 @@ internal static class SqliteFilterSql
         {
             if (i > 0) sql.Append(',');
             sql.Append(Add(parameters, values[i]));
-        }
-        sql.Append(')');
-    }
-
-    private static void AppendIn(StringBuilder sql, SqliteParameterCollection parameters, int[] values)
-    {
-        if (values.Length > MaxInlineValues)
-        {
-            sql.Append(" IN (SELECT value FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(values))).Append("))");
-            return;
-        }
-        sql.Append(" IN (");
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (i > 0) sql.Append(',');
-            sql.Append(Add(parameters, (long)values[i]));
         }
         sql.Append(')');
     }
