@@ -1,17 +1,59 @@
 #!/usr/bin/env bash
 # Runs every test of the relay. On a fresh Debian machine it first installs what the tests need:
-# Debian's libsecp256k1 (signature verification), the nostr-tools test client (npm ci, Node >= 20.19).
+# Debian's libsecp256k1 (signature verification), Debian's PostgreSQL (the Postgres store's tests run against
+# a real server, started here), the nostr-tools test client (npm ci, Node >= 20.19).
+# Set RELAY_TEST_POSTGRES to a connection string to test against a server of your own instead.
 # Ends with "N passed, N failed"; exits non-zero when a test failed.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else (cd / && sudo -u postgres "$@"); fi; }
 
 if ! ldconfig -p | grep -q 'libsecp256k1\.so\.1 '; then
   echo "== installing libsecp256k1-1 (Debian)"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq libsecp256k1-1 >/dev/null
 fi
+
+# Installs PostgreSQL when missing, starts its first cluster when it is down, and makes the test role and
+# database. Started with setsid: in its own session the server outlives this script's process group (a
+# server left in the group gets a fast shutdown when a job runner ends the group).
+start_postgres() {
+  if ! command -v pg_lsclusters >/dev/null || ! command -v psql >/dev/null; then
+    echo "== installing PostgreSQL (Debian)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+  fi
+  local cluster version name port status
+  cluster=$(pg_lsclusters --no-header | head -1)
+  if [ -z "$cluster" ]; then
+    version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+    echo "== creating PostgreSQL cluster $version/main"
+    as_root pg_createcluster "$version" main >/dev/null
+    cluster=$(pg_lsclusters --no-header | head -1)
+  fi
+  read -r version name port status _ <<<"$cluster"
+  if [[ "$status" != online* ]]; then
+    echo "== starting PostgreSQL $version/$name on port $port"
+    # /var/run is a tmpfs on many machines; the socket directory may be gone since the package made it.
+    as_root install -d -o postgres -g postgres -m 2775 /var/run/postgresql
+    as_postgres setsid -w pg_ctlcluster "$version" "$name" start </dev/null
+  fi
+  for _ in $(seq 1 60); do
+    pg_isready -q -h 127.0.0.1 -p "$port" && break
+    sleep 0.5
+  done
+  pg_isready -h 127.0.0.1 -p "$port" || { echo "PostgreSQL $version/$name did not become ready; see /var/log/postgresql/" >&2; exit 1; }
+  if [ "$(as_postgres psql -p "$port" -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'relay'")" != 1 ]; then
+    as_postgres psql -p "$port" -q -v ON_ERROR_STOP=1 -c "CREATE ROLE relay LOGIN CREATEDB PASSWORD 'relay'"
+  fi
+  if [ "$(as_postgres psql -p "$port" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'relay_tests'")" != 1 ]; then
+    as_postgres createdb -p "$port" -O relay relay_tests
+  fi
+  export RELAY_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=relay;Password=relay;Database=relay_tests"
+}
+if [ -z "${RELAY_TEST_POSTGRES:-}" ]; then start_postgres; fi
 
 echo "== checking Node for the nostr-tools test client"
 command -v node >/dev/null || { echo "Node.js >= 20.19 is required for the test client (tests/js); it is not installed." >&2; exit 1; }
