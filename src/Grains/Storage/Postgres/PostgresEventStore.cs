@@ -1,0 +1,202 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage.Postgres;
+
+/// <summary>
+/// The event store a cluster shares: tables in one PostgreSQL schema. Each instance (each silo) writes through
+/// one writer that commits queued writes in batches and completes callers after COMMIT; all instances on a
+/// schema take turns through one advisory lock, so positions become visible in order (see
+/// <see cref="PostgresWriter"/>). Reads use pooled connections and never wait for writers.
+/// </summary>
+public sealed class PostgresEventStore : IEventStore
+{
+    /// <summary>
+    /// Rows read per query round trip. A long result is read page by page (keyset paging in NIP-01 order), so a
+    /// slow consumer never holds a connection or a snapshot (which holds back VACUUM) open.
+    /// </summary>
+    private const int ReadPageSize = 500;
+
+    /// <summary>Statements are prepared on the server after a few uses (Npgsql auto-prepare), up to this many per connection.</summary>
+    private const int AutoPreparedStatements = 64;
+
+    private readonly PostgresEventStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly PostgresSchema _schema;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _readHead;
+    private readonly string _readAll;
+    private readonly Lock _lifecycle = new();
+    private Task? _init;
+    private PostgresWriter? _writer;
+    private bool _disposed;
+
+    public PostgresEventStore(PostgresEventStoreOptions options, ILogger<PostgresEventStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            throw new ArgumentException("the Postgres event store needs a connection string", nameof(options));
+        _options = options;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _schema = new PostgresSchema(options.Schema);
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0) builder.ConnectionStringBuilder.MaxAutoPrepare = AutoPreparedStatements;
+        _dataSource = builder.Build();
+        _readHead = $"SELECT version FROM {_schema.Streams} WHERE stream = $1";
+        _readAll = $"SELECT position, stream, version, json FROM {_schema.Events} WHERE position > $1 ORDER BY position LIMIT $2";
+    }
+
+    /// <summary>Creates or migrates the schema (once per instance; safe while other instances start too), then starts the writer.</summary>
+    public Task InitAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lifecycle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_init is null || _init.IsFaulted || _init.IsCanceled) _init = OpenAsync(cancellationToken);
+            return _init;
+        }
+    }
+
+    private async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await _schema.ApplyAsync(connection, cancellationToken).ConfigureAwait(false))
+                PostgresLog.SchemaApplied(_logger, _schema.Name, PostgresSchema.Version);
+        }
+        lock (_lifecycle)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _writer ??= new PostgresWriter(_dataSource, _schema, _options, _logger);
+        }
+        var settings = new NpgsqlConnectionStringBuilder(_options.ConnectionString);
+        PostgresLog.Opened(_logger, _schema.Name, settings.Database, settings.Host);
+    }
+
+    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        ArgumentNullException.ThrowIfNull(stream);
+        var write = new PendingSave(evt, stream, expectedVersion, replace: false, cancellationToken);
+        return Writer().WriteAsync(write, write.Task, cancellationToken);
+    }
+
+    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        ArgumentNullException.ThrowIfNull(stream);
+        if (evt.Address is null) throw new ArgumentException("only replaceable and addressable events are replaced", nameof(evt));
+        var write = new PendingSave(evt, stream, expectedVersion, replace: true, cancellationToken);
+        return Writer().WriteAsync(write, write.Task, cancellationToken);
+    }
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var write = new PendingDelete(id, cancellationToken);
+        return Writer().WriteAsync(write, write.Task, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        Writer();
+        if (filter.CannotMatch || filter.Limit is <= 0) yield break;
+        var remaining = filter.Limit ?? int.MaxValue;
+        var page = new List<NostrEvent>(Math.Min(remaining, ReadPageSize));
+        EventCursor? after = null;
+        while (remaining > 0)
+        {
+            var take = Math.Min(remaining, ReadPageSize);
+            page.Clear();
+            await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+            await using (var command = new NpgsqlCommand { Connection = connection })
+            {
+                PostgresFilterSql.Select(command, _schema, filter, after, take);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
+            }
+            // The connection is back in the pool before the consumer sees the page.
+            foreach (var evt in page) yield return evt;
+            if (page.Count < take) yield break;
+            remaining -= page.Count;
+            var last = page[^1];
+            after = new EventCursor(last.CreatedAt, last.Id);
+        }
+    }
+
+    public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        Writer();
+        if (filter.CannotMatch) return 0;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand { Connection = connection };
+        PostgresFilterSql.Count(command, _schema, filter);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public async Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Writer();
+        await using var command = _dataSource.CreateCommand(_readHead);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream, NpgsqlDbType = NpgsqlDbType.Text });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long version ? version : 0;
+    }
+
+    public async IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Writer();
+        // The sequencer makes positions visible in increasing order, so a page never has a gap that fills later.
+        var remaining = max;
+        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
+        while (remaining > 0)
+        {
+            var take = Math.Min(remaining, ReadPageSize);
+            page.Clear();
+            await using (var command = _dataSource.CreateCommand(_readAll))
+            {
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterPosition, NpgsqlDbType = NpgsqlDbType.Bigint });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = take, NpgsqlDbType = NpgsqlDbType.Bigint });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(3)),
+                        reader.GetString(1), reader.GetInt64(2), reader.GetInt64(0)));
+                }
+            }
+            foreach (var stored in page) yield return stored;
+            if (page.Count < take) yield break;
+            remaining -= page.Count;
+            afterPosition = page[^1].Position;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        PostgresWriter? writer;
+        lock (_lifecycle)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            writer = _writer;
+            _writer = null;
+        }
+        if (writer is not null) await writer.DisposeAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private PostgresWriter Writer()
+    {
+        var writer = _writer;
+        if (writer is not null) return writer;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        throw new InvalidOperationException("call InitAsync before using the store");
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage.Postgres;
+
+/// <summary>
+/// Turns a NIP-01 filter into SQL with parameters, keeping <see cref="Filter.Matches"/> semantics: conditions
+/// are AND'ed, the values of one list are OR'ed, since and until are inclusive, and each "#x" condition needs
+/// one tag named x whose first value is listed. Callers have already answered <see cref="Filter.CannotMatch"/>.
+/// </summary>
+/// <remarks>
+/// A tag condition with one value (the common <c>{"#p":[me]}</c>, <c>{"#e":[note]}</c>) is an inner join
+/// with the tags table, ordered by the tag row's created_at: a backward scan of the tags key then yields the
+/// events newest first, so LIMIT stops after a page, however many events carry the tag. (Joining on
+/// created_at as well would say the same, but the planner then takes the two columns as independent and
+/// expects one row.) Other tag conditions are EXISTS probes on the full tags key. Single values compare with
+/// <c>=</c>, lists with <c>= ANY</c>, so the planner sees an equality it can order by.
+/// </remarks>
+internal static class PostgresFilterSql
+{
+    /// <summary>
+    /// <c>SELECT json</c> of the matching events in NIP-01 order (created_at desc, id asc), at most
+    /// <paramref name="limit"/> of them, starting after <paramref name="after"/> in that order when it is set.
+    /// </summary>
+    public static void Select(NpgsqlCommand command, PostgresSchema schema, Filter filter, EventCursor? after, int limit)
+    {
+        var sql = new StringBuilder("SELECT e.json");
+        var time = AppendFromWhere(sql, command.Parameters, schema, filter, after);
+        sql.Append(" ORDER BY ").Append(time).Append(" DESC, e.id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
+        command.CommandText = sql.ToString();
+    }
+
+    public static void Count(NpgsqlCommand command, PostgresSchema schema, Filter filter)
+    {
+        var sql = new StringBuilder("SELECT count(*)");
+        AppendFromWhere(sql, command.Parameters, schema, filter, after: null);
+        command.CommandText = sql.ToString();
+    }
+
+    /// <returns>The created_at column to order by: the driving tag row's, or the event's.</returns>
+    private static string AppendFromWhere(StringBuilder sql, NpgsqlParameterCollection parameters, PostgresSchema schema, Filter filter, EventCursor? after)
+    {
+        sql.Append(" FROM ").Append(schema.Events).Append(" e");
+        var driver = filter.Ids is null ? DrivingTag(filter) : -1;   // by ids, a few rows: probe their tags instead
+        var time = "e.created_at";
+        if (driver >= 0)
+        {
+            var condition = filter.Tags![driver];
+            sql.Append(" JOIN ").Append(schema.Tags).Append(" t ON t.event_position = e.position AND t.name = ")
+                .Append(Add(parameters, condition.Name.ToString(), NpgsqlDbType.Text))
+                .Append(" AND t.value = ").Append(Add(parameters, TagKeys.HashValue(condition.Values[0]), NpgsqlDbType.Bytea));
+            time = "t.created_at";
+        }
+        sql.Append(" WHERE TRUE");
+        if (filter.Ids is { } ids) AppendIn(sql.Append(" AND e.id"), parameters, ids);
+        if (filter.Authors is { } authors) AppendIn(sql.Append(" AND e.pubkey"), parameters, authors);
+        if (filter.Kinds is { } kinds)
+        {
+            sql.Append(" AND e.kind");
+            if (kinds.Length == 1) sql.Append(" = ").Append(Add(parameters, kinds[0], NpgsqlDbType.Integer));
+            else sql.Append(" = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
+        }
+        if (filter.Since is { } since) sql.Append(" AND ").Append(time).Append(" >= ").Append(Add(parameters, since, NpgsqlDbType.Bigint));
+        if (filter.Until is { } until) sql.Append(" AND ").Append(time).Append(" <= ").Append(Add(parameters, until, NpgsqlDbType.Bigint));
+        if (after is { } cursor)
+        {
+            // Keyset paging in NIP-01 order: older, or the same second with a higher id. The first term alone
+            // bounds an index range; the second only filters.
+            var createdAt = Add(parameters, cursor.CreatedAt, NpgsqlDbType.Bigint);
+            sql.Append(" AND ").Append(time).Append(" <= ").Append(createdAt)
+                .Append(" AND (").Append(time).Append(" < ").Append(createdAt)
+                .Append(" OR e.id > ").Append(Add(parameters, cursor.Id, NpgsqlDbType.Text)).Append(')');
+        }
+        if (filter.Tags is { } tags)
+        {
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (i == driver) continue;
+                var condition = tags[i];
+                sql.Append(" AND EXISTS (SELECT 1 FROM ").Append(schema.Tags)
+                    .Append(" x WHERE x.name = ").Append(Add(parameters, condition.Name.ToString(), NpgsqlDbType.Text))
+                    .Append(" AND x.value");
+                if (condition.Values.Length == 1)
+                    sql.Append(" = ").Append(Add(parameters, TagKeys.HashValue(condition.Values[0]), NpgsqlDbType.Bytea));
+                else
+                {
+                    var hashes = new byte[condition.Values.Length][];
+                    for (var v = 0; v < hashes.Length; v++) hashes[v] = TagKeys.HashValue(condition.Values[v]);
+                    sql.Append(" = ANY(").Append(Add(parameters, hashes, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(')');
+                }
+                sql.Append(" AND x.created_at = e.created_at AND x.event_position = e.position)");
+            }
+        }
+        return time;
+    }
+
+    /// <summary>The first tag condition with exactly one value, or -1.</summary>
+    private static int DrivingTag(Filter filter)
+    {
+        if (filter.Tags is not { } tags) return -1;
+        for (var i = 0; i < tags.Length; i++)
+            if (tags[i].Values.Length == 1) return i;
+        return -1;
+    }
+
+    private static void AppendIn(StringBuilder sql, NpgsqlParameterCollection parameters, string[] values)
+    {
+        if (values.Length == 1) sql.Append(" = ").Append(Add(parameters, values[0], NpgsqlDbType.Text));
+        else sql.Append(" = ANY(").Append(Add(parameters, values, NpgsqlDbType.Array | NpgsqlDbType.Text)).Append(')');
+    }
+
+    private static string Add(NpgsqlParameterCollection parameters, object value, NpgsqlDbType type)
+    {
+        parameters.Add(new NpgsqlParameter { Value = value, NpgsqlDbType = type });
+        return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+    }
+}

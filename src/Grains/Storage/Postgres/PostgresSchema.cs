@@ -1,0 +1,136 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+
+namespace NostrRelay.Storage.Postgres;
+
+/// <summary>
+/// The store's tables in one PostgreSQL schema, their qualified names, and the advisory lock keys that belong
+/// to that schema. Every DDL statement is idempotent.
+/// </summary>
+internal sealed class PostgresSchema
+{
+    /// <summary>Bumped by each migration; stored in the schema_version table.</summary>
+    public const int Version = 1;
+
+    // Advisory lock keys are (class, object) pairs: the class says what is locked, the object which schema.
+    // Stores on other schemas of the same database never wait for each other.
+    private const int SequencerLockClass = 0x4E_52_53_51;   // "NRSQ"
+    private const int DdlLockClass = 0x4E_52_44_4C;         // "NRDL"
+
+    public PostgresSchema(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (Encoding.UTF8.GetByteCount(name) > 63) throw new ArgumentException("a PostgreSQL schema name has at most 63 bytes", nameof(name));
+        Name = name;
+        var quoted = "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        Quoted = quoted;
+        Events = quoted + ".events";
+        Tags = quoted + ".tags";
+        Streams = quoted + ".streams";
+        var objectKey = BinaryPrimitives.ReadInt32BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
+        TakeSequencerLock = $"SELECT pg_advisory_xact_lock({SequencerLockClass}, {objectKey})";
+        _takeDdlLock = $"SELECT pg_advisory_xact_lock({DdlLockClass}, {objectKey})";
+    }
+
+    public string Name { get; }
+    public string Quoted { get; }
+    public string Events { get; }
+    public string Tags { get; }
+    public string Streams { get; }
+
+    /// <summary>
+    /// The single sequencer: every writing transaction runs this before it draws a position and holds the lock
+    /// until COMMIT. See <see cref="PostgresWriter"/> for why and what it costs.
+    /// </summary>
+    public string TakeSequencerLock { get; }
+
+    private readonly string _takeDdlLock;
+
+    // position: an identity (a sequence) with CACHE 1, the default. A larger cache would let each session hand
+    //   out its own block of positions, which breaks the sequencer's promise that positions commit in order.
+    //   Sequence values are never handed out twice, so a deleted event's position is never reused.
+    // Text columns use the "C" collation: ids sort by bytes (NIP-01 ties: lowest id first) and compare fast.
+    // address: set for replaceable and addressable events only; the partial index skips regular events.
+    // tags: one row per tag with a one-letter name (NIP-01 filterable), keyed for "#x" filters in NIP-01 order:
+    //   a backward scan of the key gives one value's events newest first, so LIMIT stops early. value is the
+    //   SHA-256 of the tag's value: a fixed 32-byte key whatever the value's length (a B-tree entry is limited
+    //   to ~2.7 kB, and a value is not), shorter than a hex id as text. Look a value up by hand with
+    //   value = sha256(convert_to('...', 'UTF8')). Rows are deleted with their event by key (the event's
+    //   JSON says which), which spares an index on event_position.
+    // streams: the head survives deletes, so a stream version is never reused.
+    private string Tables => $"""
+        CREATE SCHEMA IF NOT EXISTS {Quoted};
+        CREATE TABLE IF NOT EXISTS {Events} (
+            position   bigint  GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY,
+            id         text    COLLATE "C" NOT NULL UNIQUE,
+            pubkey     text    COLLATE "C" NOT NULL,
+            created_at bigint  NOT NULL,
+            kind       integer NOT NULL,
+            stream     text    COLLATE "C" NOT NULL,
+            version    bigint  NOT NULL,
+            address    text    COLLATE "C",
+            json       bytea   NOT NULL,
+            UNIQUE (stream, version)
+        );
+        CREATE INDEX IF NOT EXISTS events_created_at ON {Events} (created_at DESC, id);
+        CREATE INDEX IF NOT EXISTS events_pubkey ON {Events} (pubkey, created_at DESC);
+        CREATE INDEX IF NOT EXISTS events_kind ON {Events} (kind, created_at DESC);
+        CREATE INDEX IF NOT EXISTS events_address ON {Events} (address) WHERE address IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS {Tags} (
+            name           text   COLLATE "C" NOT NULL,
+            value          bytea  NOT NULL,
+            created_at     bigint NOT NULL,
+            event_position bigint NOT NULL,
+            PRIMARY KEY (name, value, created_at, event_position)
+        );
+        CREATE TABLE IF NOT EXISTS {Streams} (
+            stream  text   COLLATE "C" NOT NULL PRIMARY KEY,
+            version bigint NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS {Quoted}.schema_version (version integer NOT NULL);
+        """;
+
+    /// <summary>
+    /// Creates or migrates the schema. Under an advisory lock, so two silos starting at once do not race on
+    /// CREATE ... IF NOT EXISTS (which is not safe against itself); a schema already at this version is left
+    /// alone, so starting a silo takes no table lock that would hold up the writers of running ones.
+    /// </summary>
+    /// <returns>True when DDL ran.</returns>
+    public async Task<bool> ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, _takeDdlLock, cancellationToken).ConfigureAwait(false);
+        var current = await ReadVersionAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (current > Version)
+            throw new InvalidOperationException($"schema {Name} has store version {current}; this build knows up to {Version}");
+        if (current == Version)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+        await ExecuteAsync(connection, Tables, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $"DELETE FROM {Quoted}.schema_version; INSERT INTO {Quoted}.schema_version VALUES ({Version});", cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>The stored version; 0 when the schema or its version table does not exist yet.</summary>
+    private async Task<int> ReadVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", connection))
+        {
+            exists.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Quoted + ".schema_version" });
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!) return 0;
+        }
+        await using var read = new NpgsqlCommand($"SELECT max(version) FROM {Quoted}.schema_version", connection);
+        return await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is int version ? version : 0;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,276 @@
+using Npgsql;
+using NpgsqlTypes;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage.Postgres;
+
+/// <summary>
+/// A run of queued writes that touch no id, stream or address twice, done in two round trips inside the
+/// batch transaction: one reads every row the writes need (by id, by address, stream heads), then each write
+/// decides in memory in queue order, then one applies all their changes with set statements (unnest of
+/// arrays). Reused by the writer: <see cref="Clear"/> starts the next round.
+/// </summary>
+internal sealed class WriteRound
+{
+    private readonly string _readById, _readByAddress, _readHeads, _insert, _deleteTags, _deleteEvents, _writeHeads;
+
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _addresses = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<long, StoredRow> _rows = [];
+    private readonly Dictionary<string, StoredRow> _rowsById = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<StoredRow>> _rowsByAddress = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
+
+    private readonly List<PendingSave> _inserts = [];
+    private readonly List<string> _tagEventIds = [], _tagNames = [];
+    private readonly List<byte[]> _tagValues = [];
+    private readonly List<string> _removedTagNames = [];
+    private readonly List<byte[]> _removedTagValues = [];
+    private readonly List<long> _removedTagCreatedAt = [], _removedTagPositions = [];
+    private readonly List<long> _removedPositions = [];
+    private readonly Dictionary<string, long> _newHeads = new(StringComparer.Ordinal);
+
+    public WriteRound(PostgresSchema schema)
+    {
+        _readById = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE id = ANY($1)";
+        _readByAddress = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE address = ANY($1)";
+        _readHeads = $"SELECT stream, version FROM {schema.Streams} WHERE stream = ANY($1)";
+        // The tag rows take their event's position from the insert's RETURNING, joined by id (unique in a round).
+        // DO NOTHING: an event may repeat a tag; its index row is the same key.
+        _insert = $"""
+            WITH inserted AS (
+                INSERT INTO {schema.Events} (id, pubkey, created_at, kind, stream, version, address, json)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::bytea[])
+                RETURNING id, position, created_at),
+            tagged AS (
+                INSERT INTO {schema.Tags} (name, value, created_at, event_position)
+                SELECT t.name, t.value, i.created_at, i.position
+                FROM unnest($9::text[], $10::text[], $11::bytea[]) AS t (event_id, name, value) JOIN inserted i ON i.id = t.event_id
+                ON CONFLICT DO NOTHING)
+            SELECT id, position FROM inserted
+            """;
+        _deleteTags = $"""
+            DELETE FROM {schema.Tags} t
+            USING unnest($1::text[], $2::bytea[], $3::bigint[], $4::bigint[]) AS d (name, value, created_at, event_position)
+            WHERE t.name = d.name AND t.value = d.value AND t.created_at = d.created_at AND t.event_position = d.event_position
+            """;
+        _deleteEvents = $"DELETE FROM {schema.Events} WHERE position = ANY($1)";
+        _writeHeads = $"""
+            INSERT INTO {schema.Streams} (stream, version) SELECT * FROM unnest($1::text[], $2::bigint[])
+            ON CONFLICT (stream) DO UPDATE SET version = excluded.version
+            """;
+    }
+
+    public void Clear()
+    {
+        _ids.Clear();
+        _streams.Clear();
+        _addresses.Clear();
+        _rows.Clear();
+        _rowsById.Clear();
+        _rowsByAddress.Clear();
+        _heads.Clear();
+        _inserts.Clear();
+        _tagEventIds.Clear();
+        _tagNames.Clear();
+        _tagValues.Clear();
+        _removedTagNames.Clear();
+        _removedTagValues.Clear();
+        _removedTagCreatedAt.Clear();
+        _removedTagPositions.Clear();
+        _removedPositions.Clear();
+        _newHeads.Clear();
+    }
+
+    /// <summary>Claims the keys of one write; false (and nothing claimed) when an earlier write of the round holds one.</summary>
+    public bool TryClaim(string id, string? stream, string? address)
+    {
+        if (_ids.Contains(id) || (stream is not null && _streams.Contains(stream)) || (address is not null && _addresses.Contains(address)))
+            return false;
+        _ids.Add(id);
+        if (stream is not null) _streams.Add(stream);
+        if (address is not null) _addresses.Add(address);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads the rows at the claimed ids and addresses and the claimed streams' heads, in one round trip. With
+    /// <paramref name="sequencerLock"/> the batch's first statement takes the sequencer lock, so what is read is
+    /// what every writer before it committed.
+    /// </summary>
+    public async Task ReadAsync(NpgsqlConnection connection, string? sequencerLock, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        if (sequencerLock is not null) batch.BatchCommands.Add(new NpgsqlBatchCommand(sequencerLock));
+        batch.BatchCommands.Add(Command(_readById, TextArray(_ids)));
+        var readAddresses = _addresses.Count > 0;
+        if (readAddresses) batch.BatchCommands.Add(Command(_readByAddress, TextArray(_addresses)));
+        var readHeads = _streams.Count > 0;
+        if (readHeads) batch.BatchCommands.Add(Command(_readHeads, TextArray(_streams)));
+
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (sequencerLock is not null) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var row = Row(reader);
+            _rowsById[row.Id] = row;
+        }
+        if (readAddresses)
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var row = Row(reader);
+                if (!_rowsByAddress.TryGetValue(row.Address!, out var holders)) _rowsByAddress[row.Address!] = holders = new List<StoredRow>(1);
+                holders.Add(row);
+            }
+        }
+        if (readHeads)
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                _heads[reader.GetString(0)] = reader.GetInt64(1);
+        }
+    }
+
+    /// <summary>One object per position, so a row read both by id and by address is the same object.</summary>
+    private StoredRow Row(NpgsqlDataReader reader)
+    {
+        var position = reader.GetInt64(0);
+        if (_rows.TryGetValue(position, out var known)) return known;
+        var row = new StoredRow(position, reader.GetString(1), reader.GetInt64(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<byte[]>(4));
+        _rows[position] = row;
+        return row;
+    }
+
+    /// <summary>The stored event with this id, unless a write of this round removed it.</summary>
+    public StoredRow? FindById(string id) => _rowsById.TryGetValue(id, out var row) && !row.Removed ? row : null;
+
+    /// <summary>The stream's head; 0 for a stream never written.</summary>
+    public long Head(string stream) => _heads.TryGetValue(stream, out var version) ? version : 0;
+
+    /// <summary>The events holding a replaceable address (normally one); check <see cref="StoredRow.Removed"/>.</summary>
+    public List<StoredRow>? Holders(string address) => _rowsByAddress.GetValueOrDefault(address);
+
+    /// <summary>Removes a stored event and its tag rows, whose keys <paramref name="stored"/> (its parsed JSON) gives.</summary>
+    public void Remove(StoredRow row, NostrEvent stored)
+    {
+        row.Removed = true;
+        _removedPositions.Add(row.Position);
+        foreach (var tag in stored.Tags)
+        {
+            if (!TagKeys.IsFilterable(tag)) continue;
+            _removedTagNames.Add(tag[0]);
+            _removedTagValues.Add(TagKeys.HashValue(tag[1]));
+            _removedTagCreatedAt.Add(row.CreatedAt);
+            _removedTagPositions.Add(row.Position);
+        }
+    }
+
+    public void Insert(PendingSave save)
+    {
+        _inserts.Add(save);
+        var evt = save.Event;
+        foreach (var tag in evt.Tags)
+        {
+            if (!TagKeys.IsFilterable(tag)) continue;
+            _tagEventIds.Add(evt.Id);
+            _tagNames.Add(tag[0]);
+            _tagValues.Add(TagKeys.HashValue(tag[1]));
+        }
+    }
+
+    public void SetHead(string stream, long version) => _newHeads[stream] = version;
+
+    /// <summary>Writes the round's changes in one round trip and hands each insert its position.</summary>
+    public async Task ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        // Inserts first, so the first result is theirs. Order does not matter otherwise: a new row never
+        // collides with a row removed here (its id was not stored, its version is above the head).
+        if (_inserts.Count > 0) batch.BatchCommands.Add(InsertCommand());
+        if (_removedTagNames.Count > 0)
+        {
+            batch.BatchCommands.Add(Command(_deleteTags,
+                Array(_removedTagNames.ToArray(), NpgsqlDbType.Text), Array(_removedTagValues.ToArray(), NpgsqlDbType.Bytea),
+                Array(_removedTagCreatedAt.ToArray(), NpgsqlDbType.Bigint), Array(_removedTagPositions.ToArray(), NpgsqlDbType.Bigint)));
+        }
+        if (_removedPositions.Count > 0) batch.BatchCommands.Add(Command(_deleteEvents, Array(_removedPositions.ToArray(), NpgsqlDbType.Bigint)));
+        if (_newHeads.Count > 0)
+        {
+            var streams = new string[_newHeads.Count];
+            var versions = new long[_newHeads.Count];
+            var i = 0;
+            foreach (var (stream, version) in _newHeads)
+            {
+                streams[i] = stream;
+                versions[i++] = version;
+            }
+            batch.BatchCommands.Add(Command(_writeHeads, Array(streams, NpgsqlDbType.Text), Array(versions, NpgsqlDbType.Bigint)));
+        }
+        if (batch.BatchCommands.Count == 0) return;
+
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (_inserts.Count > 0)
+        {
+            var positions = new Dictionary<string, long>(_inserts.Count, StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                positions[reader.GetString(0)] = reader.GetInt64(1);
+            foreach (var save in _inserts) save.Inserted(positions[save.Event.Id]);
+        }
+        // Read to the end, so an error in a later statement surfaces here.
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false)) { }
+    }
+
+    private NpgsqlBatchCommand InsertCommand()
+    {
+        var count = _inserts.Count;
+        var ids = new string[count];
+        var pubkeys = new string[count];
+        var createdAt = new long[count];
+        var kinds = new int[count];
+        var streams = new string[count];
+        var versions = new long[count];
+        var addresses = new string?[count];
+        var json = new byte[]?[count];
+        for (var i = 0; i < count; i++)
+        {
+            var save = _inserts[i];
+            var evt = save.Event;
+            ids[i] = evt.Id;
+            pubkeys[i] = evt.Pubkey;
+            createdAt[i] = evt.CreatedAt;
+            kinds[i] = evt.Kind;
+            streams[i] = save.Stream;
+            versions[i] = save.Version;
+            addresses[i] = save.Address;
+            json[i] = evt.Json;
+        }
+        return Command(_insert,
+            Array(ids, NpgsqlDbType.Text), Array(pubkeys, NpgsqlDbType.Text), Array(createdAt, NpgsqlDbType.Bigint),
+            Array(kinds, NpgsqlDbType.Integer), Array(streams, NpgsqlDbType.Text), Array(versions, NpgsqlDbType.Bigint),
+            Array(addresses, NpgsqlDbType.Text), Array(json, NpgsqlDbType.Bytea),
+            Array(_tagEventIds.ToArray(), NpgsqlDbType.Text), Array(_tagNames.ToArray(), NpgsqlDbType.Text),
+            Array(_tagValues.ToArray(), NpgsqlDbType.Bytea));
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params ReadOnlySpan<NpgsqlParameter> parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var parameter in parameters) command.Parameters.Add(parameter);
+        return command;
+    }
+
+    private static NpgsqlParameter TextArray(HashSet<string> values)
+    {
+        var array = new string[values.Count];
+        values.CopyTo(array);
+        return Array(array, NpgsqlDbType.Text);
+    }
+
+    private static NpgsqlParameter Array<T>(T[] values, NpgsqlDbType elementType) =>
+        new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
+}
