@@ -1,0 +1,378 @@
+using System.Collections.Concurrent;
+using Npgsql;
+using NostrRelay.Protocol;
+using NostrRelay.Storage.Postgres;
+
+namespace NostrRelay.Storage.Tests;
+
+/// <summary>
+/// The Postgres store against the real server the test command starts (RELAY_TEST_POSTGRES, or the default
+/// below). Each test gets a schema of its own, dropped afterwards. Never skipped: without a server these fail.
+/// </summary>
+public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifetime
+{
+    private const string DefaultConnectionString = "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
+
+    private static string ConnectionString =>
+        Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES") is { Length: > 0 } configured ? configured : DefaultConnectionString;
+
+    private readonly List<string> _schemas = [];
+
+    private string NewSchema()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        lock (_schemas) _schemas.Add(schema);
+        return schema;
+    }
+
+    /// <summary>Pools of 20: several stores are open at once, and the server has ~100 connection slots in all.</summary>
+    private static PostgresEventStore NewStore(string schema, int maxWriteBatch = 512) => new(new PostgresEventStoreOptions
+    {
+        ConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 20 }.ToString(),
+        Schema = schema,
+        MaxWriteBatch = maxWriteBatch,
+    });
+
+    protected override async Task<IEventStore> CreateEmptyStoreAsync()
+    {
+        var store = NewStore(NewSchema());
+        await InitAsync(store);
+        return store;
+    }
+
+    /// <summary>Init, with a message that says what to do when no server answers.</summary>
+    private static async Task InitAsync(PostgresEventStore store)
+    {
+        try
+        {
+            await store.InitAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            var target = new NpgsqlConnectionStringBuilder(ConnectionString) { Password = null };
+            throw new InvalidOperationException(
+                $"PostgreSQL is not reachable ({target}): {e.Message}. ./test.sh installs and starts it; or set RELAY_TEST_POSTGRES to a server's connection string.", e);
+        }
+    }
+
+    private static async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_schemas.Count == 0) return;
+        await using var connection = await OpenAsync();
+        foreach (var schema in _schemas)
+        {
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    [Fact]
+    public async Task readers_from_their_last_position_see_every_position_once_and_in_order_while_several_stores_write()
+    {
+        // Several silos on one schema, each with its own writer and small batches, so their transactions
+        // interleave; a bookmark consumer reads on from the last position it saw. Without the sequencer, a
+        // transaction that drew lower positions and commits later is skipped by such a reader.
+        var schema = NewSchema();
+        var stores = new PostgresEventStore[3];
+        for (var i = 0; i < stores.Length; i++) stores[i] = NewStore(schema, maxWriteBatch: 8);
+        await Task.WhenAll(stores.Select(InitAsync));
+        try
+        {
+            const int writersPerStore = 12, eventsPerWriter = 40;
+            var saved = new ConcurrentBag<long>();
+            var writing = Task.WhenAll(stores.SelectMany((store, s) => Enumerable.Range(0, writersPerStore).Select(w => Task.Run(async () =>
+            {
+                var author = TestEvents.Pubkey($"silo {s} writer {w}");
+                for (var v = 0; v < eventsPerWriter; v++)
+                {
+                    var result = await store.SaveAsync(TestEvents.Create(author, 1_700_000_000 + v, tags: [["t", "gap"]]), author, v);
+                    Assert.Equal(SaveOutcome.Saved, result.Outcome);
+                    saved.Add(result.Position);
+                }
+            }))));
+
+            var seen = new List<long>();
+            var reader = stores[0];
+            var last = 0L;
+            var reads = 0;
+            while (true)
+            {
+                var done = writing.IsCompleted;   // read once more after the writers finished
+                await foreach (var stored in reader.ReadAllAsync(last, 50))
+                {
+                    Assert.True(stored.Position > last, $"position {stored.Position} came after {last}");
+                    seen.Add(stored.Position);
+                    last = stored.Position;
+                }
+                reads++;
+                if (done) break;
+            }
+            await writing;
+
+            Assert.Equal(stores.Length * writersPerStore * eventsPerWriter, saved.Count);
+            var missed = saved.Except(seen).Order().ToList();
+            Assert.True(missed.Count == 0, $"the reader skipped {missed.Count} positions in {reads} reads, first {string.Join(", ", missed.Take(10))}");
+            Assert.Equal(saved.Order(), seen);
+        }
+        finally
+        {
+            foreach (var store in stores) await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task two_stores_initialising_one_new_schema_at_once_both_open()
+    {
+        var schema = NewSchema();
+        var stores = Enumerable.Range(0, 4).Select(_ => NewStore(schema)).ToArray();
+        try
+        {
+            await Task.WhenAll(stores.Select(s => Task.Run(() => InitAsync(s))));
+            var alice = TestEvents.Pubkey("alice");
+            Assert.Equal(SaveOutcome.Saved, (await stores[0].SaveAsync(TestEvents.Create(alice, 100), alice, 0)).Outcome);
+            Assert.Equal(1, await stores[3].ReadStreamHeadAsync(alice));
+        }
+        finally
+        {
+            foreach (var store in stores) await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task a_duplicate_activation_on_another_store_gets_a_version_conflict()
+    {
+        var schema = NewSchema();
+        await using var first = NewStore(schema);
+        await using var second = NewStore(schema);
+        await InitAsync(first);
+        await InitAsync(second);
+        var alice = TestEvents.Pubkey("alice");
+        var contenders = Enumerable.Range(0, 16).Select(i => TestEvents.Create(alice, 100, content: $"contender {i}")).ToArray();
+
+        var results = await Task.WhenAll(contenders.Select((e, i) => Task.Run(() => (i % 2 == 0 ? first : second).SaveAsync(e, alice, 0))));
+
+        Assert.Single(results, r => r.Outcome == SaveOutcome.Saved);
+        Assert.Equal(15, results.Count(r => r.Outcome == SaveOutcome.VersionConflict));
+        Assert.Equal(1, await second.CountAsync(Filter.Everything));
+    }
+
+    [Fact]
+    public async Task events_heads_and_positions_survive_reopening_the_schema()
+    {
+        var schema = NewSchema();
+        var alice = TestEvents.Pubkey("alice");
+        var first = TestEvents.Create(alice, 100, tags: [["t", "kept"]]);
+        var last = TestEvents.Create(alice, 101);
+        SaveResult lastSaved;
+        await using (var store = NewStore(schema))
+        {
+            await InitAsync(store);
+            await InitAsync(store);
+            await store.SaveAsync(first, alice, 0);
+            lastSaved = await store.SaveAsync(last, alice, 1);
+            Assert.True(await store.DeleteAsync(last.Id));
+        }
+
+        await using (var reopened = NewStore(schema))
+        {
+            await InitAsync(reopened);
+            Assert.Equal([first.Id], await reopened.QueryAsync(new Filter { Tags = [new TagFilter('t', ["kept"])] }).Select(e => e.Id).ToListAsync());
+            Assert.Equal(2, await reopened.ReadStreamHeadAsync(alice));
+            var next = await reopened.SaveAsync(TestEvents.Create(alice, 102), alice, 2);
+            Assert.Equal(3, next.Version);
+            Assert.True(next.Position > lastSaved.Position, "a deleted event's position must not be handed out again");
+        }
+    }
+
+    [Fact]
+    public async Task a_schema_from_a_newer_build_is_refused()
+    {
+        var schema = NewSchema();
+        await using (var store = NewStore(schema)) await InitAsync(store);
+        await using (var connection = await OpenAsync())
+        await using (var bump = new NpgsqlCommand($"UPDATE \"{schema}\".schema_version SET version = 99", connection))
+            await bump.ExecuteNonQueryAsync();
+
+        await using var newer = NewStore(schema);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => newer.InitAsync());
+        Assert.Contains("99", error.Message);
+    }
+
+    [Fact]
+    public async Task tag_values_longer_than_an_index_entry_are_stored_and_found()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var alice = TestEvents.Pubkey("alice");
+        var huge = new string('r', 10_000);
+        var note = TestEvents.Create(alice, 100, tags: [["r", huge], ["t", "short"]]);
+        Assert.Equal(SaveOutcome.Saved, (await store.SaveAsync(note, alice, 0)).Outcome);
+
+        Assert.Equal([note.Id], await store.QueryAsync(new Filter { Tags = [new TagFilter('r', [huge])] }).Select(e => e.Id).ToListAsync());
+        Assert.Empty(await store.QueryAsync(new Filter { Tags = [new TagFilter('r', [huge[..^1]])] }).ToListAsync());
+        Assert.True(await store.DeleteAsync(note.Id));
+    }
+
+    [Fact]
+    public async Task using_the_store_before_init_or_after_dispose_throws()
+    {
+        var store = NewStore(NewSchema());
+        var note = TestEvents.Create(TestEvents.Pubkey("alice"), 100);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.SaveAsync(note, note.Pubkey, 0));
+
+        await InitAsync(store);
+        await store.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.SaveAsync(note, note.Pubkey, 0));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CountAsync(Filter.Everything));
+        await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task dispose_commits_the_writes_already_queued()
+    {
+        var schema = NewSchema();
+        var authors = Enumerable.Range(0, 300).Select(i => TestEvents.Pubkey($"queued {i}")).ToArray();
+        var store = NewStore(schema);
+        await InitAsync(store);
+        var saves = authors.Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
+        await store.DisposeAsync();
+
+        Assert.All(await Task.WhenAll(saves), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
+        await using var reopened = NewStore(schema);
+        await InitAsync(reopened);
+        Assert.Equal(authors.Length, await reopened.CountAsync(Filter.Everything));
+    }
+
+    [Fact]
+    public async Task a_write_cancelled_before_the_writer_takes_it_is_not_saved()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var note = TestEvents.Create(TestEvents.Pubkey("alice"), 100);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SaveAsync(note, note.Pubkey, 0, new CancellationToken(canceled: true)));
+        Assert.Equal(0, await store.CountAsync(Filter.Everything));
+    }
+
+    [Fact]
+    public async Task a_write_that_throws_fails_alone_and_the_rest_of_its_batch_commits()
+    {
+        var schema = NewSchema();
+        await using var store = NewStore(schema);
+        await InitAsync(store);
+        var alice = TestEvents.Pubkey("alice");
+        var profile = TestEvents.Create(alice, 100, EventKind.Metadata, content: "v1");
+        await store.ReplaceAsync(profile, alice, 0);
+        // Damage the stored profile so that replacing it throws (its tag keys cannot be read back).
+        await using (var connection = await OpenAsync())
+        await using (var damage = new NpgsqlCommand($"UPDATE \"{schema}\".events SET json = '\\x7b7d' WHERE id = $1", connection))
+        {
+            damage.Parameters.Add(new NpgsqlParameter<string> { TypedValue = profile.Id });
+            Assert.Equal(1, await damage.ExecuteNonQueryAsync());
+        }
+
+        // Sent together, so the failing replace most likely shares a batch with the saves around it.
+        var authors = Enumerable.Range(0, 50).Select(i => TestEvents.Pubkey($"bystander {i}")).ToArray();
+        var before = authors[..25].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
+        var replace = store.ReplaceAsync(TestEvents.Create(alice, 200, EventKind.Metadata, content: "v2"), alice, 1);
+        var after = authors[25..].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
+
+        await Assert.ThrowsAsync<FormatException>(() => replace);
+        Assert.All(await Task.WhenAll(before.Concat(after)), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
+        Assert.Equal(50, await store.CountAsync(new Filter { Authors = authors }));
+        Assert.Equal(1, await store.ReadStreamHeadAsync(alice));
+    }
+
+    [Fact]
+    public async Task a_statement_that_fails_on_the_server_fails_its_write_alone()
+    {
+        var schema = NewSchema();
+        await using var store = NewStore(schema);
+        await InitAsync(store);
+        // A rule the store does not know about, checked by the server: only its writes fail.
+        await using (var connection = await OpenAsync())
+        await using (var check = new NpgsqlCommand($"ALTER TABLE \"{schema}\".events ADD CONSTRAINT no_kind_4 CHECK (kind <> 4)", connection))
+            await check.ExecuteNonQueryAsync();
+
+        var authors = Enumerable.Range(0, 40).Select(i => TestEvents.Pubkey($"author {i}")).ToArray();
+        var saves = authors.Select((a, i) => store.SaveAsync(TestEvents.Create(a, 100, kind: i == 17 ? 4 : 1), a, 0)).ToArray();
+
+        await Assert.ThrowsAsync<PostgresException>(() => saves[17]);
+        Assert.All(await Task.WhenAll(saves.Where((_, i) => i != 17)), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
+        Assert.Equal(39, await store.CountAsync(Filter.Everything));
+        Assert.Equal(0, await store.ReadStreamHeadAsync(authors[17]));
+    }
+
+    public static TheoryData<string, string> CommonFilters => new()
+    {
+        // The filter (named for the test's name), then the index its plan must read in NIP-01 order.
+        { "kinds:[1] limit:20", "events_" },
+        { "authors:[a] limit:20", "events_pubkey" },
+        { "#p:[a] limit:20", "tags_pkey" },
+        { "limit:20", "events_created_at" },
+    };
+
+    /// <summary>
+    /// On a table with statistics, each common shape is read from an index in created_at order, so LIMIT stops
+    /// the scan: no Sort node over all matches (an Incremental Sort, ordering only ties by id, is fine), no
+    /// sequential scan.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CommonFilters))]
+    public async Task common_filters_are_answered_from_indexes_in_order(string filterText, string index)
+    {
+        var schema = NewSchema();
+        await using (var store = NewStore(schema)) await InitAsync(store);
+        string a = new('a', 64);
+        await using var connection = await OpenAsync();
+        // 20,000 events: a quarter by author a, a quarter tagging p a, most of kind 1 (as in a real relay).
+        await using (var seed = new NpgsqlBatch(connection))
+        {
+            var events = new NpgsqlBatchCommand($"""
+                INSERT INTO "{schema}".events (id, pubkey, created_at, kind, stream, version, json)
+                SELECT md5(g::text) || md5((-g)::text), CASE WHEN g % 4 = 0 THEN $1 ELSE md5((g % 997)::text) || md5((g % 997)::text) END,
+                       1700000000 + g * 7, CASE WHEN g % 10 < 7 THEN 1 ELSE 7 END, md5(g::text), 1, '\x7b7d'
+                FROM generate_series(1, 20000) g
+                """);
+            events.Parameters.Add(new NpgsqlParameter<string> { TypedValue = a });
+            var tags = new NpgsqlBatchCommand($"""
+                INSERT INTO "{schema}".tags (name, value, created_at, event_position)
+                SELECT 'p', sha256(convert_to(CASE WHEN position % 4 = 1 THEN $1 ELSE md5(position::text) END, 'UTF8')), created_at, position
+                FROM "{schema}".events
+                """);
+            tags.Parameters.Add(new NpgsqlParameter<string> { TypedValue = a });
+            seed.BatchCommands.Add(events);
+            seed.BatchCommands.Add(tags);
+            seed.BatchCommands.Add(new NpgsqlBatchCommand($"ANALYZE \"{schema}\".events"));
+            seed.BatchCommands.Add(new NpgsqlBatchCommand($"ANALYZE \"{schema}\".tags"));
+            await seed.ExecuteNonQueryAsync();
+        }
+        var filter = filterText switch
+        {
+            "kinds:[1] limit:20" => new Filter { Kinds = [1], Limit = 20 },
+            "authors:[a] limit:20" => new Filter { Authors = [a], Limit = 20 },
+            "#p:[a] limit:20" => new Filter { Tags = [new TagFilter('p', [a])], Limit = 20 },
+            _ => new Filter { Limit = 20 },
+        };
+
+        await using var command = new NpgsqlCommand { Connection = connection };
+        PostgresFilterSql.Select(command, new PostgresSchema(schema), filter, after: null, limit: 20);
+        command.CommandText = "EXPLAIN " + command.CommandText;
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
+
+        var text = string.Join(" | ", plan);
+        Assert.True(plan[0].TrimStart().StartsWith("Limit", StringComparison.Ordinal), $"plan does not stop at the limit: {text}");
+        Assert.True(text.Contains($"using {index}", StringComparison.Ordinal), $"plan does not read {index}: {text}");
+        Assert.DoesNotContain(plan, line => line.TrimStart().StartsWith("->  Sort  (", StringComparison.Ordinal) || line.TrimStart().StartsWith("Sort  (", StringComparison.Ordinal));
+        Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
+    }
+}
