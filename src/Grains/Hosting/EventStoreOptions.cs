@@ -3,9 +3,22 @@ namespace NostrRelay.Hosting;
 /// <summary>The <c>Relay:Store</c> section: which event store the relay uses and where it keeps its data.</summary>
 public sealed class EventStoreOptions
 {
-    /// <summary>Sqlite (default: one file, durable, embedded) or Memory (lost on exit; for tests and trials).</summary>
+    /// <summary>
+    /// Sqlite (default: one file, durable, embedded), Postgres (a PostgreSQL database a cluster of silos shares)
+    /// or Memory (lost on exit; for tests and trials).
+    /// </summary>
     public string Type { get; set; } = "Sqlite";
 
-    /// <summary>The Sqlite file, relative to the content root. Default <c>data/relay.db</c>.</summary>
+    /// <summary>Sqlite: the file, relative to the content root. Default <c>data/relay.db</c>.</summary>
     public string Path { get; set; } = "data/relay.db";
+
+    /// <summary>
+    /// Postgres: an Npgsql connection string (<c>Host=db;Username=relay;Password=...;Database=relay</c>).
+    /// Required for Postgres; no default. Keep the password out of appsettings.json: set it from the
+    /// environment (<c>Relay__Store__ConnectionString</c>).
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Postgres: the schema holding the store's tables, created when missing. Default <c>nostr</c>.</summary>
+    public string Schema { get; set; } = "nostr";
 }

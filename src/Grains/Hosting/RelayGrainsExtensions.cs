@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using NostrRelay.Storage;
 using NostrRelay.Storage.Memory;
+using NostrRelay.Storage.Postgres;
 using NostrRelay.Storage.Sqlite;
 using NostrRelay.Subscriptions;
 
@@ -29,8 +30,15 @@ public static class RelayGrainsExtensions
         storeSection.Bind(options);
         if (string.Equals(options.Type, "Memory", StringComparison.OrdinalIgnoreCase))
             return services.AddEventStore(new MemoryEventStore());
+        if (string.Equals(options.Type, "Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+                throw new InvalidOperationException("Relay:Store:Type is Postgres but Relay:Store:ConnectionString is not set.");
+            return services.AddEventStore(new PostgresEventStore(
+                new PostgresEventStoreOptions { ConnectionString = options.ConnectionString, Schema = options.Schema }));
+        }
         if (!string.Equals(options.Type, "Sqlite", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"Relay:Store:Type '{options.Type}' is not known; use Sqlite or Memory.");
+            throw new InvalidOperationException($"Relay:Store:Type '{options.Type}' is not known; use Sqlite, Postgres or Memory.");
         var path = System.IO.Path.GetFullPath(options.Path, contentRoot);
         return services.AddEventStore(new SqliteEventStore(new SqliteEventStoreOptions { Path = path }));
     }

@@ -54,14 +54,19 @@ internal static class RelayHost
         await app.StartAsync();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NostrRelay");
         var store = app.Configuration.GetSection("Relay:Store");
-        if (!string.Equals(store["Type"], "Memory", StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(store["Type"], "Memory", StringComparison.OrdinalIgnoreCase))
         {
-            var path = Path.GetFullPath(store["Path"] ?? "data/relay.db", app.Environment.ContentRootPath);
-            Console.WriteLine($"Event store: Sqlite at {path}");
+            Console.WriteLine("Event store: Memory (events are lost on exit)");
+        }
+        else if (string.Equals(store["Type"], "Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            var connection = new Npgsql.NpgsqlConnectionStringBuilder(store["ConnectionString"]);
+            Console.WriteLine($"Event store: Postgres, schema {store["Schema"] ?? "nostr"} of {connection.Database} on {connection.Host}");
         }
         else
         {
-            Console.WriteLine("Event store: Memory (events are lost on exit)");
+            var path = Path.GetFullPath(store["Path"] ?? "data/relay.db", app.Environment.ContentRootPath);
+            Console.WriteLine($"Event store: Sqlite at {path}");
         }
         foreach (var url in app.Urls)
         {
