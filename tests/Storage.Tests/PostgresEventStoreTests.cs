@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using NostrRelay.Hosting;
 using NostrRelay.Protocol;
 using NostrRelay.Storage.Postgres;
 
@@ -128,6 +131,36 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         {
             foreach (var store in stores) await store.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task relay_store_type_postgres_selects_this_store_on_the_configured_schema()
+    {
+        var schema = NewSchema();
+        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Type"] = "postgres",
+            ["ConnectionString"] = ConnectionString,
+            ["Schema"] = schema,
+        }).Build();
+        await using var services = new ServiceCollection().AddEventStore(section, contentRoot: "/").BuildServiceProvider();
+        var store = Assert.IsType<PostgresEventStore>(services.GetRequiredService<IEventStore>());
+        await InitAsync(store);
+
+        var alice = TestEvents.Pubkey("alice");
+        await store.SaveAsync(TestEvents.Create(alice, 100), alice, 0);
+        await using var connection = await OpenAsync();
+        await using var count = new NpgsqlCommand($"SELECT count(*) FROM \"{schema}\".events", connection);
+        Assert.Equal(1L, await count.ExecuteScalarAsync());
+        await store.DisposeAsync();
+    }
+
+    [Fact]
+    public void relay_store_type_postgres_without_a_connection_string_is_refused_at_start()
+    {
+        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Type"] = "Postgres" }).Build();
+        var error = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddEventStore(section, contentRoot: "/"));
+        Assert.Contains("Relay:Store:ConnectionString", error.Message);
     }
 
     [Fact]
