@@ -28,13 +28,8 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         return schema;
     }
 
-    /// <summary>Pools of 20: several stores are open at once, and the server has ~100 connection slots in all.</summary>
-    private static PostgresEventStore NewStore(string schema, int maxWriteBatch = 512) => new(new PostgresEventStoreOptions
-    {
-        ConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = 20 }.ToString(),
-        Schema = schema,
-        MaxWriteBatch = maxWriteBatch,
-    });
+    private static PostgresEventStore NewStore(string schema, int maxWriteBatch = 512) =>
+        new(new PostgresEventStoreOptions { ConnectionString = ConnectionString, Schema = schema, MaxWriteBatch = maxWriteBatch });
 
     protected override async Task<IEventStore> CreateEmptyStoreAsync()
     {

@@ -24,6 +24,13 @@ public sealed class PostgresEventStore : IEventStore
     /// <summary>Statements are prepared on the server after a few uses (Npgsql auto-prepare), up to this many per connection.</summary>
     private const int AutoPreparedStatements = 64;
 
+    /// <summary>
+    /// Connections per store instance when the connection string does not say (Npgsql's own default is 100, the
+    /// whole of a default server). Past it, a read waits for a pooled connection instead of being refused by the
+    /// server; a few cores gain nothing from more connections anyway.
+    /// </summary>
+    private const int DefaultMaxPoolSize = 20;
+
     private readonly PostgresEventStoreOptions _options;
     private readonly ILogger _logger;
     private readonly PostgresSchema _schema;
@@ -44,7 +51,10 @@ public sealed class PostgresEventStore : IEventStore
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _schema = new PostgresSchema(options.Schema);
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0) builder.ConnectionStringBuilder.MaxAutoPrepare = AutoPreparedStatements;
+        if (!given.ContainsKey("Maximum Pool Size") && !given.ContainsKey("Max Pool Size") && !given.ContainsKey("MaxPoolSize"))
+            builder.ConnectionStringBuilder.MaxPoolSize = DefaultMaxPoolSize;
         _dataSource = builder.Build();
         _readHead = $"SELECT version FROM {_schema.Streams} WHERE stream = $1";
         _readAll = $"SELECT position, stream, version, json FROM {_schema.Events} WHERE position > $1 ORDER BY position LIMIT $2";

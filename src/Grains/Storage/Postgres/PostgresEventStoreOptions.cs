@@ -5,8 +5,10 @@ public sealed class PostgresEventStoreOptions
 {
     /// <summary>
     /// An Npgsql connection string (<c>Host=...;Username=...;Password=...;Database=...</c>). Required. Each store
-    /// instance keeps one connection for its writer and a pool for reads (<c>Maximum Pool Size</c>, Npgsql's
-    /// default 100): the pools of all silos together must fit the server's max_connections (100 by default).
+    /// instance keeps a pool of connections, one of them held by its writer: <c>Maximum Pool Size</c>, 20 unless
+    /// the string sets it (not Npgsql's 100); reads beyond it wait for a free connection. The pools of all silos
+    /// together must fit the server's max_connections (100 by default). Unless the string sets them, statements
+    /// are prepared after a few uses (<c>Max Auto Prepare</c> 64).
     /// </summary>
     public string ConnectionString { get; set; } = "";
 
