@@ -1,16 +1,29 @@
-// A by-hand check of the Sqlite store, not a test: durable saves/s with many concurrent callers, then the
-// latency of common NIP-01 queries over what was saved.
+// A by-hand check of the Sqlite or Postgres store, not a test: durable saves/s with many concurrent callers,
+// then the latency of common NIP-01 queries over what was saved.
 //   dotnet run -c Release --project tests/Storage.Throughput -- [callers=64] [seconds=10] [path=/tmp/...]
+//   dotnet run -c Release --project tests/Storage.Throughput -- 64 10 postgres[:<connection string>]
+// Postgres uses a new schema, dropped at the end; without a connection string, RELAY_TEST_POSTGRES or the
+// test command's server.
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Npgsql;
 using NostrRelay.Protocol;
 using NostrRelay.Storage;
+using NostrRelay.Storage.Postgres;
 using NostrRelay.Storage.Sqlite;
 
 var callers = args.Length > 0 ? int.Parse(args[0]) : 64;
 var seconds = args.Length > 1 ? int.Parse(args[1]) : 10;
-var path = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), $"relay-throughput-{Guid.NewGuid():N}", "relay.db");
+var target = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), $"relay-throughput-{Guid.NewGuid():N}", "relay.db");
+string? postgres = null;
+if (target == "postgres" || target.StartsWith("postgres:", StringComparison.Ordinal))
+{
+    postgres = target.Length > "postgres:".Length ? target["postgres:".Length..]
+        : Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES") is { Length: > 0 } configured ? configured
+        : "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
+}
+var schema = $"throughput_{Guid.NewGuid():N}";
 
 // Events are made before the clock starts: hashing ids is the gateway's work, not the store's.
 const int authorCount = 2_000;
@@ -41,8 +54,11 @@ var queues = Enumerable.Range(0, callers).Select(c =>
     return events;
 }).ToArray();
 
-await using var store = new SqliteEventStore(new SqliteEventStoreOptions { Path = path });
+IEventStore store = postgres is null
+    ? new SqliteEventStore(new SqliteEventStoreOptions { Path = target })
+    : new PostgresEventStore(new PostgresEventStoreOptions { ConnectionString = postgres, Schema = schema });
 await store.InitAsync();
+Console.WriteLine(postgres is null ? $"Sqlite at {target}" : $"Postgres schema {schema}");
 
 // Each caller writes its own stream, as author grains do; a stream's head is tracked by its caller.
 var stop = Stopwatch.StartNew();
@@ -72,7 +88,23 @@ await Task.WhenAll(queues.Select((events, c) => Task.Run(async () =>
     for (var i = (int)head; i < events.Length && i < 100_000 / callers + 1; i++) await store.SaveAsync(events[i], stream, i);
 })));
 var stored = await store.CountAsync(Filter.Everything);
-Console.WriteLine($"stored: {stored:N0} events; file {new FileInfo(path).Length / 1_048_576.0:F0} MiB");
+if (postgres is null)
+{
+    Console.WriteLine($"stored: {stored:N0} events; file {new FileInfo(target).Length / 1_048_576.0:F0} MiB");
+}
+else
+{
+    // Queries are measured as a running server has the tables: autovacuum vacuums and analyzes after this many
+    // inserts, within a minute. Doing it now keeps it from running beside the queries (this machine has 2 cores).
+    await using var server = NpgsqlDataSource.Create(postgres);
+    foreach (var table in new[] { "events", "tags", "streams" })
+    {
+        await using var vacuum = server.CreateCommand($"VACUUM (ANALYZE) \"{schema}\".{table}");
+        await vacuum.ExecuteNonQueryAsync();
+    }
+    await using var size = server.CreateCommand($"SELECT pg_total_relation_size('\"{schema}\".events') + pg_total_relation_size('\"{schema}\".tags')");
+    Console.WriteLine($"stored: {stored:N0} events; tables and indexes {(long)(await size.ExecuteScalarAsync())! / 1_048_576.0:F0} MiB");
+}
 var popular = authors[0];
 Filter[] filters =
 [
@@ -102,7 +134,16 @@ foreach (var filter in filters)
 }
 
 await store.DisposeAsync();
-Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+if (postgres is null)
+{
+    Directory.Delete(Path.GetDirectoryName(target)!, recursive: true);
+}
+else
+{
+    await using var dropper = NpgsqlDataSource.Create(postgres);
+    await using var drop = dropper.CreateCommand($"DROP SCHEMA \"{schema}\" CASCADE");
+    await drop.ExecuteNonQueryAsync();
+}
 
 static string Describe(Filter f)
 {
