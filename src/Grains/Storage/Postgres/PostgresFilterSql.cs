@@ -50,7 +50,7 @@ internal static class PostgresFilterSql
         {
             var condition = filter.Tags![driver];
             sql.Append(" JOIN ").Append(schema.Tags).Append(" t ON t.event_position = e.position AND t.name = ")
-                .Append(Add(parameters, condition.Name.ToString(), NpgsqlDbType.Text))
+                .Append(Add(parameters, TagKeys.Name(condition.Name), NpgsqlDbType.Integer))
                 .Append(" AND t.value = ").Append(Add(parameters, TagKeys.HashValue(condition.Values[0]), NpgsqlDbType.Bytea));
             time = "t.created_at";
         }
@@ -81,7 +81,7 @@ internal static class PostgresFilterSql
                 if (i == driver) continue;
                 var condition = tags[i];
                 sql.Append(" AND EXISTS (SELECT 1 FROM ").Append(schema.Tags)
-                    .Append(" x WHERE x.name = ").Append(Add(parameters, condition.Name.ToString(), NpgsqlDbType.Text))
+                    .Append(" x WHERE x.name = ").Append(Add(parameters, TagKeys.Name(condition.Name), NpgsqlDbType.Integer))
                     .Append(" AND x.value");
                 if (condition.Values.Length == 1)
                     sql.Append(" = ").Append(Add(parameters, TagKeys.HashValue(condition.Values[0]), NpgsqlDbType.Bytea));

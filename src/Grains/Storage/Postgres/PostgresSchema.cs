@@ -52,13 +52,15 @@ internal sealed class PostgresSchema
     //   out its own block of positions, which breaks the sequencer's promise that positions commit in order.
     //   Sequence values are never handed out twice, so a deleted event's position is never reused.
     // Text columns use the "C" collation: ids sort by bytes (NIP-01 ties: lowest id first) and compare fast.
-    // address: set for replaceable and addressable events only; the partial index skips regular events.
+    //   Only hex and stream names go in text: PostgreSQL text cannot hold U+0000, which a JSON string can.
+    // address: set for replaceable and addressable events only, as UTF-8 bytes (the d tag is any string); the
+    //   partial index skips regular events.
     // tags: one row per tag with a one-letter name (NIP-01 filterable), keyed for "#x" filters in NIP-01 order:
-    //   a backward scan of the key gives one value's events newest first, so LIMIT stops early. value is the
-    //   SHA-256 of the tag's value: a fixed 32-byte key whatever the value's length (a B-tree entry is limited
-    //   to ~2.7 kB, and a value is not), shorter than a hex id as text. Look a value up by hand with
-    //   value = sha256(convert_to('...', 'UTF8')). Rows are deleted with their event by key (the event's
-    //   JSON says which), which spares an index on event_position.
+    //   a backward scan of the key gives one value's events newest first, so LIMIT stops early. name is the
+    //   letter's UTF-16 code (ascii('p') by hand). value is the SHA-256 of the tag's value: a fixed 32-byte key
+    //   whatever the value's length (a B-tree entry is limited to ~2.7 kB, and a value is not), shorter than a
+    //   hex id as text; by hand, value = sha256(convert_to('...', 'UTF8')). Rows are deleted with their event
+    //   by key (the event's JSON says which), which spares an index on event_position.
     // streams: the head survives deletes, so a stream version is never reused.
     private string Tables => $"""
         CREATE SCHEMA IF NOT EXISTS {Quoted};
@@ -70,7 +72,7 @@ internal sealed class PostgresSchema
             kind       integer NOT NULL,
             stream     text    COLLATE "C" NOT NULL,
             version    bigint  NOT NULL,
-            address    text    COLLATE "C",
+            address    bytea,
             json       bytea   NOT NULL,
             UNIQUE (stream, version)
         );
@@ -79,10 +81,10 @@ internal sealed class PostgresSchema
         CREATE INDEX IF NOT EXISTS events_kind ON {Events} (kind, created_at DESC);
         CREATE INDEX IF NOT EXISTS events_address ON {Events} (address) WHERE address IS NOT NULL;
         CREATE TABLE IF NOT EXISTS {Tags} (
-            name           text   COLLATE "C" NOT NULL,
-            value          bytea  NOT NULL,
-            created_at     bigint NOT NULL,
-            event_position bigint NOT NULL,
+            name           integer NOT NULL,
+            value          bytea   NOT NULL,
+            created_at     bigint  NOT NULL,
+            event_position bigint  NOT NULL,
             PRIMARY KEY (name, value, created_at, event_position)
         );
         CREATE TABLE IF NOT EXISTS {Streams} (

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace NostrRelay.Storage.Postgres;
 
-/// <summary>How a tag is keyed in the tags table: its one-letter name and the SHA-256 of its value.</summary>
+/// <summary>How a tag is keyed in the tags table: its one-letter name as a UTF-16 code, and the SHA-256 of its value.</summary>
 internal static class TagKeys
 {
     /// <summary>Values up to this many UTF-8 bytes are hashed from the stack.</summary>
@@ -12,6 +12,11 @@ internal static class TagKeys
 
     /// <summary>NIP-01: only tags named by one letter can be filtered on ("#e"), by their first value.</summary>
     public static bool IsFilterable(string[] tag) => tag.Length >= 2 && tag[0].Length == 1;
+
+    public static int Name(char letter) => letter;
+
+    /// <summary>An address (it holds a d tag, any string) as the bytes stored for it.</summary>
+    public static byte[] Address(string address) => Encoding.UTF8.GetBytes(address);
 
     public static byte[] HashValue(string value)
     {

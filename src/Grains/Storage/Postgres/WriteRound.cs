@@ -1,3 +1,4 @@
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using NostrRelay.Protocol;
@@ -24,9 +25,10 @@ internal sealed class WriteRound
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
 
     private readonly List<PendingSave> _inserts = [];
-    private readonly List<string> _tagEventIds = [], _tagNames = [];
+    private readonly List<string> _tagEventIds = [];
+    private readonly List<int> _tagNames = [];
     private readonly List<byte[]> _tagValues = [];
-    private readonly List<string> _removedTagNames = [];
+    private readonly List<int> _removedTagNames = [];
     private readonly List<byte[]> _removedTagValues = [];
     private readonly List<long> _removedTagCreatedAt = [], _removedTagPositions = [];
     private readonly List<long> _removedPositions = [];
@@ -42,18 +44,18 @@ internal sealed class WriteRound
         _insert = $"""
             WITH inserted AS (
                 INSERT INTO {schema.Events} (id, pubkey, created_at, kind, stream, version, address, json)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::bigint[], $7::text[], $8::bytea[])
+                SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[])
                 RETURNING id, position, created_at),
             tagged AS (
                 INSERT INTO {schema.Tags} (name, value, created_at, event_position)
                 SELECT t.name, t.value, i.created_at, i.position
-                FROM unnest($9::text[], $10::text[], $11::bytea[]) AS t (event_id, name, value) JOIN inserted i ON i.id = t.event_id
+                FROM unnest($9::text[], $10::integer[], $11::bytea[]) AS t (event_id, name, value) JOIN inserted i ON i.id = t.event_id
                 ON CONFLICT DO NOTHING)
             SELECT id, position FROM inserted
             """;
         _deleteTags = $"""
             DELETE FROM {schema.Tags} t
-            USING unnest($1::text[], $2::bytea[], $3::bigint[], $4::bigint[]) AS d (name, value, created_at, event_position)
+            USING unnest($1::integer[], $2::bytea[], $3::bigint[], $4::bigint[]) AS d (name, value, created_at, event_position)
             WHERE t.name = d.name AND t.value = d.value AND t.created_at = d.created_at AND t.event_position = d.event_position
             """;
         _deleteEvents = $"DELETE FROM {schema.Events} WHERE position = ANY($1)";
@@ -106,7 +108,13 @@ internal sealed class WriteRound
         if (sequencerLock is not null) batch.BatchCommands.Add(new NpgsqlBatchCommand(sequencerLock));
         batch.BatchCommands.Add(Command(_readById, TextArray(_ids)));
         var readAddresses = _addresses.Count > 0;
-        if (readAddresses) batch.BatchCommands.Add(Command(_readByAddress, TextArray(_addresses)));
+        if (readAddresses)
+        {
+            var addresses = new byte[_addresses.Count][];
+            var i = 0;
+            foreach (var address in _addresses) addresses[i++] = TagKeys.Address(address);
+            batch.BatchCommands.Add(Command(_readByAddress, Array(addresses, NpgsqlDbType.Bytea)));
+        }
         var readHeads = _streams.Count > 0;
         if (readHeads) batch.BatchCommands.Add(Command(_readHeads, TextArray(_streams)));
 
@@ -141,7 +149,7 @@ internal sealed class WriteRound
         var position = reader.GetInt64(0);
         if (_rows.TryGetValue(position, out var known)) return known;
         var row = new StoredRow(position, reader.GetString(1), reader.GetInt64(2),
-            reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<byte[]>(4));
+            reader.IsDBNull(3) ? null : Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(3)), reader.GetFieldValue<byte[]>(4));
         _rows[position] = row;
         return row;
     }
@@ -163,7 +171,7 @@ internal sealed class WriteRound
         foreach (var tag in stored.Tags)
         {
             if (!TagKeys.IsFilterable(tag)) continue;
-            _removedTagNames.Add(tag[0]);
+            _removedTagNames.Add(TagKeys.Name(tag[0][0]));
             _removedTagValues.Add(TagKeys.HashValue(tag[1]));
             _removedTagCreatedAt.Add(row.CreatedAt);
             _removedTagPositions.Add(row.Position);
@@ -178,7 +186,7 @@ internal sealed class WriteRound
         {
             if (!TagKeys.IsFilterable(tag)) continue;
             _tagEventIds.Add(evt.Id);
-            _tagNames.Add(tag[0]);
+            _tagNames.Add(TagKeys.Name(tag[0][0]));
             _tagValues.Add(TagKeys.HashValue(tag[1]));
         }
     }
@@ -195,7 +203,7 @@ internal sealed class WriteRound
         if (_removedTagNames.Count > 0)
         {
             batch.BatchCommands.Add(Command(_deleteTags,
-                Array(_removedTagNames.ToArray(), NpgsqlDbType.Text), Array(_removedTagValues.ToArray(), NpgsqlDbType.Bytea),
+                Array(_removedTagNames.ToArray(), NpgsqlDbType.Integer), Array(_removedTagValues.ToArray(), NpgsqlDbType.Bytea),
                 Array(_removedTagCreatedAt.ToArray(), NpgsqlDbType.Bigint), Array(_removedTagPositions.ToArray(), NpgsqlDbType.Bigint)));
         }
         if (_removedPositions.Count > 0) batch.BatchCommands.Add(Command(_deleteEvents, Array(_removedPositions.ToArray(), NpgsqlDbType.Bigint)));
@@ -234,7 +242,7 @@ internal sealed class WriteRound
         var kinds = new int[count];
         var streams = new string[count];
         var versions = new long[count];
-        var addresses = new string?[count];
+        var addresses = new byte[]?[count];
         var json = new byte[]?[count];
         for (var i = 0; i < count; i++)
         {
@@ -246,14 +254,14 @@ internal sealed class WriteRound
             kinds[i] = evt.Kind;
             streams[i] = save.Stream;
             versions[i] = save.Version;
-            addresses[i] = save.Address;
+            addresses[i] = save.Address is { } address ? TagKeys.Address(address) : null;
             json[i] = evt.Json;
         }
         return Command(_insert,
             Array(ids, NpgsqlDbType.Text), Array(pubkeys, NpgsqlDbType.Text), Array(createdAt, NpgsqlDbType.Bigint),
             Array(kinds, NpgsqlDbType.Integer), Array(streams, NpgsqlDbType.Text), Array(versions, NpgsqlDbType.Bigint),
-            Array(addresses, NpgsqlDbType.Text), Array(json, NpgsqlDbType.Bytea),
-            Array(_tagEventIds.ToArray(), NpgsqlDbType.Text), Array(_tagNames.ToArray(), NpgsqlDbType.Text),
+            Array(addresses, NpgsqlDbType.Bytea), Array(json, NpgsqlDbType.Bytea),
+            Array(_tagEventIds.ToArray(), NpgsqlDbType.Text), Array(_tagNames.ToArray(), NpgsqlDbType.Integer),
             Array(_tagValues.ToArray(), NpgsqlDbType.Bytea));
     }
 
