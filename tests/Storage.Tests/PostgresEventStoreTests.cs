@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using NostrRelay.Hosting;
 using NostrRelay.Protocol;
@@ -132,14 +131,13 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
     public async Task relay_store_type_postgres_selects_this_store_on_the_configured_schema()
     {
         var schema = NewSchema();
-        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Type"] = "postgres",
-            ["ConnectionString"] = ConnectionString,
-            ["Schema"] = schema,
+            ["Relay:Store:Type"] = "postgres",
+            ["Relay:Store:ConnectionString"] = ConnectionString,
+            ["Relay:Store:Schema"] = schema,
         }).Build();
-        await using var services = new ServiceCollection().AddEventStore(section, contentRoot: "/").BuildServiceProvider();
-        var store = Assert.IsType<PostgresEventStore>(services.GetRequiredService<IEventStore>());
+        await using var store = Assert.IsType<PostgresEventStore>(EventStoreFactory.Create(configuration.GetSection("Relay:Store"), contentRoot: "/"));
         await InitAsync(store);
 
         var alice = TestEvents.Pubkey("alice");
@@ -147,14 +145,13 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         await using var connection = await OpenAsync();
         await using var count = new NpgsqlCommand($"SELECT count(*) FROM \"{schema}\".events", connection);
         Assert.Equal(1L, await count.ExecuteScalarAsync());
-        await store.DisposeAsync();
     }
 
     [Fact]
-    public void relay_store_type_postgres_without_a_connection_string_is_refused_at_start()
+    public void relay_store_type_postgres_without_a_connection_string_is_refused()
     {
-        var section = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Type"] = "Postgres" }).Build();
-        var error = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddEventStore(section, contentRoot: "/"));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Relay:Store:Type"] = "Postgres" }).Build();
+        var error = Assert.Throws<InvalidOperationException>(() => EventStoreFactory.Create(configuration.GetSection("Relay:Store"), contentRoot: "/"));
         Assert.Contains("Relay:Store:ConnectionString", error.Message);
     }
 

@@ -104,7 +104,11 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
         _stopping.Cancel();
         await _reattaching;
         foreach (var shard in _shards)
-            if (shard.Reference is not null) grains.DeleteObjectReference<IGatewayShardObserver>(shard.Reference);
+        {
+            // StopAsync may run twice (an embedder stopping the host, then disposing it): release once.
+            if (shard.Reference is { } reference) grains.DeleteObjectReference<IGatewayShardObserver>(reference);
+            shard.Reference = null;
+        }
     }
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Gateway {GatewayId} serving with {Shards} subscription shards")]

@@ -4,8 +4,9 @@ namespace NostrRelay.Hosting;
 public sealed class EventStoreOptions
 {
     /// <summary>
-    /// Sqlite (default: one file, durable, embedded), Postgres (a PostgreSQL database a cluster of silos shares)
-    /// or Memory (lost on exit; for tests and trials).
+    /// Sqlite (default: one file, durable, embedded), Postgres (a PostgreSQL database a cluster of silos shares),
+    /// Memory (lost on exit; for tests and trials) or Mirrored (a <c>Primary</c> section and a <c>Mirrors</c>
+    /// list of store sections; see <see cref="EventStoreFactory"/>).
     /// </summary>
     public string Type { get; set; } = "Sqlite";
 

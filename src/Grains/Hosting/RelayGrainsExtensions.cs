@@ -1,10 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using NostrRelay.Storage;
-using NostrRelay.Storage.Memory;
-using NostrRelay.Storage.Postgres;
-using NostrRelay.Storage.Sqlite;
 using NostrRelay.Subscriptions;
 
 namespace NostrRelay.Hosting;
@@ -24,23 +22,11 @@ public static class RelayGrainsExtensions
     /// Adds the event store named by configuration (<c>Relay:Store:Type</c>). Call before UseOrleans so
     /// the schema exists before the first grain call (hosted services start in registration order).
     /// </summary>
-    public static IServiceCollection AddEventStore(this IServiceCollection services, IConfiguration storeSection, string contentRoot)
+    public static IServiceCollection AddEventStore(this IServiceCollection services, IConfigurationSection storeSection, string contentRoot)
     {
-        var options = new EventStoreOptions();
-        storeSection.Bind(options);
-        if (string.Equals(options.Type, "Memory", StringComparison.OrdinalIgnoreCase))
-            return services.AddEventStore(new MemoryEventStore());
-        if (string.Equals(options.Type, "Postgres", StringComparison.OrdinalIgnoreCase))
-        {
-            if (string.IsNullOrWhiteSpace(options.ConnectionString))
-                throw new InvalidOperationException("Relay:Store:Type is Postgres but Relay:Store:ConnectionString is not set.");
-            return services.AddEventStore(new PostgresEventStore(
-                new PostgresEventStoreOptions { ConnectionString = options.ConnectionString, Schema = options.Schema }));
-        }
-        if (!string.Equals(options.Type, "Sqlite", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"Relay:Store:Type '{options.Type}' is not known; use Sqlite, Postgres or Memory.");
-        var path = System.IO.Path.GetFullPath(options.Path, contentRoot);
-        return services.AddEventStore(new SqliteEventStore(new SqliteEventStoreOptions { Path = path }));
+        services.AddSingleton(sp => EventStoreFactory.Create(storeSection, contentRoot, sp.GetService<ILoggerFactory>()));
+        services.AddHostedService<EventStoreLifetime>();
+        return services;
     }
 
     /// <summary>Adds a store built in code (an embedder's own, or a test's seeded Memory store).</summary>

@@ -38,6 +38,7 @@ internal static class RelayHost
                     clusterId: orleans["ClusterId"] ?? "local");
             }
             silo.AddRelayGrains();
+            silo.AddRelayGrainStorage(relay, builder.Environment.ContentRootPath);
         });
 
         // After UseOrleans: the gateway starts once the silo runs and drains its sockets before the silo stops.

@@ -13,18 +13,28 @@ public sealed class RelayServer : IAsyncDisposable
     public Uri HttpUrl => new($"http://127.0.0.1:{Port}/");
     public IServiceProvider Services => _app.Services;
 
-    private RelayServer(WebApplication app, int port, string dataDirectory)
+    private readonly bool _ownsData;
+
+    private RelayServer(WebApplication app, int port, string dataDirectory, bool ownsData)
     {
         _app = app;
         Port = port;
         DataDirectory = dataDirectory;
+        _ownsData = ownsData;
     }
 
     /// <summary>Settings are command-line style overrides, e.g. "Relay:Limits:MaxSubscriptions=3".</summary>
-    public static async Task<RelayServer> StartAsync(params string[] settings)
+    public static Task<RelayServer> StartAsync(params string[] settings) => StartAsync(null, null, settings);
+
+    /// <summary>
+    /// On a given data directory (kept on dispose: start another relay on it to see what survived), with a
+    /// hook to register services the way an embedder would.
+    /// </summary>
+    public static async Task<RelayServer> StartAsync(string? dataDirectory, Action<WebApplicationBuilder>? customize, params string[] settings)
     {
         var port = FreePort.Next();
-        var data = Path.Combine(Path.GetTempPath(), "relay-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+        var ownsData = dataDirectory is null;
+        var data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "relay-e2e-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(data);
         var args = new List<string>
         {
@@ -35,9 +45,9 @@ public sealed class RelayServer : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
         };
         foreach (var setting in settings) args.Add("--" + setting);
-        var app = RelayHost.Build(args.ToArray());
+        var app = RelayHost.Build(args.ToArray(), customize);
         await app.StartAsync();
-        return new RelayServer(app, port, data);
+        return new RelayServer(app, port, data, ownsData);
     }
 
     public async Task StopAsync() => await _app.StopAsync();
@@ -46,6 +56,9 @@ public sealed class RelayServer : IAsyncDisposable
     {
         try { await _app.StopAsync(); } catch (ObjectDisposedException) { }
         await _app.DisposeAsync();
-        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+        if (_ownsData)
+        {
+            try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+        }
     }
 }

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NostrRelay.Storage;
+using NostrRelay.Storage.Compositions;
+using NostrRelay.Storage.Memory;
+using NostrRelay.Storage.Postgres;
+using NostrRelay.Storage.Sqlite;
+
+namespace NostrRelay.Hosting;
+
+/// <summary>
+/// Builds the store a configuration section describes (<c>Relay:Store</c>). A composition's parts are
+/// sections of the same shape, so they nest:
+/// <code>
+/// "Store": { "Type": "Mirrored",
+///            "Primary": { "Type": "Sqlite", "Path": "data/relay.db" },
+///            "Mirrors": [ { "Type": "Sqlite", "Path": "/backup/relay.db" } ] }
+/// </code>
+/// </summary>
+public static class EventStoreFactory
+{
+    public static IEventStore Create(IConfigurationSection section, string contentRoot, ILoggerFactory? loggers = null)
+    {
+        loggers ??= NullLoggerFactory.Instance;
+        var options = new EventStoreOptions();
+        section.Bind(options);
+        switch (options.Type.ToLowerInvariant())
+        {
+            case "memory":
+                return new MemoryEventStore();
+            case "sqlite":
+                return new SqliteEventStore(new SqliteEventStoreOptions { Path = Path.GetFullPath(options.Path, contentRoot) },
+                    loggers.CreateLogger<SqliteEventStore>());
+            case "postgres":
+                if (string.IsNullOrWhiteSpace(options.ConnectionString))
+                    throw new InvalidOperationException($"{section.Path}:Type is Postgres but {section.Path}:ConnectionString is not set.");
+                return new PostgresEventStore(new PostgresEventStoreOptions { ConnectionString = options.ConnectionString, Schema = options.Schema },
+                    loggers.CreateLogger<PostgresEventStore>());
+            case "mirrored":
+            {
+                var primary = section.GetSection("Primary");
+                var mirrors = section.GetSection("Mirrors").GetChildren().ToList();
+                if (!primary.Exists() || mirrors.Count == 0)
+                    throw new InvalidOperationException($"{section.Path}: a Mirrored store needs a Primary section and at least one entry under Mirrors.");
+                return new MirroredEventStore(Create(primary, contentRoot, loggers), mirrors.Select(m => Create(m, contentRoot, loggers)),
+                    loggers.CreateLogger<MirroredEventStore>());
+            }
+            default:
+                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, Memory or Mirrored.");
+        }
+    }
+}

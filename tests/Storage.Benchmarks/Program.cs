@@ -1,0 +1,129 @@
+// Store benchmarks (not tests): how each event store saves and answers as it grows.
+//   dotnet run -c Release --project tests/Storage.Benchmarks -- [stores=sqlite,mirrored] [sizes=10000,100000,1000000] [callers=64]
+// For each store: grow a fresh store to each size with many concurrent writers (one stream each, as
+// author grains write), timing the durable saves of that stage; at each size, time 1,000 queries of each
+// NIP-01 shape one after another. Prints markdown rows for docs/benchmarks.md.
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using NostrRelay.Hosting;
+using NostrRelay.Protocol;
+using NostrRelay.Storage;
+
+var stores = (args.Length > 0 ? args[0] : "sqlite,mirrored").Split(',', StringSplitOptions.RemoveEmptyEntries);
+var sizes = (args.Length > 1 ? args[1] : "10000,100000,1000000").Split(',').Select(int.Parse).ToArray();
+var callers = args.Length > 2 ? int.Parse(args[2]) : 64;
+const int queriesPerShape = 1_000;
+const int authorCount = 1_000;
+
+var authors = Enumerable.Range(0, authorCount).Select(i => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"author {i}")))).ToArray();
+var sig = string.Concat(Enumerable.Repeat("5a", 64));
+var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+Console.WriteLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {callers} concurrent writers, {queriesPerShape:N0} queries per shape and size.");
+Console.WriteLine();
+Console.WriteLine("| store | events | saves/s (stage) | {kinds:[1],limit:20} p50 / p99 | {authors:[a],limit:20} p50 / p99 | {#p:[x],limit:20} p50 / p99 |");
+Console.WriteLine("|---|---|---|---|---|---|");
+
+foreach (var name in stores)
+{
+    var directory = Path.Combine(Path.GetTempPath(), $"relay-store-bench-{Guid.NewGuid():N}");
+    var store = EventStoreFactory.Create(Section(name, directory), directory);
+    await store.InitAsync();
+    var heads = new long[callers];
+    var written = 0;
+    var random = new Random(7);
+    try
+    {
+        foreach (var size in sizes)
+        {
+            var stage = size - written;
+            var events = MakeEvents(written, stage);
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+            {
+                for (var i = c; i < events.Length; i += callers)
+                {
+                    var result = await store.SaveAsync(events[i], $"writer-{c}", heads[c]);
+                    if (result.Outcome != SaveOutcome.Saved) throw new InvalidOperationException($"{name}: {result.Outcome}");
+                    heads[c] = result.Version;
+                }
+            })));
+            var savesPerSecond = stage / clock.Elapsed.TotalSeconds;
+            written = size;
+
+            var kinds = await TimeAsync(store, _ => new Filter { Kinds = [1], Limit = 20 }, random);
+            var byAuthor = await TimeAsync(store, r => new Filter { Authors = [authors[r.Next(authorCount)]], Limit = 20 }, random);
+            var byTag = await TimeAsync(store, r => new Filter { Tags = [new TagFilter('p', [authors[r.Next(authorCount)]])], Limit = 20 }, random);
+            Console.WriteLine($"| {name} | {size:N0} | {savesPerSecond:N0} | {kinds} | {byAuthor} | {byTag} |");
+        }
+    }
+    finally
+    {
+        await store.DisposeAsync();
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+    }
+}
+
+// Events spread over the last 30 days, mostly kind 1, each with a p tag from the author pool.
+NostrEvent[] MakeEvents(int start, int count)
+{
+    var random = new Random(start);
+    var events = new NostrEvent[count];
+    Parallel.For(0, count, i =>
+    {
+        var n = start + i;
+        var author = authors[n % authorCount];
+        var kind = (n % 10) switch { < 8 => 1, 8 => 7, _ => 6 };
+        string[][] tags = [["p", authors[(int)((long)n * 7919 % authorCount)]], ["t", $"topic{n % 50}"]];
+        var content = $"note {n} " + new string('x', 100 + n % 200);
+        var createdAt = now - 30 * 86_400 + n % (30 * 86_400);
+        var id = CanonicalJson.ComputeIdHex(author, createdAt, kind, tags, content);
+        events[i] = CanonicalJson.CreateEvent(id, author, createdAt, kind, tags, content, sig);
+    });
+    return events;
+}
+
+static async Task<string> TimeAsync(IEventStore store, Func<Random, Filter> shape, Random random)
+{
+    for (var i = 0; i < 100; i++)   // untimed: the JIT and the page cache first
+        await foreach (var _ in store.QueryAsync(shape(random))) { }
+    var times = new double[queriesPerShape];
+    for (var i = 0; i < times.Length; i++)
+    {
+        var filter = shape(random);
+        var clock = Stopwatch.StartNew();
+        var n = 0;
+        await foreach (var _ in store.QueryAsync(filter)) n++;
+        times[i] = clock.Elapsed.TotalMilliseconds;
+    }
+    Array.Sort(times);
+    return $"{times[times.Length / 2]:0.00} / {times[times.Length * 99 / 100]:0.00} ms";
+}
+
+static IConfigurationSection Section(string name, string directory)
+{
+    var settings = new Dictionary<string, string?>();
+    switch (name)
+    {
+        case "mirrored":
+            settings["S:Type"] = "Mirrored";
+            settings["S:Primary:Type"] = "Sqlite";
+            settings["S:Primary:Path"] = Path.Combine(directory, "primary.db");
+            settings["S:Mirrors:0:Type"] = "Sqlite";
+            settings["S:Mirrors:0:Path"] = Path.Combine(directory, "mirror.db");
+            break;
+        case "postgres":
+            settings["S:Type"] = "Postgres";
+            settings["S:ConnectionString"] = Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES")
+                ?? "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
+            settings["S:Schema"] = "bench_" + Guid.NewGuid().ToString("N")[..8];
+            break;
+        default:
+            settings["S:Type"] = name;
+            settings["S:Path"] = Path.Combine(directory, name == "lmdb" ? "lmdb" : "relay.db");
+            break;
+    }
+    return new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("S");
+}
