@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using NostrRelay.Hosting;
 using NostrRelay.Protocol;
 using NostrRelay.Storage.RocksDb;
 
@@ -55,6 +57,19 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
             Assert.Equal(2, await reopened.CountAsync(new Filter { Authors = [alice] }));
             Assert.Equal([first.Id], (await reopened.ReadAllAsync(0, 10).ToListAsync()).Take(1).Select(s => s.Event.Id));
         }
+    }
+
+    [Fact]
+    public async Task configuration_type_rocksdb_opens_a_directory_under_the_content_root()
+    {
+        var contentRoot = Path.Combine(_directory, "root");
+        var section = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Store:Type"] = "RocksDb" })
+            .Build().GetSection("Store");
+        await using var store = EventStoreFactory.Create(section, contentRoot);
+        Assert.IsType<RocksDbEventStore>(store);
+        await store.InitAsync();
+        Assert.True(Directory.Exists(Path.Combine(contentRoot, "data", "relay.rocksdb")));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NostrRelay.Storage;
 using NostrRelay.Storage.Compositions;
 using NostrRelay.Storage.Memory;
+using NostrRelay.Storage.RocksDb;
 using NostrRelay.Storage.Sqlite;
 
 namespace NostrRelay.Hosting;
@@ -31,6 +32,13 @@ public static class EventStoreFactory
             case "sqlite":
                 return new SqliteEventStore(new SqliteEventStoreOptions { Path = Path.GetFullPath(options.Path, contentRoot) },
                     loggers.CreateLogger<SqliteEventStore>());
+            case "rocksdb":
+            {
+                // Not the Sqlite default: a RocksDb store is a directory.
+                var directory = section["Path"] ?? "data/relay.rocksdb";
+                return new RocksDbEventStore(new RocksDbEventStoreOptions { Path = Path.GetFullPath(directory, contentRoot) },
+                    loggers.CreateLogger<RocksDbEventStore>());
+            }
             case "mirrored":
             {
                 var primary = section.GetSection("Primary");
@@ -41,7 +49,7 @@ public static class EventStoreFactory
                     loggers.CreateLogger<MirroredEventStore>());
             }
             default:
-                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Memory or Mirrored.");
+                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, RocksDb, Memory or Mirrored.");
         }
     }
 }

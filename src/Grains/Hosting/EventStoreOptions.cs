@@ -4,11 +4,15 @@ namespace NostrRelay.Hosting;
 public sealed class EventStoreOptions
 {
     /// <summary>
-    /// Sqlite (default: one file, durable, embedded), Memory (lost on exit; for tests and trials) or Mirrored
-    /// (a <c>Primary</c> section and a <c>Mirrors</c> list of store sections; see <see cref="EventStoreFactory"/>).
+    /// Sqlite (default: one file, durable, embedded), RocksDb (one directory, durable, embedded; the fastest reads on
+    /// one box, see <see cref="NostrRelay.Storage.RocksDb.RocksDbEventStore"/>), Memory (lost on exit; for tests and
+    /// trials) or Mirrored (a <c>Primary</c> section and a <c>Mirrors</c> list of store sections; see <see cref="EventStoreFactory"/>).
     /// </summary>
     public string Type { get; set; } = "Sqlite";
 
-    /// <summary>The Sqlite file, relative to the content root. Default <c>data/relay.db</c>.</summary>
+    /// <summary>
+    /// The Sqlite file or the RocksDb directory, relative to the content root. Default <c>data/relay.db</c> for
+    /// Sqlite and <c>data/relay.rocksdb</c> for RocksDb.
+    /// </summary>
     public string Path { get; set; } = "data/relay.db";
 }
