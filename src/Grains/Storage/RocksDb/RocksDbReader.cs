@@ -13,6 +13,9 @@ namespace NostrRelay.Storage.RocksDb;
 /// </summary>
 internal static class RocksDbReader
 {
+    /// <summary>Entries a cursor reads per seek: about its share of the page, within these bounds.</summary>
+    private const int MinPerRefill = 4, MaxPerRefill = 256;
+
     /// <summary>The events with the filter's ids that match it, in NIP-01 order.</summary>
     public static List<NostrEvent> ReadByIds(NativeRocksDb db, Filter filter)
     {
@@ -46,52 +49,43 @@ internal static class RocksDbReader
         var sinceBound = filter.Since is { } since ? RocksDbKeys.InvertedTime(since) : ulong.MaxValue;
         using var snapshot = db.CreateSnapshot();
         var read = new ReadOptions().SetSnapshot(snapshot);
+        // One iterator serves every prefix: creating one costs far more than a seek, and a filter may list hundreds of authors.
+        using var iterator = db.NewIterator(null, read);
+        var perRefill = Math.Clamp(take / plan.Prefixes.Length + 2, MinPerRefill, MaxPerRefill);
         var cursors = new PriorityQueue<Cursor, Cursor>(plan.Prefixes.Length, Cursor.NewestFirst);
-        var open = new List<Cursor>(plan.Prefixes.Length);
-        try
+        foreach (var prefix in plan.Prefixes)
         {
-            foreach (var prefix in plan.Prefixes)
-            {
-                var cursor = new Cursor(db.NewIterator(null, read), prefix, sinceBound);
-                open.Add(cursor);
-                cursor.Iterator.Seek(RocksDbKeys.IndexKey(prefix, start));
-                var ready = cursor.Load();
-                if (ready && after is not null && cursor.Order.AsSpan().SequenceEqual(after)) ready = cursor.Advance();
-                if (ready) cursors.Enqueue(cursor, cursor);
-            }
-            var candidates = 0;
-            var previous = false;
-            while (cursors.TryDequeue(out var cursor, out _))
-            {
-                if (previous && cursor.Order.AsSpan().SequenceEqual(lastScanned))
-                {
-                    if (cursor.Advance()) cursors.Enqueue(cursor, cursor);
-                    continue;
-                }
-                cursor.Order.CopyTo(lastScanned, 0);
-                previous = true;
-                candidates++;
-                if (plan.Exact && page is null) matched++;
-                else
-                {
-                    var json = db.Get(RocksDbKeys.EventKey(cursor.Position), null, read)
-                        ?? throw new InvalidDataException($"index entry points at missing event {cursor.Position}");
-                    var evt = EventReader.ParseStored(json);
-                    if (filter.Matches(evt))
-                    {
-                        page?.Add(evt);
-                        matched++;
-                    }
-                }
-                if (cursor.Advance()) cursors.Enqueue(cursor, cursor);
-                if (matched >= take || candidates >= maxCandidates) return cursors.Count == 0;
-            }
-            return true;
+            var cursor = new Cursor(prefix, sinceBound, perRefill);
+            if (cursor.Fill(iterator, start, exclusive: after is not null && ReferenceEquals(start, after))) cursors.Enqueue(cursor, cursor);
         }
-        finally
+        var candidates = 0;
+        var previous = false;
+        while (cursors.TryDequeue(out var cursor, out _))
         {
-            foreach (var cursor in open) cursor.Iterator.Dispose();
+            if (previous && cursor.Order.SequenceEqual(lastScanned))
+            {
+                if (cursor.MoveNext(iterator)) cursors.Enqueue(cursor, cursor);
+                continue;
+            }
+            cursor.Order.CopyTo(lastScanned);
+            previous = true;
+            candidates++;
+            if (plan.Exact && page is null) matched++;
+            else
+            {
+                var json = db.Get(RocksDbKeys.EventKey(cursor.Position), null, read)
+                    ?? throw new InvalidDataException($"index entry points at missing event {cursor.Position}");
+                var evt = EventReader.ParseStored(json);
+                if (filter.Matches(evt))
+                {
+                    page?.Add(evt);
+                    matched++;
+                }
+            }
+            if (cursor.MoveNext(iterator)) cursors.Enqueue(cursor, cursor);
+            if (matched >= take || candidates >= maxCandidates) return cursors.Count == 0;
         }
+        return true;
     }
 
     /// <summary>The stored events after a position, in position order, with their streams and versions.</summary>
@@ -126,35 +120,56 @@ internal static class RocksDbReader
         return after is not null && after.AsSpan().SequenceCompareTo(start) > 0 ? after : start;
     }
 
-    /// <summary>One prefix's iterator, positioned on an index key within the prefix and the since bound.</summary>
-    private sealed class Cursor(Iterator iterator, byte[] prefix, ulong sinceBound)
+    /// <summary>
+    /// One prefix's entries within the since bound, read a few at a time from the shared iterator: each refill seeks
+    /// to just after the last entry read, so the cursors of a scan take turns on one iterator.
+    /// </summary>
+    private sealed class Cursor(byte[] prefix, ulong sinceBound, int perRefill)
     {
-        public static readonly IComparer<Cursor> NewestFirst = Comparer<Cursor>.Create((a, b) => a.Order.AsSpan().SequenceCompareTo(b.Order));
+        public static readonly IComparer<Cursor> NewestFirst = Comparer<Cursor>.Create((a, b) => a.Order.SequenceCompareTo(b.Order));
 
-        public Iterator Iterator { get; } = iterator;
+        private readonly byte[] _orders = new byte[perRefill * RocksDbKeys.OrderLength];
+        private readonly long[] _positions = new long[perRefill];
+        private int _count;
+        private int _index;
+        private bool _ended;
 
         /// <summary>The order key of the current entry (inverted created_at, id).</summary>
-        public byte[] Order { get; } = new byte[RocksDbKeys.OrderLength];
+        public ReadOnlySpan<byte> Order => _orders.AsSpan(_index * RocksDbKeys.OrderLength, RocksDbKeys.OrderLength);
 
-        public long Position { get; private set; }
+        public long Position => _positions[_index];
 
-        public bool Advance()
+        public bool MoveNext(Iterator iterator)
         {
-            Iterator.Next();
-            return Load();
+            if (++_index < _count) return true;
+            if (_ended) return false;
+            var last = _orders.AsSpan((_count - 1) * RocksDbKeys.OrderLength, RocksDbKeys.OrderLength).ToArray();
+            return Fill(iterator, last, exclusive: true);
         }
 
-        /// <summary>Reads the entry under the iterator; false once it left the prefix or passed since.</summary>
-        public bool Load()
+        /// <summary>Reads the next entries from <paramref name="from"/> on (after it, when exclusive); false when there are none.</summary>
+        public bool Fill(Iterator iterator, byte[] from, bool exclusive)
         {
-            if (!Iterator.Valid()) return false;
-            var key = Iterator.GetKeySpan();
-            if (key.Length != prefix.Length + RocksDbKeys.OrderLength || !key.StartsWith(prefix)) return false;
-            var order = key[prefix.Length..];
-            if (BinaryPrimitives.ReadUInt64BigEndian(order) > sinceBound) return false;
-            order.CopyTo(Order);
-            Position = RocksDbKeys.ReadInt64(Iterator.GetValueSpan());
-            return true;
+            _count = 0;
+            _index = 0;
+            iterator.Seek(RocksDbKeys.IndexKey(prefix, from));
+            var first = true;
+            while (_count < perRefill && iterator.Valid())
+            {
+                var key = iterator.GetKeySpan();
+                if (key.Length != prefix.Length + RocksDbKeys.OrderLength || !key.StartsWith(prefix)) break;
+                var order = key[prefix.Length..];
+                if (BinaryPrimitives.ReadUInt64BigEndian(order) > sinceBound) break;
+                if (!(first && exclusive && order.SequenceEqual(from)))
+                {
+                    order.CopyTo(_orders.AsSpan(_count * RocksDbKeys.OrderLength));
+                    _positions[_count++] = RocksDbKeys.ReadInt64(iterator.GetValueSpan());
+                }
+                first = false;
+                iterator.Next();
+            }
+            _ended = _count < perRefill;
+            return _count > 0;
         }
     }
 }
