@@ -142,6 +142,18 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task read_all_from_a_negative_or_the_largest_position_reads_from_the_start_or_nothing()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var alice = TestEvents.Pubkey("alice");
+        await store.SaveAsync(TestEvents.Create(alice, 100), alice, 0);
+
+        Assert.Single(await store.ReadAllAsync(-5, 10).ToListAsync());
+        Assert.Single(await store.ReadAllAsync(long.MinValue, 10).ToListAsync());
+        Assert.Empty(await store.ReadAllAsync(long.MaxValue, 10).ToListAsync());
+    }
+
+    [Fact]
     public async Task queries_read_while_writes_commit_see_whole_batches()
     {
         await using var store = await CreateEmptyStoreAsync();

@@ -91,10 +91,12 @@ internal static class RocksDbReader
     /// <summary>The stored events after a position, in position order, with their streams and versions.</summary>
     public static void ReadAll(NativeRocksDb db, long afterPosition, int take, List<StoredEvent> page)
     {
+        if (afterPosition == long.MaxValue) return;
         using var snapshot = db.CreateSnapshot();
         var read = new ReadOptions().SetSnapshot(snapshot);
         using var iterator = db.NewIterator(null, read);
-        iterator.Seek(RocksDbKeys.EventKey(afterPosition + 1));
+        // Positions start at 1; a negative key would sort after every real one (big-endian, two's complement).
+        iterator.Seek(RocksDbKeys.EventKey(Math.Max(afterPosition, 0) + 1));
         Span<byte> id32 = stackalloc byte[32];
         while (page.Count < take && iterator.Valid())
         {
