@@ -24,6 +24,13 @@ namespace NostrRelay.Storage.RocksDb;
 /// 1.0, whose file format differs. A store whose file format depends on which native library a machine happens
 /// to load is not one to give operators; RocksDB's bundled library (glibc 2.34) loads as shipped.
 /// </para>
+/// <para>
+/// This store against Sqlite on the same machine (tests/Storage.Throughput, 64 concurrent callers, then 100k events):
+/// 22,000–24,000 durable saves/s (Sqlite 5,700–7,500); median query latency for {kinds:[1],limit:20} 0.04 ms
+/// (Sqlite 0.12), {authors:[a],limit:20} 0.05–0.06 ms (0.10), {"#p":[x],limit:20} 0.06 ms (0.25–0.26),
+/// {kinds:[1,7],limit:20} 0.05 ms (0.20), {authors:500 names,limit:50} 2.0 ms (2.2), {limit:500} 1.1 ms (0.9: one
+/// point read per event, where Sqlite reads the row beside its index entry); 82 MiB on disk.
+/// </para>
 /// </summary>
 public sealed class RocksDbEventStore : IEventStore
 {
