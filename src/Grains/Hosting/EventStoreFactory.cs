@@ -5,6 +5,7 @@ using NostrRelay.Storage;
 using NostrRelay.Storage.Compositions;
 using NostrRelay.Storage.Memory;
 using NostrRelay.Storage.Postgres;
+using NostrRelay.Storage.RocksDb;
 using NostrRelay.Storage.Sqlite;
 
 namespace NostrRelay.Hosting;
@@ -47,7 +48,7 @@ public static class EventStoreFactory
                     loggers.CreateLogger<MirroredEventStore>());
             }
             default:
-                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, Memory or Mirrored.");
+                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, RocksDb, Memory or Mirrored.");
         }
     }
 }

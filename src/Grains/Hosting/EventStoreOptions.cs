@@ -5,12 +5,16 @@ public sealed class EventStoreOptions
 {
     /// <summary>
     /// Sqlite (default: one file, durable, embedded), Postgres (a PostgreSQL database a cluster of silos shares),
-    /// Memory (lost on exit; for tests and trials) or Mirrored (a <c>Primary</c> section and a <c>Mirrors</c>
-    /// list of store sections; see <see cref="EventStoreFactory"/>).
+    /// RocksDb (one directory, durable, embedded; the fastest reads on one box, see
+    /// <see cref="NostrRelay.Storage.RocksDb.RocksDbEventStore"/>), Memory (lost on exit; for tests and trials) or
+    /// Mirrored (a <c>Primary</c> section and a <c>Mirrors</c> list of store sections; see <see cref="EventStoreFactory"/>).
     /// </summary>
     public string Type { get; set; } = "Sqlite";
 
-    /// <summary>Sqlite: the file, relative to the content root. Default <c>data/relay.db</c>.</summary>
+    /// <summary>
+    /// The Sqlite file or the RocksDb directory, relative to the content root. Default <c>data/relay.db</c> for
+    /// Sqlite and <c>data/relay.rocksdb</c> for RocksDb.
+    /// </summary>
     public string Path { get; set; } = "data/relay.db";
 
     /// <summary>

@@ -1,0 +1,177 @@
+using System.Buffers.Binary;
+using NostrRelay.Protocol;
+using RocksDbSharp;
+using NativeRocksDb = RocksDbSharp.RocksDb;
+
+namespace NostrRelay.Storage.RocksDb;
+
+/// <summary>
+/// Reads of one snapshot: every method takes a consistent view, so a supersede committed meanwhile is seen
+/// whole or not at all. Index scans run one cursor per plan prefix, each newest first from its own order, and
+/// merge them by the order key; an event reached through two values (two listed tag values) comes up twice in a
+/// row and is read once. Synchronous, and nothing is held between calls.
+/// </summary>
+internal static class RocksDbReader
+{
+    /// <summary>Entries a cursor reads per seek: about its share of the page, within these bounds.</summary>
+    private const int MinPerRefill = 4, MaxPerRefill = 256;
+
+    /// <summary>The events with the filter's ids that match it, in NIP-01 order.</summary>
+    public static List<NostrEvent> ReadByIds(NativeRocksDb db, Filter filter)
+    {
+        var found = new List<NostrEvent>();
+        using var snapshot = db.CreateSnapshot();
+        var read = new ReadOptions().SetSnapshot(snapshot);
+        Span<byte> id32 = stackalloc byte[32];
+        foreach (var id in new HashSet<string>(filter.Ids!, StringComparer.Ordinal))
+        {
+            if (!RocksDbKeys.TryHex32(id, id32)) continue;
+            if (db.Get(RocksDbKeys.IdKey(id32), null, read) is not { } idValue) continue;
+            var json = db.Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(idValue)), null, read)
+                ?? throw new InvalidDataException($"id {id} points at a missing event");
+            var evt = EventReader.ParseStored(json);
+            if (filter.Matches(evt)) found.Add(evt);
+        }
+        found.Sort(NostrEvent.CompareNewestFirst);
+        return found;
+    }
+
+    /// <summary>
+    /// Scans the plan's prefixes after <paramref name="after"/> (an order key; null: from the start) and adds the
+    /// matching events to <paramref name="page"/> (or only counts them when it is null) until <paramref name="take"/>
+    /// matched or <paramref name="maxCandidates"/> were looked at. <paramref name="lastScanned"/> gets the order key
+    /// of the last candidate looked at, where the next call resumes. True when the scan reached the end.
+    /// </summary>
+    public static bool Scan(NativeRocksDb db, Filter filter, RocksDbScanPlan plan, byte[]? after, int take, int maxCandidates,
+        List<NostrEvent>? page, ref long matched, byte[] lastScanned)
+    {
+        var start = StartOrder(filter.Until, after);
+        var sinceBound = filter.Since is { } since ? RocksDbKeys.InvertedTime(since) : ulong.MaxValue;
+        using var snapshot = db.CreateSnapshot();
+        var read = new ReadOptions().SetSnapshot(snapshot);
+        // One iterator serves every prefix: creating one costs far more than a seek, and a filter may list hundreds of authors.
+        using var iterator = db.NewIterator(null, read);
+        var perRefill = Math.Clamp(take / plan.Prefixes.Length + 2, MinPerRefill, MaxPerRefill);
+        var cursors = new PriorityQueue<Cursor, Cursor>(plan.Prefixes.Length, Cursor.NewestFirst);
+        foreach (var prefix in plan.Prefixes)
+        {
+            var cursor = new Cursor(prefix, sinceBound, perRefill);
+            if (cursor.Fill(iterator, start, exclusive: after is not null && ReferenceEquals(start, after))) cursors.Enqueue(cursor, cursor);
+        }
+        var candidates = 0;
+        var previous = false;
+        while (cursors.TryDequeue(out var cursor, out _))
+        {
+            if (previous && cursor.Order.SequenceEqual(lastScanned))
+            {
+                if (cursor.MoveNext(iterator)) cursors.Enqueue(cursor, cursor);
+                continue;
+            }
+            cursor.Order.CopyTo(lastScanned);
+            previous = true;
+            candidates++;
+            if (plan.Exact && page is null) matched++;
+            else
+            {
+                var json = db.Get(RocksDbKeys.EventKey(cursor.Position), null, read)
+                    ?? throw new InvalidDataException($"index entry points at missing event {cursor.Position}");
+                var evt = EventReader.ParseStored(json);
+                if (filter.Matches(evt))
+                {
+                    page?.Add(evt);
+                    matched++;
+                }
+            }
+            if (cursor.MoveNext(iterator)) cursors.Enqueue(cursor, cursor);
+            if (matched >= take || candidates >= maxCandidates) return cursors.Count == 0;
+        }
+        return true;
+    }
+
+    /// <summary>The stored events after a position, in position order, with their streams and versions.</summary>
+    public static void ReadAll(NativeRocksDb db, long afterPosition, int take, List<StoredEvent> page)
+    {
+        if (afterPosition == long.MaxValue) return;
+        using var snapshot = db.CreateSnapshot();
+        var read = new ReadOptions().SetSnapshot(snapshot);
+        using var iterator = db.NewIterator(null, read);
+        // Positions start at 1; a negative key would sort after every real one (big-endian, two's complement).
+        iterator.Seek(RocksDbKeys.EventKey(Math.Max(afterPosition, 0) + 1));
+        Span<byte> id32 = stackalloc byte[32];
+        while (page.Count < take && iterator.Valid())
+        {
+            var key = iterator.GetKeySpan();
+            if (key.Length != 9 || key[0] != RocksDbKeys.Event) break;
+            var evt = EventReader.ParseStored(iterator.Value());
+            if (!RocksDbKeys.TryHex32(evt.Id, id32)) throw new InvalidDataException($"stored event {evt.Id} has no hex id");
+            var (position, version, stream) = RocksDbKeys.ReadIdValue(db.Get(RocksDbKeys.IdKey(id32), null, read)
+                ?? throw new InvalidDataException($"stored event {evt.Id} has no id entry"));
+            page.Add(new StoredEvent(evt, stream, version, position));
+            iterator.Next();
+        }
+    }
+
+    public static long ReadHead(NativeRocksDb db, string stream) =>
+        db.Get(RocksDbKeys.StreamKey(stream)) is { } value ? RocksDbKeys.ReadInt64(value) : 0;
+
+    /// <summary>Where a scan starts: at <paramref name="until"/> (inclusive), or at the resume point when that is later in scan order.</summary>
+    private static byte[] StartOrder(long? until, byte[]? after)
+    {
+        var start = new byte[RocksDbKeys.OrderLength];
+        BinaryPrimitives.WriteUInt64BigEndian(start, until is { } u ? RocksDbKeys.InvertedTime(u) : 0);
+        return after is not null && after.AsSpan().SequenceCompareTo(start) > 0 ? after : start;
+    }
+
+    /// <summary>
+    /// One prefix's entries within the since bound, read a few at a time from the shared iterator: each refill seeks
+    /// to just after the last entry read, so the cursors of a scan take turns on one iterator.
+    /// </summary>
+    private sealed class Cursor(byte[] prefix, ulong sinceBound, int perRefill)
+    {
+        public static readonly IComparer<Cursor> NewestFirst = Comparer<Cursor>.Create((a, b) => a.Order.SequenceCompareTo(b.Order));
+
+        private readonly byte[] _orders = new byte[perRefill * RocksDbKeys.OrderLength];
+        private readonly long[] _positions = new long[perRefill];
+        private int _count;
+        private int _index;
+        private bool _ended;
+
+        /// <summary>The order key of the current entry (inverted created_at, id).</summary>
+        public ReadOnlySpan<byte> Order => _orders.AsSpan(_index * RocksDbKeys.OrderLength, RocksDbKeys.OrderLength);
+
+        public long Position => _positions[_index];
+
+        public bool MoveNext(Iterator iterator)
+        {
+            if (++_index < _count) return true;
+            if (_ended) return false;
+            var last = _orders.AsSpan((_count - 1) * RocksDbKeys.OrderLength, RocksDbKeys.OrderLength).ToArray();
+            return Fill(iterator, last, exclusive: true);
+        }
+
+        /// <summary>Reads the next entries from <paramref name="from"/> on (after it, when exclusive); false when there are none.</summary>
+        public bool Fill(Iterator iterator, byte[] from, bool exclusive)
+        {
+            _count = 0;
+            _index = 0;
+            iterator.Seek(RocksDbKeys.IndexKey(prefix, from));
+            var first = true;
+            while (_count < perRefill && iterator.Valid())
+            {
+                var key = iterator.GetKeySpan();
+                if (key.Length != prefix.Length + RocksDbKeys.OrderLength || !key.StartsWith(prefix)) break;
+                var order = key[prefix.Length..];
+                if (BinaryPrimitives.ReadUInt64BigEndian(order) > sinceBound) break;
+                if (!(first && exclusive && order.SequenceEqual(from)))
+                {
+                    order.CopyTo(_orders.AsSpan(_count * RocksDbKeys.OrderLength));
+                    _positions[_count++] = RocksDbKeys.ReadInt64(iterator.GetValueSpan());
+                }
+                first = false;
+                iterator.Next();
+            }
+            _ended = _count < perRefill;
+            return _count > 0;
+        }
+    }
+}
