@@ -38,6 +38,13 @@ public static class EventStoreFactory
                     throw new InvalidOperationException($"{section.Path}:Type is Postgres but {section.Path}:ConnectionString is not set.");
                 return new PostgresEventStore(new PostgresEventStoreOptions { ConnectionString = options.ConnectionString, Schema = options.Schema },
                     loggers.CreateLogger<PostgresEventStore>());
+            case "rocksdb":
+            {
+                // Not the Sqlite default: a RocksDb store is a directory.
+                var directory = section["Path"] ?? "data/relay.rocksdb";
+                return new RocksDbEventStore(new RocksDbEventStoreOptions { Path = Path.GetFullPath(directory, contentRoot) },
+                    loggers.CreateLogger<RocksDbEventStore>());
+            }
             case "mirrored":
             {
                 var primary = section.GetSection("Primary");
