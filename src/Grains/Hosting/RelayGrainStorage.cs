@@ -7,8 +7,10 @@ namespace NostrRelay.Hosting;
 /// <summary>
 /// The Orleans grain storage the relay's grains keep state in (consumer bookmarks, later settings and ban
 /// lists), named "relay" and chosen by <c>Relay:GrainStorage</c>: <c>Sqlite</c> (default: a table in the
-/// relay's Sqlite file) or <c>Memory</c> (tests; lost on exit). Unset, it follows the event store: the
-/// same file as a Sqlite store, memory beside a Memory store.
+/// relay's Sqlite file), <c>Postgres</c> (a table in a PostgreSQL schema every silo shares; <c>ConnectionString</c>,
+/// <c>Schema</c>) or <c>Memory</c> (tests; lost on exit). Unset, it follows the event store: the same file as
+/// a Sqlite store, the same database and schema as a Postgres store, memory beside a Memory store, and the
+/// Sqlite file <c>data/relay.db</c> otherwise.
 /// </summary>
 public static class RelayGrainStorage
 {
@@ -17,11 +19,21 @@ public static class RelayGrainStorage
     public static ISiloBuilder AddRelayGrainStorage(this ISiloBuilder silo, IConfigurationSection relay, string contentRoot)
     {
         var section = relay.GetSection("GrainStorage");
-        var storeIsMemory = string.Equals(relay["Store:Type"], "Memory", StringComparison.OrdinalIgnoreCase);
-        var type = section["Type"] ?? (storeIsMemory ? "Memory" : "Sqlite");
+        var storeType = relay["Store:Type"];
+        var type = section["Type"]
+            ?? (string.Equals(storeType, "Memory", StringComparison.OrdinalIgnoreCase) ? "Memory"
+                : string.Equals(storeType, "Postgres", StringComparison.OrdinalIgnoreCase) ? "Postgres" : "Sqlite");
         if (string.Equals(type, "Memory", StringComparison.OrdinalIgnoreCase)) return silo.AddMemoryGrainStorage(Name);
+        if (string.Equals(type, "Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            var connectionString = section["ConnectionString"] ?? relay["Store:ConnectionString"]
+                ?? throw new InvalidOperationException($"{section.Path}: Postgres grain storage needs a ConnectionString (or a Postgres event store's).");
+            var schema = section["Schema"] ?? relay["Store:Schema"] ?? "nostr";
+            silo.Services.AddGrainStorage(Name, (_, _) => new PostgresGrainStorage(connectionString, schema));
+            return silo;
+        }
         if (!string.Equals(type, "Sqlite", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"{section.Path}:Type '{type}' is not known; use Sqlite or Memory.");
+            throw new InvalidOperationException($"{section.Path}:Type '{type}' is not known; use Sqlite, Postgres or Memory.");
         var path = Path.GetFullPath(section["Path"] ?? relay["Store:Path"] ?? "data/relay.db", contentRoot);
         silo.Services.AddGrainStorage(Name, (_, _) => new SqliteGrainStorage(path));
         return silo;
