@@ -1,7 +1,8 @@
+using NostrRelay.Storage.Batching;
 namespace NostrRelay.Storage.RocksDb;
 
 /// <summary>A delete of one event by id, with its index keys; the stream head stays, so its version is not reused.</summary>
-internal sealed class PendingDelete(string id, CancellationToken cancellationToken) : PendingWrite(cancellationToken)
+internal sealed class PendingDelete(string id, CancellationToken cancellationToken) : QueuedWrite<RocksDbWriteCommands>(cancellationToken)
 {
     private readonly TaskCompletionSource<bool> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _deleted;

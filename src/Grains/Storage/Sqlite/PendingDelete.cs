@@ -1,7 +1,8 @@
+using NostrRelay.Storage.Batching;
 namespace NostrRelay.Storage.Sqlite;
 
 /// <summary>A delete of one event by id, with its tag rows; the stream head stays, so its version is not reused.</summary>
-internal sealed class PendingDelete(string id, CancellationToken cancellationToken) : PendingWrite(cancellationToken)
+internal sealed class PendingDelete(string id, CancellationToken cancellationToken) : QueuedWrite<SqliteWriteCommands>(cancellationToken)
 {
     private readonly TaskCompletionSource<bool> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _deleted;

@@ -1,10 +1,11 @@
+using NostrRelay.Storage.Batching;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Storage.Sqlite;
 
 /// <summary>A save or replace: checks then writes, as <see cref="IEventStore.SaveAsync"/> and <see cref="IEventStore.ReplaceAsync"/> say.</summary>
 internal sealed class PendingSave(NostrEvent evt, string stream, long expectedVersion, bool replace, CancellationToken cancellationToken)
-    : PendingWrite(cancellationToken)
+    : QueuedWrite<SqliteWriteCommands>(cancellationToken)
 {
     private readonly TaskCompletionSource<SaveResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SaveResult _result;

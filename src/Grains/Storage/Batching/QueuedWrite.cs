@@ -1,15 +1,16 @@
-namespace NostrRelay.Storage.Sqlite;
+namespace NostrRelay.Storage.Batching;
 
 /// <summary>
-/// One caller's write waiting for the writer thread. <see cref="Execute"/> runs inside a batch transaction and
-/// may run again if the batch is retried; the caller hears of it only through <see cref="Complete"/>, after COMMIT.
+/// One caller's write waiting for a store's writer thread. <see cref="Execute"/> runs inside a batch (and may run
+/// again if the batch is retried); the caller hears of it only through <see cref="Complete"/>, once the batch is
+/// durable.
 /// </summary>
-internal abstract class PendingWrite(CancellationToken cancellationToken)
+internal abstract class QueuedWrite<TCommands>(CancellationToken cancellationToken)
 {
     /// <summary>Honoured until the writer takes the write; a write already in a batch goes through.</summary>
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
-    public abstract void Execute(SqliteWriteCommands commands);
+    public abstract void Execute(TCommands commands);
 
     /// <summary>Publishes what <see cref="Execute"/> decided; called once the batch is committed.</summary>
     public abstract void Complete();
