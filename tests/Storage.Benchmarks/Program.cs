@@ -114,6 +114,16 @@ static IConfigurationSection Section(string name, string directory)
             settings["S:Mirrors:0:Type"] = "Sqlite";
             settings["S:Mirrors:0:Path"] = Path.Combine(directory, "mirror.db");
             break;
+        case "sharded":
+            // Kind 1 (80 % of the events) in one Sqlite file, everything else in another, the log in a ledger.
+            settings["S:Type"] = "Sharded";
+            settings["S:Ledger"] = Path.Combine(directory, "ledger.db");
+            settings["S:Shards:0:Kinds:0"] = "1";
+            settings["S:Shards:0:Store:Type"] = "Sqlite";
+            settings["S:Shards:0:Store:Path"] = Path.Combine(directory, "notes.db");
+            settings["S:Shards:1:Store:Type"] = "Sqlite";
+            settings["S:Shards:1:Store:Path"] = Path.Combine(directory, "rest.db");
+            break;
         case "postgres":
             settings["S:Type"] = "Postgres";
             settings["S:ConnectionString"] = Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES")

@@ -14,6 +14,10 @@ namespace NostrRelay.Hosting;
 /// Builds the store a configuration section describes (<c>Relay:Store</c>). A composition's parts are
 /// sections of the same shape, so they nest:
 /// <code>
+/// "Store": { "Type": "Sharded", "Ledger": "data/ledger.db",
+///            "Shards": [ { "Kinds": [1], "Store": { "Type": "Sqlite", "Path": "data/notes.db" } },
+///                        { "Kinds": [30023], "Store": { "Type": "Postgres", "ConnectionString": "..." } },
+///                        { "Store": { "Type": "Sqlite", "Path": "data/rest.db" } } ] }
 /// "Store": { "Type": "Mirrored",
 ///            "Primary": { "Type": "Sqlite", "Path": "data/relay.db" },
 ///            "Mirrors": [ { "Type": "Sqlite", "Path": "/backup/relay.db" } ] }
@@ -54,8 +58,23 @@ public static class EventStoreFactory
                 return new MirroredEventStore(Create(primary, contentRoot, loggers), mirrors.Select(m => Create(m, contentRoot, loggers)),
                     loggers.CreateLogger<MirroredEventStore>());
             }
+            case "sharded":
+            {
+                var shards = section.GetSection("Shards").GetChildren().ToList();
+                if (shards.Count == 0)
+                    throw new InvalidOperationException($"{section.Path}: a Sharded store needs a Shards list (each with a Store section, and Kinds on all but one).");
+                var parts = new List<(int[]?, IEventStore)>();
+                foreach (var shard in shards)
+                {
+                    var kinds = shard.GetSection("Kinds").Exists() ? shard.GetSection("Kinds").Get<int[]>() : null;
+                    var store = shard.GetSection("Store");
+                    if (!store.Exists()) throw new InvalidOperationException($"{shard.Path}: a shard needs a Store section.");
+                    parts.Add((kinds, Create(store, contentRoot, loggers)));
+                }
+                return new ShardedEventStore(parts, Path.GetFullPath(section["Ledger"] ?? "data/ledger.db", contentRoot));
+            }
             default:
-                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, RocksDb, Memory or Mirrored.");
+                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, RocksDb, Memory, Mirrored or Sharded.");
         }
     }
 }

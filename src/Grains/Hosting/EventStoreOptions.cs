@@ -7,7 +7,9 @@ public sealed class EventStoreOptions
     /// Sqlite (default: one file, durable, embedded), Postgres (a PostgreSQL database a cluster of silos shares),
     /// RocksDb (one directory, durable, embedded; the fastest reads on one box, see
     /// <see cref="NostrRelay.Storage.RocksDb.RocksDbEventStore"/>), Memory (lost on exit; for tests and trials) or
-    /// Mirrored (a <c>Primary</c> section and a <c>Mirrors</c> list of store sections; see <see cref="EventStoreFactory"/>).
+    /// Mirrored (a <c>Primary</c> section and a <c>Mirrors</c> list of store sections) or Sharded (a <c>Shards</c> list,
+    /// each with <c>Kinds</c> and a <c>Store</c> section, one without Kinds for the rest, and a <c>Ledger</c> file);
+    /// see <see cref="EventStoreFactory"/>.
     /// </summary>
     public string Type { get; set; } = "Sqlite";
 

@@ -1,0 +1,206 @@
+using System.Runtime.CompilerServices;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage.Compositions;
+
+/// <summary>
+/// Events spread over stores by kind (kind 1 here, kind 30023 there, the rest in a default store). Writes go
+/// to the one store their kind routes to; a query asks only the stores that can hold matches and merges their
+/// answers in NIP-01 order with the limit applied once. Streams and the log span the shards through a
+/// <see cref="ShardLedger"/>: it reserves each stream version and draws the global position before the shard
+/// write, so versions stay contiguous and conflicts are caught across shards, and <see cref="ReadAllAsync"/>
+/// reads one gap-free log.
+/// </summary>
+public sealed class ShardedEventStore : IEventStore
+{
+    /// <summary>A write still pending this long is taken for one a crash interrupted, and skipped by readers of the log.</summary>
+    private static readonly TimeSpan InFlightWindow = TimeSpan.FromSeconds(10);
+    private const int LedgerPage = 500;
+
+    private readonly IEventStore[] _stores;
+    private readonly Dictionary<int, int> _shardOfKind = [];
+    private readonly int _defaultShard;
+    private readonly string _ledgerPath;
+    private readonly SemaphoreSlim[] _streamLocks = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private ShardLedger? _ledger;
+
+    /// <param name="shards">Each store with the kinds it holds; exactly one has no kinds: it takes every other kind.</param>
+    /// <param name="ledgerPath">The ledger's Sqlite file.</param>
+    public ShardedEventStore(IEnumerable<(int[]? Kinds, IEventStore Store)> shards, string ledgerPath)
+    {
+        var list = shards.ToList();
+        _stores = list.Select(s => s.Store).ToArray();
+        _defaultShard = -1;
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i].Kinds is not { } kinds)
+            {
+                if (_defaultShard >= 0) throw new ArgumentException("only one shard may take every other kind", nameof(shards));
+                _defaultShard = i;
+                continue;
+            }
+            foreach (var kind in kinds)
+                if (!_shardOfKind.TryAdd(kind, i)) throw new ArgumentException($"kind {kind} is routed to two shards", nameof(shards));
+        }
+        if (_defaultShard < 0) throw new ArgumentException("one shard must take every kind the others do not list", nameof(shards));
+        _ledgerPath = ledgerPath;
+    }
+
+    private ShardLedger Ledger => _ledger ?? throw new InvalidOperationException("call InitAsync before using the store");
+
+    private int Route(int kind) => _shardOfKind.TryGetValue(kind, out var shard) ? shard : _defaultShard;
+
+    public async Task InitAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var store in _stores) await store.InitAsync(cancellationToken);
+        _ledger ??= new ShardLedger(_ledgerPath);
+    }
+
+    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        WriteAsync(evt, stream, expectedVersion, replace: false, cancellationToken);
+
+    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        if (evt.Address is null) throw new ArgumentException("only replaceable and addressable events are replaced", nameof(evt));
+        return WriteAsync(evt, stream, expectedVersion, replace: true, cancellationToken);
+    }
+
+    private async Task<SaveResult> WriteAsync(NostrEvent evt, string stream, long expectedVersion, bool replace, CancellationToken cancellationToken)
+    {
+        var index = Route(evt.Kind);
+        var shard = _stores[index];
+        var streamLock = _streamLocks[(uint)StringComparer.Ordinal.GetHashCode(stream) % (uint)_streamLocks.Length];
+        await streamLock.WaitAsync(cancellationToken);
+        try
+        {
+            // The same order of checks as every store: duplicate, then version, then supersession.
+            if (await HoldsAsync(shard, evt.Id, cancellationToken)) return SaveResult.Duplicate;
+            var replaced = replace ? await HoldersAsync(shard, evt, cancellationToken) : null;
+            if (Ledger.Reserve(stream, expectedVersion, index, evt.Id) is not { } position) return SaveResult.VersionConflict;
+
+            SaveResult result;
+            try
+            {
+                var shardHead = await shard.ReadStreamHeadAsync(stream, CancellationToken.None);
+                result = replace
+                    ? await shard.ReplaceAsync(evt, stream, shardHead, CancellationToken.None)
+                    : await shard.SaveAsync(evt, stream, shardHead, CancellationToken.None);
+            }
+            catch
+            {
+                Ledger.Release(position, stream, expectedVersion);
+                throw;
+            }
+            if (result.Outcome != SaveOutcome.Saved)
+            {
+                Ledger.Release(position, stream, expectedVersion);
+                return new SaveResult(result.Outcome);
+            }
+            Ledger.MarkStored(position);
+            if (replaced is not null)
+                foreach (var id in replaced) Ledger.MarkRemoved(id);
+            return new SaveResult(SaveOutcome.Saved, expectedVersion + 1, position);
+        }
+        finally
+        {
+            streamLock.Release();
+        }
+    }
+
+    private static async Task<bool> HoldsAsync(IEventStore shard, string id, CancellationToken cancellationToken)
+    {
+        await foreach (var _ in shard.QueryAsync(new Filter { Ids = [id], Limit = 1 }, cancellationToken)) return true;
+        return false;
+    }
+
+    /// <summary>The ids at the event's address now: a successful replace removes them from the shard.</summary>
+    private static async Task<List<string>> HoldersAsync(IEventStore shard, NostrEvent evt, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        await foreach (var held in shard.QueryAsync(new Filter { Authors = [evt.Pubkey], Kinds = [evt.Kind] }, cancellationToken))
+            if (held.Address == evt.Address) ids.Add(held.Id);
+        return ids;
+    }
+
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var deleted = false;
+        foreach (var store in _stores) deleted |= await store.DeleteAsync(id, cancellationToken);
+        if (deleted) Ledger.MarkRemoved(id);
+        return deleted;
+    }
+
+    public IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default) =>
+        NostrOrderMerge.MergeAsync(ShardsFor(filter), filter, cancellationToken);
+
+    /// <summary>Each event lives in one shard, so the shards' counts add up.</summary>
+    public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
+    {
+        long count = 0;
+        foreach (var store in ShardsFor(filter)) count += await store.CountAsync(filter, cancellationToken);
+        return count;
+    }
+
+    /// <summary>Only the shards a filter's kinds route to; every shard when it names no kinds.</summary>
+    private IReadOnlyList<IEventStore> ShardsFor(Filter filter)
+    {
+        if (filter.Kinds is not { } kinds) return _stores;
+        var shards = new List<IEventStore>();
+        foreach (var kind in kinds)
+        {
+            var store = _stores[Route(kind)];
+            if (!shards.Contains(store)) shards.Add(store);
+        }
+        return shards.Count == 0 ? [_stores[_defaultShard]] : shards;
+    }
+
+    public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default) => Task.FromResult(Ledger.Head(stream));
+
+    /// <summary>
+    /// The ledger in position order, each stored event fetched from its shard. A write still in flight stops the
+    /// read there (it will be stored or released soon), so a consumer never passes an event that commits late;
+    /// removed events and writes a crash left pending are skipped.
+    /// </summary>
+    public async IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var remaining = max;
+        var position = afterPosition;
+        while (remaining > 0)
+        {
+            var entries = Ledger.Read(position, LedgerPage);   // a full page: removed entries do not count toward max
+            if (entries.Count == 0) yield break;
+            var found = await FetchAsync(entries, cancellationToken);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var entry in entries)
+            {
+                if (entry.State == ShardLedger.Pending && now - entry.WrittenAtMilliseconds < InFlightWindow.TotalMilliseconds) yield break;
+                position = entry.Position;
+                if (entry.State != ShardLedger.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
+                yield return new StoredEvent(evt, entry.Stream, entry.Version, entry.Position);
+                if (--remaining == 0) yield break;
+            }
+            if (entries.Count < LedgerPage) yield break;
+        }
+    }
+
+    private async Task<Dictionary<string, NostrEvent>> FetchAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, NostrEvent>(StringComparer.Ordinal);
+        for (var shard = 0; shard < _stores.Length; shard++)
+        {
+            var ids = new List<string>();
+            foreach (var entry in entries)
+                if (entry.Shard == shard && entry.State == ShardLedger.Stored) ids.Add(entry.Id);
+            if (ids.Count == 0) continue;
+            await foreach (var evt in _stores[shard].QueryAsync(new Filter { Ids = [.. ids] }, cancellationToken)) found[evt.Id] = evt;
+        }
+        return found;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var store in _stores) await store.DisposeAsync();
+        _ledger?.Dispose();
+        _ledger = null;
+    }
+}
