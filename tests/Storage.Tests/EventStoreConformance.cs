@@ -603,6 +603,25 @@ public abstract partial class EventStoreConformance
         Assert.Equal(remaining.Where(s => s.Position > all[10].Position).Take(600).Select(s => s.Position), window.Select(s => s.Position));
     }
 
+    [Fact]
+    public async Task a_consumer_resuming_from_its_bookmark_gets_exactly_what_came_after_it()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var first = Enumerable.Range(0, 10).Select(i => TestEvents.Create(TestEvents.Pubkey($"b{i % 3}"), T0 + i)).ToArray();
+        await Seed.AppendAllAsync(store, first);
+        var seen = await store.ReadAllAsync(0, 6).ToListAsync();
+        var bookmark = seen[^1].Position;   // a consumer handled six events and saved this
+
+        var later = Enumerable.Range(0, 5).Select(i => TestEvents.Create(TestEvents.Pubkey($"b{i % 3}"), T0 + 100 + i)).ToArray();
+        await Seed.AppendAllAsync(store, later);
+        var resumed = await store.ReadAllAsync(bookmark, int.MaxValue).ToListAsync();
+
+        var everything = await store.ReadAllAsync(0, int.MaxValue).ToListAsync();
+        Assert.Equal(15, everything.Count);
+        Assert.Equal(everything.Skip(6).Select(s => s.Event.Id), resumed.Select(s => s.Event.Id));
+        Assert.Equal(later.Select(e => e.Id).Order(), resumed.Where(s => s.Position > everything[9].Position).Select(s => s.Event.Id).Order());
+    }
+
     // ---- concurrency ----
 
     [Fact]
