@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Paging;
 
 namespace NostrRelay.Storage.Postgres;
 
@@ -111,33 +112,21 @@ public sealed class PostgresEventStore : IEventStore
         return Writer().WriteAsync(write, write.Task, cancellationToken);
     }
 
-    public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         Writer();
-        if (filter.CannotMatch || filter.Limit is <= 0) yield break;
-        var remaining = filter.Limit ?? int.MaxValue;
-        var page = new List<NostrEvent>(Math.Min(remaining, ReadPageSize));
-        EventCursor? after = null;
-        while (remaining > 0)
-        {
-            var take = Math.Min(remaining, ReadPageSize);
-            page.Clear();
-            await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
-            await using (var command = new NpgsqlCommand { Connection = connection })
-            {
-                PostgresFilterSql.Select(command, _schema, filter, after, take);
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
-            }
-            // The connection is back in the pool before the consumer sees the page.
-            foreach (var evt in page) yield return evt;
-            if (page.Count < take) yield break;
-            remaining -= page.Count;
-            var last = page[^1];
-            after = new EventCursor(last.CreatedAt, last.Id);
-        }
+        return KeysetPages.ReadAsync(filter, ReadPageSize, (after, take, page, ct) => ReadPageAsync(filter, after, take, page, ct), cancellationToken);
+    }
+
+    private async Task ReadPageAsync(Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand { Connection = connection };
+        PostgresFilterSql.Select(command, _schema, filter, after, take);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
     }
 
     public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)

@@ -3,6 +3,7 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Paging;
 
 namespace NostrRelay.Storage.Postgres;
 

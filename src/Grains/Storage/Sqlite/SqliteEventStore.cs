@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Paging;
 
 namespace NostrRelay.Storage.Sqlite;
 
@@ -105,25 +106,11 @@ public sealed class SqliteEventStore : IEventStore
         return Writer().WriteAsync(write, write.Task, cancellationToken);
     }
 
-    public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         Writer();
-        if (filter.CannotMatch || filter.Limit is <= 0) yield break;
-        var remaining = filter.Limit ?? int.MaxValue;
-        var page = new List<NostrEvent>(Math.Min(remaining, ReadPageSize));
-        EventCursor? after = null;
-        while (remaining > 0)
-        {
-            var take = Math.Min(remaining, ReadPageSize);
-            await ReadPageAsync(filter, after, take, page, cancellationToken).ConfigureAwait(false);
-            // The connection is back in the pool before the consumer sees the page.
-            foreach (var evt in page) yield return evt;
-            if (page.Count < take) yield break;
-            remaining -= page.Count;
-            var last = page[^1];
-            after = new EventCursor(last.CreatedAt, last.Id);
-        }
+        return KeysetPages.ReadAsync(filter, ReadPageSize, (after, take, page, ct) => ReadPageAsync(filter, after, take, page, ct), cancellationToken);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Paging;
 
 namespace NostrRelay.Storage.Sqlite;
 
