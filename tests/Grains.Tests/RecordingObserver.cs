@@ -7,10 +7,10 @@ public sealed class RecordingObserver : IGatewayShardObserver
 {
     private readonly Channel<Delivery> _deliveries = Channel.CreateUnbounded<Delivery>();
 
-    public Task DeliverAsync(DeliveryBatch batch)
+    public Task<bool> DeliverAsync(DeliveryBatch batch)
     {
         foreach (var delivery in batch.Items) _deliveries.Writer.TryWrite(delivery);
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 
     public async Task<Delivery> NextAsync(TimeSpan? timeout = null)

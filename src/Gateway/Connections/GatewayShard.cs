@@ -14,15 +14,34 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     public string Key { get; } = key;
     public ISubscriptionGrain Grain { get; } = grain;
     public IGatewayShardObserver? Reference { get; set; }
+
+    private readonly HashSet<Guid> _retired = [];
+    private Guid _activation;
+
+    /// <summary>The subscription grain activation that holds this shard's REQs; a new one has none of them.</summary>
+    public Guid Activation
+    {
+        get => _activation;
+        set
+        {
+            lock (_retired)
+            {
+                if (_activation != Guid.Empty && _activation != value) _retired.Add(_activation);
+                _retired.Remove(value);
+                _activation = value;
+            }
+        }
+    }
     public ICollection<RelayConnection> Connections => _connections.Values;
 
     public void Add(RelayConnection connection) => _connections[connection.Id] = connection;
     public void Remove(RelayConnection connection) => _connections.TryRemove(connection.Id, out _);
 
-    public Task DeliverAsync(DeliveryBatch batch)
+    public Task<bool> DeliverAsync(DeliveryBatch batch)
     {
+        lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(false); }
         foreach (var delivery in batch.Items)
             if (_connections.TryGetValue(delivery.ConnectionId, out var connection)) connection.Deliver(delivery);
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 }

@@ -16,7 +16,6 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
 {
     private readonly object _drainGate = new();
     private Task? _draining;
-    private static readonly TimeSpan ReattachInterval = TimeSpan.FromSeconds(30);
     private readonly CancellationTokenSource _stopping = new();
     private GatewayShard[] _shards = [];
     private long _nextConnectionId;
@@ -27,6 +26,9 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
     /// <summary>True once every shard's observer is attached: before that the gateway answers 503.</summary>
     public bool Ready { get; private set; }
 
+    /// <summary>When every shard last reached its subscription grain: readiness fails when the cluster stops answering.</summary>
+    public DateTimeOffset LastCheckIn { get; private set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var count = Math.Max(1, options.Value.Shards ?? Environment.ProcessorCount);
@@ -36,10 +38,11 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
             var key = $"{GatewayId}/{i}";
             var shard = new GatewayShard(key, grains.GetGrain<ISubscriptionGrain>(key));
             shard.Reference = grains.CreateObjectReference<IGatewayShardObserver>(shard);
-            await shard.Grain.AttachAsync(shard.Reference);
+            shard.Activation = await shard.Grain.AttachAsync(shard.Reference);
             shards[i] = shard;
         }
         _shards = shards;
+        LastCheckIn = DateTimeOffset.UtcNow;
         Ready = true;
         LogStarted(logger, GatewayId, count);
         _reattaching = ReattachAsync(_stopping.Token);
@@ -48,19 +51,37 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
         lifetime.ApplicationStopping.Register(() => Drain());
     }
 
-    /// <summary>A subscription grain that was re-activated has lost its observer; attaching again finds it.</summary>
+    /// <summary>
+    /// Checks in with every shard's grain. A grain re-activated elsewhere (its silo died) comes back empty:
+    /// attaching gives it the observer again, and each connection of the shard resumes its REQs from where
+    /// its client got to.
+    /// </summary>
     private async Task ReattachAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(ReattachInterval);
+        using var timer = new PeriodicTimer(options.Value.ShardCheckInterval);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
+                var all = true;
                 foreach (var shard in _shards)
                 {
-                    try { await shard.Grain.AttachAsync(shard.Reference!); }
-                    catch (Exception ex) { LogReattachFailed(logger, ex, shard.Key); }
+                    try
+                    {
+                        var activation = await shard.Grain.AttachAsync(shard.Reference!);
+                        if (activation == shard.Activation) continue;
+                        shard.Activation = activation;
+                        var resumed = 0;
+                        foreach (var connection in shard.Connections) resumed += await connection.ResumeSubscriptionsAsync();
+                        LogResumed(logger, shard.Key, resumed);
+                    }
+                    catch (Exception ex)
+                    {
+                        all = false;
+                        LogReattachFailed(logger, ex, shard.Key);
+                    }
                 }
+                if (all) LastCheckIn = DateTimeOffset.UtcNow;
             }
         }
         catch (OperationCanceledException)
@@ -116,4 +137,7 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
 
     [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "Could not re-attach shard {Shard}")]
     private static partial void LogReattachFailed(ILogger logger, Exception ex, string shard);
+
+    [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Subscription grain of shard {Shard} was re-activated; resumed {Subscriptions} subscriptions")]
+    private static partial void LogResumed(ILogger logger, string shard, int subscriptions);
 }

@@ -29,7 +29,7 @@ internal sealed partial class RelayConnection
     private readonly OutboundQueue _outbound;
     private readonly SemaphoreSlim _inFlight;
     private readonly Dictionary<string, Task> _authorTails = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _subscriptions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GatewaySubscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _draining;
 
@@ -296,12 +296,13 @@ internal sealed partial class RelayConnection
         }
         lock (_subscriptions)
         {
-            if (!_subscriptions.Contains(subscriptionId) && _subscriptions.Count >= _limits.MaxSubscriptions)
+            if (!_subscriptions.ContainsKey(subscriptionId) && _subscriptions.Count >= _limits.MaxSubscriptions)
             {
                 Reply(RelayFrames.Closed(subscriptionId, $"blocked: too many open subscriptions (max {_limits.MaxSubscriptions}); CLOSE one first"));
                 return;
             }
-            _subscriptions.Add(subscriptionId);
+            // Resumes start from the REQ's moment at the earliest: what came before went out as stored events.
+            _subscriptions[subscriptionId] = new GatewaySubscription(parsed.Filters!, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         }
         try
         {
@@ -336,11 +337,15 @@ internal sealed partial class RelayConnection
         switch (delivery.Kind)
         {
             case DeliveryKind.Event:
-                lock (_subscriptions) { if (!_subscriptions.Contains(subscriptionId)) return; }   // CLOSEd meanwhile
+                lock (_subscriptions)
+                {
+                    if (!_subscriptions.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
+                    subscription.Sent(delivery.Event!);
+                }
                 if (!_outbound.TryEnqueue(RelayFrames.Event(subscriptionId, delivery.Event!.Json))) CloseSlowSubscription(subscriptionId);
                 break;
             case DeliveryKind.EndOfStoredEvents:
-                lock (_subscriptions) { if (!_subscriptions.Contains(subscriptionId)) return; }
+                lock (_subscriptions) { if (!_subscriptions.ContainsKey(subscriptionId)) return; }
                 Reply(RelayFrames.EndOfStoredEvents(subscriptionId));
                 break;
             case DeliveryKind.Closed:
@@ -348,6 +353,32 @@ internal sealed partial class RelayConnection
                 Reply(RelayFrames.Closed(subscriptionId, delivery.Message ?? "error: closed by the relay"));
                 break;
         }
+    }
+
+    /// <summary>
+    /// The shard's subscription grain was re-activated empty (its silo died): register every open REQ again
+    /// from where the client got to. Returns how many were resumed.
+    /// </summary>
+    public async Task<int> ResumeSubscriptionsAsync()
+    {
+        KeyValuePair<string, (Filter[] Filters, ResumePoint From)>[] open;
+        lock (_subscriptions)
+        {
+            open = new KeyValuePair<string, (Filter[], ResumePoint)>[_subscriptions.Count];
+            var i = 0;
+            foreach (var (id, subscription) in _subscriptions) open[i++] = new(id, (subscription.Filters, subscription.ResumePoint()));
+        }
+        foreach (var (id, (filters, from)) in open)
+        {
+            try { await _shard.Grain.ResumeAsync(Id, id, filters, from); }
+            catch (Exception ex)
+            {
+                LogSubscribeFailed(_logger, ex, id);
+                lock (_subscriptions) { if (!_subscriptions.Remove(id)) continue; }
+                Reply(RelayFrames.Closed(id, "error: lost this subscription in a relay failover; REQ again with since"));
+            }
+        }
+        return open.Length;
     }
 
     /// <summary>The client reads slower than its subscriptions produce: end the one that overflowed, say why.</summary>

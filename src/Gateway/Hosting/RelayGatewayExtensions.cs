@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,7 +28,22 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<GatewayShards>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayShards>());
         services.TryAddSingleton<RelayEndpoint>();
+        services.AddHealthChecks().AddCheck<GatewayHealthCheck>("gateway", tags: [ReadyTag]);
         return services;
+    }
+
+    /// <summary>Health checks with this tag decide <c>/readyz</c>.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// <c>/healthz</c> answers 200 while the process serves HTTP (liveness); <c>/readyz</c> answers 200 only
+    /// when every check tagged <see cref="ReadyTag"/> passes (readiness), else 503.
+    /// </summary>
+    public static WebApplication MapRelayHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        return app;
     }
 
     /// <summary>Serves WebSocket connections and NIP-11 on one path (default "/").</summary>

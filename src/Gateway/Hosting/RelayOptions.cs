@@ -42,5 +42,11 @@ public sealed class RelayOptions
     public long MaxOutboundBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>On shutdown, how long in-flight EVENTs may take to get their OK before sockets close. Default 10 s.</summary>
+    /// <summary>
+    /// How often each gateway shard checks in with its subscription grain. A grain re-activated after its
+    /// silo died is found by this and given its REQs back: it bounds how long live events pause in a failover.
+    /// </summary>
+    public TimeSpan ShardCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

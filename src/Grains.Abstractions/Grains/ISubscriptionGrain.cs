@@ -8,14 +8,24 @@ namespace NostrRelay.Grains;
 /// </summary>
 public interface ISubscriptionGrain : IGrainWithStringKey
 {
-    /// <summary>Sets where matches go: the gateway shard's observer. Called at start and then periodically, so a re-activated grain finds it again.</summary>
-    Task AttachAsync(IGatewayShardObserver observer);
+    /// <summary>
+    /// Sets where matches go: the gateway shard's observer. Called at start and then every few seconds.
+    /// Returns this activation's id: when it changes, the grain was re-activated (its silo died) and lost
+    /// its subscriptions, and the gateway resumes them.
+    /// </summary>
+    Task<Guid> AttachAsync(IGatewayShardObserver observer);
 
     /// <summary>
     /// Registers (or replaces) a subscription and starts its catch-up: stored events, EOSE, then live
     /// events, all through the observer. Returns once the live filter is registered.
     /// </summary>
     Task SubscribeAsync(long connectionId, string subscriptionId, Filter[] filters);
+
+    /// <summary>
+    /// Re-registers a subscription this grain lost with a silo: live from now on, plus the stored events the
+    /// client missed since <paramref name="from"/>; no second EOSE.
+    /// </summary>
+    Task ResumeAsync(long connectionId, string subscriptionId, Filter[] filters, ResumePoint from);
 
     /// <summary>Removes a subscription (CLOSE). Unknown ids are ignored.</summary>
     Task UnsubscribeAsync(long connectionId, string subscriptionId);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using NostrRelay.Cluster;
 using NostrRelay.Storage;
 using NostrRelay.Subscriptions;
 
@@ -10,11 +11,13 @@ namespace NostrRelay.Hosting;
 /// <summary>Registers the relay's grains' services in a silo.</summary>
 public static class RelayGrainsExtensions
 {
-    /// <summary>The silo-local services grains use: live fan-out and the clock.</summary>
+    /// <summary>The silo-local services grains use: live fan-out (within the silo and across the cluster) and the clock.</summary>
     public static ISiloBuilder AddRelayGrains(this ISiloBuilder silo)
     {
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton<LiveFanOut>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LiveFanOut>());
+        silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         return silo;
     }
 

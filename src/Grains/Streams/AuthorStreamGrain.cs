@@ -30,7 +30,7 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
 
         if (EventKind.IsEphemeral(evt.Kind))
         {
-            fanOut.Publish(evt);   // NIP-01: ephemeral events are not stored; OK true once handed to fan-out.
+            fanOut.Publish(new LiveEvent(evt, 0, 0));   // NIP-01: ephemeral events are not stored; OK true once handed to fan-out.
             return AppendResult.Accepted(0, 0);
         }
 
@@ -52,7 +52,7 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
         {
             case SaveOutcome.Saved:
                 _head = result.Version;
-                fanOut.Publish(evt);   // after the commit: a subscriber never sees an event that could still be lost.
+                fanOut.Publish(new LiveEvent(evt, result.Version, result.Position));   // after the commit: a subscriber never sees an event that could still be lost.
                 return AppendResult.Accepted(result.Version, result.Position);
             case SaveOutcome.Duplicate:
                 return AppendResult.Duplicate("already have this event");

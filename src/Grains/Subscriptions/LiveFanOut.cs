@@ -1,80 +1,230 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using NostrRelay.Grains;
-using NostrRelay.Protocol;
+using Orleans.Runtime;
 
 namespace NostrRelay.Subscriptions;
 
 /// <summary>
-/// This silo's path from committed events to the subscription shards. Author grains hand events over
-/// in commit order; one outbox per shard keeps that order and batches whatever queued up while the
-/// previous call was in flight, so a lone event leaves at once and a burst leaves in few calls.
+/// This silo's path from committed events to live subscribers. An event an author grain committed here goes
+/// to every subscription shard on this silo and, once per silo, to every other silo's
+/// <see cref="ISiloFanOutGrain"/>, which hands it to that silo's shards. One outbox per destination keeps
+/// commit order and batches whatever queued up while the previous call was in flight, so a lone event leaves
+/// at once and a burst leaves in few calls. Other silos are found through cluster membership.
 /// </summary>
-internal sealed partial class LiveFanOut(IGrainFactory grains, ILogger<LiveFanOut> logger)
+internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider services, ILogger<LiveFanOut> logger)
+    : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly ILogger _logger = logger;
-    private readonly ConcurrentDictionary<string, ShardOutbox> _shards = new(StringComparer.Ordinal);
-    private volatile ShardOutbox[] _snapshot = [];
+    private readonly ConcurrentDictionary<string, Outbox> _shards = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<SiloAddress, Outbox> _silos = new();
+    private volatile Outbox[] _shardSnapshot = [];
+    private volatile Outbox[] _siloSnapshot = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _watching = Task.CompletedTask;
+
+    /// <summary>How many other silos this one sends live events to.</summary>
+    public int PeerCount => _siloSnapshot.Length;
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(LiveFanOut), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Resolved here, not injected: a silo's membership service exists only once the silo runs.
+        var membership = services.GetService(typeof(IClusterMembershipService)) as IClusterMembershipService;
+        var self = (services.GetService(typeof(ILocalSiloDetails)) as ILocalSiloDetails)?.SiloAddress;
+        if (membership is not null && self is not null) _watching = WatchMembershipAsync(membership, self, _stopping.Token);
+        return Task.CompletedTask;
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping.Cancel();
+        try { await _watching; }
+        catch (OperationCanceledException) { }
+    }
+
+    private async Task WatchMembershipAsync(IClusterMembershipService membership, SiloAddress self, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+            {
+                var changed = false;
+                foreach (var (address, member) in snapshot.Members)
+                {
+                    if (address.Equals(self)) continue;
+                    if (member.Status == SiloStatus.Active)
+                    {
+                        if (_silos.TryAdd(address, new Outbox(address.ToString(), grains.GetGrain<ISiloFanOutGrain>(address.ToParsableString()).PublishAsync, this, retryWhileMember: address)))
+                        {
+                            changed = true;
+                            LogPeerAdded(_logger, address.ToString());
+                        }
+                    }
+                    else if (member.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping && _silos.TryRemove(address, out var gone))
+                    {
+                        gone.Abandon();
+                        changed = true;
+                        LogPeerRemoved(_logger, address.ToString(), member.Status.ToString());
+                    }
+                }
+                if (changed) _siloSnapshot = [.. _silos.Values];
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogMembershipWatchFailed(_logger, ex);
+        }
+    }
 
     /// <summary>Called by a subscription grain when it activates: from now on it receives every live event.</summary>
     public void AddShard(string shardKey)
     {
-        if (_shards.TryAdd(shardKey, new ShardOutbox(grains.GetGrain<ISubscriptionGrain>(shardKey), this)))
-            _snapshot = [.. _shards.Values];
+        if (_shards.TryAdd(shardKey, new Outbox(shardKey, grains.GetGrain<ISubscriptionGrain>(shardKey).PublishAsync, this, retryWhileMember: null)))
+            _shardSnapshot = [.. _shards.Values];
     }
 
     public void RemoveShard(string shardKey)
     {
-        if (_shards.TryRemove(shardKey, out _)) _snapshot = [.. _shards.Values];
+        if (_shards.TryRemove(shardKey, out var gone))
+        {
+            gone.Abandon();
+            _shardSnapshot = [.. _shards.Values];
+        }
     }
 
-    /// <summary>Never blocks and never throws: the append that called it has already committed.</summary>
-    public void Publish(NostrEvent evt)
+    /// <summary>An event committed on this silo. Never blocks and never throws: the append has already committed.</summary>
+    public void Publish(LiveEvent evt) => Enqueue(evt, redriven: false, toPeers: true);
+
+    /// <summary>Events an author grain sends again from the store after a failover (see <see cref="EventBatch.Redriven"/>).</summary>
+    public void Redrive(LiveEvent evt) => Enqueue(evt, redriven: true, toPeers: true);
+
+    /// <summary>Events another silo committed: only this silo's shards still need them.</summary>
+    public void PublishLocal(EventBatch batch)
     {
-        var shards = _snapshot;
-        for (var i = 0; i < shards.Length; i++) shards[i].Enqueue(evt);
+        foreach (var evt in batch.Events) Enqueue(evt, batch.Redriven, toPeers: false);
     }
 
-    private sealed class ShardOutbox(ISubscriptionGrain shard, LiveFanOut owner)
+    private void Enqueue(LiveEvent evt, bool redriven, bool toPeers)
+    {
+        var item = new QueuedEvent(evt, redriven);
+        var shards = _shardSnapshot;
+        for (var i = 0; i < shards.Length; i++) shards[i].Enqueue(item);
+        if (!toPeers) return;
+        var silos = _siloSnapshot;
+        for (var i = 0; i < silos.Length; i++) silos[i].Enqueue(item);
+    }
+
+    private bool IsPeer(SiloAddress silo) => _silos.ContainsKey(silo);
+
+    private readonly record struct QueuedEvent(LiveEvent Event, bool Redriven);
+
+    /// <summary>One destination's queue, drained by at most one sender at a time.</summary>
+    private sealed class Outbox(string name, Func<EventBatch, Task> send, LiveFanOut owner, SiloAddress? retryWhileMember)
     {
         private const int MaxBatch = 512;
-        private readonly ConcurrentQueue<NostrEvent> _queue = new();
+        /// <summary>About a minute of a busy relay: a silo that cannot take it that long is declared dead before.</summary>
+        private const int MaxQueued = 500_000;
+        private readonly ConcurrentQueue<QueuedEvent> _queue = new();
         private int _pumping;
+        private int _queued;
+        private volatile bool _abandoned;
 
-        public void Enqueue(NostrEvent evt)
+        public void Enqueue(QueuedEvent item)
         {
-            _queue.Enqueue(evt);
+            if (Interlocked.Increment(ref _queued) > MaxQueued)
+            {
+                Interlocked.Decrement(ref _queued);
+                LogOverflow(owner._logger, name);
+                return;
+            }
+            _queue.Enqueue(item);
             if (Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
                 _ = Task.Run(PumpAsync);   // off the author grain's scheduler: fan-out never delays the next append.
         }
+
+        /// <summary>The destination left the cluster or deactivated: whatever is queued has nobody to reach.</summary>
+        public void Abandon() => _abandoned = true;
 
         private async Task PumpAsync()
         {
             while (true)
             {
-                var count = Math.Min(_queue.Count, MaxBatch);
-                if (count == 0)
+                if (_abandoned)
+                {
+                    while (_queue.TryDequeue(out _)) Interlocked.Decrement(ref _queued);
+                }
+                var batch = TakeBatch();
+                if (batch is null)
                 {
                     Volatile.Write(ref _pumping, 0);
                     if (_queue.IsEmpty || Interlocked.CompareExchange(ref _pumping, 1, 0) != 0) return;
                     continue;
                 }
-                var batch = new NostrEvent[count];
-                var n = 0;
-                while (n < count && _queue.TryDequeue(out var evt)) batch[n++] = evt;
-                if (n < count) Array.Resize(ref batch, n);
+                await SendAsync(batch);
+            }
+        }
+
+        /// <summary>Up to <see cref="MaxBatch"/> queued events of one kind (live or redriven), in order.</summary>
+        private EventBatch? TakeBatch()
+        {
+            if (!_queue.TryPeek(out var first)) return null;
+            var count = Math.Min(_queue.Count, MaxBatch);
+            var events = new LiveEvent[count];
+            var n = 0;
+            while (n < count && _queue.TryPeek(out var next) && next.Redriven == first.Redriven && _queue.TryDequeue(out next))
+                events[n++] = next.Event;
+            Interlocked.Add(ref _queued, -n);
+            if (n < count) Array.Resize(ref events, n);
+            return new EventBatch(events, first.Redriven);
+        }
+
+        private async Task SendAsync(EventBatch batch)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
                 try
                 {
-                    await shard.PublishAsync(new EventBatch(batch));
+                    await send(batch);
+                    return;
                 }
                 catch (Exception ex)
                 {
-                    LogPublishFailed(owner._logger, ex, shard.GetPrimaryKeyString(), n);
+                    // A peer silo that is still a member may be restarting a connection: keep its order and
+                    // try again until membership says it is gone. A local shard that fails has deactivated.
+                    if (retryWhileMember is { } silo && !_abandoned && owner.IsPeer(silo) && !owner._stopping.IsCancellationRequested)
+                    {
+                        if (attempt == 1) LogPeerRetry(owner._logger, ex, name, batch.Events.Length);
+                        await Task.Delay(Math.Min(1000, 50 * attempt));
+                        continue;
+                    }
+                    LogPublishFailed(owner._logger, ex, name, batch.Events.Length);
+                    return;
                 }
             }
         }
     }
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Live fan-out to shard {Shard} lost {Count} events")]
-    private static partial void LogPublishFailed(ILogger logger, Exception ex, string shard, int count);
+    [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Live fan-out to {Destination} lost {Count} events")]
+    private static partial void LogPublishFailed(ILogger logger, Exception ex, string destination, int count);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Live fan-out to silo {Destination} failed for {Count} events; retrying while it is a member")]
+    private static partial void LogPeerRetry(ILogger logger, Exception ex, string destination, int count);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Live fan-out to {Destination} is full; dropping events")]
+    private static partial void LogOverflow(ILogger logger, string destination);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Live fan-out now reaches silo {Silo}")]
+    private static partial void LogPeerAdded(ILogger logger, string silo);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "Live fan-out no longer reaches silo {Silo} ({Status})")]
+    private static partial void LogPeerRemoved(ILogger logger, string silo, string status);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Error, Message = "Watching cluster membership failed; live events stay on this silo")]
+    private static partial void LogMembershipWatchFailed(ILogger logger, Exception ex);
 }

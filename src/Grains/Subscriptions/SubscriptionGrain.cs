@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Orleans.Placement;
 using NostrRelay.Grains;
 using NostrRelay.Protocol;
 using NostrRelay.Storage;
@@ -9,9 +10,11 @@ namespace NostrRelay.Subscriptions;
 /// <summary>
 /// The live REQs of one gateway shard. Reentrant so that catch-up reads of the store interleave with
 /// live matching; every state change happens between awaits, so no locks are needed. Always active:
-/// its state is the shard's open subscriptions, which a quiet hour must not collect.
+/// its state is the shard's open subscriptions, which a quiet hour must not collect. Placed on the
+/// silo of the gateway that first calls it, so a co-hosted gateway's deliveries never cross the network.
 /// </summary>
 [Reentrant]
+[PreferLocalPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, TimeProvider time, ILogger<SubscriptionGrain> logger)
     : Grain, ISubscriptionGrain
@@ -19,11 +22,15 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>
     internal static readonly TimeSpan HistoryEchoWindow = TimeSpan.FromSeconds(10);
     private const int MaxDeliveriesPerCall = 256;
+    /// <summary>Per filter: a resume covers seconds of outage, not the archive.</summary>
+    private const int MaxResumedEvents = 5000;
 
     private readonly FilterIndex _index = new();
     private readonly Dictionary<long, Dictionary<string, LiveSubscription>> _connections = [];
     private readonly Queue<Delivery> _outbox = new();
     private readonly List<LiveSubscription> _matches = [];
+    private readonly AuthorVersions _versions = new();
+    private readonly Guid _activation = Guid.NewGuid();
     private IGatewayShardObserver? _observer;
     private bool _pumping;
 
@@ -39,14 +46,20 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         return Task.CompletedTask;
     }
 
-    public Task AttachAsync(IGatewayShardObserver observer)
+    public Task<Guid> AttachAsync(IGatewayShardObserver observer)
     {
         _observer = observer;
         StartPump();
-        return Task.CompletedTask;
+        return Task.FromResult(_activation);
     }
 
-    public Task SubscribeAsync(long connectionId, string subscriptionId, Filter[] filters)
+    public Task SubscribeAsync(long connectionId, string subscriptionId, Filter[] filters) =>
+        RegisterAsync(connectionId, subscriptionId, filters, resume: null);
+
+    public Task ResumeAsync(long connectionId, string subscriptionId, Filter[] filters, ResumePoint from) =>
+        RegisterAsync(connectionId, subscriptionId, filters, from);
+
+    private Task RegisterAsync(long connectionId, string subscriptionId, Filter[] filters, ResumePoint? resume)
     {
         if (!_connections.TryGetValue(connectionId, out var subscriptions))
             _connections[connectionId] = subscriptions = new Dictionary<string, LiveSubscription>(StringComparer.Ordinal);
@@ -57,7 +70,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         // Registered live before the store is read: an event committed during the read is either in the
         // history or buffered here, never missed.
         _index.Add(subscription);
-        _ = CatchUpAsync(subscription);
+        _ = CatchUpAsync(subscription, resume);
         return Task.CompletedTask;
     }
 
@@ -86,8 +99,12 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     public Task PublishAsync(EventBatch batch)
     {
         var now = time.GetTimestamp();
-        foreach (var evt in batch.Events)
+        foreach (var live in batch.Events)
         {
+            // Each author's events arrive in version order; one at or below the last seen is a repeat
+            // (a re-driven event, or a retried batch) that this shard's subscribers already had.
+            if (live.Version > 0 && !_versions.Advance(live.Author, live.Version, now)) continue;
+            var evt = live.Event;
             _matches.Clear();
             _index.Match(evt, _matches);
             foreach (var subscription in _matches)
@@ -117,12 +134,12 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         _index.Remove(subscription);
     }
 
-    private async Task CatchUpAsync(LiveSubscription subscription)
+    private async Task CatchUpAsync(LiveSubscription subscription, ResumePoint? resume)
     {
         List<NostrEvent> history;
         try
         {
-            history = await ReadHistoryAsync(subscription.Filters);
+            history = await ReadHistoryAsync(resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume));
         }
         catch (Exception ex)
         {
@@ -138,12 +155,16 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         // From here to the end there is no await: history, EOSE and the buffered live events are queued
         // as one step, so nothing live can slip in between.
         HashSet<string>? sent = history.Count > 0 ? new HashSet<string>(history.Count, StringComparer.Ordinal) : null;
+        if (resume is not null)
+            foreach (var id in resume.SentAtSince) (sent ??= new HashSet<string>(StringComparer.Ordinal)).Add(id);
+        // A resumed subscription sends what was missed oldest first, as live events would have come.
+        if (resume is not null) history.Reverse();
         foreach (var evt in history)
         {
-            sent!.Add(evt.Id);
+            if (!sent!.Add(evt.Id)) continue;   // sent before the shard was lost
             _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
         }
-        _outbox.Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
+        if (resume is null) _outbox.Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
         var buffered = subscription.CatchUpBuffer!;
         subscription.CatchUpBuffer = null;
         foreach (var evt in buffered)
@@ -157,6 +178,21 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
         }
         StartPump();
+    }
+
+    /// <summary>
+    /// A resumed subscription reads only what came since the client's last event. The REQ's limits counted
+    /// stored events before EOSE, which the client already had; a resume is capped on its own.
+    /// </summary>
+    private static Filter[] ResumeFilters(Filter[] filters, ResumePoint resume)
+    {
+        var resumed = new Filter[filters.Length];
+        for (var i = 0; i < filters.Length; i++)
+        {
+            var filter = filters[i];
+            resumed[i] = filter with { Since = filter.Since is { } since && since > resume.Since ? since : resume.Since, Limit = MaxResumedEvents };
+        }
+        return resumed;
     }
 
     /// <summary>NIP-01: each filter is queried with its own limit; the union comes newest first, each id once.</summary>
@@ -203,7 +239,13 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 for (var i = 0; i < count; i++) items[i] = _outbox.Dequeue();
                 try
                 {
-                    await observer.DeliverAsync(new DeliveryBatch(items));
+                    if (!await observer.DeliverAsync(new DeliveryBatch(items, _activation)))
+                    {
+                        // The gateway resumed this shard in another activation: this one is a leftover.
+                        LogSuperseded(logger, this.GetPrimaryKeyString());
+                        Retire();
+                        return;
+                    }
                 }
                 catch (Exception ex)
                 {
@@ -217,6 +259,20 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             _pumping = false;
         }
     }
+
+    /// <summary>Lets every subscription go and leaves: another activation serves this shard now.</summary>
+    private void Retire()
+    {
+        foreach (var subscriptions in _connections.Values)
+            foreach (var subscription in subscriptions.Values) Drop(subscription);
+        _connections.Clear();
+        _outbox.Clear();
+        _observer = null;
+        this.DeactivateOnIdle();   // and OnDeactivateAsync takes it off this silo's fan-out
+    }
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Shard {Shard} was resumed by its gateway in another activation; this one retires")]
+    private static partial void LogSuperseded(ILogger logger, string shard);
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Catch-up read failed for subscription {SubscriptionId}")]
     private static partial void LogCatchUpFailed(ILogger logger, Exception ex, string subscriptionId);
