@@ -32,11 +32,30 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     private readonly AuthorVersions _versions = new();
     private readonly Guid _activation = Guid.NewGuid();
     private IGatewayShardObserver? _observer;
+    private long _lastAttach;
     private bool _pumping;
+
+    /// <summary>
+    /// A gateway checks in every second or so; one silent this long has died or restarted under a new id,
+    /// and this shard, kept always active, would otherwise match every live event for nobody, for ever.
+    /// </summary>
+    internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(2);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         fanOut.AddShard(this.GetPrimaryKeyString());
+        _lastAttach = time.GetTimestamp();
+        this.RegisterGrainTimer(RetireIfAbandonedAsync, new GrainTimerCreationOptions(AbandonedAfter / 4, AbandonedAfter / 4) { Interleave = true });
+        return Task.CompletedTask;
+    }
+
+    private Task RetireIfAbandonedAsync(CancellationToken cancellationToken)
+    {
+        if (time.GetElapsedTime(_lastAttach) > AbandonedAfter)
+        {
+            LogAbandoned(logger, this.GetPrimaryKeyString());
+            Retire();
+        }
         return Task.CompletedTask;
     }
 
@@ -48,6 +67,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     public Task<Guid> AttachAsync(IGatewayShardObserver observer)
     {
+        _lastAttach = time.GetTimestamp();
         _observer = observer;
         StartPump();
         return Task.FromResult(_activation);
@@ -270,6 +290,9 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         _observer = null;
         this.DeactivateOnIdle();   // and OnDeactivateAsync takes it off this silo's fan-out
     }
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Shard {Shard} heard nothing from its gateway for a while; it retires")]
+    private static partial void LogAbandoned(ILogger logger, string shard);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Shard {Shard} was resumed by its gateway in another activation; this one retires")]
     private static partial void LogSuperseded(ILogger logger, string shard);

@@ -11,6 +11,8 @@ public sealed class SiloProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>src/Silo's build output of the same configuration as these tests.</summary>
     public static string SiloDll
     {
@@ -34,7 +36,8 @@ public sealed class SiloProcess : IDisposable
         {
             if (e.Data is null) return;
             lock (log) log.AppendLine(e.Data);
-            if (e.Data.Contains("Nostr relay listening on", StringComparison.Ordinal)) ready.TrySetResult();
+            if (e.Data.Contains("Nostr relay listening on", StringComparison.Ordinal) || e.Data.Contains("Silo health endpoints on", StringComparison.Ordinal))
+                ready.TrySetResult();
         };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
         process.BeginOutputReadLine();

@@ -1,0 +1,103 @@
+using NostrRelay.EndToEnd.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace NostrRelay.EndToEnd.Tests.Cluster;
+
+/// <summary>
+/// Real processes on loopback: three silos (each with its co-hosted gateway) and one gateway-only process,
+/// clustering and storing on the test PostgreSQL. Clients publish and subscribe on different gateways,
+/// then one silo is killed with SIGKILL while they carry on.
+/// </summary>
+[Collection(ClusterProcessCollection.Name)]
+public sealed class ClusterFailoverTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task events_published_on_one_gateway_reach_subscribers_on_every_other_gateway_once()
+    {
+        using var cluster = new ClusterDeployment();
+        var a = await cluster.StartSiloAsync();
+        var b = await cluster.StartSiloAsync();
+        var gateway = await cluster.StartGatewayAsync();
+        var lanes = new[] { new PublishingLane("a", [a.Url], 3), new PublishingLane("g", [gateway.Url], 3) };
+        var filter = new { authors = lanes.SelectMany(l => l.Pubkeys).ToArray() };
+        await using var onA = await LiveSubscriber.StartAsync(filter, a.Url);
+        await using var onB = await LiveSubscriber.StartAsync(filter, b.Url);
+        await using var onGateway = await LiveSubscriber.StartAsync(filter, gateway.Url);
+
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
+            await Task.WhenAll(lanes.Select(l => l.RunAsync(stop.Token)));
+
+        var acknowledged = lanes.SelectMany(l => l.Acknowledged).ToHashSet();
+        Assert.True(acknowledged.Count > 50, $"only {acknowledged.Count} events acknowledged");
+        foreach (var subscriber in new[] { onA, onB, onGateway })
+        {
+            Assert.True(await subscriber.WaitForAsync(acknowledged, TimeSpan.FromSeconds(15)));
+            Assert.Equal(acknowledged.Count, subscriber.Received.Count);
+            Assert.All(subscriber.Received.Values, count => Assert.Equal(1, count));
+        }
+    }
+
+    [Fact]
+    public async Task a_silo_killed_under_load_loses_no_acknowledged_event_and_other_subscribers_see_each_once()
+    {
+        using var cluster = new ClusterDeployment();
+        var doomed = await cluster.StartSiloAsync();
+        var b = await cluster.StartSiloAsync();
+        var c = await cluster.StartSiloAsync();
+        var gateway = await cluster.StartGatewayAsync();
+
+        var lanes = new[]
+        {
+            new PublishingLane("on-doomed", [doomed.Url, b.Url], 4),
+            new PublishingLane("on-b", [b.Url], 4),
+            new PublishingLane("on-gateway", [gateway.Url], 4),
+        };
+        var filter = new { authors = lanes.SelectMany(l => l.Pubkeys).ToArray() };
+        await using var onDoomed = await LiveSubscriber.StartAsync(filter, doomed.Url, gateway.Url);
+        await using var onB = await LiveSubscriber.StartAsync(filter, b.Url);
+        await using var onC = await LiveSubscriber.StartAsync(filter, c.Url);
+        await using var onGateway = await LiveSubscriber.StartAsync(filter, gateway.Url);
+
+        using var stop = new CancellationTokenSource();
+        var publishing = Task.WhenAll(lanes.Select(l => l.RunAsync(stop.Token)));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var beforeKill = lanes.Sum(l => l.Acknowledged.Count);
+        var killedAt = lanes.Select(l => l.AcknowledgedAt.LastOrDefault()).Max();
+        doomed.Process.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        stop.Cancel();
+        await publishing;
+
+        var acknowledged = lanes.SelectMany(l => l.Acknowledged).ToHashSet();
+        var afterKill = acknowledged.Count - beforeKill;
+        foreach (var lane in lanes)
+            output.WriteLine($"lane {lane.Name}: {lane.Acknowledged.Count} acknowledged, {lane.Refused} refused, {lane.Unanswered} unanswered, longest pause {LongestPause(lane)} ms");
+        Assert.True(afterKill > 100, $"the cluster served only {afterKill} events after the kill");
+        Assert.All(lanes, lane => Assert.Contains(lane.AcknowledgedAt, at => at > killedAt + 1000));   // every lane publishes again
+
+        foreach (var (name, subscriber) in new[] { ("b", onB), ("c", onC), ("gateway", onGateway) })
+        {
+            var complete = await subscriber.WaitForAsync(acknowledged, TimeSpan.FromSeconds(20));
+            var missing = acknowledged.Count(id => !subscriber.Received.ContainsKey(id));
+            var repeated = subscriber.Received.Count(p => p.Value > 1);
+            output.WriteLine($"subscriber on {name}: {subscriber.Received.Count} received, {missing} missing, {repeated} repeated");
+            Assert.True(complete, $"subscriber on {name} is missing {missing} acknowledged events");
+            Assert.Equal(0, repeated);
+        }
+        // The killed silo's own subscriber reconnects to the gateway and catches up with since: nothing lost.
+        Assert.True(await onDoomed.WaitForAsync(acknowledged, TimeSpan.FromSeconds(20)),
+            $"the reconnected subscriber is missing {acknowledged.Count(id => !onDoomed.Received.ContainsKey(id))} events");
+        Assert.True(onDoomed.Reconnects >= 1);
+    }
+
+    private static long LongestPause(PublishingLane lane)
+    {
+        long longest = 0, previous = 0;
+        foreach (var at in lane.AcknowledgedAt)
+        {
+            longest = Math.Max(longest, at - previous);
+            previous = at;
+        }
+        return longest;
+    }
+}
