@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
 using NostrRelay.Silo.Clustering;
@@ -9,6 +11,7 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Messaging;
 using Orleans.Runtime;
+using Orleans.Runtime.MembershipService;
 
 namespace NostrRelay.EndToEnd.Tests.Cluster;
 
@@ -50,11 +53,12 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task the_schema_applied_again_and_from_three_silos_at_once_holds_exactly_the_nine_clustering_queries()
+    public async Task the_schema_applied_from_three_silos_at_once_and_then_again_holds_exactly_the_nine_clustering_queries()
     {
-        await PostgresClusteringSchema.EnsureAsync(ConnectionString);
-        await PostgresClusteringSchema.EnsureAsync(ConnectionString);
+        // On an empty schema first: that is where installs race to create the same tables.
         await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => PostgresClusteringSchema.EnsureAsync(ConnectionString))));
+        await PostgresClusteringSchema.EnsureAsync(ConnectionString);
+        await PostgresClusteringSchema.EnsureAsync(ConnectionString);
 
         var keys = await QueryAsync(ConnectionString, "SELECT querykey FROM orleansquery", r => r.GetString(0));
         Assert.Equal(ClusteringQueryKeys, keys.Order(StringComparer.Ordinal));
@@ -71,6 +75,79 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
         var text = Assert.Single(await QueryAsync(ConnectionString,
             "SELECT querytext FROM orleansquery WHERE querykey = 'GatewaysQueryKey'", r => r.GetString(0)));
         Assert.Contains("@DeploymentId", text);
+    }
+
+    [Fact]
+    public async Task a_membership_write_with_a_stale_table_version_is_refused_and_changes_nothing()
+    {
+        var table = await NewMembershipTableAsync();
+        var now = WholeMilliseconds(DateTime.UtcNow);
+        var empty = await table.ReadAllAsync();
+        Assert.Empty(empty.Members);
+
+        var first = Entry(port: 1000, SiloStatus.Joining, now);
+        var second = Entry(port: 2000, SiloStatus.Joining, now);
+        Assert.True(await table.InsertRowAsync(first, empty.Version.Next()));
+        Assert.False(await table.InsertRowAsync(second, empty.Version.Next()));
+        var one = await table.ReadAllAsync();
+        Assert.Equal(empty.Version.Version + 1, one.Version.Version);
+        var (stored, etag) = Assert.Single(one.Members);
+        Assert.Equal((first.SiloAddress, first.SiloName, first.HostName, first.Status, first.ProxyPort, first.StartTime, first.IAmAliveTime),
+            (stored.SiloAddress, stored.SiloName, stored.HostName, stored.Status, stored.ProxyPort, stored.StartTime, stored.IAmAliveTime));
+
+        // Refused writes must not move the version either: every other silo would reread for nothing.
+        // (10.4.2 itself refuses an update whose row etag is not the table version's, before any SQL.)
+        Assert.False(await table.InsertRowAsync(first, one.Version.Next()));
+        first.Status = SiloStatus.Active;
+        Assert.False(await table.UpdateRowAsync(first, empty.Version.VersionEtag, empty.Version.Next()));
+        Assert.False(await table.UpdateRowAsync(second, etag, one.Version.Next()));
+        Assert.Equal(one.Version, (await table.ReadAllAsync()).Version);
+
+        Assert.True(await table.UpdateRowAsync(first, etag, one.Version.Next()));
+        var row = await table.ReadRowAsync(first.SiloAddress);
+        Assert.Equal(one.Version.Version + 1, row.Version.Version);
+        Assert.Equal(SiloStatus.Active, Assert.Single(row.Members).Item1.Status);
+        var absent = await table.ReadRowAsync(second.SiloAddress);
+        Assert.Empty(absent.Members);
+        Assert.Equal(row.Version, absent.Version);
+    }
+
+    [Fact]
+    public async Task heartbeats_and_suspicions_round_trip_and_only_long_dead_silos_are_cleaned_up()
+    {
+        var table = await NewMembershipTableAsync();
+        var now = WholeMilliseconds(DateTime.UtcNow);
+        var cutOff = now - TimeSpan.FromMinutes(10);
+        var alive = Entry(port: 1000, SiloStatus.Active, now - TimeSpan.FromHours(1));
+        var longDead = Entry(port: 2000, SiloStatus.Dead, now - TimeSpan.FromHours(1));
+        var recentlyDead = Entry(port: 3000, SiloStatus.Dead, now - TimeSpan.FromHours(1));
+        recentlyDead.IAmAliveTime = now;
+        foreach (var entry in new[] { alive, longDead, recentlyDead })
+        {
+            Assert.True(await table.InsertRowAsync(entry, (await table.ReadAllAsync()).Version.Next()));
+        }
+
+        var version = (await table.ReadAllAsync()).Version;
+        alive.IAmAliveTime = now;
+        await table.UpdateIAmAliveAsync(alive);
+        var heartbeat = await table.ReadRowAsync(alive.SiloAddress);
+        Assert.Equal(now, Assert.Single(heartbeat.Members).Item1.IAmAliveTime);
+        Assert.Equal(version, heartbeat.Version);
+
+        alive.SuspectTimes = [Tuple.Create(recentlyDead.SiloAddress, now)];
+        Assert.True(await table.UpdateRowAsync(alive, version.VersionEtag, version.Next()));
+        var suspected = Assert.Single((await table.ReadRowAsync(alive.SiloAddress)).Members).Item1;
+        Assert.Equal(alive.SuspectTimes, suspected.SuspectTimes);
+
+        await table.CleanupDefunctSiloEntriesAsync(cutOff);
+        var left = (await table.ReadAllAsync()).Members.Select(m => m.Item1.SiloAddress).ToHashSet();
+        Assert.Equal(new HashSet<SiloAddress> { alive.SiloAddress, recentlyDead.SiloAddress }, left);
+
+        await table.DeleteMembershipTableEntriesAsync(_clusterId);
+        await table.InitializeMembershipTableAsync(tryInitTableVersion: true);
+        var restarted = await table.ReadAllAsync();
+        Assert.Empty(restarted.Members);
+        Assert.Equal(0, restarted.Version.Version);
     }
 
     [Fact]
@@ -100,6 +177,33 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
             $"SELECT status FROM orleans_membership WHERE port = {leaver.Endpoint.Port} AND generation = {leaver.Generation}", r => r.GetInt32(0)));
         Assert.Equal(Dead, status);
     }
+
+    /// <summary>Orleans' own ADO.NET membership table over this test's schema: the contract exactly as a silo uses it.</summary>
+    private async Task<AdoNetClusteringTable> NewMembershipTableAsync()
+    {
+        await PostgresClusteringSchema.EnsureAsync(ConnectionString);
+        var table = new AdoNetClusteringTable(
+            new ServiceCollection().BuildServiceProvider(),
+            Options.Create(new ClusterOptions { ClusterId = _clusterId, ServiceId = "nostr-relay-tests" }),
+            Options.Create(new AdoNetClusteringSiloOptions { Invariant = "Npgsql", ConnectionString = ConnectionString }),
+            NullLogger<AdoNetClusteringTable>.Instance);
+        await table.InitializeMembershipTableAsync(tryInitTableVersion: true);
+        return table;
+    }
+
+    private static MembershipEntry Entry(int port, SiloStatus status, DateTime startTime) => new()
+    {
+        SiloAddress = SiloAddress.New(IPAddress.Loopback, port, generation: 7),
+        SiloName = $"silo-{port}",
+        HostName = "cluster-test-host",
+        Status = status,
+        ProxyPort = port + 1,
+        StartTime = startTime,
+        IAmAliveTime = startTime,
+    };
+
+    // PostgreSQL keeps microseconds, Orleans' text for suspect times milliseconds; .NET has 100 ns ticks.
+    private static DateTime WholeMilliseconds(DateTime time) => new(time.Ticks - time.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
 
     private async Task<IHost> StartSiloAsync()
     {
