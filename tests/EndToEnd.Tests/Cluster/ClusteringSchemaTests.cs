@@ -23,7 +23,6 @@ namespace NostrRelay.EndToEnd.Tests.Cluster;
 public sealed class ClusteringSchemaTests : IAsyncLifetime
 {
     private const string DefaultConnectionString = "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
-    private const int Dead = (int)SiloStatus.Dead;
 
     private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
 
@@ -47,7 +46,7 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        // Silos first: one still heartbeating into a dropped schema would only log errors, but it would log them.
+        // Hosts first: a silo still running would go on writing into the schema being dropped.
         for (var i = _hosts.Count - 1; i >= 0; i--) await StopAsync(_hosts[i]);
         await ExecuteAsync(ServerConnectionString, $"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
     }
@@ -175,7 +174,7 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
         Assert.Equal([SiloAddressOf(first)], hosts.Keys);
         var status = Assert.Single(await QueryAsync(ConnectionString,
             $"SELECT status FROM orleans_membership WHERE port = {leaver.Endpoint.Port} AND generation = {leaver.Generation}", r => r.GetInt32(0)));
-        Assert.Equal(Dead, status);
+        Assert.Equal((int)SiloStatus.Dead, status);
     }
 
     /// <summary>Orleans' own ADO.NET membership table over this test's schema: the contract exactly as a silo uses it.</summary>
