@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS orleans_membership (
 --
 -- CleanupDefunctSiloEntriesKey: IMembershipTable promises to delete dead silos (SiloStatus.Dead = 6) older than
 --   the cut-off, which arrives as @IAmAliveTime. A silo that started after the cut-off is not old.
+--   10.4.2 would instead use an optional per-row CleanupDefunctSiloEntryKey if one were installed; this script
+--   installs none, so the set-based delete below is what runs.
 INSERT INTO orleansquery (querykey, querytext) VALUES
 ('InsertMembershipVersionKey', $q$
 WITH created AS (
