@@ -21,6 +21,9 @@ public sealed class ClusterDeployment : IDisposable
         "--Orleans:Endpoints:AdvertisedIPAddress=127.0.0.1",
         "--Orleans:Membership:ProbeTimeout=00:00:01",
         "--Orleans:Membership:NumMissedProbesLimit=2",
+        // A silo joining a cluster whose last member crashed waits until that member's heartbeat is stale.
+        "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:02",
+        "--Orleans:Membership:NumMissedTableIAmAliveLimit=2",
         "--Orleans:ResponseTimeout=00:00:05",
         "--Relay:Store:Type=Postgres",
         $"--Relay:Store:ConnectionString={TestPostgres.ConnectionString}",
