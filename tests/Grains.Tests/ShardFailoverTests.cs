@@ -90,10 +90,11 @@ public sealed class ShardFailoverTests : IAsyncLifetime
         await shard.SubscribeAsync(1, "sub", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
         Assert.Equal(DeliveryKind.EndOfStoredEvents, (await observer.NextAsync()).Kind);
 
-        var v1 = new LiveEvent(author.Note("one"), 1, 101);
-        var v2 = new LiveEvent(author.Note("two"), 2, 102);
-        var v3 = new LiveEvent(author.Note("three"), 3, 103);
-        var ephemeral = new LiveEvent(author.Note("typing", kind: 20_001), 0, 0);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1;   // created after the REQ, as live events are
+        var v1 = new LiveEvent(author.Note("one", createdAt: now), 1, 101);
+        var v2 = new LiveEvent(author.Note("two", createdAt: now + 1), 2, 102);
+        var v3 = new LiveEvent(author.Note("three", createdAt: now + 2), 3, 103);
+        var ephemeral = new LiveEvent(author.Note("typing", createdAt: now + 3, kind: 20_001), 0, 0);
         await shard.PublishAsync(new EventBatch([v1, v2, ephemeral]));
         await shard.PublishAsync(new EventBatch([v2, v1, v3, ephemeral], Redriven: true));
 
