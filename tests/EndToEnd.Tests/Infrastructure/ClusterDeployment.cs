@@ -40,7 +40,9 @@ public sealed class ClusterDeployment : IDisposable
     private async Task<ClusterNode> StartAsync(string mode, params string[] extra)
     {
         var port = FreePort.Next();
-        var process = await SiloProcess.StartAsync([.. CommonArgs, $"--Relay:Mode={mode}", $"--Relay:Port={port}", .. extra]);
+        // The published folder the image is built from, run from its own directory as the image runs it.
+        var dll = SiloProcess.PublishedSiloDll;
+        var process = await SiloProcess.StartAsync(dll, Path.GetDirectoryName(dll), [.. CommonArgs, $"--Relay:Mode={mode}", $"--Relay:Port={port}", .. extra]);
         var node = new ClusterNode(process, port);
         lock (_nodes) _nodes.Add(node);
         await node.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
