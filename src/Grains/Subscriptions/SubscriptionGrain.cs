@@ -283,7 +283,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         }
     }
 
-    /// <summary>Lets every subscription go and leaves: another activation serves this shard now.</summary>
+    /// <summary>Lets every subscription go and leaves: another activation serves this shard now, or nobody does.</summary>
     private void Retire()
     {
         foreach (var subscriptions in _connections.Values)
