@@ -4,28 +4,58 @@ using NostrRelay.Protocol;
 namespace NostrRelay.Connections;
 
 /// <summary>
-/// An open REQ as the gateway remembers it: its filters and how far the client got, so that when the
-/// subscription grain holding it is lost with its silo, the gateway can register it again and the client
-/// gets what it missed, once. Small on purpose: the newest created_at sent and the ids sent at that second
-/// (one second of this subscription's traffic, which its client has just received anyway).
+/// An open REQ as the gateway remembers it: its filters and what the client was sent lately, so that when the
+/// subscription grain holding it is lost with its silo, the gateway can register it again and the client gets
+/// what it missed, once. Events do not arrive in created_at order (clients sign ahead, relays forward late), so
+/// a resume looks back <see cref="ResumeLookBack"/> before the newest created_at sent, and names the events
+/// sent in that span so they are not sent twice. Small on purpose: the last <see cref="RememberedEvents"/>
+/// events as (id key, created_at) pairs, 16 bytes each, allocated as they come.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
-    private readonly List<string> _idsAtNewest = [];
+    internal static readonly TimeSpan ResumeLookBack = TimeSpan.FromSeconds(30);
+    internal const int RememberedEvents = 256;
+
+    private (long Key, long CreatedAt)[] _recent = [];
+    private int _count;
+    private int _next;
     private long _newest = openedAt;
+    /// <summary>The newest created_at among events that fell out of the window: a resume cannot name those.</summary>
+    private long _forgottenNewest = long.MinValue;
 
     public Filter[] Filters { get; } = filters;
 
     /// <summary>Called for every EVENT sent on this subscription (under the connection's lock).</summary>
     public void Sent(NostrEvent evt)
     {
-        if (evt.CreatedAt > _newest)
+        if (evt.CreatedAt > _newest) _newest = evt.CreatedAt;
+        if (_count < _recent.Length)
         {
-            _newest = evt.CreatedAt;
-            _idsAtNewest.Clear();
+            _recent[_count++] = (ResumePoint.IdKey(evt.Id), evt.CreatedAt);
+            return;
         }
-        if (evt.CreatedAt == _newest) _idsAtNewest.Add(evt.Id);
+        if (_recent.Length < RememberedEvents)
+        {
+            Array.Resize(ref _recent, Math.Min(RememberedEvents, Math.Max(8, _recent.Length * 2)));
+            _recent[_count++] = (ResumePoint.IdKey(evt.Id), evt.CreatedAt);
+            return;
+        }
+        var evicted = _recent[_next];
+        if (evicted.CreatedAt > _forgottenNewest) _forgottenNewest = evicted.CreatedAt;
+        _recent[_next] = (ResumePoint.IdKey(evt.Id), evt.CreatedAt);
+        _next = (_next + 1) % _recent.Length;
     }
 
-    public ResumePoint ResumePoint() => new(_newest, [.. _idsAtNewest]);
+    /// <summary>
+    /// From the look-back before the newest event sent, but not from before an event the window no longer
+    /// names (a busy subscription's window covers less than the look-back: it would be sent twice).
+    /// </summary>
+    public ResumePoint ResumeFrom()
+    {
+        var since = Math.Max(_newest - (long)ResumeLookBack.TotalSeconds, _forgottenNewest);
+        var sent = new List<long>(_count);
+        for (var i = 0; i < _count; i++)
+            if (_recent[i].CreatedAt >= since) sent.Add(_recent[i].Key);
+        return new ResumePoint(since, [.. sent]);
+    }
 }

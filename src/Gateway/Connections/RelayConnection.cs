@@ -366,7 +366,7 @@ internal sealed partial class RelayConnection
         {
             open = new KeyValuePair<string, (Filter[], ResumePoint)>[_subscriptions.Count];
             var i = 0;
-            foreach (var (id, subscription) in _subscriptions) open[i++] = new(id, (subscription.Filters, subscription.ResumePoint()));
+            foreach (var (id, subscription) in _subscriptions) open[i++] = new(id, (subscription.Filters, subscription.ResumeFrom()));
         }
         foreach (var (id, (filters, from)) in open)
         {

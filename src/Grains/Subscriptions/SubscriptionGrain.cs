@@ -178,13 +178,13 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         // From here to the end there is no await: history, EOSE and the buffered live events are queued
         // as one step, so nothing live can slip in between.
         HashSet<string>? sent = history.Count > 0 ? new HashSet<string>(history.Count, StringComparer.Ordinal) : null;
-        if (resume is not null)
-            foreach (var id in resume.SentAtSince) (sent ??= new HashSet<string>(StringComparer.Ordinal)).Add(id);
+        HashSet<long>? sentBefore = resume is { Sent.Length: > 0 } ? [.. resume.Sent] : null;
         // A resumed subscription sends what was missed oldest first, as live events would have come.
         if (resume is not null) history.Reverse();
         foreach (var evt in history)
         {
-            if (!sent!.Add(evt.Id)) continue;   // sent before the shard was lost
+            if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;   // the client had it
+            sent!.Add(evt.Id);
             _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
         }
         if (resume is null) _outbox.Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
@@ -193,6 +193,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         foreach (var evt in buffered)
         {
             if (sent is not null && sent.Contains(evt.Id)) continue;
+            if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;
             _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
         }
         if (sent is not null)

@@ -1,0 +1,63 @@
+using NostrRelay.Connections;
+using NostrRelay.Grains;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Unit.Tests.Gateway;
+
+/// <summary>What a gateway asks for when it resumes a subscription its shard lost: enough to miss nothing, named so nothing repeats.</summary>
+public sealed class GatewaySubscriptionTests
+{
+    private const long Opened = 1_800_000_000;
+    private static readonly long LookBack = (long)GatewaySubscription.ResumeLookBack.TotalSeconds;
+
+    private static NostrEvent Event(int n, long createdAt) =>
+        new($"{n:x16}{new string('0', 48)}", new string('a', 64), createdAt, 1, [], "", new string('b', 128), []);
+
+    [Fact]
+    public void a_subscription_that_was_sent_nothing_resumes_from_before_its_req()
+    {
+        var from = new GatewaySubscription([Filter.Everything], Opened).ResumeFrom();
+        Assert.Equal(Opened - LookBack, from.Since);
+        Assert.Empty(from.Sent);
+    }
+
+    [Fact]
+    public void it_looks_back_before_the_newest_event_sent_and_names_what_was_sent_since()
+    {
+        var subscription = new GatewaySubscription([Filter.Everything], Opened);
+        var old = Event(1, Opened - 600);            // a stored event from long ago
+        var early = Event(2, Opened + 90);           // signed early, arrived after the newest
+        var newest = Event(3, Opened + 100);
+        foreach (var evt in new[] { old, newest, early }) subscription.Sent(evt);
+
+        var from = subscription.ResumeFrom();
+        Assert.Equal(Opened + 100 - LookBack, from.Since);
+        Assert.Equal([ResumePoint.IdKey(newest.Id), ResumePoint.IdKey(early.Id)], from.Sent);
+    }
+
+    [Fact]
+    public void a_busy_subscription_resumes_no_earlier_than_what_it_still_remembers()
+    {
+        var subscription = new GatewaySubscription([Filter.Everything], Opened);
+        var count = GatewaySubscription.RememberedEvents + 44;
+        for (var i = 0; i < count; i++) subscription.Sent(Event(i, Opened + i / 10));   // ten a second
+
+        var from = subscription.ResumeFrom();
+        var forgottenNewest = Opened + (count - GatewaySubscription.RememberedEvents - 1) / 10;
+        Assert.Equal(forgottenNewest, from.Since);   // later than newest - look-back: the events before are not named
+        var named = from.Sent.ToHashSet();
+        for (var i = 0; i < count; i++)
+        {
+            var sentAt = Opened + i / 10;
+            if (i >= count - GatewaySubscription.RememberedEvents) Assert.Contains(ResumePoint.IdKey(Event(i, sentAt).Id), named);
+        }
+        Assert.Equal(from.Sent.Length, named.Count);
+    }
+
+    [Fact]
+    public void an_id_key_is_the_first_eight_bytes_of_the_id()
+    {
+        Assert.Equal(0x0123456789abcdefL, ResumePoint.IdKey("0123456789abcdef" + new string('f', 48)));
+        Assert.Equal(-1L, ResumePoint.IdKey(new string('f', 64)));
+    }
+}
