@@ -66,6 +66,9 @@ results=TestResults
 rm -rf "$results"
 echo "== building"
 dotnet build Orleans.sln -c Release -nologo -v quiet
+# The cluster tests run the relay from the folder deploy/Dockerfile's `dotnet publish` makes for the image.
+dotnet publish src/Silo -c Release --no-build -nologo -v quiet -o artifacts/silo
+export RELAY_TEST_PUBLISHED_SILO=artifacts/silo
 echo "== testing"
 status=0
 # One project at a time: each writes its own results file, and the end-to-end relays get the cores to themselves.

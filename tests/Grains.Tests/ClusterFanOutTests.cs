@@ -70,4 +70,35 @@ public sealed class ClusterFanOutTests(ThreeSiloClusterFixture fixture)
         Assert.Equal(events.Select(e => e.Id).ToHashSet(), received);
         Assert.True(authorSilos.Count >= 2, $"24 author grains all landed on {string.Join(",", authorSilos)}");
     }
+
+    [Fact]
+    public async Task an_author_grain_deactivated_and_activated_again_carries_on_its_stream_and_repeats_nothing_live()
+    {
+        var author = new Author();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var observer = new RecordingObserver();
+        var shard = fixture.GrainsOn(0).GetGrain<ISubscriptionGrain>($"reactivate-{Guid.NewGuid():N}/0");
+        await shard.AttachAsync(fixture.Client.CreateObjectReference<IGatewayShardObserver>(observer));
+        await shard.SubscribeAsync(1, "sub", [new Filter { Authors = [author.Pubkey], Limit = 10 }]);
+        Assert.Equal(DeliveryKind.EndOfStoredEvents, (await observer.NextAsync()).Kind);
+        var grain = fixture.Client.GetGrain<IAuthorStreamGrain>(author.Pubkey);
+
+        var first = Enumerable.Range(0, 3).Select(i => author.Note($"first {i}", createdAt: now + i)).ToArray();
+        foreach (var evt in first) await grain.AppendAsync(evt);
+        var firstSilo = await fixture.WhereIsAsync(grain);
+        await fixture.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Null(await fixture.WhereIsAsync(grain));   // gone
+
+        // The new activation re-reads its head, and re-drives its recent events, which this shard already had.
+        var second = Enumerable.Range(0, 3).Select(i => author.Note($"second {i}", createdAt: now + 3 + i)).ToArray();
+        var versions = new List<long>();
+        foreach (var evt in second) versions.Add((await grain.AppendAsync(evt)).Version);
+        Assert.Equal([4L, 5L, 6L], versions);
+
+        var received = new List<string>();
+        for (var i = 0; i < 6; i++) received.Add((await observer.NextAsync()).Event!.Id);
+        Assert.Equal([.. first.Select(e => e.Id), .. second.Select(e => e.Id)], received);
+        Assert.True(await observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.NotNull(firstSilo);
+    }
 }

@@ -622,6 +622,153 @@ public abstract partial class EventStoreConformance
         Assert.Equal(later.Select(e => e.Id).Order(), resumed.Where(s => s.Position > everything[9].Position).Select(s => s.Event.Id).Order());
     }
 
+    // ---- read one stream ----
+
+    private static (string Id, string Stream, long Version, long Position) Placed(StoredEvent stored) =>
+        (stored.Event.Id, stored.Stream, stored.Version, stored.Position);
+
+    /// <summary>
+    /// ReadStreamAsync against the log filtered to the stream, for afterVersion around and past every version
+    /// and for several max: the same events, versions and positions, in version order, with the same bytes.
+    /// </summary>
+    private static async Task AssertStreamReadsAgreeWithTheLogAsync(IEventStore store, string stream)
+    {
+        var log = (await store.ReadAllAsync(0, int.MaxValue).ToListAsync()).Where(s => s.Stream == stream).OrderBy(s => s.Version).ToList();
+        var head = await store.ReadStreamHeadAsync(stream);
+        long[] afterVersions = [long.MinValue, -1, 0, 1, 2, head / 2, head - 1, head, head + 1, long.MaxValue];
+        foreach (var after in afterVersions)
+            foreach (var max in new[] { 0, 1, 2, 3, 1_000, int.MaxValue })
+            {
+                var expected = log.Where(s => s.Version > after).Take(max).ToList();
+                var read = await store.ReadStreamAsync(stream, after, max).ToListAsync();
+                Assert.True(expected.Select(Placed).SequenceEqual(read.Select(Placed)),
+                    $"stream read after version {after}, max {max}: expected [{string.Join(", ", expected.Select(s => s.Version))}], got [{string.Join(", ", read.Select(s => s.Version))}]");
+                for (var i = 0; i < read.Count; i++) Assert.Equal(expected[i].Event.Json, read[i].Event.Json);
+            }
+    }
+
+    [Fact]
+    public async Task read_stream_returns_the_versions_after_the_given_one_contiguous_and_ascending()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var saved = new List<(NostrEvent Event, SaveResult Result)>();
+        for (var i = 0; i < 14; i++)
+        {
+            var evt = TestEvents.Create(i % 2 == 0 ? Alice : Bob, T0 + 100 - i, i % 3 == 0 ? 7 : EventKind.TextNote);   // created_at falls as versions rise
+            saved.Add((evt, await Seed.AppendAsync(store, evt)));
+        }
+        var alices = saved.Where(s => s.Event.Pubkey == Alice).ToList();
+
+        var all = await store.ReadStreamAsync(Alice, 0, 100).ToListAsync();
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], all.Select(s => s.Version));
+        Assert.Equal(alices.Select(s => s.Event.Id), all.Select(s => s.Event.Id));
+        Assert.Equal(alices.Select(s => s.Result.Position), all.Select(s => s.Position));
+        Assert.All(all, s => Assert.Equal(Alice, s.Stream));
+        Assert.Equal(alices[0].Event.Json, all[0].Event.Json);
+
+        var after = await store.ReadStreamAsync(Alice, 4, 100).ToListAsync();
+        Assert.Equal([5L, 6, 7], after.Select(s => s.Version));
+        Assert.Equal(alices.Skip(4).Select(s => s.Event.Id), after.Select(s => s.Event.Id));
+        Assert.Empty(await store.ReadStreamAsync(Alice, 7, 100).ToListAsync());
+    }
+
+    [Fact]
+    public async Task read_stream_returns_at_most_max_events_the_lowest_versions_first()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        await AppendAllAsync(store, Enumerable.Range(0, 9).Select(i => TestEvents.Create(Alice, T0 + i)).ToArray());
+
+        Assert.Equal([1L, 2, 3], (await store.ReadStreamAsync(Alice, 0, 3).ToListAsync()).Select(s => s.Version));
+        Assert.Equal([6L, 7], (await store.ReadStreamAsync(Alice, 5, 2).ToListAsync()).Select(s => s.Version));
+        Assert.Equal([9L], (await store.ReadStreamAsync(Alice, 8, 5).ToListAsync()).Select(s => s.Version));
+        Assert.Empty(await store.ReadStreamAsync(Alice, 0, 0).ToListAsync());
+    }
+
+    [Fact]
+    public async Task read_stream_never_returns_another_streams_events()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        // One stream's name is a prefix of another's: a store that scans keys by prefix must still keep them apart.
+        var bobStream = Bob + "x";
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(SaveOutcome.Saved, (await store.SaveAsync(TestEvents.Create(Alice, T0 + i), Alice, i)).Outcome);
+            Assert.Equal(SaveOutcome.Saved, (await store.SaveAsync(TestEvents.Create(Bob, T0 + i), bobStream, i)).Outcome);
+            Assert.Equal(SaveOutcome.Saved, (await store.SaveAsync(TestEvents.Create(Carol, T0 + i), Bob, i)).Outcome);
+        }
+
+        var alices = await store.ReadStreamAsync(Alice, 0, 100).ToListAsync();
+        var bobs = await store.ReadStreamAsync(bobStream, 0, 100).ToListAsync();
+        var carols = await store.ReadStreamAsync(Bob, 0, 100).ToListAsync();
+        Assert.Equal(5, alices.Count);
+        Assert.All(alices, s => Assert.Equal((Alice, Alice), (s.Stream, s.Event.Pubkey)));
+        Assert.Equal(5, bobs.Count);
+        Assert.All(bobs, s => Assert.Equal((bobStream, Bob), (s.Stream, s.Event.Pubkey)));
+        Assert.Equal(5, carols.Count);
+        Assert.All(carols, s => Assert.Equal((Bob, Carol), (s.Stream, s.Event.Pubkey)));
+    }
+
+    [Fact]
+    public async Task read_stream_of_an_unknown_stream_gives_nothing()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        Assert.Empty(await store.ReadStreamAsync(Alice, 0, 100).ToListAsync());
+        await AppendAllAsync(store, TestEvents.Create(Alice, T0), TestEvents.Create(Bob, T0 + 1));
+
+        Assert.Empty(await store.ReadStreamAsync(Carol, 0, 100).ToListAsync());
+        Assert.Empty(await store.ReadStreamAsync(Alice[..63], 0, 100).ToListAsync());
+        Assert.Empty(await store.ReadStreamAsync("", -1, 100).ToListAsync());
+    }
+
+    [Fact]
+    public async Task read_stream_agrees_with_read_all_after_supersedes_and_deletes()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var profile = TestEvents.Create(Alice, T0, EventKind.Metadata, content: """{"name":"alice"}""");
+        var note = TestEvents.Create(Alice, T0 + 1);
+        var post = TestEvents.Create(Alice, T0 + 2, 30_023, [["d", "post"]], "v1");
+        var follows = TestEvents.Create(Alice, T0 + 3, EventKind.FollowList, [["p", Bob]]);
+        var reaction = TestEvents.Create(Alice, T0 + 4, 7, [["e", note.Id]], "+");
+        var bobs = TestEvents.Create(Bob, T0 + 5, EventKind.Metadata, content: """{"name":"bob"}""");
+        var renamed = TestEvents.Create(Alice, T0 + 60, EventKind.Metadata, content: """{"name":"alice2"}""");
+        var postV2 = TestEvents.Create(Alice, T0 + 61, 30_023, [["d", "post"]], "v2");
+        var staleFollows = TestEvents.Create(Alice, T0 + 2, EventKind.FollowList, [["p", Carol]]);
+        var later = TestEvents.Create(Alice, T0 + 70);
+        foreach (var evt in new[] { profile, note, post, follows, reaction, bobs })
+            Assert.Equal(SaveOutcome.Saved, (await Seed.AppendAsync(store, evt)).Outcome);
+        await AssertStreamReadsAgreeWithTheLogAsync(store, Alice);
+
+        Assert.Equal(SaveOutcome.Saved, (await Seed.AppendAsync(store, renamed)).Outcome);   // supersedes version 1
+        Assert.Equal(SaveOutcome.Saved, (await Seed.AppendAsync(store, postV2)).Outcome);    // supersedes version 3
+        Assert.Equal(SaveResult.Superseded, await Seed.AppendAsync(store, staleFollows));
+        Assert.True(await store.DeleteAsync(reaction.Id));                                   // version 5
+        Assert.Equal(SaveOutcome.Saved, (await Seed.AppendAsync(store, later)).Outcome);
+        Assert.Equal(SaveOutcome.Saved, (await Seed.AppendAsync(store, reaction)).Outcome);   // saved again: version 9, not 5
+
+        var read = await store.ReadStreamAsync(Alice, 0, 100).ToListAsync();
+        Assert.Equal([2L, 4, 6, 7, 8, 9], read.Select(s => s.Version));
+        Assert.Equal([note.Id, follows.Id, renamed.Id, postV2.Id, later.Id, reaction.Id], read.Select(s => s.Event.Id));
+        await AssertStreamReadsAgreeWithTheLogAsync(store, Alice);
+        await AssertStreamReadsAgreeWithTheLogAsync(store, Bob);
+    }
+
+    [Fact]
+    public async Task read_stream_pages_through_a_long_stream_with_gaps_like_read_all()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        // More events than a reader page (500) in one stream, and deletes, so pages end and resume inside gaps.
+        var events = Enumerable.Range(0, 1_100).Select(i => TestEvents.Create(i % 10 == 9 ? Bob : Alice, T0 + i)).ToArray();
+        await AppendAllAsync(store, events);
+        var alices = await store.ReadStreamAsync(Alice, 0, int.MaxValue).ToListAsync();
+        Assert.Equal(Enumerable.Range(1, 990).Select(v => (long)v), alices.Select(s => s.Version));
+
+        foreach (var stored in alices.Where(s => s.Version % 7 == 3 || s.Version is >= 495 and <= 510)) Assert.True(await store.DeleteAsync(stored.Event.Id));
+        await AssertStreamReadsAgreeWithTheLogAsync(store, Alice);
+        var window = await store.ReadStreamAsync(Alice, 100, 600).ToListAsync();
+        Assert.Equal(600, window.Count);
+        Assert.Equal(alices.Where(s => s.Version > 100 && s.Version % 7 != 3 && s.Version is < 495 or > 510).Take(600).Select(Placed), window.Select(Placed));
+    }
+
     // ---- concurrency ----
 
     [Fact]

@@ -92,4 +92,19 @@ public sealed class MirroredEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal(next.Id, Assert.Single(await mirror.QueryAsync(Filter.Everything).ToListAsync()).Id);
         Assert.Equal(1, await mirror.ReadStreamHeadAsync(Alice));
     }
+
+    [Fact]
+    public async Task a_stream_is_read_from_the_primary_whose_versions_the_saves_returned()
+    {
+        var missed = TestEvents.Create(Alice, 100);
+        var primary = new MemoryEventStore([missed]);   // the mirror was down for this one
+        var mirror = new MemoryEventStore();
+        await using var store = new MirroredEventStore(primary, [mirror]);
+        var next = TestEvents.Create(Alice, 200);
+        var saved = await store.SaveAsync(next, Alice, 1);
+
+        var read = await store.ReadStreamAsync(Alice, 0, 10).Select(s => (s.Event.Id, s.Version, s.Position)).ToListAsync();
+
+        Assert.Equal([(missed.Id, 1L, 1L), (next.Id, saved.Version, saved.Position)], read);
+    }
 }

@@ -46,4 +46,15 @@ public interface IEventStore : IAsyncDisposable
 
     /// <summary>Stored events in global position order, starting after <paramref name="afterPosition"/>.</summary>
     IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stored events of one stream with a version above <paramref name="afterVersion"/>, in version order, at
+    /// most <paramref name="max"/>. These are exactly the events <see cref="ReadAllAsync"/> holds for the stream,
+    /// with the same versions and positions: a superseded replaceable event and a deleted event are gone, so the
+    /// versions read can have gaps (a gap is never filled later, as versions are never reused). An unknown stream
+    /// gives nothing. A range read on the stream's (stream, version) index, never a scan of the log, because an
+    /// author grain calls it on every activation (after a failover it re-publishes its latest events to live
+    /// subscribers: afterVersion = head - n).
+    /// </summary>
+    IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default);
 }

@@ -11,9 +11,17 @@ namespace NostrRelay.Streams;
 /// after the store committed. Not reentrant on purpose: one append at a time per author is what makes
 /// replacement race-free without locks.
 /// </summary>
-internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fanOut, ILogger<AuthorStreamGrain> logger)
+internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fanOut, TimeProvider time, ILogger<AuthorStreamGrain> logger)
     : Grain, IAuthorStreamGrain
 {
+    /// <summary>
+    /// How recent an event must be for a new activation to send it to live subscribers again. An event
+    /// committed just before its silo died may have had its OK sent and its fan-out not; the grain that
+    /// takes over re-drives what is this recent, and shards drop the versions they already had.
+    /// </summary>
+    internal static readonly TimeSpan RedriveWindow = TimeSpan.FromSeconds(60);
+    private const int MaxRedriven = 64;
+
     private string _stream = "";
     private long _head;
 
@@ -21,6 +29,31 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
     {
         _stream = this.GetPrimaryKeyString();
         _head = await store.ReadStreamHeadAsync(_stream, cancellationToken);
+        // Before the first append of this activation: a shard that saw a newer version first would drop these.
+        if (_head > 0) await RedriveRecentAsync(cancellationToken);
+    }
+
+    private async Task RedriveRecentAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var window = (long)RedriveWindow.TotalSeconds;
+        var redriven = 0;
+        try
+        {
+            await foreach (var stored in store.ReadStreamAsync(_stream, Math.Max(0, _head - MaxRedriven), MaxRedriven, cancellationToken))
+            {
+                var createdAt = stored.Event.CreatedAt;
+                if (createdAt < now - window || createdAt > now + window) continue;
+                fanOut.Redrive(new LiveEvent(stored.Event, stored.Version, stored.Position));
+                redriven++;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Best effort: live subscribers may miss what was lost in flight; stored events and OKs are intact.
+            LogRedriveFailed(logger, ex, _stream);
+        }
+        if (redriven > 0) LogRedriven(logger, _stream, redriven);
     }
 
     public async Task<AppendResult> AppendAsync(NostrEvent evt)
@@ -62,6 +95,12 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
                 return AppendResult.Rejected("error: concurrent write to this author's stream, try again");
         }
     }
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Stream {Stream} re-drove its {Count} most recent events to live subscribers")]
+    private static partial void LogRedriven(ILogger logger, string stream, int count);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Stream {Stream} could not re-drive its recent events")]
+    private static partial void LogRedriveFailed(ILogger logger, Exception ex, string stream);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Stream {Stream} was written elsewhere; head is now {Head}")]
     private static partial void LogVersionConflict(ILogger logger, string stream, long head);

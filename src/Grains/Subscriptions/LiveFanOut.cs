@@ -133,6 +133,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         private readonly ConcurrentQueue<QueuedEvent> _queue = new();
         private int _pumping;
         private int _queued;
+        private int _overflowing;
         private volatile bool _abandoned;
 
         public void Enqueue(QueuedEvent item)
@@ -140,9 +141,10 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             if (Interlocked.Increment(ref _queued) > MaxQueued)
             {
                 Interlocked.Decrement(ref _queued);
-                LogOverflow(owner._logger, name);
+                if (Interlocked.Exchange(ref _overflowing, 1) == 0) LogOverflow(owner._logger, name);   // once per episode
                 return;
             }
+            if (Volatile.Read(ref _overflowing) != 0) Volatile.Write(ref _overflowing, 0);
             _queue.Enqueue(item);
             if (Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
                 _ = Task.Run(PumpAsync);   // off the author grain's scheduler: fan-out never delays the next append.

@@ -3,8 +3,11 @@ using NostrRelay.Protocol;
 namespace NostrRelay.Subscriptions;
 
 /// <summary>One REQ of one connection while it is registered in a subscription grain.</summary>
-internal sealed class LiveSubscription(long connectionId, string subscriptionId, Filter[] filters)
+internal sealed class LiveSubscription(long connectionId, string subscriptionId, Filter[] filters, long registeredAt = 0)
 {
+    /// <summary>Unix seconds when it was registered: a re-driven event created before that was in its history.</summary>
+    public long RegisteredAt { get; } = registeredAt;
+
     public long ConnectionId { get; } = connectionId;
     public string SubscriptionId { get; } = subscriptionId;
     public Filter[] Filters { get; } = filters;

@@ -85,7 +85,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             _connections[connectionId] = subscriptions = new Dictionary<string, LiveSubscription>(StringComparer.Ordinal);
         if (subscriptions.Remove(subscriptionId, out var replaced)) Drop(replaced);   // NIP-01: same id replaces.
 
-        var subscription = new LiveSubscription(connectionId, subscriptionId, filters);
+        var subscription = new LiveSubscription(connectionId, subscriptionId, filters, time.GetUtcNow().ToUnixTimeSeconds());
         subscriptions[subscriptionId] = subscription;
         // Registered live before the store is read: an event committed during the read is either in the
         // history or buffered here, never missed.
@@ -129,6 +129,9 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             _index.Match(evt, _matches);
             foreach (var subscription in _matches)
             {
+                // A re-driven event this shard never saw live is new only to subscriptions that existed
+                // when it was created; a later one got it with its stored events.
+                if (batch.Redriven && subscription.RegisteredAt > evt.CreatedAt) continue;
                 if (subscription.CatchUpBuffer is { } buffer)
                 {
                     buffer.Add(evt);
@@ -280,7 +283,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         }
     }
 
-    /// <summary>Lets every subscription go and leaves: another activation serves this shard now.</summary>
+    /// <summary>Lets every subscription go and leaves: another activation serves this shard now, or nobody does.</summary>
     private void Retire()
     {
         foreach (var subscriptions in _connections.Values)

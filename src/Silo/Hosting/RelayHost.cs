@@ -54,6 +54,7 @@ internal static class RelayHost
         }
         else
         {
+            ClusterStoreCheck.Verify(configuration);
             // Registered before UseOrleans: the store opens before the silo starts and closes after it stopped.
             builder.Services.AddEventStore(relay.GetSection("Store"), builder.Environment.ContentRootPath);
             builder.UseOrleans(silo =>

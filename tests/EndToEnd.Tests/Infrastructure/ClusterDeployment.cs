@@ -21,6 +21,9 @@ public sealed class ClusterDeployment : IDisposable
         "--Orleans:Endpoints:AdvertisedIPAddress=127.0.0.1",
         "--Orleans:Membership:ProbeTimeout=00:00:01",
         "--Orleans:Membership:NumMissedProbesLimit=2",
+        // A silo joining a cluster whose last member crashed waits until that member's heartbeat is stale.
+        "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:02",
+        "--Orleans:Membership:NumMissedTableIAmAliveLimit=2",
         "--Orleans:ResponseTimeout=00:00:05",
         "--Relay:Store:Type=Postgres",
         $"--Relay:Store:ConnectionString={TestPostgres.ConnectionString}",
@@ -37,7 +40,9 @@ public sealed class ClusterDeployment : IDisposable
     private async Task<ClusterNode> StartAsync(string mode, params string[] extra)
     {
         var port = FreePort.Next();
-        var process = await SiloProcess.StartAsync([.. CommonArgs, $"--Relay:Mode={mode}", $"--Relay:Port={port}", .. extra]);
+        // The published folder the image is built from, run from its own directory as the image runs it.
+        var dll = SiloProcess.PublishedSiloDll;
+        var process = await SiloProcess.StartAsync(dll, Path.GetDirectoryName(dll), [.. CommonArgs, $"--Relay:Mode={mode}", $"--Relay:Port={port}", .. extra]);
         var node = new ClusterNode(process, port);
         lock (_nodes) _nodes.Add(node);
         await node.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));

@@ -23,10 +23,23 @@ public sealed class SiloProcess : IDisposable
         }
     }
 
-    public static async Task<SiloProcess> StartAsync(params string[] args)
+    /// <summary>
+    /// The folder `dotnet publish src/Silo` made, as deploy/Dockerfile makes it for the image: test.sh publishes
+    /// it and names it in RELAY_TEST_PUBLISHED_SILO. Without it, the build output stands in.
+    /// </summary>
+    public static string PublishedSiloDll =>
+        Environment.GetEnvironmentVariable("RELAY_TEST_PUBLISHED_SILO") is { Length: > 0 } published
+            ? Path.Combine(Path.GetFullPath(published, RepositoryRoot.Path), "NostrRelay.Silo.dll")
+            : SiloDll;
+
+    public static Task<SiloProcess> StartAsync(params string[] args) => StartAsync(SiloDll, workingDirectory: null, args);
+
+    /// <summary>Starts <paramref name="dll"/>; with a working directory it runs there, as the image runs in /app.</summary>
+    public static async Task<SiloProcess> StartAsync(string dll, string? workingDirectory, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(SiloDll);
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
+        start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start)!;

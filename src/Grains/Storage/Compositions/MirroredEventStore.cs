@@ -97,6 +97,10 @@ public sealed partial class MirroredEventStore : IEventStore
     public IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, CancellationToken cancellationToken = default) =>
         _primary.ReadAllAsync(afterPosition, max, cancellationToken);
 
+    /// <summary>The primary's, as <see cref="ReadAllAsync"/>: its versions and positions are the stream's.</summary>
+    public IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default) =>
+        _primary.ReadStreamAsync(stream, afterVersion, max, cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         foreach (var store in _all) await store.DisposeAsync();

@@ -112,12 +112,31 @@ internal sealed class ShardLedger : IDisposable
         {
             using var command = Command("SELECT position, stream, version, shard, id, state, written_at FROM ledger WHERE position > $after ORDER BY position LIMIT $max",
                 ("$after", afterPosition), ("$max", max));
-            using var reader = command.ExecuteReader();
-            var entries = new List<LedgerEntry>();
-            while (reader.Read())
-                entries.Add(new LedgerEntry(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6)));
-            return entries;
+            return ReadEntries(command);
         }
+    }
+
+    /// <summary>
+    /// One stream's entries after a version, in version order, without the removed ones: a range of the unique
+    /// (stream, version) index, so it reads that stream's rows only.
+    /// </summary>
+    public List<LedgerEntry> ReadStream(string stream, long afterVersion, int max)
+    {
+        lock (_gate)
+        {
+            using var command = Command($"SELECT position, stream, version, shard, id, state, written_at FROM ledger WHERE stream = $s AND version > $after AND state <> {Removed} ORDER BY version LIMIT $max",
+                ("$s", stream), ("$after", afterVersion), ("$max", max));
+            return ReadEntries(command);
+        }
+    }
+
+    private static List<LedgerEntry> ReadEntries(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var entries = new List<LedgerEntry>();
+        while (reader.Read())
+            entries.Add(new LedgerEntry(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6)));
+        return entries;
     }
 
     private void Execute(string sql)

@@ -173,7 +173,7 @@ public sealed class ShardedEventStore : IEventStore
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var entry in entries)
             {
-                if (entry.State == ShardLedger.Pending && now - entry.WrittenAtMilliseconds < InFlightWindow.TotalMilliseconds) yield break;
+                if (InFlight(entry, now)) yield break;
                 position = entry.Position;
                 if (entry.State != ShardLedger.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
                 yield return new StoredEvent(evt, entry.Stream, entry.Version, entry.Position);
@@ -182,6 +182,41 @@ public sealed class ShardedEventStore : IEventStore
             if (entries.Count < LedgerPage) yield break;
         }
     }
+
+    /// <summary>
+    /// The stream's ledger entries in version order, each stored event fetched from its shard, under the rules of
+    /// <see cref="ReadAllAsync"/>. The shards cannot answer this themselves: each takes an event at its own head of
+    /// the stream, so a shard's versions and positions are not the stream's. The ledger's are, and a range of its
+    /// (stream, version) index finds them; then one lookup by ids in each shard that holds some of them.
+    /// </summary>
+    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var remaining = max;
+        var version = afterVersion;
+        while (remaining > 0)
+        {
+            var take = Math.Min(remaining, LedgerPage);
+            var entries = Ledger.ReadStream(stream, version, take);   // removed entries are left out already
+            if (entries.Count == 0) yield break;
+            var found = await FetchAsync(entries, cancellationToken);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var entry in entries)
+            {
+                // As in ReadAllAsync: a write in flight becomes this version or is released, so nothing is read past it.
+                if (InFlight(entry, now)) yield break;
+                version = entry.Version;
+                if (entry.State != ShardLedger.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
+                yield return new StoredEvent(evt, stream, entry.Version, entry.Position);
+                if (--remaining == 0) yield break;
+            }
+            if (entries.Count < take) yield break;
+        }
+    }
+
+    /// <summary>Pending, and not for so long that a crash must have interrupted it.</summary>
+    private static bool InFlight(LedgerEntry entry, long nowMilliseconds) =>
+        entry.State == ShardLedger.Pending && nowMilliseconds - entry.WrittenAtMilliseconds < InFlightWindow.TotalMilliseconds;
 
     private async Task<Dictionary<string, NostrEvent>> FetchAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
     {

@@ -147,6 +147,24 @@ public sealed class MemoryEventStore : IEventStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
+    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var page = new List<StoredEvent>();
+        lock (_lock)
+        {
+            foreach (var stored in _byPosition.Values)
+                if (stored.Version > afterVersion && string.Equals(stored.Stream, stream, StringComparison.Ordinal)) page.Add(stored);
+        }
+        page.Sort(static (a, b) => a.Version.CompareTo(b.Version));
+        for (var i = 0; i < page.Count && i < max; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return page[i];
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     // The stream head is left alone: a deleted event's version is never handed out again.

@@ -38,6 +38,7 @@ public sealed class PostgresEventStore : IEventStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _readHead;
     private readonly string _readAll;
+    private readonly string _readStream;
     private readonly Lock _lifecycle = new();
     private Task? _init;
     private PostgresWriter? _writer;
@@ -59,6 +60,7 @@ public sealed class PostgresEventStore : IEventStore
         _dataSource = builder.Build();
         _readHead = $"SELECT version FROM {_schema.Streams} WHERE stream = $1";
         _readAll = $"SELECT position, stream, version, json FROM {_schema.Events} WHERE position > $1 ORDER BY position LIMIT $2";
+        _readStream = $"SELECT position, version, json FROM {_schema.Events} WHERE stream = $1 AND version > $2 ORDER BY version LIMIT $3";
     }
 
     /// <summary>Creates or migrates the schema (once per instance; safe while other instances start too), then starts the writer.</summary>
@@ -174,6 +176,39 @@ public sealed class PostgresEventStore : IEventStore
             if (page.Count < take) yield break;
             remaining -= page.Count;
             afterPosition = page[^1].Position;
+        }
+    }
+
+    /// <summary>
+    /// Pages through the unique (stream, version) index: each page is one range scan of it from the last version
+    /// read, so the cost follows the events read, never the size of the log.
+    /// </summary>
+    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Writer();
+        var remaining = max;
+        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
+        while (remaining > 0)
+        {
+            var take = Math.Min(remaining, ReadPageSize);
+            page.Clear();
+            await using (var command = _dataSource.CreateCommand(_readStream))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream, NpgsqlDbType = NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterVersion, NpgsqlDbType = NpgsqlDbType.Bigint });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = take, NpgsqlDbType = NpgsqlDbType.Bigint });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(2)),
+                        stream, reader.GetInt64(1), reader.GetInt64(0)));
+                }
+            }
+            foreach (var stored in page) yield return stored;
+            if (page.Count < take) yield break;
+            remaining -= page.Count;
+            afterVersion = page[^1].Version;
         }
     }
 

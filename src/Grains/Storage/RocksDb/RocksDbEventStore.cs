@@ -216,6 +216,34 @@ public sealed class RocksDbEventStore : IEventStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
+    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Writer();
+        var remaining = max;
+        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
+        while (remaining > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var take = Math.Min(remaining, ReadPageSize);
+            page.Clear();
+            var db = EnterRead();
+            try
+            {
+                RocksDbReader.ReadStream(db, stream, afterVersion, take, page);
+            }
+            finally
+            {
+                _open.ExitReadLock();
+            }
+            foreach (var stored in page) yield return stored;
+            if (page.Count < take) yield break;
+            remaining -= page.Count;
+            afterVersion = page[^1].Version;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         RocksDbWriter? writer;

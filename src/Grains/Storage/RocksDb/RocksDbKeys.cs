@@ -14,7 +14,7 @@ namespace NostrRelay.Storage.RocksDb;
 /// 'e' position                             → the event's JSON, as stored
 /// 'i' id                                   → position, version, stream (UTF-8)
 /// 's' stream (UTF-8)                       → head version (kept after deletes, so versions are never reused)
-/// 'v' stream length, stream, version       → position (unique (stream, version))
+/// 'v' stream length, stream, version       → position (unique (stream, version); a stream read scans it in version order)
 /// 'a' hash(address)                        → positions holding the replaceable address (normally one)
 /// 'C' order                                → position     (every event, by created_at)
 /// 'K' kind order                           → position

@@ -111,6 +111,33 @@ internal static class RocksDbReader
         }
     }
 
+    /// <summary>
+    /// The stored events of a stream after a version, in version order: a scan of the stream's (stream, version)
+    /// keys, which the writer deletes with their event, then one point read per event.
+    /// </summary>
+    public static void ReadStream(NativeRocksDb db, string stream, long afterVersion, int take, List<StoredEvent> page)
+    {
+        if (afterVersion == long.MaxValue) return;
+        using var snapshot = db.CreateSnapshot();
+        var read = new ReadOptions().SetSnapshot(snapshot);
+        using var iterator = db.NewIterator(null, read);
+        // Versions start at 1; a negative key would sort after every real one (big-endian, two's complement).
+        var start = RocksDbKeys.StreamVersionKey(stream, Math.Max(afterVersion, 0) + 1);
+        var prefixLength = start.Length - 8;   // 'v', the stream's length, the stream: one stream's keys and no other's
+        iterator.Seek(start);
+        while (page.Count < take && iterator.Valid())
+        {
+            var key = iterator.GetKeySpan();
+            if (key.Length != start.Length || !key.StartsWith(start.AsSpan(0, prefixLength))) break;
+            var version = RocksDbKeys.ReadInt64(key[prefixLength..]);
+            var position = RocksDbKeys.ReadInt64(iterator.GetValueSpan());
+            var json = db.Get(RocksDbKeys.EventKey(position), null, read)
+                ?? throw new InvalidDataException($"stream {stream} version {version} points at missing event {position}");
+            page.Add(new StoredEvent(EventReader.ParseStored(json), stream, version, position));
+            iterator.Next();
+        }
+    }
+
     public static long ReadHead(NativeRocksDb db, string stream) =>
         db.Get(RocksDbKeys.StreamKey(stream)) is { } value ? RocksDbKeys.ReadInt64(value) : 0;
 

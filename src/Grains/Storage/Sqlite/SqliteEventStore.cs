@@ -233,6 +233,44 @@ public sealed class SqliteEventStore : IEventStore
         }
     }
 
+    /// <summary>
+    /// Pages through the unique (stream, version) index: each page is one range seek on it from the last version
+    /// read, so the cost follows the events read, never the size of the log.
+    /// </summary>
+    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Writer();
+        var remaining = max;
+        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
+        while (remaining > 0)
+        {
+            var take = Math.Min(remaining, ReadPageSize);
+            page.Clear();
+            await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = """
+                    SELECT position, version, json FROM events
+                    WHERE stream = $stream AND version > $after ORDER BY version LIMIT $take;
+                    """;
+                command.Parameters.AddWithValue("$stream", stream);
+                command.Parameters.AddWithValue("$after", afterVersion);
+                command.Parameters.AddWithValue("$take", take);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(2)),
+                        stream, reader.GetInt64(1), reader.GetInt64(0)));
+                }
+            }
+            foreach (var stored in page) yield return stored;
+            if (page.Count < take) yield break;
+            remaining -= page.Count;
+            afterVersion = page[^1].Version;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         SqliteWriter? writer;

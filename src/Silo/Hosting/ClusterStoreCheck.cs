@@ -1,0 +1,42 @@
+namespace NostrRelay.Silo.Hosting;
+
+/// <summary>
+/// Silos of one cluster must share one event store: an author's grain moves between silos, and a store in a
+/// local file would split each author's stream (and every query) over the machines. So a silo that joins a
+/// real cluster refuses to start on anything but PostgreSQL, unless <c>Relay:Cluster:AllowLocalStore=true</c>
+/// says the operator means it (a throwaway trial, or a store that is shared some other way).
+/// </summary>
+internal static class ClusterStoreCheck
+{
+    public static void Verify(IConfiguration configuration)
+    {
+        if (configuration["Orleans:Clustering:ProviderType"] is null) return;   // one silo on localhost
+        if (configuration.GetValue("Relay:Cluster:AllowLocalStore", false)) return;
+        var local = FindLocalStore(configuration.GetSection("Relay:Store"));
+        if (local is not null)
+            throw new InvalidOperationException(
+                $"{local} is not shared between silos, and this silo joins a cluster (Orleans:Clustering:ProviderType is set). " +
+                "Set Relay:Store:Type=Postgres with Relay:Store:ConnectionString, so every silo reads and writes the same events, " +
+                "or Relay:Cluster:AllowLocalStore=true if each silo keeping its own events is what you want.");
+    }
+
+    /// <summary>The first store in the (possibly composed) configuration that lives on this machine, or null.</summary>
+    private static string? FindLocalStore(IConfigurationSection store)
+    {
+        var type = store["Type"] ?? "Sqlite";
+        switch (type.ToLowerInvariant())
+        {
+            case "postgres":
+                return null;
+            case "mirrored":
+                if (FindLocalStore(store.GetSection("Primary")) is { } primary) return primary;
+                foreach (var mirror in store.GetSection("Mirrors").GetChildren())
+                    if (FindLocalStore(mirror) is { } local) return local;
+                return null;
+            case "sharded":
+                return $"{store.Path} (Sharded keeps its ledger in a local file)";
+            default:
+                return $"{store.Path}:Type={type}";
+        }
+    }
+}
