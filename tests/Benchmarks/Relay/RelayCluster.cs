@@ -90,6 +90,8 @@ internal sealed class RelayCluster : IAsyncDisposable
         "--Orleans:Endpoints:AdvertisedIPAddress=127.0.0.1",
         "--Orleans:Membership:ProbeTimeout=00:00:01",
         "--Orleans:Membership:NumMissedProbesLimit=2",
+        "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:02",
+        "--Orleans:Membership:NumMissedTableIAmAliveLimit=2",
         "--Orleans:ResponseTimeout=00:00:05",
         "--Relay:Store:Type=Postgres",
         $"--Relay:Store:ConnectionString={ConnectionString}",
