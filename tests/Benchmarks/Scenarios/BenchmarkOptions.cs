@@ -60,6 +60,13 @@ internal sealed class BenchmarkOptions
     /// <summary>Live subscribers on each surviving gateway (silo 2, silo 3, the gateway-only process).</summary>
     public int FailoverSubscribersPerGateway => Quick ? 3 : 10;
 
+    /// <summary>
+    /// How long before its send each failover event is stamped (<c>--failover-backdate SECONDS</c>, default 0:
+    /// created_at is the second it is sent, as a client writes it). A client's clock behind, or an event
+    /// signed earlier and published now, looks like this; the relay resumes lost subscriptions by created_at.
+    /// </summary>
+    public int FailoverBackdateSeconds { get; private set; }
+
     /// <summary>No progress for this long ends a phase as stalled.</summary>
     public TimeSpan StallTimeout => TimeSpan.FromSeconds(15);
 
@@ -79,6 +86,9 @@ internal sealed class BenchmarkOptions
                 case "--relay-dll": options.RelayDll = Path.GetFullPath(Value(args, ref i)); options.Build = false; break;
                 case "--live-warm-up":
                     options._liveWarmUpEvents = int.TryParse(Value(args, ref i), out var warm) && warm >= 0 ? warm : throw new ArgumentException($"--live-warm-up needs a number of events.{Environment.NewLine}{Usage}");
+                    break;
+                case "--failover-backdate":
+                    options.FailoverBackdateSeconds = int.TryParse(Value(args, ref i), out var backdate) && backdate >= 0 ? backdate : throw new ArgumentException($"--failover-backdate needs a number of seconds.{Environment.NewLine}{Usage}");
                     break;
                 case "--rounds":
                     options.Rounds = int.TryParse(Value(args, ref i), out var rounds) && rounds > 0 ? rounds : throw new ArgumentException($"--rounds needs a positive number.{Environment.NewLine}{Usage}");
@@ -102,5 +112,5 @@ internal sealed class BenchmarkOptions
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.{Environment.NewLine}{Usage}");
 
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all|cluster|cluster-sizes|cluster-failover]... [--rounds N] [--live-warm-up N] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
+        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all|cluster|cluster-sizes|cluster-failover]... [--rounds N] [--live-warm-up N] [--failover-backdate SECONDS] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
 }

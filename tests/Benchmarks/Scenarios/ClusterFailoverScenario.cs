@@ -45,17 +45,17 @@ internal static class ClusterFailoverScenario
 
     /// <summary>
     /// Lane l's event n is due <c>n / rate</c> seconds after the start and carries that second as its created_at,
-    /// as a client stamps an event when it writes it. (Signed a moment before the run: ~0.2 s for 8,000 events.)
-    /// The gateway resumes a lost subscription from the newest created_at it sent, so events stamped earlier than
-    /// that would not be resumed; a run with every created_at in the past loses them on a failover of the shard.
+    /// as a client stamps an event when it writes it, less <paramref name="backdate"/> seconds. (Signed a moment
+    /// before the run: ~0.2 s for 8,000 events.) The subscribers' since is the first created_at.
     /// </summary>
-    private static LiveEvents Sign(Authors keys, int authorsPerLane, int perLane, int perSecond, long startsAt)
+    private static LiveEvents Sign(Authors keys, int authorsPerLane, int perLane, int perSecond, long startsAt, int backdate)
     {
         var drafts = new EventDraft[Lanes * perLane];
+        var first = startsAt - backdate;
         for (var lane = 0; lane < Lanes; lane++)
             for (var n = 0; n < perLane; n++)
-                drafts[lane * perLane + n] = new EventDraft(lane * authorsPerLane + n % authorsPerLane, startsAt + n / perSecond, 1, [], $"failover lane {lane} event {n}");
-        return LiveEvents.Sign(keys, drafts, startsAt);
+                drafts[lane * perLane + n] = new EventDraft(lane * authorsPerLane + n % authorsPerLane, first + n / perSecond, 1, [], $"failover lane {lane} event {n}");
+        return LiveEvents.Sign(keys, drafts, first);
     }
 
     private static async Task<Round?> RunRoundAsync(ScenarioContext context, Authors keys, int perLane, int round, Tally tally)
@@ -76,10 +76,10 @@ internal static class ClusterFailoverScenario
         }
         await using (cluster)
         {
-            // Starts on a whole second, at least two from now: signing and subscribing fit before it, and no
-            // event's created_at is earlier than the subscribers' REQs.
+            // Starts on a whole second, at least two from now: signing and subscribing fit before it, and (unless
+            // backdated) no event's created_at is earlier than the subscribers' REQs.
             var startsAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3;
-            var events = Sign(keys, options.FailoverAuthorsPerLane, perLane, options.FailoverEventsPerSecond, startsAt);
+            var events = Sign(keys, options.FailoverAuthorsPerLane, perLane, options.FailoverEventsPerSecond, startsAt, options.FailoverBackdateSeconds);
             var doomed = cluster.Silos[0];
             RelayProcess[] survivors = [cluster.Silos[1], cluster.Silos[2], cluster.Gateways[0]];
             string[] survivorNames = ["silo 2", "silo 3", "gateway"];
@@ -248,7 +248,8 @@ internal static class ClusterFailoverScenario
         foreach (var problem in subscribers.SelectMany(s => s.Problems).Distinct().Take(10)) report.Problem($"{label} subscriber: {problem}");
 
         var result = new Round(everyAuthor, $"{Report.Ms(Ms(everyAuthor))} ms");
-        var shape = $"SIGKILL of 1 of 3 silos (+ a gateway-only process), {Lanes} lanes × {options.FailoverEventsPerSecond} EVENTs/s, {authorsPerLane} authors each";
+        var shape = $"SIGKILL of 1 of 3 silos (+ a gateway-only process), {Lanes} lanes × {options.FailoverEventsPerSecond} EVENTs/s, {authorsPerLane} authors each" +
+            (options.FailoverBackdateSeconds > 0 ? $", created_at {options.FailoverBackdateSeconds} s before the send" : "");
         result.Row($"failover, {shape}: longest pause in OK true after the kill, per lane (until ms after the kill)", string.Join(" · ", pauses));
         result.Row("failover: the killed silo's lane", reconnect);
         result.Row($"failover: kill → every author publishing again (end of the last pause > {PausedAuthor.TotalSeconds:0} s)",
