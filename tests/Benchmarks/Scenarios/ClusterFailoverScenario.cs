@@ -186,8 +186,8 @@ internal static class ClusterFailoverScenario
         // was on the killed silo's connection; the last such pause to end is when every author publishes again.
         long everyAuthor = 0;
         var paused = new List<string>();
-        var pausedOnSurvivors = 0;
-        var pausedOnKilled = 0;
+        var pausedPerLane = new int[Lanes];
+        var lastBackPerLane = new long[Lanes];
         for (var l = 0; l < Lanes; l++)
         {
             for (var a = 0; a < authorsPerLane; a++)
@@ -202,8 +202,8 @@ internal static class ClusterFailoverScenario
                 everyAuthor = Math.Max(everyAuthor, end - killedAt);
                 if (gap <= Ticks(PausedAuthor)) continue;
                 paused.Add($"{lanes[l].Name}#{a} {Report.Ms(Ms(gap))} ms until {Report.Ms(Ms(end - killedAt))} ms");
-                if (l == KilledLane) pausedOnKilled++;
-                else pausedOnSurvivors++;
+                pausedPerLane[l]++;
+                lastBackPerLane[l] = Math.Max(lastBackPerLane[l], end - killedAt);
             }
         }
 
@@ -252,9 +252,10 @@ internal static class ClusterFailoverScenario
             (options.FailoverBackdateSeconds > 0 ? $", created_at {options.FailoverBackdateSeconds} s before the send" : "");
         result.Row($"failover, {shape}: longest pause in OK true after the kill, per lane (until ms after the kill)", string.Join(" · ", pauses));
         result.Row("failover: the killed silo's lane", reconnect);
-        result.Row($"failover: kill → every author publishing again (end of the last pause > {PausedAuthor.TotalSeconds:0} s)",
-            $"{Report.Ms(Ms(everyAuthor))} ms; paused > {PausedAuthor.TotalSeconds:0} s: {pausedOnSurvivors} of {(Lanes - 1) * authorsPerLane} authors on surviving " +
-            $"gateways, {pausedOnKilled} of {authorsPerLane} on the killed silo's lane");
+        var pausedByLane = Enumerable.Range(0, Lanes).Select(l => pausedPerLane[l] == 0 ? $"{lanes[l].Name} 0"
+            : $"{lanes[l].Name} {pausedPerLane[l]} (back by {Report.Ms(Ms(lastBackPerLane[l]))} ms)");
+        result.Row($"failover: kill → every author publishing again (end of the last author's longest pause); authors paused > {PausedAuthor.TotalSeconds:0} s of " +
+            $"{authorsPerLane} per lane", $"{Report.Ms(Ms(everyAuthor))} ms; {string.Join(" · ", pausedByLane)}");
         result.Row("failover: EVENTs answered OK true / OK false / unanswered (on the lost connection)", $"{Report.Count(accepted)} / {Report.Count(refused)} / {Report.Count(unanswered)}");
         result.Row("failover: delivery p50 / p99 over the whole run (surviving gateways)", deliveries.P50P99());
         result.Note($"{label}: longest pause of any lane before the kill {Report.Ms(Ms(pauseBefore))} ms; paused authors (longest pause after the kill): " +
