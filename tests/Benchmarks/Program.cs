@@ -53,6 +53,8 @@ foreach (var scenario in options.Scenarios)
             case "queries": await QueryScenario.RunAsync(context); break;
             case "live": await LiveScenario.RunAsync(context, paced: true); break;
             case "fanout": await LiveScenario.RunAsync(context, paced: false); break;
+            case "cluster-sizes": await ClusterSizesScenario.RunAsync(context); break;
+            case "cluster-failover": await ClusterFailoverScenario.RunAsync(context); break;
         }
     }
     catch (Exception ex)
@@ -62,6 +64,6 @@ foreach (var scenario in options.Scenarios)
 }
 
 report.Note($"relay: {string.Join(", ", context.Stores)} store, signatures verified with {string.Join(", ", context.Verifiers)}; " +
-    $"a fresh relay process and store per round (queries: one per scenario); run took {(DateTime.UtcNow - started).TotalSeconds:0} s{(options.Quick ? " (--quick: a tenth of the sizes, not for publishing)" : "")}.");
+    $"a fresh relay process and store per round (queries: one per scenario; cluster scenarios: a fresh cluster per size and round); run took {(DateTime.UtcNow - started).TotalSeconds:0} s{(options.Quick ? " (--quick: a tenth of the sizes, not for publishing)" : "")}.");
 report.Write(Console.Out, MachineInfo.Describe(relayCommit));
 return report.Problems.Count == 0 ? 0 : 1;

@@ -21,6 +21,19 @@ internal static class ProcessCpu
 
     public static TimeSpan ReadSelf() => Read(Environment.ProcessId);
 
+    /// <summary>
+    /// Busy time of the whole machine, all cores (the first line of <c>/proc/stat</c>: user, nice, system, irq,
+    /// softirq, steal): what is left after the relay and the load generator is mostly PostgreSQL's.
+    /// </summary>
+    public static TimeSpan ReadMachine()
+    {
+        using var stat = new StreamReader("/proc/stat");
+        var fields = stat.ReadLine()!.Split(' ', StringSplitOptions.RemoveEmptyEntries);   // "cpu user nice system idle iowait irq softirq steal ..."
+        long ticks = 0;
+        foreach (var field in (int[])[1, 2, 3, 6, 7, 8]) ticks += long.Parse(fields[field]);
+        return TimeSpan.FromSeconds((double)ticks / TicksPerSecond.Value);
+    }
+
     /// <summary><c>getconf CLK_TCK</c>; 100 on every Linux this runs on, which is the fallback.</summary>
     private static long ReadClockTicks()
     {

@@ -4,9 +4,11 @@ using System.Diagnostics;
 namespace NostrRelay.Benchmarks.Relay;
 
 /// <summary>
-/// The real relay (NostrRelay.Silo.dll) in its own process, on free ports, with a fresh store in a temporary
-/// directory, so its CPU time can be read apart from the load generator's. Warnings and errors it logs are
-/// kept as <see cref="Problems"/>: a benchmark run that made the relay complain must say so.
+/// The real relay (NostrRelay.Silo.dll) in its own process, on free ports, so its CPU time can be read apart
+/// from the load generator's: alone with a fresh Sqlite store in a temporary directory, or as one process of a
+/// <see cref="RelayCluster"/> with the arguments it is given. Warnings and errors it logs are kept as
+/// <see cref="Problems"/>: a benchmark run that made the relay complain must say so. Those logged after
+/// <see cref="ExpectPeerLoss"/> are kept apart (<see cref="PeerLossLogs"/>): a silo's peers log its SIGKILL by design.
 /// </summary>
 internal sealed class RelayProcess : IAsyncDisposable
 {
@@ -14,26 +16,35 @@ internal sealed class RelayProcess : IAsyncDisposable
     private const string VerifierLine = "Verifying signatures with ";
     private const string StoreLine = "Event store: ";
     private const int MaxShownLength = 300;
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     private readonly Process _process;
-    private readonly DirectoryInfo _data;
+    private readonly DirectoryInfo? _data;
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, ProblemKind> _problems = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ProblemKind> _peerLossLogs = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _recentOutput = new();
     private string? _problemHeader;   // the console logger writes "warn: Category[id]" and the message on the next line
     private volatile bool _stopping;
+    private volatile bool _peerLoss;
     private long _problemOrder;
 
-    private RelayProcess(Process process, DirectoryInfo data, Uri uri)
+    private RelayProcess(Process process, DirectoryInfo? data, int port)
     {
         _process = process;
         _data = data;
-        Uri = uri;
+        Uri = new Uri($"ws://127.0.0.1:{port}/");
+        HttpUri = new Uri($"http://127.0.0.1:{port}/");
     }
 
     public Uri Uri { get; }
 
+    /// <summary>The same port over HTTP: <c>/readyz</c>, <c>/healthz</c>.</summary>
+    public Uri HttpUri { get; }
+
     public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     /// <summary>The verifier the relay announced at start ("libsecp256k1" or the managed one).</summary>
     public string Verifier { get; private set; } = "(not announced)";
@@ -54,12 +65,48 @@ internal sealed class RelayProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>What the relay logged at Warning or above after <see cref="ExpectPeerLoss"/>: how often, by level, category and event id.</summary>
+    public IEnumerable<string> PeerLossLogs
+    {
+        get
+        {
+            foreach (var (key, kind) in _peerLossLogs.OrderBy(p => p.Value.First))
+                yield return $"{kind.Count} × {key.TrimEnd(':')}";
+        }
+    }
+
     public TimeSpan CpuTime => ProcessCpu.Read(_process.Id);
 
+    /// <summary>The relay alone: its own Sqlite store in a temporary directory, deleted when it stops.</summary>
     public static async Task<RelayProcess> StartAsync(string siloDll, TimeSpan startTimeout)
     {
         var data = Directory.CreateTempSubdirectory("nostr-bench-");
         var ports = FreePorts.Take(3);
+        try
+        {
+            return await StartAsync(siloDll, ports[0], [
+                $"--Relay:Store:Path={Path.Combine(data.FullName, "relay.db")}",
+                $"--Orleans:Endpoints:SiloPort={ports[1]}",
+                $"--Orleans:Endpoints:GatewayPort={ports[2]}",
+            ], data, startTimeout);
+        }
+        catch
+        {
+            try { data.Delete(recursive: true); }
+            catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A relay on <paramref name="port"/> with the given configuration arguments (a cluster member's, say);
+    /// returns once it announced its listener. <see cref="WaitUntilReadyAsync"/> says when it serves.
+    /// </summary>
+    public static Task<RelayProcess> StartAsync(string siloDll, int port, IReadOnlyList<string> arguments, TimeSpan startTimeout) =>
+        StartAsync(siloDll, port, arguments, data: null, startTimeout);
+
+    private static async Task<RelayProcess> StartAsync(string siloDll, int port, IReadOnlyList<string> arguments, DirectoryInfo? data, TimeSpan startTimeout)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = Path.GetDirectoryName(siloDll)!,   // content root: the silo's appsettings.json
@@ -69,15 +116,13 @@ internal sealed class RelayProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(siloDll);
         start.ArgumentList.Add("--Relay:Host=127.0.0.1");
-        start.ArgumentList.Add($"--Relay:Port={ports[0]}");
-        start.ArgumentList.Add($"--Relay:Store:Path={Path.Combine(data.FullName, "relay.db")}");
-        start.ArgumentList.Add($"--Orleans:Endpoints:SiloPort={ports[1]}");
-        start.ArgumentList.Add($"--Orleans:Endpoints:GatewayPort={ports[2]}");
+        start.ArgumentList.Add($"--Relay:Port={port}");
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
         start.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
         start.ArgumentList.Add("--Logging:LogLevel:NostrRelay.Gateway=Information");   // for "Verifying signatures with ..."
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var relay = new RelayProcess(process, data, new Uri($"ws://127.0.0.1:{ports[0]}/"));
+        var relay = new RelayProcess(process, data, port);
         process.OutputDataReceived += (_, e) => relay.OnOutput(e.Data);
         process.ErrorDataReceived += (_, e) => relay.OnOutput(e.Data is null ? null : "stderr: " + e.Data);
         process.Exited += (_, _) => relay.OnExited();
@@ -91,11 +136,53 @@ internal sealed class RelayProcess : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            var output = string.Join(Environment.NewLine, relay._recentOutput);
+            var output = relay.RecentOutput;
             await relay.DisposeAsync();
             throw new InvalidOperationException($"the relay did not start ({ex.Message}). Its last output:{Environment.NewLine}{output}", ex);
         }
         return relay;
+    }
+
+    private string RecentOutput => string.Join(Environment.NewLine, _recentOutput);
+
+    /// <summary>Polls <c>GET /readyz</c> until it answers 200: a cluster member has joined and its gateway shards are attached.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await IsReadyAsync())
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"relay process {Pid} exited before it was ready. Its last output:{Environment.NewLine}{RecentOutput}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{HttpUri}readyz did not answer 200 within {timeout.TotalSeconds:0} s. Its last output:{Environment.NewLine}{RecentOutput}");
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<bool> IsReadyAsync()
+    {
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(HttpUri, "readyz"));
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// From now on, what the relay logs at Warning or above is kept in <see cref="PeerLossLogs"/>, not
+    /// <see cref="Problems"/>: a member of a cluster whose silo was just SIGKILLed reports lost connections,
+    /// failed calls and membership changes by design.
+    /// </summary>
+    public void ExpectPeerLoss() => _peerLoss = true;
+
+    /// <summary>SIGKILL, as a crash or the OOM killer would: no drain, no goodbye to the cluster.</summary>
+    public void Kill()
+    {
+        _stopping = true;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
     }
 
     private void OnOutput(string? line)
@@ -131,7 +218,8 @@ internal sealed class RelayProcess : IAsyncDisposable
     {
         if (IsImpossibleStall(message)) return;
         if (message.Length > MaxShownLength) message = message[..MaxShownLength] + "…";
-        var kind = _problems.GetOrAdd(key, _ => new ProblemKind(message, Interlocked.Increment(ref _problemOrder)));
+        var logged = _peerLoss ? _peerLossLogs : _problems;
+        var kind = logged.GetOrAdd(key, _ => new ProblemKind(message, Interlocked.Increment(ref _problemOrder)));
         Interlocked.Increment(ref kind.Count);
     }
 
@@ -176,7 +264,7 @@ internal sealed class RelayProcess : IAsyncDisposable
             Console.Error.WriteLine($"could not stop relay process {_process.Id}: {ex.Message}");
         }
         _process.Dispose();
-        try { _data.Delete(recursive: true); }
+        try { _data?.Delete(recursive: true); }
         catch (IOException) { }
     }
 

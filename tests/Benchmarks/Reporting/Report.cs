@@ -10,6 +10,7 @@ namespace NostrRelay.Benchmarks.Reporting;
 internal sealed class Report
 {
     private readonly List<(string Figure, string Value)> _rows = [];
+    private readonly List<(string[] Header, List<string[]> Rows)> _tables = [];
     private readonly List<string> _notes = [];
     private readonly List<string> _problems = [];
 
@@ -19,6 +20,14 @@ internal sealed class Report
     {
         _rows.Add((figure, value));
         Console.Error.WriteLine($"  | {figure} | {value} |");
+    }
+
+    /// <summary>A table of its own, printed after the figure/value rows: for figures taken at several sizes (one column each).</summary>
+    public void Table(string[] header, List<string[]> rows)
+    {
+        _tables.Add((header, rows));
+        Console.Error.WriteLine("  | " + string.Join(" | ", header) + " |");
+        foreach (var row in rows) Console.Error.WriteLine("  | " + string.Join(" | ", row) + " |");
     }
 
     public void Note(string note) => _notes.Add(note);
@@ -34,9 +43,19 @@ internal sealed class Report
         output.WriteLine();
         foreach (var line in environment) output.WriteLine(line);
         output.WriteLine();
-        output.WriteLine("| figure | this relay |");
-        output.WriteLine("|---|---|");
-        foreach (var (figure, value) in _rows) output.WriteLine($"| {figure} | {value} |");
+        if (_rows.Count > 0 || _tables.Count == 0)
+        {
+            output.WriteLine("| figure | this relay |");
+            output.WriteLine("|---|---|");
+            foreach (var (figure, value) in _rows) output.WriteLine($"| {figure} | {value} |");
+        }
+        foreach (var (header, rows) in _tables)
+        {
+            output.WriteLine();
+            output.WriteLine("| " + string.Join(" | ", header) + " |");
+            output.WriteLine("|" + string.Concat(Enumerable.Repeat("---|", header.Length)));
+            foreach (var row in rows) output.WriteLine("| " + string.Join(" | ", row) + " |");
+        }
         if (_notes.Count > 0)
         {
             output.WriteLine();

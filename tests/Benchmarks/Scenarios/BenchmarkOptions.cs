@@ -1,13 +1,16 @@
 namespace NostrRelay.Benchmarks.Scenarios;
 
 /// <summary>
-/// The command line: scenario names (ingest, queries, live, fanout; all when none), <c>--quick</c> for a
-/// smoke run at a tenth of the sizes and one round, <c>--rounds N</c>, <c>--no-build</c>, <c>--repo PATH</c>,
-/// <c>--relay-dll PATH</c>.
+/// The command line: scenario names (ingest, queries, live, fanout; all when none; cluster, which needs
+/// PostgreSQL, only when named), <c>--quick</c> for a smoke run at a tenth of the sizes and one round,
+/// <c>--rounds N</c>, <c>--no-build</c>, <c>--repo PATH</c>, <c>--relay-dll PATH</c>.
 /// </summary>
 internal sealed class BenchmarkOptions
 {
     public static readonly string[] AllScenarios = ["ingest", "queries", "live", "fanout"];
+
+    /// <summary>Scenarios on a cluster of real processes over PostgreSQL; <c>cluster</c> names both.</summary>
+    public static readonly string[] ClusterScenarios = ["cluster-sizes", "cluster-failover"];
 
     public List<string> Scenarios { get; } = [];
     public bool Quick { get; private set; }
@@ -46,6 +49,24 @@ internal sealed class BenchmarkOptions
     public int LiveAuthors => 100;
     public int LiveEventsPerSecond => 200;
 
+    /// <summary>cluster-sizes: the numbers of Combined silos measured, each on a fresh cluster every round.</summary>
+    public int[] ClusterSizes => [1, 2, 3];
+
+    /// <summary>cluster-failover: publishing lanes (one per surviving gateway and one on the doomed silo) each send this many EVENTs a second.</summary>
+    public int FailoverEventsPerSecond => 100;
+    public int FailoverAuthorsPerLane => 12;
+    public TimeSpan FailoverBeforeKill => TimeSpan.FromSeconds(Quick ? 3 : 5);
+    public TimeSpan FailoverAfterKill => TimeSpan.FromSeconds(Quick ? 10 : 15);
+    /// <summary>Live subscribers on each surviving gateway (silo 2, silo 3, the gateway-only process).</summary>
+    public int FailoverSubscribersPerGateway => Quick ? 3 : 10;
+
+    /// <summary>
+    /// How long before its send each failover event is stamped (<c>--failover-backdate SECONDS</c>, default 0:
+    /// created_at is the second it is sent, as a client writes it). A client's clock behind, or an event
+    /// signed earlier and published now, looks like this; the relay resumes lost subscriptions by created_at.
+    /// </summary>
+    public int FailoverBackdateSeconds { get; private set; }
+
     /// <summary>No progress for this long ends a phase as stalled.</summary>
     public TimeSpan StallTimeout => TimeSpan.FromSeconds(15);
 
@@ -58,6 +79,7 @@ internal sealed class BenchmarkOptions
             switch (arg)
             {
                 case "all": options.Scenarios.AddRange(AllScenarios); break;
+                case "cluster": options.Scenarios.AddRange(ClusterScenarios); break;
                 case "--quick": options.Quick = true; break;
                 case "--no-build": options.Build = false; break;
                 case "--repo": options.Repository = Value(args, ref i); break;
@@ -65,12 +87,15 @@ internal sealed class BenchmarkOptions
                 case "--live-warm-up":
                     options._liveWarmUpEvents = int.TryParse(Value(args, ref i), out var warm) && warm >= 0 ? warm : throw new ArgumentException($"--live-warm-up needs a number of events.{Environment.NewLine}{Usage}");
                     break;
+                case "--failover-backdate":
+                    options.FailoverBackdateSeconds = int.TryParse(Value(args, ref i), out var backdate) && backdate >= 0 ? backdate : throw new ArgumentException($"--failover-backdate needs a number of seconds.{Environment.NewLine}{Usage}");
+                    break;
                 case "--rounds":
                     options.Rounds = int.TryParse(Value(args, ref i), out var rounds) && rounds > 0 ? rounds : throw new ArgumentException($"--rounds needs a positive number.{Environment.NewLine}{Usage}");
                     break;
                 case "-h" or "--help": throw new ArgumentException(Usage);
                 default:
-                    if (Array.IndexOf(AllScenarios, arg) < 0) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
+                    if (Array.IndexOf(AllScenarios, arg) < 0 && Array.IndexOf(ClusterScenarios, arg) < 0) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
                     options.Scenarios.Add(arg);
                     break;
             }
@@ -87,5 +112,5 @@ internal sealed class BenchmarkOptions
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.{Environment.NewLine}{Usage}");
 
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all]... [--rounds N] [--live-warm-up N] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
+        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all|cluster|cluster-sizes|cluster-failover]... [--rounds N] [--live-warm-up N] [--failover-backdate SECONDS] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
 }

@@ -64,7 +64,7 @@ internal static class LiveScenario
         RelayClient? publisherClient = null;
         try
         {
-            await SubscribeAllAsync(relay, subscribers, since, () => new LiveSubscriber(total, warmUp, index, sentAt), watchdog);
+            await SubscribeAllAsync([relay.Uri], subscribers, since, () => new LiveSubscriber(total, warmUp, index, sentAt), watchdog);
             publisherClient = await RelayClient.ConnectAsync(relay.Uri, TimeSpan.FromSeconds(10), watchdog.Token);
 
             ScenarioContext.Progress($"{name}: warming up with {warmUp:N0} events");
@@ -141,19 +141,21 @@ internal static class LiveScenario
 
     private static string Kind(bool paced) => paced ? "live" : "fanout";
 
-    private static async Task SubscribeAllAsync(RelayProcess relay, LiveSubscriber[] subscribers, long since, Func<LiveSubscriber> create, Watchdog watchdog)
+    /// <summary>Connects and subscribes every subscriber, a few at a time; subscriber s on <paramref name="relays"/>[s % relays.Length].</summary>
+    internal static async Task SubscribeAllAsync(Uri[] relays, LiveSubscriber[] subscribers, long since, Func<LiveSubscriber> create, Watchdog watchdog)
     {
         using var gate = new SemaphoreSlim(ConnectConcurrency);
         var subscribing = new Task[subscribers.Length];
         for (var s = 0; s < subscribers.Length; s++)
         {
             var subscriber = subscribers[s] = create();
+            var relay = relays[s % relays.Length];
             subscribing[s] = Task.Run(async () =>
             {
                 await gate.WaitAsync();
                 try
                 {
-                    await subscriber.SubscribeAsync(relay.Uri, since, watchdog.Token);
+                    await subscriber.SubscribeAsync(relay, since, watchdog.Token);
                     watchdog.Tick();
                 }
                 finally
@@ -166,7 +168,7 @@ internal static class LiveScenario
     }
 
     /// <summary>Publishes and waits until every subscriber has <paramref name="untilUnique"/> distinct events; the first failure, or null.</summary>
-    private static async Task<string?> RunPhaseAsync(LiveSubscriber[] subscribers, LivePublisher publisher, int untilUnique, Watchdog watchdog)
+    internal static async Task<string?> RunPhaseAsync(LiveSubscriber[] subscribers, LivePublisher publisher, int untilUnique, Watchdog watchdog)
     {
         var tasks = new Task[subscribers.Length + 1];
         for (var s = 0; s < subscribers.Length; s++) tasks[s] = subscribers[s].ReceiveAsync(untilUnique, watchdog);

@@ -23,6 +23,9 @@ internal sealed class LiveSubscriber(int total, int firstTimed, Dictionary<ulong
     public long LastDeliveryAt { get; private set; }
     public List<string> Problems { get; } = [];
 
+    /// <summary>Whether event i has arrived; read while the subscriber runs, to wait for a set of events.</summary>
+    public bool Saw(int i) => Volatile.Read(ref _seen[i]);
+
     /// <summary>Connects, sends the REQ and returns at its EOSE (the store is empty: nothing comes before it).</summary>
     public async Task SubscribeAsync(Uri relay, long since, CancellationToken cancellationToken)
     {

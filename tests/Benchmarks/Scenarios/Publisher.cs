@@ -12,13 +12,17 @@ namespace NostrRelay.Benchmarks.Scenarios;
 /// </summary>
 internal static class Publisher
 {
-    public static async Task<PublishOutcome> PublishAsync(Uri relay, SignedEvent[][] lanes, int window, TimeSpan stallTimeout)
+    public static Task<PublishOutcome> PublishAsync(Uri relay, SignedEvent[][] lanes, int window, TimeSpan stallTimeout) =>
+        PublishAsync([relay], lanes, window, stallTimeout);
+
+    /// <summary>As above, lane i connected to <paramref name="relays"/>[i % relays.Length] (the gateways of a cluster).</summary>
+    public static async Task<PublishOutcome> PublishAsync(Uri[] relays, SignedEvent[][] lanes, int window, TimeSpan stallTimeout)
     {
         using var watchdog = new Watchdog(stallTimeout);
         var clients = new RelayClient[lanes.Length];
         try
         {
-            for (var i = 0; i < lanes.Length; i++) clients[i] = await RelayClient.ConnectAsync(relay, TimeSpan.FromSeconds(10), watchdog.Token);
+            for (var i = 0; i < lanes.Length; i++) clients[i] = await RelayClient.ConnectAsync(relays[i % relays.Length], TimeSpan.FromSeconds(10), watchdog.Token);
             var running = new Lane[lanes.Length];
             for (var i = 0; i < lanes.Length; i++) running[i] = new Lane(clients[i], lanes[i], window, watchdog);
 

@@ -25,6 +25,21 @@ internal sealed class ScenarioContext(BenchmarkOptions options, string siloDll, 
         return relay;
     }
 
+    /// <summary>
+    /// A fresh cluster on the test PostgreSQL with its own cluster id and store schema: <paramref name="silos"/>
+    /// Combined silos, then <paramref name="gateways"/> gateway-only processes, each ready (<c>/readyz</c> 200).
+    /// </summary>
+    public async Task<RelayCluster> StartClusterAsync(int silos, int gateways = 0)
+    {
+        var cluster = await RelayCluster.StartAsync(siloDll, silos, gateways);
+        foreach (var process in cluster.Processes)
+        {
+            if (process.Verifier != "(not announced)") _verifiers.Add(process.Verifier);
+            if (process.Store != "(not announced)") _stores.Add(StoreKind(process.Store));   // a gateway has no store
+        }
+        return cluster;
+    }
+
     /// <summary>Passes on what the relay logged at Warning or above during the scenario.</summary>
     public void CollectRelayProblems(RelayProcess relay, string scenario)
     {
@@ -33,9 +48,10 @@ internal sealed class ScenarioContext(BenchmarkOptions options, string siloDll, 
 
     public static void Progress(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 
+    /// <summary>"Sqlite" of "Sqlite at /tmp/..", "Postgres" of "Postgres, schema x of db on host".</summary>
     private static string StoreKind(string announced)
     {
-        var at = announced.IndexOf(" at ", StringComparison.Ordinal);
-        return at < 0 ? announced : announced[..at];
+        var end = announced.IndexOfAny([' ', ',']);
+        return end < 0 ? announced : announced[..end];
     }
 }
