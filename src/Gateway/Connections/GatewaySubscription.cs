@@ -9,12 +9,13 @@ namespace NostrRelay.Connections;
 /// what it missed, once. Events do not arrive in created_at order (clients sign ahead, relays forward late), so
 /// a resume looks back <see cref="ResumeLookBack"/> before the newest created_at sent, and names the events
 /// sent in that span so they are not sent twice. Small on purpose: the last <see cref="RememberedEvents"/>
-/// events as (id key, created_at) pairs, 16 bytes each, allocated as they come.
+/// events as (id key, created_at) pairs, 16 bytes each, allocated as they come: a quiet subscription holds a
+/// few hundred bytes, a firehose at most 64 KiB, which covers the look-back up to about 130 events a second.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
     internal static readonly TimeSpan ResumeLookBack = TimeSpan.FromSeconds(30);
-    internal const int RememberedEvents = 256;
+    internal const int RememberedEvents = 4096;
 
     private (long Key, long CreatedAt)[] _recent = [];
     private int _count;

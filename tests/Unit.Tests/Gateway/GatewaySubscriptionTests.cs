@@ -39,16 +39,16 @@ public sealed class GatewaySubscriptionTests
     public void a_busy_subscription_resumes_no_earlier_than_what_it_still_remembers()
     {
         var subscription = new GatewaySubscription([Filter.Everything], Opened);
-        var count = GatewaySubscription.RememberedEvents + 44;
-        for (var i = 0; i < count; i++) subscription.Sent(Event(i, Opened + i / 10));   // ten a second
+        var count = GatewaySubscription.RememberedEvents + 2000;
+        for (var i = 0; i < count; i++) subscription.Sent(Event(i, Opened + i / 1000));   // a thousand a second
 
         var from = subscription.ResumeFrom();
-        var forgottenNewest = Opened + (count - GatewaySubscription.RememberedEvents - 1) / 10;
+        var forgottenNewest = Opened + (count - GatewaySubscription.RememberedEvents - 1) / 1000;
         Assert.Equal(forgottenNewest, from.Since);   // later than newest - look-back: the events before are not named
         var named = from.Sent.ToHashSet();
         for (var i = 0; i < count; i++)
         {
-            var sentAt = Opened + i / 10;
+            var sentAt = Opened + i / 1000;
             if (i >= count - GatewaySubscription.RememberedEvents) Assert.Contains(ResumePoint.IdKey(Event(i, sentAt).Id), named);
         }
         Assert.Equal(from.Sent.Length, named.Count);
