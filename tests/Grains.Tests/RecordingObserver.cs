@@ -37,3 +37,17 @@ public sealed class RecordingObserver : IGatewayShardObserver
         catch (OperationCanceledException) { return true; }
     }
 }
+
+/// <summary>A gateway shard that has moved on to another activation: it refuses every delivery.</summary>
+public sealed class RefusingObserver : IGatewayShardObserver
+{
+    private int _refused;
+
+    public int Refused => Volatile.Read(ref _refused);
+
+    public Task<bool> DeliverAsync(DeliveryBatch batch)
+    {
+        Interlocked.Increment(ref _refused);
+        return Task.FromResult(false);
+    }
+}

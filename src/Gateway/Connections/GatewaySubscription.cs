@@ -26,10 +26,17 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 
     public Filter[] Filters { get; } = filters;
 
+    /// <summary>Once true, a resume goes on from where the client got to; before, the REQ is registered whole again.</summary>
+    public bool EndOfStoredEventsSent { get; set; }
+
     /// <summary>Called for every EVENT sent on this subscription (under the connection's lock).</summary>
     public void Sent(NostrEvent evt)
     {
-        if (evt.CreatedAt > _newest) _newest = evt.CreatedAt;
+        // Capped at the gateway's clock: one event stamped in 2100 must not move every resume past what is missed.
+        var stamp = Math.Min(evt.CreatedAt, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        if (stamp > _newest) _newest = stamp;
+        // Older than any resume would read: nothing to name (most stored events of a REQ).
+        if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return;
         if (_count < _recent.Length)
         {
             _recent[_count++] = (ResumePoint.IdKey(evt.Id), evt.CreatedAt);

@@ -30,6 +30,12 @@ internal sealed partial class RelayConnection
     private readonly SemaphoreSlim _inFlight;
     private readonly Dictionary<string, Task> _authorTails = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GatewaySubscription> _subscriptions = new(StringComparer.Ordinal);
+    /// <summary>
+    /// One subscription call to the shard grain at a time (REQ, CLOSE, resume, disconnect): a resume racing a
+    /// CLOSE or a replacing REQ would otherwise leave the grain holding what the client no longer has.
+    /// </summary>
+    private readonly SemaphoreSlim _registrations = new(1, 1);
+    private bool _ended;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _draining;
 
@@ -69,8 +75,14 @@ internal sealed partial class RelayConnection
         finally
         {
             await WaitForInFlightAsync(_options.ShutdownDrainTimeout);   // accepted EVENTs still get their OK
-            try { await _shard.Grain.DisconnectAsync(Id); }
+            await _registrations.WaitAsync();
+            try
+            {
+                _ended = true;   // a resume after this would register REQs nobody will ever disconnect
+                await _shard.Grain.DisconnectAsync(Id);
+            }
             catch (Exception ex) { LogConnectionFailed(_logger, ex, Id); }
+            finally { _registrations.Release(); }
             _shard.Remove(this);
             _outbound.Complete();
             await Task.WhenAny(_outbound.Closed, Task.Delay(TimeSpan.FromSeconds(5)));
@@ -304,6 +316,7 @@ internal sealed partial class RelayConnection
             // Resumes start from the REQ's moment at the earliest: what came before went out as stored events.
             _subscriptions[subscriptionId] = new GatewaySubscription(parsed.Filters!, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         }
+        await _registrations.WaitAsync();
         try
         {
             await _shard.Grain.SubscribeAsync(Id, subscriptionId, parsed.Filters!);
@@ -313,6 +326,10 @@ internal sealed partial class RelayConnection
             LogSubscribeFailed(_logger, ex, subscriptionId);
             lock (_subscriptions) _subscriptions.Remove(subscriptionId);
             Reply(RelayFrames.Closed(subscriptionId, "error: could not open the subscription; try again"));
+        }
+        finally
+        {
+            _registrations.Release();
         }
     }
 
@@ -326,8 +343,7 @@ internal sealed partial class RelayConnection
         bool known;
         lock (_subscriptions) known = _subscriptions.Remove(subscriptionId);
         if (!known) return;   // NIP-01 asks no answer to CLOSE; an unknown id is simply done
-        try { await _shard.Grain.UnsubscribeAsync(Id, subscriptionId); }
-        catch (Exception ex) { LogSubscribeFailed(_logger, ex, subscriptionId); }
+        await UnsubscribeQuietlyAsync(subscriptionId);
     }
 
     /// <summary>Called by the shard observer, in the order the subscription grain sent them.</summary>
@@ -345,7 +361,11 @@ internal sealed partial class RelayConnection
                 if (!_outbound.TryEnqueue(RelayFrames.Event(subscriptionId, delivery.Event!.Json))) CloseSlowSubscription(subscriptionId);
                 break;
             case DeliveryKind.EndOfStoredEvents:
-                lock (_subscriptions) { if (!_subscriptions.ContainsKey(subscriptionId)) return; }
+                lock (_subscriptions)
+                {
+                    if (!_subscriptions.TryGetValue(subscriptionId, out var subscription)) return;
+                    subscription.EndOfStoredEventsSent = true;
+                }
                 Reply(RelayFrames.EndOfStoredEvents(subscriptionId));
                 break;
             case DeliveryKind.Closed:
@@ -356,29 +376,45 @@ internal sealed partial class RelayConnection
     }
 
     /// <summary>
-    /// The shard's subscription grain was re-activated empty (its silo died): register every open REQ again
-    /// from where the client got to. Returns how many were resumed.
+    /// The shard's subscription grain was re-activated empty (its silo died): register every open REQ again,
+    /// from where the client got to, or whole when its EOSE had not come yet. Returns how many were registered.
     /// </summary>
     public async Task<int> ResumeSubscriptionsAsync()
     {
-        KeyValuePair<string, (Filter[] Filters, ResumePoint From)>[] open;
-        lock (_subscriptions)
+        string[] ids;
+        lock (_subscriptions) ids = [.. _subscriptions.Keys];
+        var registered = 0;
+        foreach (var id in ids)
         {
-            open = new KeyValuePair<string, (Filter[], ResumePoint)>[_subscriptions.Count];
-            var i = 0;
-            foreach (var (id, subscription) in _subscriptions) open[i++] = new(id, (subscription.Filters, subscription.ResumeFrom()));
-        }
-        foreach (var (id, (filters, from)) in open)
-        {
-            try { await _shard.Grain.ResumeAsync(Id, id, filters, from); }
+            await _registrations.WaitAsync();
+            try
+            {
+                if (_ended) break;
+                Filter[] filters;
+                ResumePoint? from;
+                lock (_subscriptions)
+                {
+                    if (!_subscriptions.TryGetValue(id, out var subscription)) continue;   // CLOSEd meanwhile
+                    filters = subscription.Filters;   // a REQ that replaced it meanwhile: its filters
+                    from = subscription.EndOfStoredEventsSent ? subscription.ResumeFrom() : null;
+                }
+                if (from is null) await _shard.Grain.SubscribeAsync(Id, id, filters);
+                else await _shard.Grain.ResumeAsync(Id, id, filters, from);
+                registered++;
+            }
             catch (Exception ex)
             {
                 LogSubscribeFailed(_logger, ex, id);
-                lock (_subscriptions) { if (!_subscriptions.Remove(id)) continue; }
-                Reply(RelayFrames.Closed(id, "error: lost this subscription in a relay failover; REQ again with since"));
+                bool known;
+                lock (_subscriptions) known = _subscriptions.Remove(id);
+                if (known) Reply(RelayFrames.Closed(id, "error: lost this subscription in a relay failover; REQ again with since"));
+            }
+            finally
+            {
+                _registrations.Release();
             }
         }
-        return open.Length;
+        return registered;
     }
 
     /// <summary>The client reads slower than its subscriptions produce: end the one that overflowed, say why.</summary>
@@ -392,8 +428,10 @@ internal sealed partial class RelayConnection
 
     private async Task UnsubscribeQuietlyAsync(string subscriptionId)
     {
+        await _registrations.WaitAsync();
         try { await _shard.Grain.UnsubscribeAsync(Id, subscriptionId); }
         catch (Exception ex) { LogSubscribeFailed(_logger, ex, subscriptionId); }
+        finally { _registrations.Release(); }
     }
 
     private void Reply(OutboundFrame frame) => _outbound.EnqueueReply(frame);

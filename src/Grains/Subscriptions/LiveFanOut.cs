@@ -26,6 +26,9 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     /// <summary>How many other silos this one sends live events to.</summary>
     public int PeerCount => _siloSnapshot.Length;
 
+    /// <summary>Whether the shard's grain, on this silo, is receiving live events.</summary>
+    public bool Serves(string shardKey) => _shards.ContainsKey(shardKey);
+
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(LiveFanOut), ServiceLifecycleStage.Active, StartAsync, StopAsync);
 
@@ -85,14 +88,19 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     /// <summary>Called by a subscription grain when it activates: from now on it receives every live event.</summary>
     public void AddShard(string shardKey)
     {
-        if (_shards.TryAdd(shardKey, new Outbox(shardKey, grains.GetGrain<ISubscriptionGrain>(shardKey).PublishAsync, this, retryWhileMember: null)))
-            _shardSnapshot = [.. _shards.Values];
+        // Under a lock: two shards changing at once must not publish their snapshots in the wrong order.
+        lock (_shards)
+        {
+            if (_shards.TryAdd(shardKey, new Outbox(shardKey, grains.GetGrain<ISubscriptionGrain>(shardKey).PublishAsync, this, retryWhileMember: null)))
+                _shardSnapshot = [.. _shards.Values];
+        }
     }
 
     public void RemoveShard(string shardKey)
     {
-        if (_shards.TryRemove(shardKey, out var gone))
+        lock (_shards)
         {
+            if (!_shards.TryRemove(shardKey, out var gone)) return;
             gone.Abandon();
             _shardSnapshot = [.. _shards.Values];
         }

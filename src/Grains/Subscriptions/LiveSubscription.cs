@@ -3,10 +3,8 @@ using NostrRelay.Protocol;
 namespace NostrRelay.Subscriptions;
 
 /// <summary>One REQ of one connection while it is registered in a subscription grain.</summary>
-internal sealed class LiveSubscription(long connectionId, string subscriptionId, Filter[] filters, long registeredAt = 0)
+internal sealed class LiveSubscription(long connectionId, string subscriptionId, Filter[] filters)
 {
-    /// <summary>Unix seconds when it was registered: a re-driven event created before that was in its history.</summary>
-    public long RegisteredAt { get; } = registeredAt;
 
     public long ConnectionId { get; } = connectionId;
     public string SubscriptionId { get; } = subscriptionId;
@@ -22,7 +20,8 @@ internal sealed class LiveSubscription(long connectionId, string subscriptionId,
     /// Ids sent as stored events: an event committed just before the REQ may reach us live after EOSE
     /// too, and must not be sent twice. Kept for <see cref="SubscriptionGrain.HistoryEchoWindow"/>.
     /// </summary>
-    public HashSet<string>? SentHistory { get; set; }
+    /// <remarks>Held as <see cref="NostrRelay.Grains.ResumePoint.IdKey"/>s: 8 bytes an id, and it keeps no event alive.</remarks>
+    public HashSet<long>? SentHistory { get; set; }
     public long SentHistoryExpires { get; set; }
 
     /// <summary>Marks the event being matched, so a subscription matched by several filters is sent it once.</summary>

@@ -20,7 +20,8 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     : Grain, ISubscriptionGrain
 {
     /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>
-    internal static readonly TimeSpan HistoryEchoWindow = TimeSpan.FromSeconds(10);
+    /// <remarks>As long as an author grain re-drives (60 s): a re-driven event a subscription got as stored is dropped by id.</remarks>
+    internal static readonly TimeSpan HistoryEchoWindow = TimeSpan.FromSeconds(60);
     private const int MaxDeliveriesPerCall = 256;
     /// <summary>Per filter: a resume covers seconds of outage, not the archive.</summary>
     private const int MaxResumedEvents = 5000;
@@ -32,6 +33,8 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     private readonly AuthorVersions _versions = new();
     private readonly Guid _activation = Guid.NewGuid();
     private IGatewayShardObserver? _observer;
+    private bool _serving;
+    private bool _retired;
     private long _lastAttach;
     private bool _pumping;
 
@@ -43,7 +46,6 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        fanOut.AddShard(this.GetPrimaryKeyString());
         _lastAttach = time.GetTimestamp();
         this.RegisterGrainTimer(RetireIfAbandonedAsync, new GrainTimerCreationOptions(AbandonedAfter / 4, AbandonedAfter / 4) { Interleave = true });
         return Task.CompletedTask;
@@ -59,15 +61,28 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Joins this silo's fan-out once a gateway uses the shard (attach or REQ), not on activation: a live event
+    /// still on its way to a retired activation re-activates the grain, and that empty activation must not
+    /// start receiving every event again.
+    /// </summary>
+    private void Serve()
+    {
+        if (_serving || _retired) return;
+        _serving = true;
+        fanOut.AddShard(this.GetPrimaryKeyString());
+    }
+
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        fanOut.RemoveShard(this.GetPrimaryKeyString());
+        if (_serving) fanOut.RemoveShard(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
     public Task<Guid> AttachAsync(IGatewayShardObserver observer)
     {
         _lastAttach = time.GetTimestamp();
+        Serve();
         _observer = observer;
         StartPump();
         return Task.FromResult(_activation);
@@ -81,11 +96,12 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     private Task RegisterAsync(long connectionId, string subscriptionId, Filter[] filters, ResumePoint? resume)
     {
+        Serve();
         if (!_connections.TryGetValue(connectionId, out var subscriptions))
             _connections[connectionId] = subscriptions = new Dictionary<string, LiveSubscription>(StringComparer.Ordinal);
         if (subscriptions.Remove(subscriptionId, out var replaced)) Drop(replaced);   // NIP-01: same id replaces.
 
-        var subscription = new LiveSubscription(connectionId, subscriptionId, filters, time.GetUtcNow().ToUnixTimeSeconds());
+        var subscription = new LiveSubscription(connectionId, subscriptionId, filters);
         subscriptions[subscriptionId] = subscription;
         // Registered live before the store is read: an event committed during the read is either in the
         // history or buffered here, never missed.
@@ -118,6 +134,12 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     public Task PublishAsync(EventBatch batch)
     {
+        if (!_serving)
+        {
+            // Re-activated only by events in flight to an activation that retired: nobody is here to serve.
+            this.DeactivateOnIdle();
+            return Task.CompletedTask;
+        }
         var now = time.GetTimestamp();
         foreach (var live in batch.Events)
         {
@@ -129,9 +151,6 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             _index.Match(evt, _matches);
             foreach (var subscription in _matches)
             {
-                // A re-driven event this shard never saw live is new only to subscriptions that existed
-                // when it was created; a later one got it with its stored events.
-                if (batch.Redriven && subscription.RegisteredAt > evt.CreatedAt) continue;
                 if (subscription.CatchUpBuffer is { } buffer)
                 {
                     buffer.Add(evt);
@@ -139,8 +158,9 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 }
                 if (subscription.SentHistory is { } sent)
                 {
+                    // A live echo, or a re-driven event, of one sent with the stored events.
                     if (now > subscription.SentHistoryExpires) subscription.SentHistory = null;
-                    else if (sent.Contains(evt.Id)) continue;
+                    else if (sent.Contains(ResumePoint.IdKey(evt.Id))) continue;
                 }
                 _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
             }
@@ -198,7 +218,9 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         }
         if (sent is not null)
         {
-            subscription.SentHistory = sent;
+            var keys = new HashSet<long>(sent.Count);
+            foreach (var id in sent) keys.Add(ResumePoint.IdKey(id));
+            subscription.SentHistory = keys;
             subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
         }
         StartPump();
@@ -287,12 +309,15 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     /// <summary>Lets every subscription go and leaves: another activation serves this shard now, or nobody does.</summary>
     private void Retire()
     {
+        _retired = true;
+        if (_serving) fanOut.RemoveShard(this.GetPrimaryKeyString());
+        _serving = false;
         foreach (var subscriptions in _connections.Values)
             foreach (var subscription in subscriptions.Values) Drop(subscription);
         _connections.Clear();
         _outbox.Clear();
         _observer = null;
-        this.DeactivateOnIdle();   // and OnDeactivateAsync takes it off this silo's fan-out
+        this.DeactivateOnIdle();
     }
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Shard {Shard} heard nothing from its gateway for a while; it retires")]

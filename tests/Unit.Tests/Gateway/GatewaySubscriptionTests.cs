@@ -7,7 +7,7 @@ namespace NostrRelay.Unit.Tests.Gateway;
 /// <summary>What a gateway asks for when it resumes a subscription its shard lost: enough to miss nothing, named so nothing repeats.</summary>
 public sealed class GatewaySubscriptionTests
 {
-    private const long Opened = 1_800_000_000;
+    private static readonly long Opened = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10_000;
     private static readonly long LookBack = (long)GatewaySubscription.ResumeLookBack.TotalSeconds;
 
     private static NostrEvent Event(int n, long createdAt) =>
@@ -59,5 +59,15 @@ public sealed class GatewaySubscriptionTests
     {
         Assert.Equal(0x0123456789abcdefL, ResumePoint.IdKey("0123456789abcdef" + new string('f', 48)));
         Assert.Equal(-1L, ResumePoint.IdKey(new string('f', 64)));
+    }
+
+    [Fact]
+    public void an_event_stamped_far_in_the_future_does_not_move_the_resume_past_what_was_missed()
+    {
+        var subscription = new GatewaySubscription([Filter.Everything], Opened);
+        subscription.Sent(Event(1, Opened + 10));
+        subscription.Sent(Event(2, 4_102_444_800));   // 2100-01-01
+        var from = subscription.ResumeFrom();
+        Assert.InRange(from.Since, Opened, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }
 }
