@@ -26,7 +26,7 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
     /// <summary>True once every shard's observer is attached: before that the gateway answers 503.</summary>
     public bool Ready { get; private set; }
 
-    /// <summary>When every shard last reached its subscription grain: readiness fails when the cluster stops answering.</summary>
+    /// <summary>When a shard last reached its subscription grain: readiness fails when the cluster stops answering.</summary>
     public DateTimeOffset LastCheckIn { get; private set; }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -52,40 +52,45 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
     }
 
     /// <summary>
-    /// Checks in with every shard's grain. A grain re-activated elsewhere (its silo died) comes back empty:
-    /// attaching gives it the observer again, and each connection of the shard resumes its REQs from where
-    /// its client got to.
+    /// Checks in with every shard's grain, each shard on its own: one shard waiting on a dead silo neither
+    /// delays the others nor makes the gateway unready while the cluster still answers. A grain re-activated
+    /// elsewhere (its silo died) comes back empty: attaching gives it the observer again, and each connection
+    /// of the shard resumes its REQs from where its client got to.
     /// </summary>
     private async Task ReattachAsync(CancellationToken cancellationToken)
     {
+        var checks = new Task[_shards.Length];
+        for (var i = 0; i < checks.Length; i++) checks[i] = Task.CompletedTask;
         using var timer = new PeriodicTimer(options.Value.ShardCheckInterval);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                var all = true;
-                foreach (var shard in _shards)
-                {
-                    try
-                    {
-                        var activation = await shard.Grain.AttachAsync(shard.Reference!);
-                        if (activation == shard.Activation) continue;
-                        shard.Activation = activation;
-                        var resumed = 0;
-                        foreach (var connection in shard.Connections) resumed += await connection.ResumeSubscriptionsAsync();
-                        LogResumed(logger, shard.Key, resumed);
-                    }
-                    catch (Exception ex)
-                    {
-                        all = false;
-                        LogReattachFailed(logger, ex, shard.Key);
-                    }
-                }
-                if (all) LastCheckIn = DateTimeOffset.UtcNow;
+                for (var i = 0; i < _shards.Length; i++)
+                    if (checks[i].IsCompleted) checks[i] = CheckInAsync(_shards[i]);   // a slow one is not started twice
             }
         }
         catch (OperationCanceledException)
         {
+        }
+        await Task.WhenAll(checks);
+    }
+
+    private async Task CheckInAsync(GatewayShard shard)
+    {
+        try
+        {
+            var activation = await shard.Grain.AttachAsync(shard.Reference!);
+            LastCheckIn = DateTimeOffset.UtcNow;   // the cluster answers
+            if (activation == shard.Activation) return;
+            shard.Activation = activation;
+            var resumed = 0;
+            foreach (var connection in shard.Connections) resumed += await connection.ResumeSubscriptionsAsync();
+            LogResumed(logger, shard.Key, resumed);
+        }
+        catch (Exception ex)
+        {
+            LogReattachFailed(logger, ex, shard.Key);
         }
     }
 

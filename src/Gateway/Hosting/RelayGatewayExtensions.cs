@@ -21,7 +21,10 @@ public static partial class RelayGatewayExtensions
     /// </summary>
     public static IServiceCollection AddNostrRelay(this IServiceCollection services, IConfiguration relaySection, Action<RelayOptions>? configure = null)
     {
-        services.AddOptions<RelayOptions>().Bind(relaySection).Configure(o => configure?.Invoke(o));
+        services.AddOptions<RelayOptions>().Bind(relaySection).Configure(o => configure?.Invoke(o))
+            .Validate(o => o.ShardCheckInterval >= TimeSpan.FromMilliseconds(100) && o.ShardCheckInterval <= TimeSpan.FromMinutes(1),
+                "Relay:ShardCheckInterval must be between 00:00:00.1 and 00:01:00")
+            .ValidateOnStart();
         services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value));
         services.TryAddSingleton<ISchnorrVerifier>(_ => SchnorrVerifier.Default);
         services.TryAddSingleton(sp => new EventVerifier(sp.GetRequiredService<ISchnorrVerifier>()));

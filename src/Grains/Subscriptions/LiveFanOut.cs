@@ -29,15 +29,18 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     /// <summary>Whether the shard's grain, on this silo, is receiving live events.</summary>
     public bool Serves(string shardKey) => _shards.ContainsKey(shardKey);
 
+    /// <summary>Before the silo becomes active: an event committed on it must already reach the silos it knows.</summary>
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(LiveFanOut), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+        lifecycle.Subscribe(nameof(LiveFanOut), ServiceLifecycleStage.ApplicationServices, StartAsync, StopAsync);
 
     private Task StartAsync(CancellationToken cancellationToken)
     {
         // Resolved here, not injected: a silo's membership service exists only once the silo runs.
         var membership = services.GetService(typeof(IClusterMembershipService)) as IClusterMembershipService;
         var self = (services.GetService(typeof(ILocalSiloDetails)) as ILocalSiloDetails)?.SiloAddress;
-        if (membership is not null && self is not null) _watching = WatchMembershipAsync(membership, self, _stopping.Token);
+        if (membership is null || self is null) return Task.CompletedTask;
+        Apply(membership.CurrentSnapshot, self);
+        _watching = WatchMembershipAsync(membership, self, _stopping.Token);
         return Task.CompletedTask;
     }
 
@@ -48,40 +51,54 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         catch (OperationCanceledException) { }
     }
 
+    /// <summary>Follows membership for the silo's life; a failure restarts the watch, since without it live events stay here.</summary>
     private async Task WatchMembershipAsync(IClusterMembershipService membership, SiloAddress self, CancellationToken cancellationToken)
     {
-        try
+        while (!cancellationToken.IsCancellationRequested)
         {
-            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+            try
             {
-                var changed = false;
-                foreach (var (address, member) in snapshot.Members)
-                {
-                    if (address.Equals(self)) continue;
-                    if (member.Status == SiloStatus.Active)
-                    {
-                        if (_silos.TryAdd(address, new Outbox(address.ToString(), grains.GetGrain<ISiloFanOutGrain>(address.ToParsableString()).PublishAsync, this, retryWhileMember: address)))
-                        {
-                            changed = true;
-                            LogPeerAdded(_logger, address.ToString());
-                        }
-                    }
-                    else if (member.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping && _silos.TryRemove(address, out var gone))
-                    {
-                        gone.Abandon();
-                        changed = true;
-                        LogPeerRemoved(_logger, address.ToString(), member.Status.ToString());
-                    }
-                }
-                if (changed) _siloSnapshot = [.. _silos.Values];
+                await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+                    Apply(snapshot, self);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogMembershipWatchFailed(_logger, ex);
+                try { await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); }
+                catch (OperationCanceledException) { return; }
+                Apply(membership.CurrentSnapshot, self);
             }
         }
-        catch (OperationCanceledException)
+    }
+
+    private void Apply(ClusterMembershipSnapshot snapshot, SiloAddress self)
+    {
+        lock (_silos)
         {
-        }
-        catch (Exception ex)
-        {
-            LogMembershipWatchFailed(_logger, ex);
+            var changed = false;
+            foreach (var (address, member) in snapshot.Members)
+            {
+                if (address.Equals(self)) continue;
+                if (member.Status == SiloStatus.Active)
+                {
+                    if (_silos.TryAdd(address, new Outbox(address.ToString(), grains.GetGrain<ISiloFanOutGrain>(address.ToParsableString()).PublishAsync, this, retryWhileMember: address)))
+                    {
+                        changed = true;
+                        LogPeerAdded(_logger, address.ToString());
+                    }
+                }
+                else if (member.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping && _silos.TryRemove(address, out var gone))
+                {
+                    gone.Abandon();
+                    changed = true;
+                    LogPeerRemoved(_logger, address.ToString(), member.Status.ToString());
+                }
+            }
+            if (changed) _siloSnapshot = [.. _silos.Values];
         }
     }
 
@@ -136,19 +153,20 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     private sealed class Outbox(string name, Func<EventBatch, Task> send, LiveFanOut owner, SiloAddress? retryWhileMember)
     {
         private const int MaxBatch = 512;
-        /// <summary>About a minute of a busy relay: a silo that cannot take it that long is declared dead before.</summary>
-        private const int MaxQueued = 500_000;
+        /// <summary>Tens of seconds of a busy relay: a silo that cannot take it that long is declared dead before.</summary>
+        private const long MaxQueuedBytes = 256L * 1024 * 1024;
         private readonly ConcurrentQueue<QueuedEvent> _queue = new();
         private int _pumping;
-        private int _queued;
+        private long _queuedBytes;
         private int _overflowing;
         private volatile bool _abandoned;
 
         public void Enqueue(QueuedEvent item)
         {
-            if (Interlocked.Increment(ref _queued) > MaxQueued)
+            var size = item.Event.Event.Json.Length;
+            if (Interlocked.Add(ref _queuedBytes, size) > MaxQueuedBytes)
             {
-                Interlocked.Decrement(ref _queued);
+                Interlocked.Add(ref _queuedBytes, -size);
                 if (Interlocked.Exchange(ref _overflowing, 1) == 0) LogOverflow(owner._logger, name);   // once per episode
                 return;
             }
@@ -167,7 +185,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             {
                 if (_abandoned)
                 {
-                    while (_queue.TryDequeue(out _)) Interlocked.Decrement(ref _queued);
+                    while (_queue.TryDequeue(out var dropped)) Interlocked.Add(ref _queuedBytes, -dropped.Event.Event.Json.Length);
                 }
                 var batch = TakeBatch();
                 if (batch is null)
@@ -187,9 +205,13 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             var count = Math.Min(_queue.Count, MaxBatch);
             var events = new LiveEvent[count];
             var n = 0;
+            long bytes = 0;
             while (n < count && _queue.TryPeek(out var next) && next.Redriven == first.Redriven && _queue.TryDequeue(out next))
+            {
                 events[n++] = next.Event;
-            Interlocked.Add(ref _queued, -n);
+                bytes += next.Event.Event.Json.Length;
+            }
+            Interlocked.Add(ref _queuedBytes, -bytes);
             if (n < count) Array.Resize(ref events, n);
             return new EventBatch(events, first.Redriven);
         }
@@ -207,7 +229,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 {
                     // A peer silo that is still a member may be restarting a connection: keep its order and
                     // try again until membership says it is gone. A local shard that fails has deactivated.
-                    if (retryWhileMember is { } silo && !_abandoned && owner.IsPeer(silo) && !owner._stopping.IsCancellationRequested)
+                    if (retryWhileMember is { } silo && IsTransient(ex) && !_abandoned && owner.IsPeer(silo) && !owner._stopping.IsCancellationRequested)
                     {
                         if (attempt == 1) LogPeerRetry(owner._logger, ex, name, batch.Events.Length);
                         await Task.Delay(Math.Min(1000, 50 * attempt));
@@ -218,6 +240,10 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 }
             }
         }
+
+        /// <summary>Failures that a live peer recovers from; anything else (placement refused, a bad payload) would fail again.</summary>
+        private static bool IsTransient(Exception ex) =>
+            ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException;
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Live fan-out to {Destination} lost {Count} events")]

@@ -216,10 +216,13 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;
             _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
         }
-        if (sent is not null)
+        if (sent is not null || sentBefore is not null)
         {
-            var keys = new HashSet<long>(sent.Count);
-            foreach (var id in sent) keys.Add(ResumePoint.IdKey(id));
+            // What the client has: the stored events just sent and, after a resume, what it had before. A live
+            // echo or a re-driven copy of any of them is dropped.
+            var keys = sentBefore ?? new HashSet<long>(sent!.Count);
+            if (sent is not null)
+                foreach (var id in sent) keys.Add(ResumePoint.IdKey(id));
             subscription.SentHistory = keys;
             subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
         }

@@ -68,8 +68,9 @@ CREATE TABLE IF NOT EXISTS orleans_membership (
 -- GatewaysQueryKey: what clients connect to. Orleans passes @Status = Active (3); the generation is part of the
 --   gateway's address. A silo without a gateway (proxy_port 0) is no gateway.
 --
--- CleanupDefunctSiloEntriesKey: IMembershipTable promises to delete dead silos (SiloStatus.Dead = 6) older than
---   the cut-off, which arrives as @IAmAliveTime. A silo that started after the cut-off is not old.
+-- CleanupDefunctSiloEntriesKey: deletes silos that are not Active (SiloStatus.Active = 3) and older than the
+--   cut-off, which arrives as @IAmAliveTime: dead ones, and those that crashed while joining or shutting down,
+--   which no one declares dead. A silo that started after the cut-off is not old.
 --   10.4.2 would instead use an optional per-row CleanupDefunctSiloEntryKey if one were installed; this script
 --   installs none, so the set-based delete below is what runs.
 INSERT INTO orleansquery (querykey, querytext) VALUES
@@ -180,7 +181,7 @@ $q$),
 ('CleanupDefunctSiloEntriesKey', $q$
 DELETE FROM orleans_membership
 WHERE cluster_id = @DeploymentId
-  AND status = 6
+  AND status <> 3
   AND i_am_alive_time < @IAmAliveTime
   AND start_time < @IAmAliveTime
 $q$)

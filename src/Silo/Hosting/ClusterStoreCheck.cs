@@ -18,6 +18,15 @@ internal static class ClusterStoreCheck
                 $"{local} is not shared between silos, and this silo joins a cluster (Orleans:Clustering:ProviderType is set). " +
                 "Set Relay:Store:Type=Postgres with Relay:Store:ConnectionString, so every silo reads and writes the same events, " +
                 "or Relay:Cluster:AllowLocalStore=true if each silo keeping its own events is what you want.");
+        // Grain state (consumer bookmarks) follows a Postgres store by itself; beside a composed store it would
+        // fall back to a local Sqlite file, and a consumer grain moving silos would lose its bookmark.
+        var grainStorage = configuration["Relay:GrainStorage:Type"]
+            ?? (string.Equals(configuration["Relay:Store:Type"], "Postgres", StringComparison.OrdinalIgnoreCase) ? "Postgres" : "Sqlite");
+        if (!string.Equals(grainStorage, "Postgres", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException(
+                $"Grain storage (consumer bookmarks) would be {grainStorage}, on this silo only, and this silo joins a cluster. " +
+                "Set Relay:GrainStorage:Type=Postgres with Relay:GrainStorage:ConnectionString (and Schema), " +
+                "or Relay:Cluster:AllowLocalStore=true.");
     }
 
     /// <summary>The first store in the (possibly composed) configuration that lives on this machine, or null.</summary>

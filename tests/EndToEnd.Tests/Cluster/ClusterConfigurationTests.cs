@@ -28,6 +28,14 @@ public sealed class ClusterConfigurationTests
     }
 
     [Fact]
+    public void bookmarks_beside_a_composed_store_must_be_shared_too()
+    {
+        var refused = Assert.Throws<InvalidOperationException>(() => RelayHost.Build([.. Clustered,
+            "--Relay:Store:Type=Mirrored", "--Relay:Store:Primary:Type=Postgres", "--Relay:Store:Mirrors:0:Type=Postgres"]));
+        Assert.Contains("Relay:GrainStorage:Type=Postgres", refused.Message);
+    }
+
+    [Fact]
     public async Task the_operator_can_say_a_local_store_is_meant()
     {
         var data = Directory.CreateTempSubdirectory("relay-local-store-");

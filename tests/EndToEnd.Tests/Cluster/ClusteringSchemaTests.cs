@@ -112,7 +112,7 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task heartbeats_and_suspicions_round_trip_and_only_long_dead_silos_are_cleaned_up()
+    public async Task heartbeats_and_suspicions_round_trip_and_only_long_gone_silos_are_cleaned_up()
     {
         var table = await NewMembershipTableAsync();
         var now = WholeMilliseconds(DateTime.UtcNow);
@@ -121,7 +121,8 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
         var longDead = Entry(port: 2000, SiloStatus.Dead, now - TimeSpan.FromHours(1));
         var recentlyDead = Entry(port: 3000, SiloStatus.Dead, now - TimeSpan.FromHours(1));
         recentlyDead.IAmAliveTime = now;
-        foreach (var entry in new[] { alive, longDead, recentlyDead })
+        var crashedJoining = Entry(port: 4000, SiloStatus.Joining, now - TimeSpan.FromHours(1));   // nobody declares it dead
+        foreach (var entry in new[] { alive, longDead, recentlyDead, crashedJoining })
         {
             Assert.True(await table.InsertRowAsync(entry, (await table.ReadAllAsync()).Version.Next()));
         }
