@@ -227,9 +227,10 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 }
                 catch (Exception ex)
                 {
-                    // A peer silo that is still a member may be restarting a connection: keep its order and
-                    // try again until membership says it is gone. A local shard that fails has deactivated.
-                    if (retryWhileMember is { } silo && IsTransient(ex) && !_abandoned && owner.IsPeer(silo) && !owner._stopping.IsCancellationRequested)
+                    // A peer silo that is still a member may be restarting a connection, or its inbox's directory
+                    // entry may have died with another silo: keep the order and try again until membership says
+                    // the peer is gone (the byte bound caps what waits). A local shard that fails has deactivated.
+                    if (retryWhileMember is { } silo && !_abandoned && owner.IsPeer(silo) && !owner._stopping.IsCancellationRequested)
                     {
                         if (attempt == 1) LogPeerRetry(owner._logger, ex, name, batch.Events.Length);
                         await Task.Delay(Math.Min(1000, 50 * attempt));
@@ -240,10 +241,6 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 }
             }
         }
-
-        /// <summary>Failures that a live peer recovers from; anything else (placement refused, a bad payload) would fail again.</summary>
-        private static bool IsTransient(Exception ex) =>
-            ex is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException;
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Live fan-out to {Destination} lost {Count} events")]

@@ -11,6 +11,8 @@ namespace NostrRelay.EndToEnd.Tests.Cluster;
 /// </summary>
 internal sealed class LiveSubscriber : IAsyncDisposable
 {
+    /// <summary>The relay's max_limit (appsettings.json): the most stored events one REQ returns.</summary>
+    private const int PageSize = 5000;
     private readonly object _filter;
     private readonly Uri[] _urls;
     private readonly CancellationTokenSource _stop = new();
@@ -45,7 +47,7 @@ internal sealed class LiveSubscriber : IAsyncDisposable
             try
             {
                 var frame = await _client!.NextAsync(TimeSpan.FromHours(1)).WaitAsync(_stop.Token);
-                if (Frames.Is(frame, "EVENT")) Count(frame[2]);
+                if (Frames.Is(frame, "EVENT") && Frames.IsFor(frame, "live")) Count(frame[2]);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -61,10 +63,21 @@ internal sealed class LiveSubscriber : IAsyncDisposable
                     try
                     {
                         var client = await TestClient.ConnectAsync(_urls[next++ % _urls.Length]);
+                        var since = Interlocked.Read(ref _newest);
                         var resumed = JsonSerializer.SerializeToElement(_filter).EnumerateObject()
                             .ToDictionary(p => p.Name, p => (object)p.Value);
-                        resumed["since"] = Interlocked.Read(ref _newest);
-                        foreach (var stored in await client.QueryAsync("live", resumed)) Count(stored);
+                        resumed["since"] = since;
+                        resumed["limit"] = PageSize;
+                        var page = await client.QueryAsync("live", resumed);
+                        foreach (var stored in page) Count(stored);
+                        // More than a page came meanwhile: page back with until, as NIP-01 clients do.
+                        for (var pages = 1; page.Count == PageSize && pages < 20; pages++)
+                        {
+                            resumed["until"] = page.Min(e => e.GetProperty("created_at").GetInt64());
+                            page = await client.QueryAsync($"back{pages}", resumed);
+                            await client.SendAsync(Frames.Close($"back{pages}"));
+                            foreach (var stored in page) Count(stored);
+                        }
                         _client = client;
                         Reconnects++;
                     }
