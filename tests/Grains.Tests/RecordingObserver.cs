@@ -51,3 +51,17 @@ public sealed class RefusingObserver : IGatewayShardObserver
         return Task.FromResult(false);
     }
 }
+
+/// <summary>A gateway shard behind a flaky link: its first deliveries fail, then it records like the real one.</summary>
+public sealed class FlakyObserver(int failures) : IGatewayShardObserver
+{
+    private int _failuresLeft = failures;
+
+    public RecordingObserver Inner { get; } = new();
+
+    public Task<bool> DeliverAsync(DeliveryBatch batch)
+    {
+        if (Interlocked.Decrement(ref _failuresLeft) >= 0) throw new InvalidOperationException("link down");
+        return Inner.DeliverAsync(batch);
+    }
+}

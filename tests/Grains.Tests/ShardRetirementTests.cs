@@ -41,4 +41,23 @@ public sealed class ShardRetirementTests(ClusterFixture fixture)
         }
         return condition();
     }
+
+    [Fact]
+    public async Task deliveries_that_fail_briefly_are_sent_again_in_order()
+    {
+        var gateway = new FlakyObserver(failures: 2);
+        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"flaky-{Guid.NewGuid():N}/0");
+        await shard.AttachAsync(fixture.Client.CreateObjectReference<IGatewayShardObserver>(gateway));
+        var author = new Author();
+        await shard.SubscribeAsync(1, "sub", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+
+        var events = Enumerable.Range(0, 5).Select(i => author.Note($"n{i}")).ToArray();
+        foreach (var evt in events) await fixture.Client.GetGrain<IAuthorStreamGrain>(author.Pubkey).AppendAsync(evt);
+
+        Assert.Equal(DeliveryKind.EndOfStoredEvents, (await gateway.Inner.NextAsync()).Kind);
+        var received = new List<string>();
+        for (var i = 0; i < events.Length; i++) received.Add((await gateway.Inner.NextAsync()).Event!.Id);
+        Assert.Equal(events.Select(e => e.Id), received);
+        Assert.True(await gateway.Inner.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
 }

@@ -23,6 +23,13 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     /// <remarks>As long as an author grain re-drives (60 s): a re-driven event a subscription got as stored is dropped by id.</remarks>
     internal static readonly TimeSpan HistoryEchoWindow = TimeSpan.FromSeconds(60);
     private const int MaxDeliveriesPerCall = 256;
+    /// <summary>
+    /// Live deliveries waiting for the gateway. Its connections bound what they queue for slow clients; this
+    /// bounds what piles up here while the gateway itself does not take them (a stalled or cut-off process).
+    /// </summary>
+    internal const int MaxQueuedDeliveries = 65_536;
+    private static readonly TimeSpan[] DeliveryRetries = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(900)];
+
     /// <summary>Per filter: a resume covers seconds of outage, not the archive.</summary>
     private const int MaxResumedEvents = 5000;
 
@@ -162,6 +169,11 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                     if (now > subscription.SentHistoryExpires) subscription.SentHistory = null;
                     else if (sent.Contains(ResumePoint.IdKey(evt.Id))) continue;
                 }
+                if (_outbox.Count >= MaxQueuedDeliveries)
+                {
+                    Overflow(subscription, "error: the relay could not hand this subscription's events on in time; REQ again with since");
+                    continue;
+                }
                 _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
             }
         }
@@ -286,20 +298,35 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
                 var items = new Delivery[count];
                 for (var i = 0; i < count; i++) items[i] = _outbox.Dequeue();
-                try
+                var batch = new DeliveryBatch(items, _activation);
+                for (var attempt = 0; ; attempt++)
                 {
-                    if (!await observer.DeliverAsync(new DeliveryBatch(items, _activation)))
+                    try
                     {
-                        // The gateway resumed this shard in another activation: this one is a leftover.
-                        LogSuperseded(logger, this.GetPrimaryKeyString());
-                        Retire();
-                        return;
+                        if (!await observer.DeliverAsync(batch))
+                        {
+                            // The gateway resumed this shard in another activation: this one is a leftover.
+                            LogSuperseded(logger, this.GetPrimaryKeyString());
+                            Retire();
+                            return;
+                        }
+                        break;
                     }
-                }
-                catch (Exception ex)
-                {
-                    // The gateway is gone or restarting; it re-attaches and its clients resubscribe.
-                    LogDeliveryFailed(logger, ex, this.GetPrimaryKeyString(), count);
+                    catch (Exception ex) when (attempt < DeliveryRetries.Length)
+                    {
+                        // A blip between silo and gateway: the same batch again keeps the order.
+                        if (attempt == 0) LogDeliveryRetry(logger, ex, this.GetPrimaryKeyString(), count);
+                        await Task.Delay(DeliveryRetries[attempt]);
+                    }
+                    catch (Exception ex)
+                    {
+                        // Never a silent hole: each subscription that lost events here is told to REQ again.
+                        LogDeliveryFailed(logger, ex, this.GetPrimaryKeyString(), count);
+                        foreach (var lost in items)
+                            if (lost.Kind == DeliveryKind.Event && Find(lost.ConnectionId, lost.SubscriptionId) is { } subscription)
+                                Overflow(subscription, "error: events for this subscription were lost on the way to the gateway; REQ again with since");
+                        break;
+                    }
                 }
             }
         }
@@ -307,6 +334,16 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         {
             _pumping = false;
         }
+    }
+
+    private LiveSubscription? Find(long connectionId, string subscriptionId) =>
+        _connections.TryGetValue(connectionId, out var subscriptions) && subscriptions.TryGetValue(subscriptionId, out var subscription) ? subscription : null;
+
+    /// <summary>Ends a subscription that cannot be served whole, and says so with CLOSED (queued past the bound).</summary>
+    private void Overflow(LiveSubscription subscription, string reason)
+    {
+        Remove(subscription.ConnectionId, subscription.SubscriptionId);
+        _outbox.Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, reason));
     }
 
     /// <summary>Lets every subscription go and leaves: another activation serves this shard now, or nobody does.</summary>
@@ -332,6 +369,9 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Catch-up read failed for subscription {SubscriptionId}")]
     private static partial void LogCatchUpFailed(ILogger logger, Exception ex, string subscriptionId);
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Shard {Shard} could not deliver {Count} frames to its gateway")]
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Shard {Shard} could not deliver {Count} frames to its gateway; retrying")]
+    private static partial void LogDeliveryRetry(ILogger logger, Exception ex, string shard, int count);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Shard {Shard} could not deliver {Count} frames to its gateway; their subscriptions are closed")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception ex, string shard, int count);
 }
