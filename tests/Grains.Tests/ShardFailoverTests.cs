@@ -1,8 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using NostrRelay.Hosting;
 using NostrRelay.Protocol;
-using NostrRelay.Storage;
-using NostrRelay.Storage.Memory;
 using Orleans.TestingHost;
 
 namespace NostrRelay.Grains.Tests;
@@ -15,26 +12,16 @@ namespace NostrRelay.Grains.Tests;
 /// </summary>
 public sealed class ShardFailoverTests : IAsyncLifetime
 {
+    private readonly ThreeSiloClusterFixture _ownCluster = new();
     private InProcessTestCluster _cluster = null!;
-    private readonly IEventStore _store = new MemoryEventStore();
 
     public async Task InitializeAsync()
     {
-        var builder = new InProcessTestClusterBuilder(3);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddRelayGrains();
-            silo.Services.AddSingleton(_store);
-        });
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
+        await _ownCluster.InitializeAsync();
+        _cluster = _ownCluster.Cluster;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-    }
+    public Task DisposeAsync() => _ownCluster.DisposeAsync();
 
     [Fact]
     public async Task a_shard_lost_with_its_silo_is_resumed_and_sends_what_was_missed_once()

@@ -40,8 +40,9 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     public Task<bool> DeliverAsync(DeliveryBatch batch)
     {
         lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(false); }
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
         foreach (var delivery in batch.Items)
-            if (_connections.TryGetValue(delivery.ConnectionId, out var connection)) connection.Deliver(delivery);
+            if (_connections.TryGetValue(delivery.ConnectionId, out var connection)) connection.Deliver(delivery, now);
         return Task.FromResult(true);
     }
 }

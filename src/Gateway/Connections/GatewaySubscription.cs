@@ -29,11 +29,11 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
     /// <summary>Once true, a resume goes on from where the client got to; before, the REQ is registered whole again.</summary>
     public bool EndOfStoredEventsSent { get; set; }
 
-    /// <summary>Called for every EVENT sent on this subscription (under the connection's lock).</summary>
-    public void Sent(NostrEvent evt)
+    /// <summary>Called for every EVENT sent on this subscription (under the connection's lock); <paramref name="now"/> in unix seconds.</summary>
+    public void Sent(NostrEvent evt, long now)
     {
         // Capped at the gateway's clock: one event stamped in 2100 must not move every resume past what is missed.
-        var stamp = Math.Min(evt.CreatedAt, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var stamp = Math.Min(evt.CreatedAt, now);
         if (stamp > _newest) _newest = stamp;
         // Older than any resume would read: nothing to name (most stored events of a REQ).
         if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return;

@@ -347,7 +347,7 @@ internal sealed partial class RelayConnection
     }
 
     /// <summary>Called by the shard observer, in the order the subscription grain sent them.</summary>
-    public void Deliver(Delivery delivery)
+    public void Deliver(Delivery delivery, long now)
     {
         var subscriptionId = delivery.SubscriptionId;
         switch (delivery.Kind)
@@ -356,7 +356,7 @@ internal sealed partial class RelayConnection
                 lock (_subscriptions)
                 {
                     if (!_subscriptions.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
-                    subscription.Sent(delivery.Event!);
+                    subscription.Sent(delivery.Event!, now);
                 }
                 if (!_outbound.TryEnqueue(RelayFrames.Event(subscriptionId, delivery.Event!.Json))) CloseSlowSubscription(subscriptionId);
                 break;

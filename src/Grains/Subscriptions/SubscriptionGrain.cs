@@ -154,6 +154,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             // (a re-driven event, or a retried batch) that this shard's subscribers already had.
             if (live.Version > 0 && !_versions.Advance(live.Author, live.Version, now)) continue;
             var evt = live.Event;
+            long? idKey = null;   // parsed once per event, and only if a subscription remembers what it sent
             _matches.Clear();
             _index.Match(evt, _matches);
             foreach (var subscription in _matches)
@@ -167,7 +168,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 {
                     // A live echo, or a re-driven event, of one sent with the stored events.
                     if (now > subscription.SentHistoryExpires) subscription.SentHistory = null;
-                    else if (sent.Contains(ResumePoint.IdKey(evt.Id))) continue;
+                    else if (sent.Contains(idKey ??= ResumePoint.IdKey(evt.Id))) continue;
                 }
                 if (_outbox.Count >= MaxQueuedDeliveries)
                 {

@@ -1,3 +1,4 @@
+using NostrRelay.Testing;
 using Npgsql;
 
 namespace NostrRelay.Benchmarks.Relay;
@@ -11,7 +12,6 @@ namespace NostrRelay.Benchmarks.Relay;
 /// </summary>
 internal sealed class RelayCluster : IAsyncDisposable
 {
-    private const string DefaultConnectionString = "Host=127.0.0.1;Username=relay;Password=relay;Database=relay_tests";
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
 
     private readonly string _siloDll;
@@ -20,9 +20,8 @@ internal sealed class RelayCluster : IAsyncDisposable
 
     private RelayCluster(string siloDll) => _siloDll = siloDll;
 
-    /// <summary>The test PostgreSQL: RELAY_TEST_POSTGRES when set, else the server test.sh starts (role and password relay, database relay_tests).</summary>
-    public static string ConnectionString =>
-        Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES") is { Length: > 0 } configured ? configured : DefaultConnectionString;
+    /// <summary>The test PostgreSQL (see <see cref="TestPostgres"/>).</summary>
+    public static string ConnectionString => TestPostgres.ConnectionString;
 
     /// <summary>Also the store schema's name: lowercase letters and digits, so it needs no quoting rules beyond the usual.</summary>
     public string ClusterId { get; } = "bench" + Guid.NewGuid().ToString("N")[..10];
@@ -81,22 +80,7 @@ internal sealed class RelayCluster : IAsyncDisposable
         }
     }
 
-    private string[] CommonArguments =>
-    [
-        "--Orleans:Clustering:ProviderType=AdoNet",
-        "--Orleans:Clustering:Invariant=Npgsql",
-        $"--Orleans:Clustering:ConnectionString={ConnectionString}",
-        $"--Orleans:ClusterId={ClusterId}",
-        "--Orleans:Endpoints:AdvertisedIPAddress=127.0.0.1",
-        "--Orleans:Membership:ProbeTimeout=00:00:01",
-        "--Orleans:Membership:NumMissedProbesLimit=2",
-        "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:02",
-        "--Orleans:Membership:NumMissedTableIAmAliveLimit=2",
-        "--Orleans:ResponseTimeout=00:00:05",
-        "--Relay:Store:Type=Postgres",
-        $"--Relay:Store:ConnectionString={ConnectionString}",
-        $"--Relay:Store:Schema={ClusterId}",
-    ];
+    private string[] CommonArguments => ClusterArguments.Common(ConnectionString, ClusterId);
 
     private async Task StartProcessAsync(bool gateway)
     {

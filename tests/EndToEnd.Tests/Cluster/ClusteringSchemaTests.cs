@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
+using NostrRelay.Testing;
 using NostrRelay.Silo.Clustering;
 using Orleans;
 using Orleans.Configuration;
@@ -17,12 +18,11 @@ namespace NostrRelay.EndToEnd.Tests.Cluster;
 
 /// <summary>
 /// Orleans' ADO.NET clustering on the relay's own PostgreSQL schema, with real silos and a real client, against the
-/// server the test command starts (RELAY_TEST_POSTGRES, or the default below). Each test installs the schema in a
+/// server the test command starts (<see cref="TestPostgres"/>). Each test installs the schema in a
 /// PostgreSQL schema of its own (the connection's search path), dropped afterwards. Never skipped.
 /// </summary>
 public sealed class ClusteringSchemaTests : IAsyncLifetime
 {
-    private const string DefaultConnectionString = "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
 
     private static readonly TimeSpan MembershipTimeout = TimeSpan.FromSeconds(15);
 
@@ -33,8 +33,7 @@ public sealed class ClusteringSchemaTests : IAsyncLifetime
         "UpdateMembershipKey",
     ];
 
-    private static string ServerConnectionString =>
-        Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES") is { Length: > 0 } configured ? configured : DefaultConnectionString;
+    private static string ServerConnectionString => TestPostgres.ConnectionString;
 
     private readonly string _schema = "cluster_" + Guid.NewGuid().ToString("N");
     private readonly string _clusterId = "cluster-" + Guid.NewGuid().ToString("N")[..8];

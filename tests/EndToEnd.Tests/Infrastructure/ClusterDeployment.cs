@@ -1,10 +1,11 @@
+using NostrRelay.Testing;
+
 namespace NostrRelay.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// A relay cluster as operators run one, on loopback: silo processes clustering through ADO.NET on the test
-/// PostgreSQL and sharing a Postgres event store, plus gateway-only processes that are Orleans clients.
-/// Each deployment has its own cluster id and store schema. Membership is tuned to notice a dead silo in a
-/// few seconds, as an operator who wants fast failover would.
+/// PostgreSQL and sharing a Postgres event store, plus gateway-only processes that are Orleans clients,
+/// configured by <see cref="ClusterArguments"/>. Each deployment has its own cluster id and store schema.
 /// </summary>
 public sealed class ClusterDeployment : IDisposable
 {
@@ -12,23 +13,7 @@ public sealed class ClusterDeployment : IDisposable
 
     public string ClusterId { get; } = "e2e" + Guid.NewGuid().ToString("N")[..10];
 
-    private string[] CommonArgs =>
-    [
-        "--Orleans:Clustering:ProviderType=AdoNet",
-        "--Orleans:Clustering:Invariant=Npgsql",
-        $"--Orleans:Clustering:ConnectionString={TestPostgres.ConnectionString}",
-        $"--Orleans:ClusterId={ClusterId}",
-        "--Orleans:Endpoints:AdvertisedIPAddress=127.0.0.1",
-        "--Orleans:Membership:ProbeTimeout=00:00:01",
-        "--Orleans:Membership:NumMissedProbesLimit=2",
-        // A silo joining a cluster whose last member crashed waits until that member's heartbeat is stale.
-        "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:02",
-        "--Orleans:Membership:NumMissedTableIAmAliveLimit=2",
-        "--Orleans:ResponseTimeout=00:00:05",
-        "--Relay:Store:Type=Postgres",
-        $"--Relay:Store:ConnectionString={TestPostgres.ConnectionString}",
-        $"--Relay:Store:Schema={ClusterId}",
-    ];
+    private string[] CommonArgs => ClusterArguments.Common(TestPostgres.ConnectionString, ClusterId);
 
     /// <summary>A silo; with <paramref name="gateway"/> it also serves WebSockets (Combined mode).</summary>
     public Task<ClusterNode> StartSiloAsync(bool gateway = true) =>

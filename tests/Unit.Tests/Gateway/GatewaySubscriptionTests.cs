@@ -7,7 +7,8 @@ namespace NostrRelay.Unit.Tests.Gateway;
 /// <summary>What a gateway asks for when it resumes a subscription its shard lost: enough to miss nothing, named so nothing repeats.</summary>
 public sealed class GatewaySubscriptionTests
 {
-    private static readonly long Opened = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10_000;
+    private static readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private static readonly long Opened = Now - 10_000;
     private static readonly long LookBack = (long)GatewaySubscription.ResumeLookBack.TotalSeconds;
 
     private static NostrEvent Event(int n, long createdAt) =>
@@ -28,7 +29,7 @@ public sealed class GatewaySubscriptionTests
         var old = Event(1, Opened - 600);            // a stored event from long ago
         var early = Event(2, Opened + 90);           // signed early, arrived after the newest
         var newest = Event(3, Opened + 100);
-        foreach (var evt in new[] { old, newest, early }) subscription.Sent(evt);
+        foreach (var evt in new[] { old, newest, early }) subscription.Sent(evt, Now);
 
         var from = subscription.ResumeFrom();
         Assert.Equal(Opened + 100 - LookBack, from.Since);
@@ -40,7 +41,7 @@ public sealed class GatewaySubscriptionTests
     {
         var subscription = new GatewaySubscription([Filter.Everything], Opened);
         var count = GatewaySubscription.RememberedEvents + 2000;
-        for (var i = 0; i < count; i++) subscription.Sent(Event(i, Opened + i / 1000));   // a thousand a second
+        for (var i = 0; i < count; i++) subscription.Sent(Event(i, Opened + i / 1000), Now);   // a thousand a second
 
         var from = subscription.ResumeFrom();
         var forgottenNewest = Opened + (count - GatewaySubscription.RememberedEvents - 1) / 1000;
@@ -65,8 +66,8 @@ public sealed class GatewaySubscriptionTests
     public void an_event_stamped_far_in_the_future_does_not_move_the_resume_past_what_was_missed()
     {
         var subscription = new GatewaySubscription([Filter.Everything], Opened);
-        subscription.Sent(Event(1, Opened + 10));
-        subscription.Sent(Event(2, 4_102_444_800));   // 2100-01-01
+        subscription.Sent(Event(1, Opened + 10), Now);
+        subscription.Sent(Event(2, 4_102_444_800), Now);   // 2100-01-01
         var from = subscription.ResumeFrom();
         Assert.InRange(from.Since, Opened, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }

@@ -1,7 +1,7 @@
-namespace NostrRelay.EndToEnd.Tests.Infrastructure;
+namespace NostrRelay.Testing;
 
-/// <summary>The real PostgreSQL server the test command starts (RELAY_TEST_POSTGRES, or its default).</summary>
-internal static class TestPostgres
+/// <summary>The real PostgreSQL server the test command starts (RELAY_TEST_POSTGRES, or its default: role and password relay, database relay_tests).</summary>
+public static class TestPostgres
 {
     private const string DefaultConnectionString = "Host=127.0.0.1;Username=relay;Password=relay;Database=relay_tests";
 
