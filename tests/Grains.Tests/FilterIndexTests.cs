@@ -23,7 +23,7 @@ public sealed class FilterIndexTests
         for (var i = 0; i < 300; i++)
         {
             var filters = Enumerable.Range(0, random.Next(1, 4)).Select(_ => RandomFilter(random)).ToArray();
-            var subscription = new LiveSubscription(i, $"s{i}", filters);
+            var subscription = new LiveSubscription(new ShardConnection(i), $"s{i}", filters);
             subscriptions.Add(subscription);
             index.Add(subscription);
         }

@@ -7,10 +7,10 @@ public sealed class RecordingObserver : IGatewayShardObserver
 {
     private readonly Channel<Delivery> _deliveries = Channel.CreateUnbounded<Delivery>();
 
-    public Task<bool> DeliverAsync(DeliveryBatch batch)
+    public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         foreach (var delivery in batch.Items) _deliveries.Writer.TryWrite(delivery);
-        return Task.FromResult(true);
+        return Task.FromResult(DeliveryReceipt.Taken);
     }
 
     public async Task<Delivery> NextAsync(TimeSpan? timeout = null)
@@ -45,10 +45,10 @@ public sealed class RefusingObserver : IGatewayShardObserver
 
     public int Refused => Volatile.Read(ref _refused);
 
-    public Task<bool> DeliverAsync(DeliveryBatch batch)
+    public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         Interlocked.Increment(ref _refused);
-        return Task.FromResult(false);
+        return Task.FromResult(DeliveryReceipt.Refused);
     }
 }
 
@@ -59,7 +59,7 @@ public sealed class FlakyObserver(int failures) : IGatewayShardObserver
 
     public RecordingObserver Inner { get; } = new();
 
-    public Task<bool> DeliverAsync(DeliveryBatch batch)
+    public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         if (Interlocked.Decrement(ref _failuresLeft) >= 0) throw new InvalidOperationException("link down");
         return Inner.DeliverAsync(batch);

@@ -37,12 +37,19 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     public void Add(RelayConnection connection) => _connections[connection.Id] = connection;
     public void Remove(RelayConnection connection) => _connections.TryRemove(connection.Id, out _);
 
-    public Task<bool> DeliverAsync(DeliveryBatch batch)
+    public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
-        lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(false); }
+        lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused); }
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
+        List<long>? behind = null;
+        RelayConnection? last = null;
         foreach (var delivery in batch.Items)
-            if (_connections.TryGetValue(delivery.ConnectionId, out var connection)) connection.Deliver(delivery, now);
-        return Task.FromResult(true);
+        {
+            if (last?.Id != delivery.ConnectionId && !_connections.TryGetValue(delivery.ConnectionId, out last)) continue;
+            last.Subscriptions.Deliver(delivery, now);
+            // Far behind: the grain stops reading stored events for it until its socket catches up.
+            if (last.Outbound.TryMarkBehind()) (behind ??= []).Add(last.Id);
+        }
+        return Task.FromResult(behind is null ? DeliveryReceipt.Taken : new DeliveryReceipt(true, [.. behind]));
     }
 }

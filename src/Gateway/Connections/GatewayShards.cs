@@ -85,7 +85,7 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
             if (activation == shard.Activation) return;
             shard.Activation = activation;
             var resumed = 0;
-            foreach (var connection in shard.Connections) resumed += await connection.ResumeSubscriptionsAsync();
+            foreach (var connection in shard.Connections) resumed += await connection.Subscriptions.ResumeAsync();
             LogResumed(logger, shard.Key, resumed);
         }
         catch (Exception ex)

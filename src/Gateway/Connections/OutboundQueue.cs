@@ -12,8 +12,13 @@ namespace NostrRelay.Connections;
 /// that subscription); replies the client asked for (OK, CLOSED, NOTICE) are always taken, since their
 /// number is bounded by what the client has in flight.
 /// </summary>
-internal sealed class OutboundQueue(WebSocket socket, long maxBytes)
+internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action? drained = null)
 {
+    /// <summary>Past this, the subscription grain is told the connection is behind and pauses its stored-event reads.</summary>
+    private readonly long _behindBytes = maxBytes / 4;
+    /// <summary>Under this again, the grain is told to go on.</summary>
+    private readonly long _drainedBytes = maxBytes / 16;
+    private int _behind;
     private readonly ConcurrentQueue<OutboundFrame> _frames = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _bytes;
@@ -25,6 +30,13 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes)
 
     /// <summary>Completes once the close frame went out after the last queued frame, or the socket broke.</summary>
     public Task Closed => _closed.Task;
+
+    /// <summary>Bytes queued and not yet sent, the frame being sent included.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>True once when the queue passes a quarter of its bound; <c>drained</c> is called when it is nearly empty again.</summary>
+    public bool TryMarkBehind() =>
+        Interlocked.Read(ref _bytes) > _behindBytes && Interlocked.CompareExchange(ref _behind, 1, 0) == 0;
 
     /// <summary>False (and the frame released) when the bound would be passed or the queue is closing.</summary>
     public bool TryEnqueue(OutboundFrame frame)
@@ -53,13 +65,24 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes)
         Send();
     }
 
-    /// <summary>Sends what is queued, then the close frame with this status; later frames are dropped.</summary>
-    public void Complete(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string description = "")
+    /// <summary>
+    /// Sends what is queued (or, with <paramref name="discardQueued"/>, drops it), then the close frame with this
+    /// status; later frames are dropped.
+    /// </summary>
+    public void Complete(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string description = "", bool discardQueued = false)
     {
         if (_completing) return;
         _closeStatus = status;
         _closeDescription = description;
         _completing = true;
+        if (discardQueued)
+        {
+            while (_frames.TryDequeue(out var frame))
+            {
+                Interlocked.Add(ref _bytes, -frame.Length);
+                frame.Release();
+            }
+        }
         Send();
     }
 
@@ -83,8 +106,9 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes)
                     }
                     finally
                     {
-                        Interlocked.Add(ref _bytes, -frame.Length);
+                        var left = Interlocked.Add(ref _bytes, -frame.Length);
                         frame.Release();
+                        if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke();
                     }
                 }
                 if (_completing)

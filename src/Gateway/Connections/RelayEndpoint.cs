@@ -3,9 +3,9 @@ using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using NostrRelay.Crypto;
 using NostrRelay.Hosting;
 using NostrRelay.Information;
+using NostrRelay.Messages;
 
 namespace NostrRelay.Connections;
 
@@ -13,7 +13,7 @@ namespace NostrRelay.Connections;
 /// The relay's one URL: a WebSocket upgrade becomes a <see cref="RelayConnection"/>; a GET asking for
 /// <c>application/nostr+json</c> gets the NIP-11 document; any other GET gets a short page for people.
 /// </summary>
-internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, EventVerifier verifier,
+internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, ClientMessages messages,
     IGrainFactory grains, IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
 {
     private const string NostrJson = "application/nostr+json";
@@ -35,7 +35,7 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
                 DangerousEnableCompression = false,
             });
             var shard = shards.Assign(out var connectionId);
-            var connection = new RelayConnection(connectionId, socket, shard, relay, verifier, grains, connectionLogger);
+            var connection = new RelayConnection(connectionId, socket, shard, relay, messages, grains, connectionLogger);
             shard.Add(connection);
             await connection.RunAsync();
             return;

@@ -13,9 +13,6 @@ internal static class FrameReader
     /// <summary>An EVENT is 4 levels deep (message, event, tags, tag); anything deeper is refused while reading.</summary>
     public static readonly JsonReaderOptions Options = new() { MaxDepth = 8, CommentHandling = JsonCommentHandling.Disallow };
 
-    /// <summary>Values in one filter list beyond which a REQ is refused, so one REQ cannot pin the store.</summary>
-    private const int MaxFilterValues = 10_000;
-
     public static ClientFrameKind ReadKind(ref Utf8JsonReader reader)
     {
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray) return ClientFrameKind.Malformed;
@@ -107,21 +104,23 @@ internal static class FrameReader
         long? since = null, until = null;
         long? limit = null;
         List<TagFilter>? tags = null;
+        var values = 0;   // across every list of the filter, bounded by MaxFilterValues
+        var maxValues = limits.MaxFilterValues;
         while (true)
         {
             if (!reader.Read()) { error = "invalid: truncated filter"; return false; }
             if (reader.TokenType == JsonTokenType.EndObject) break;
             if (reader.ValueTextEquals("ids"u8))
             {
-                if (ids is not null || !TryReadHexList(ref reader, out ids)) { error = "invalid: ids must be a list of 64-character lowercase hex ids"; return false; }
+                if (ids is not null || !TryReadHexList(ref reader, ref values, maxValues, out ids)) { error = TooMany(values, maxValues) ?? "invalid: ids must be a list of 64-character lowercase hex ids"; return false; }
             }
             else if (reader.ValueTextEquals("authors"u8))
             {
-                if (authors is not null || !TryReadHexList(ref reader, out authors)) { error = "invalid: authors must be a list of 64-character lowercase hex pubkeys"; return false; }
+                if (authors is not null || !TryReadHexList(ref reader, ref values, maxValues, out authors)) { error = TooMany(values, maxValues) ?? "invalid: authors must be a list of 64-character lowercase hex pubkeys"; return false; }
             }
             else if (reader.ValueTextEquals("kinds"u8))
             {
-                if (kinds is not null || !TryReadKinds(ref reader, out kinds)) { error = "invalid: kinds must be a list of integers between 0 and 65535"; return false; }
+                if (kinds is not null || !TryReadKinds(ref reader, ref values, maxValues, out kinds)) { error = TooMany(values, maxValues) ?? "invalid: kinds must be a list of integers between 0 and 65535"; return false; }
             }
             else if (reader.ValueTextEquals("since"u8))
             {
@@ -144,8 +143,8 @@ internal static class FrameReader
             {
                 var name = (char)reader.ValueSpan[1];
                 if (tags is not null && tags.Exists(t => t.Name == name)) { error = $"invalid: #{name} appears twice"; return false; }
-                if (!TryReadStringList(ref reader, out var values)) { error = $"invalid: #{name} must be a list of strings"; return false; }
-                (tags ??= []).Add(new TagFilter(name, values!));
+                if (!TryReadStringList(ref reader, ref values, maxValues, out var tagValues)) { error = TooMany(values, maxValues) ?? $"invalid: #{name} must be a list of strings"; return false; }
+                (tags ??= []).Add(new TagFilter(name, tagValues!));
             }
             else
             {
@@ -159,30 +158,34 @@ internal static class FrameReader
         return true;
     }
 
+    /// <summary>The reason when a list stopped at the bound rather than at a bad value.</summary>
+    private static string? TooMany(int values, int maxValues) =>
+        values > maxValues ? $"invalid: filter has more than {maxValues} values" : null;
+
     private static bool IsAsciiLetter(byte b) => (b >= (byte)'a' && b <= (byte)'z') || (b >= (byte)'A' && b <= (byte)'Z');
 
-    private static bool TryReadHexList(ref Utf8JsonReader reader, out string[]? values)
+    private static bool TryReadHexList(ref Utf8JsonReader reader, ref int count, int maxCount, out string[]? values)
     {
         values = null;
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray) return false;
         var list = new List<string>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (list.Count >= MaxFilterValues || !EventReader.TryReadHex(ref reader, 64, out var value)) return false;
+            if (++count > maxCount || !EventReader.TryReadHex(ref reader, 64, out var value)) return false;
             list.Add(value!);
         }
         values = list.ToArray();
         return true;
     }
 
-    private static bool TryReadStringList(ref Utf8JsonReader reader, out string[]? values)
+    private static bool TryReadStringList(ref Utf8JsonReader reader, ref int count, int maxCount, out string[]? values)
     {
         values = null;
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray) return false;
         var list = new List<string>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (list.Count >= MaxFilterValues || reader.TokenType != JsonTokenType.String) return false;
+            if (++count > maxCount || reader.TokenType != JsonTokenType.String) return false;
             try { list.Add(reader.GetString()!); }
             catch (InvalidOperationException) { return false; }
         }
@@ -190,14 +193,14 @@ internal static class FrameReader
         return true;
     }
 
-    private static bool TryReadKinds(ref Utf8JsonReader reader, out int[]? kinds)
+    private static bool TryReadKinds(ref Utf8JsonReader reader, ref int count, int maxCount, out int[]? kinds)
     {
         kinds = null;
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray) return false;
         var list = new List<int>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (list.Count >= MaxFilterValues || reader.TokenType != JsonTokenType.Number
+            if (++count > maxCount || reader.TokenType != JsonTokenType.Number
                 || !reader.TryGetInt32(out var kind) || kind < 0 || kind > EventKind.MaxKind) return false;
             list.Add(kind);
         }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using NostrRelay.Connections;
 using NostrRelay.Crypto;
 using NostrRelay.Information;
+using NostrRelay.Messages;
 
 namespace NostrRelay.Hosting;
 
@@ -30,6 +31,11 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton(sp => new EventVerifier(sp.GetRequiredService<ISchnorrVerifier>()));
         services.TryAddSingleton<GatewayShards>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayShards>());
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<RelayOptions>>().Value.Limits);
+        services.TryAddSingleton<EventMessageHandler>();
+        services.TryAddSingleton<ReqMessageHandler>();
+        services.TryAddSingleton<CloseMessageHandler>();
+        services.TryAddSingleton<ClientMessages>();
         services.TryAddSingleton<RelayEndpoint>();
         services.AddHealthChecks().AddCheck<GatewayHealthCheck>("gateway", tags: [ReadyTag]);
         return services;

@@ -12,6 +12,13 @@ public sealed class RelayLimits
     /// <summary><c>max_filters</c>: filters in one REQ. Default 20.</summary>
     public int MaxFilters { get; set; } = 20;
 
+    /// <summary>
+    /// Values one filter may list, over all its lists (ids, authors, kinds, every <c>#x</c>); a REQ past it gets
+    /// <c>CLOSED "invalid: filter has more than N values"</c>. Default 5,000, enough for a large follow list. NIP-11
+    /// has no field for it (<c>max_filters</c> is the number of filters in a REQ), so it is not advertised.
+    /// </summary>
+    public int MaxFilterValues { get; set; } = 5_000;
+
     /// <summary><c>max_limit</c>: a filter's limit is lowered to this. Default 5000.</summary>
     public int MaxLimit { get; set; } = 5000;
 

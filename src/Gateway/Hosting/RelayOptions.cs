@@ -42,6 +42,12 @@ public sealed class RelayOptions
     public long MaxOutboundBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
+    /// A connection whose every subscription was closed for reading too slowly, and that has still not read what
+    /// is queued for it this long after, is closed (1008) and its queue freed. Default 10 s.
+    /// </summary>
+    public TimeSpan SlowConsumerGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// How often each gateway shard checks in with its subscription grain. A grain re-activated after its
     /// silo died is found by this and given its REQs back: it bounds how long live events pause in a failover.
     /// Default 1 s; between 100 ms and 1 minute.

@@ -6,9 +6,6 @@ namespace NostrRelay.Grains;
 /// </summary>
 public interface IGatewayShardObserver : IGrainObserver
 {
-    /// <summary>
-    /// Delivers the frames. False means the gateway has moved on to another activation of this shard's
-    /// grain (after a failover): the sender is a leftover and should let its subscriptions go.
-    /// </summary>
-    Task<bool> DeliverAsync(DeliveryBatch batch);
+    /// <summary>Delivers the frames; the receipt says whether they were taken and which connections are behind.</summary>
+    Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch);
 }

@@ -35,4 +35,16 @@ public interface ISubscriptionGrain : IGrainWithStringKey
 
     /// <summary>Live events, in commit order per author, to match against the registered filters.</summary>
     Task PublishAsync(EventBatch batch);
+
+    /// <summary>
+    /// A connection reported as backlogged in a <see cref="DeliveryReceipt"/> has read most of what was queued: its
+    /// stored-event reads go on.
+    /// </summary>
+    Task DrainedAsync(long connectionId);
+
+    /// <summary>
+    /// Live events meant for this shard were lost on the way (the fan-out gave up on a batch): every subscription is
+    /// ended with <c>CLOSED</c> and this reason, so no client is left with a silent gap.
+    /// </summary>
+    Task CloseAllAsync(string reason);
 }

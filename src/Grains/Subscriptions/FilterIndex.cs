@@ -96,7 +96,7 @@ internal sealed class FilterIndex
         {
             var entry = entries[i];
             var subscription = entry.Subscription;
-            if (subscription.LastMatchStamp == stamp || !entry.Filter.Matches(evt)) continue;
+            if (subscription.LastMatchStamp == stamp || !entry.Matcher.Matches(evt)) continue;
             subscription.LastMatchStamp = stamp;   // NIP-01: one EVENT per subscription even when several filters match.
             matches.Add(subscription);
         }

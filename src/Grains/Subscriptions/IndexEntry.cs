@@ -8,4 +8,5 @@ internal sealed class IndexEntry(LiveSubscription subscription, Filter filter, I
     public LiveSubscription Subscription { get; } = subscription;
     public Filter Filter { get; } = filter;
     public IndexKeyKind KeyKind { get; } = keyKind;
+    public FilterMatcher Matcher { get; } = new(filter);
 }

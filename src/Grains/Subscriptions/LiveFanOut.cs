@@ -108,7 +108,9 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         // Under a lock: two shards changing at once must not publish their snapshots in the wrong order.
         lock (_shards)
         {
-            if (_shards.TryAdd(shardKey, new Outbox(shardKey, grains.GetGrain<ISubscriptionGrain>(shardKey).PublishAsync, this, retryWhileMember: null)))
+            var shard = grains.GetGrain<ISubscriptionGrain>(shardKey);
+            if (_shards.TryAdd(shardKey, new Outbox(shardKey, shard.PublishAsync, this, retryWhileMember: null,
+                    lost: () => shard.CloseAllAsync("error: live events for this subscription were lost in the relay; REQ again with since"))))
                 _shardSnapshot = [.. _shards.Values];
         }
     }
@@ -150,8 +152,10 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     private readonly record struct QueuedEvent(LiveEvent Event, bool Redriven);
 
     /// <summary>One destination's queue, drained by at most one sender at a time.</summary>
-    private sealed class Outbox(string name, Func<EventBatch, Task> send, LiveFanOut owner, SiloAddress? retryWhileMember)
+    private sealed class Outbox(string name, Func<EventBatch, Task> send, LiveFanOut owner, SiloAddress? retryWhileMember, Func<Task>? lost = null)
     {
+        /// <summary>Pauses between tries of a batch to a local shard: a shard busy past the response timeout gets about 15 s more.</summary>
+        private static readonly TimeSpan[] ShardRetries = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
         private const int MaxBatch = 512;
         /// <summary>Tens of seconds of a busy relay: a silo that cannot take it that long is declared dead before.</summary>
         private const long MaxQueuedBytes = 256L * 1024 * 1024;
@@ -198,6 +202,13 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             }
         }
 
+        /// <summary>Never a silent gap: the shard closes its subscriptions, each client told to REQ again.</summary>
+        private async Task TellLostAsync(Func<Task> lost)
+        {
+            try { await lost(); }
+            catch (Exception ex) { LogCloseAfterLossFailed(owner._logger, ex, name); }
+        }
+
         /// <summary>Up to <see cref="MaxBatch"/> queued events of one kind (live or redriven), in order.</summary>
         private EventBatch? TakeBatch()
         {
@@ -229,14 +240,23 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 {
                     // A peer silo that is still a member may be restarting a connection, or its inbox's directory
                     // entry may have died with another silo: keep the order and try again until membership says
-                    // the peer is gone (the byte bound caps what waits). A local shard that fails has deactivated.
+                    // the peer is gone (the byte bound caps what waits).
                     if (retryWhileMember is { } silo && !_abandoned && owner.IsPeer(silo) && !owner._stopping.IsCancellationRequested)
                     {
                         if (attempt == 1) LogPeerRetry(owner._logger, ex, name, batch.Events.Length);
                         await Task.Delay(Math.Min(1000, 50 * attempt));
                         continue;
                     }
+                    // A local shard that timed out is busy, not gone: the same batch again (it drops versions it
+                    // already has). One that deactivated was abandoned and has nobody left to serve.
+                    if (retryWhileMember is null && !_abandoned && attempt <= ShardRetries.Length && !owner._stopping.IsCancellationRequested)
+                    {
+                        if (attempt == 1) LogShardRetry(owner._logger, ex, name, batch.Events.Length);
+                        await Task.Delay(ShardRetries[attempt - 1]);
+                        continue;
+                    }
                     LogPublishFailed(owner._logger, ex, name, batch.Events.Length);
+                    if (!_abandoned && lost is not null) await TellLostAsync(lost);
                     return;
                 }
             }
@@ -248,6 +268,12 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Live fan-out to silo {Destination} failed for {Count} events; retrying while it is a member")]
     private static partial void LogPeerRetry(ILogger logger, Exception ex, string destination, int count);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Warning, Message = "Live fan-out to shard {Destination} failed for {Count} events; retrying")]
+    private static partial void LogShardRetry(ILogger logger, Exception ex, string destination, int count);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Shard {Destination} lost live events and could not be told to close its subscriptions")]
+    private static partial void LogCloseAfterLossFailed(ILogger logger, Exception ex, string destination);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Live fan-out to {Destination} is full; dropping events")]
     private static partial void LogOverflow(ILogger logger, string destination);

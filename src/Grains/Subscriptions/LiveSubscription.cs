@@ -3,10 +3,10 @@ using NostrRelay.Protocol;
 namespace NostrRelay.Subscriptions;
 
 /// <summary>One REQ of one connection while it is registered in a subscription grain.</summary>
-internal sealed class LiveSubscription(long connectionId, string subscriptionId, Filter[] filters)
+internal sealed class LiveSubscription(ShardConnection connection, string subscriptionId, Filter[] filters)
 {
-
-    public long ConnectionId { get; } = connectionId;
+    public ShardConnection Connection { get; } = connection;
+    public long ConnectionId => Connection.Id;
     public string SubscriptionId { get; } = subscriptionId;
     public Filter[] Filters { get; } = filters;
 
@@ -15,6 +15,9 @@ internal sealed class LiveSubscription(long connectionId, string subscriptionId,
 
     /// <summary>Live matches that arrive while stored events are still being read; released after EOSE.</summary>
     public List<NostrEvent>? CatchUpBuffer { get; set; } = [];
+
+    /// <summary>The bytes of <see cref="CatchUpBuffer"/>, charged to the connection.</summary>
+    public long BufferedBytes { get; set; }
 
     /// <summary>
     /// Ids sent as stored events: an event committed just before the REQ may reach us live after EOSE

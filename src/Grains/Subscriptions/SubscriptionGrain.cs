@@ -16,7 +16,7 @@ namespace NostrRelay.Subscriptions;
 [Reentrant]
 [PreferLocalPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, TimeProvider time, ILogger<SubscriptionGrain> logger)
+internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, CatchUpReads reads, TimeProvider time, ILogger<SubscriptionGrain> logger)
     : Grain, ISubscriptionGrain
 {
     /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>
@@ -33,9 +33,28 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     /// <summary>Per filter: a resume covers seconds of outage, not the archive.</summary>
     private const int MaxResumedEvents = 5000;
 
+    /// <summary>Stored events read per step of a catch-up, off the grain's turn.</summary>
+    private const int CatchUpPage = 256;
+
+    /// <summary>A connection's next page of stored events is read only while less than this is held for it here.</summary>
+    internal const long CatchUpRoomBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Bytes of live events this shard holds for one connection (waiting for the gateway, or buffered while a REQ
+    /// reads stored events) before the subscription an event was for is closed. The gateway's own bound (16 MiB by
+    /// default) applies after this one, to what its socket has not taken yet.
+    /// </summary>
+    internal const long MaxHeldBytesPerConnection = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Ids of stored events a subscription remembers, to drop a live echo of one (newest first: the events committed
+    /// just before the REQ). 8 bytes each; a live copy of an older stored event is then possible, never a loss.
+    /// </summary>
+    private const int MaxRememberedHistory = 16_384;
+
     private readonly FilterIndex _index = new();
-    private readonly Dictionary<long, Dictionary<string, LiveSubscription>> _connections = [];
-    private readonly Queue<Delivery> _outbox = new();
+    private readonly Dictionary<long, ShardConnection> _connections = [];
+    private readonly Queue<Queued> _outbox = new();
     private readonly List<LiveSubscription> _matches = [];
     private readonly AuthorVersions _versions = new();
     private readonly Guid _activation = Guid.NewGuid();
@@ -104,16 +123,21 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     private Task RegisterAsync(long connectionId, string subscriptionId, Filter[] filters, ResumePoint? resume)
     {
         Serve();
-        if (!_connections.TryGetValue(connectionId, out var subscriptions))
-            _connections[connectionId] = subscriptions = new Dictionary<string, LiveSubscription>(StringComparer.Ordinal);
-        if (subscriptions.Remove(subscriptionId, out var replaced)) Drop(replaced);   // NIP-01: same id replaces.
+        if (!_connections.TryGetValue(connectionId, out var connection))
+            _connections[connectionId] = connection = new ShardConnection(connectionId);
+        if (connection.Subscriptions.Remove(subscriptionId, out var replaced)) Drop(replaced);   // NIP-01: same id replaces.
 
-        var subscription = new LiveSubscription(connectionId, subscriptionId, filters);
-        subscriptions[subscriptionId] = subscription;
+        var subscription = new LiveSubscription(connection, subscriptionId, filters);
+        connection.Subscriptions[subscriptionId] = subscription;
         // Registered live before the store is read: an event committed during the read is either in the
         // history or buffered here, never missed.
         _index.Add(subscription);
-        _ = CatchUpAsync(subscription, resume);
+        connection.CatchUps.Enqueue((subscription, resume));
+        if (!connection.CatchingUp)
+        {
+            connection.CatchingUp = true;
+            _ = RunCatchUpsAsync(connection);
+        }
         return Task.CompletedTask;
     }
 
@@ -125,17 +149,20 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     private void Remove(long connectionId, string subscriptionId)
     {
-        if (_connections.TryGetValue(connectionId, out var subscriptions) && subscriptions.Remove(subscriptionId, out var subscription))
+        if (_connections.TryGetValue(connectionId, out var connection) && connection.Subscriptions.Remove(subscriptionId, out var subscription))
         {
             Drop(subscription);
-            if (subscriptions.Count == 0) _connections.Remove(connectionId);
+            if (connection.Subscriptions.Count == 0 && !connection.CatchingUp) _connections.Remove(connectionId);
         }
     }
 
     public Task DisconnectAsync(long connectionId)
     {
-        if (_connections.Remove(connectionId, out var subscriptions))
-            foreach (var subscription in subscriptions.Values) Drop(subscription);
+        if (_connections.Remove(connectionId, out var connection))
+        {
+            foreach (var subscription in connection.Subscriptions.Values) Drop(subscription);
+            connection.Subscriptions.Clear();
+        }
         return Task.CompletedTask;
     }
 
@@ -159,9 +186,17 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             _index.Match(evt, _matches);
             foreach (var subscription in _matches)
             {
+                var size = evt.Json.Length;
+                if (subscription.Connection.HeldBytes + size > MaxHeldBytesPerConnection)
+                {
+                    Overflow(subscription, "error: this connection reads too slowly; subscription closed, REQ again with since");
+                    continue;
+                }
                 if (subscription.CatchUpBuffer is { } buffer)
                 {
                     buffer.Add(evt);
+                    subscription.BufferedBytes += size;
+                    subscription.Connection.Hold(size);
                     continue;
                 }
                 if (subscription.SentHistory is { } sent)
@@ -175,10 +210,31 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                     Overflow(subscription, "error: the relay could not hand this subscription's events on in time; REQ again with since");
                     continue;
                 }
-                _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
+                Enqueue(subscription.Connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), size);
             }
         }
         _matches.Clear();
+        StartPump();
+        return Task.CompletedTask;
+    }
+
+    public Task DrainedAsync(long connectionId)
+    {
+        if (_connections.TryGetValue(connectionId, out var connection)) connection.GatewayCaughtUp();
+        return Task.CompletedTask;
+    }
+
+    private void PauseCatchUps(long[] connectionIds)
+    {
+        var now = time.GetTimestamp();
+        foreach (var id in connectionIds)
+            if (_connections.TryGetValue(id, out var connection)) connection.GatewayBehind(now);
+    }
+
+    public Task CloseAllAsync(string reason)
+    {
+        foreach (var connection in _connections.Values.ToArray())   // closing the last REQ of a connection removes it
+            foreach (var subscription in connection.Subscriptions.Values.ToArray()) Overflow(subscription, reason);
         StartPump();
         return Task.CompletedTask;
     }
@@ -187,59 +243,123 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     {
         subscription.Active = false;
         subscription.CatchUpBuffer = null;
+        subscription.Connection.Release(subscription.BufferedBytes, CatchUpRoomBytes);
+        subscription.BufferedBytes = 0;
+        subscription.Connection.Wake();   // a catch-up waiting for room finds it gone
         _index.Remove(subscription);
     }
 
-    private async Task CatchUpAsync(LiveSubscription subscription, ResumePoint? resume)
+    private void Enqueue(ShardConnection connection, Delivery delivery, int bytes)
     {
-        List<NostrEvent> history;
+        connection.Hold(bytes);
+        _outbox.Enqueue(new Queued(delivery, connection, bytes));
+    }
+
+    private void Enqueue(Delivery delivery) => _outbox.Enqueue(new Queued(delivery, null, 0));
+
+    /// <summary>A delivery waiting for the gateway, and the connection its bytes are charged to.</summary>
+    private readonly record struct Queued(Delivery Delivery, ShardConnection? Connection, int Bytes);
+
+    /// <summary>A connection's REQs read their stored events one after another, each as its turn comes.</summary>
+    private async Task RunCatchUpsAsync(ShardConnection connection)
+    {
         try
         {
-            history = await ReadHistoryAsync(resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume));
+            while (connection.CatchUps.TryDequeue(out var next))
+            {
+                if (!next.Subscription.Active) continue;
+                await CatchUpAsync(next.Subscription, next.Resume);
+            }
+        }
+        finally
+        {
+            connection.CatchingUp = false;
+            if (connection.Subscriptions.Count == 0 && _connections.TryGetValue(connection.Id, out var current) && current == connection)
+                _connections.Remove(connection.Id);
+        }
+    }
+
+    /// <summary>
+    /// Sends a REQ's stored events page by page, each page read off the grain's turn and only while the connection has
+    /// room here (a client that does not read stops the reading, and its gateway closes the subscription), then EOSE
+    /// and the live events buffered meanwhile. A resume reads what the client missed and sends it oldest first.
+    /// </summary>
+    private async Task CatchUpAsync(LiveSubscription subscription, ResumePoint? resume)
+    {
+        var connection = subscription.Connection;
+        var remembered = new HashSet<long>();
+        HashSet<long>? sentBefore = resume is { Sent.Length: > 0 } ? [.. resume.Sent] : null;
+        try
+        {
+            await using var reader = new HistoryReader(store, resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume));
+            var page = new List<NostrEvent>(CatchUpPage);
+            List<NostrEvent>? missed = resume is null ? null : [];
+            while (true)
+            {
+                while (resume is null && subscription.Active && !connection.HasRoom(CatchUpRoomBytes, time))
+                    await connection.WaitForRoomAsync(time);
+                if (!subscription.Active) return;
+                var more = await reads.ReadPageAsync(reader, page, CatchUpPage, CancellationToken.None);
+                if (!subscription.Active) return;
+                foreach (var evt in page)
+                {
+                    if (missed is not null) missed.Add(evt);
+                    else Send(subscription, evt, remembered);
+                }
+                StartPump();
+                if (!more) break;
+            }
+            if (missed is not null)
+            {
+                // A resumed subscription sends what was missed oldest first, as live events would have come.
+                for (var i = missed.Count - 1; i >= 0; i--)
+                {
+                    var evt = missed[i];
+                    if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;   // the client had it
+                    Send(subscription, evt, remembered);
+                }
+            }
         }
         catch (Exception ex)
         {
             LogCatchUpFailed(logger, ex, subscription.SubscriptionId);
             if (!subscription.Active) return;
             Remove(subscription.ConnectionId, subscription.SubscriptionId);
-            _outbox.Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, "error: could not read stored events"));
+            Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, "error: could not read stored events"));
             StartPump();
             return;
         }
         if (!subscription.Active) return;
 
-        // From here to the end there is no await: history, EOSE and the buffered live events are queued
-        // as one step, so nothing live can slip in between.
-        HashSet<string>? sent = history.Count > 0 ? new HashSet<string>(history.Count, StringComparer.Ordinal) : null;
-        HashSet<long>? sentBefore = resume is { Sent.Length: > 0 } ? [.. resume.Sent] : null;
-        // A resumed subscription sends what was missed oldest first, as live events would have come.
-        if (resume is not null) history.Reverse();
-        foreach (var evt in history)
-        {
-            if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;   // the client had it
-            sent!.Add(evt.Id);
-            _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
-        }
-        if (resume is null) _outbox.Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
+        // From here to the end there is no await: EOSE and the buffered live events are queued as one step after
+        // the stored events, so nothing live can slip in between.
+        if (resume is null) Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
         var buffered = subscription.CatchUpBuffer!;
         subscription.CatchUpBuffer = null;
+        connection.Release(subscription.BufferedBytes, CatchUpRoomBytes);
+        subscription.BufferedBytes = 0;
         foreach (var evt in buffered)
         {
-            if (sent is not null && sent.Contains(evt.Id)) continue;
-            if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;
-            _outbox.Enqueue(Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt));
+            var key = ResumePoint.IdKey(evt.Id);
+            if (remembered.Contains(key)) continue;
+            if (sentBefore is not null && sentBefore.Contains(key)) continue;
+            Enqueue(connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
         }
-        if (sent is not null || sentBefore is not null)
+        if (remembered.Count > 0 || sentBefore is not null)
         {
             // What the client has: the stored events just sent and, after a resume, what it had before. A live
             // echo or a re-driven copy of any of them is dropped.
-            var keys = sentBefore ?? new HashSet<long>(sent!.Count);
-            if (sent is not null)
-                foreach (var id in sent) keys.Add(ResumePoint.IdKey(id));
-            subscription.SentHistory = keys;
+            if (sentBefore is not null) remembered.UnionWith(sentBefore);
+            subscription.SentHistory = remembered;
             subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
         }
         StartPump();
+    }
+
+    private void Send(LiveSubscription subscription, NostrEvent evt, HashSet<long> remembered)
+    {
+        if (remembered.Count < MaxRememberedHistory) remembered.Add(ResumePoint.IdKey(evt.Id));
+        Enqueue(subscription.Connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
     }
 
     /// <summary>
@@ -255,28 +375,6 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             resumed[i] = filter with { Since = filter.Since is { } since && since > resume.Since ? since : resume.Since, Limit = MaxResumedEvents };
         }
         return resumed;
-    }
-
-    /// <summary>NIP-01: each filter is queried with its own limit; the union comes newest first, each id once.</summary>
-    private async Task<List<NostrEvent>> ReadHistoryAsync(Filter[] filters)
-    {
-        var events = new List<NostrEvent>();
-        var queried = 0;
-        foreach (var filter in filters)
-        {
-            if (filter.CannotMatch || filter.Limit == 0) continue;
-            queried++;
-            await foreach (var evt in store.QueryAsync(filter)) events.Add(evt);
-        }
-        if (queried > 1 && events.Count > 1)
-        {
-            events.Sort(NostrEvent.CompareNewestFirst);
-            var write = 1;
-            for (var read = 1; read < events.Count; read++)
-                if (!string.Equals(events[read].Id, events[write - 1].Id, StringComparison.Ordinal)) events[write++] = events[read];
-            events.RemoveRange(write, events.Count - write);
-        }
-        return events;
     }
 
     private void StartPump()
@@ -298,13 +396,21 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             {
                 var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
                 var items = new Delivery[count];
-                for (var i = 0; i < count; i++) items[i] = _outbox.Dequeue();
+                for (var i = 0; i < count; i++)
+                {
+                    var queued = _outbox.Dequeue();
+                    items[i] = queued.Delivery;
+                    // Handed on (or about to be): the gateway's own bound covers it from here.
+                    queued.Connection?.Release(queued.Bytes, CatchUpRoomBytes);
+                }
                 var batch = new DeliveryBatch(items, _activation);
                 for (var attempt = 0; ; attempt++)
                 {
                     try
                     {
-                        if (!await observer.DeliverAsync(batch))
+                        var receipt = await observer.DeliverAsync(batch);
+                        if (receipt.Backlogged is { } behind) PauseCatchUps(behind);
+                        if (!receipt.Accepted)
                         {
                             // The gateway resumed this shard in another activation: this one is a leftover.
                             LogSuperseded(logger, this.GetPrimaryKeyString());
@@ -338,13 +444,13 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     }
 
     private LiveSubscription? Find(long connectionId, string subscriptionId) =>
-        _connections.TryGetValue(connectionId, out var subscriptions) && subscriptions.TryGetValue(subscriptionId, out var subscription) ? subscription : null;
+        _connections.TryGetValue(connectionId, out var connection) && connection.Subscriptions.TryGetValue(subscriptionId, out var subscription) ? subscription : null;
 
     /// <summary>Ends a subscription that cannot be served whole, and says so with CLOSED (queued past the bound).</summary>
     private void Overflow(LiveSubscription subscription, string reason)
     {
         Remove(subscription.ConnectionId, subscription.SubscriptionId);
-        _outbox.Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, reason));
+        Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, reason));
     }
 
     /// <summary>Lets every subscription go and leaves: another activation serves this shard now, or nobody does.</summary>
@@ -353,8 +459,11 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         _retired = true;
         if (_serving) fanOut.RemoveShard(this.GetPrimaryKeyString());
         _serving = false;
-        foreach (var subscriptions in _connections.Values)
-            foreach (var subscription in subscriptions.Values) Drop(subscription);
+        foreach (var connection in _connections.Values)
+        {
+            foreach (var subscription in connection.Subscriptions.Values) Drop(subscription);
+            connection.Subscriptions.Clear();
+        }
         _connections.Clear();
         _outbox.Clear();
         _observer = null;

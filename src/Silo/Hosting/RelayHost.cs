@@ -27,6 +27,7 @@ internal static class RelayHost
         builder.WebHost.UseUrls($"http://{host}:{port}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.Services.AddHostedService<MemoryTrim>();
 
         var orleans = configuration.GetSection("Orleans");
         var clustering = orleans.GetSection("Clustering");

@@ -1,0 +1,18 @@
+namespace NostrRelay.Grains;
+
+/// <summary>A gateway shard's answer to a delivery batch.</summary>
+/// <param name="Accepted">
+/// False means the gateway has moved on to another activation of this shard's grain (after a failover): the sender
+/// is a leftover and should let its subscriptions go.
+/// </param>
+/// <param name="Backlogged">
+/// Connections whose socket is far behind what was queued for them: the shard pauses their stored-event reads until
+/// <see cref="ISubscriptionGrain.DrainedAsync"/> says they caught up. Live events still flow (the gateway's byte bound
+/// closes a subscription that overflows).
+/// </param>
+[GenerateSerializer, Immutable, Alias("relay.delivery-receipt")]
+public sealed record DeliveryReceipt([property: Id(0)] bool Accepted, [property: Id(1)] long[]? Backlogged)
+{
+    public static DeliveryReceipt Taken { get; } = new(true, null);
+    public static DeliveryReceipt Refused { get; } = new(false, null);
+}

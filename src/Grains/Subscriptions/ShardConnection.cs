@@ -1,0 +1,81 @@
+namespace NostrRelay.Subscriptions;
+
+/// <summary>
+/// One gateway connection as a subscription shard sees it: its REQs, and the bytes of events the shard holds for it
+/// (queued for the gateway, or buffered while a REQ reads stored events). The bytes are charged here so that what one
+/// connection makes the shard hold stops at a bound: stored-event reads wait for room, live events past the bound
+/// close the subscription they were for.
+/// </summary>
+internal sealed class ShardConnection(long id)
+{
+    public long Id { get; } = id;
+
+    public Dictionary<string, LiveSubscription> Subscriptions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Event bytes held for this connection: in the shard's outbox or in catch-up buffers.</summary>
+    public long HeldBytes { get; set; }
+
+    /// <summary>REQs waiting to read their stored events: a connection's catch-ups run one after another.</summary>
+    public Queue<(LiveSubscription Subscription, Grains.ResumePoint? Resume)> CatchUps { get; } = new();
+
+    public bool CatchingUp { get; set; }
+
+    /// <summary>
+    /// The gateway said this connection's socket is far behind (<see cref="Grains.DeliveryReceipt.Backlogged"/>), at
+    /// this timestamp; 0 when not. Its stored-event reads pause until the gateway says it drained, or, should that
+    /// word be lost, until <see cref="BehindPause"/> has passed (the next page then asks again).
+    /// </summary>
+    private long _behindSince;
+
+    internal static readonly TimeSpan BehindPause = TimeSpan.FromSeconds(5);
+
+    private TaskCompletionSource? _room;
+
+    public void GatewayBehind(long now) => _behindSince = now;
+
+    public void GatewayCaughtUp()
+    {
+        _behindSince = 0;
+        Wake();
+    }
+
+    /// <summary>Whether the next page of stored events may be read for this connection now.</summary>
+    public bool HasRoom(long roomBelow, TimeProvider time)
+    {
+        if (HeldBytes >= roomBelow) return false;
+        if (_behindSince == 0) return true;
+        if (time.GetElapsedTime(_behindSince) < BehindPause) return false;
+        _behindSince = 0;
+        return true;
+    }
+
+    /// <summary>Completes on <see cref="Release"/> under the bound, on <see cref="Wake"/>, or when a gateway pause runs out.</summary>
+    public Task WaitForRoomAsync(TimeProvider time)
+    {
+        _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_behindSince == 0) return _room.Task;
+        var left = BehindPause - time.GetElapsedTime(_behindSince);
+        if (left <= TimeSpan.Zero)
+        {
+            _behindSince = 0;   // the pause ran out; what is left to wait for is the bytes held here
+            return _room.Task;
+        }
+        return Task.WhenAny(_room.Task, Task.Delay(left, time));
+    }
+
+    public void Hold(long bytes) => HeldBytes += bytes;
+
+    public void Release(long bytes, long roomBelow)
+    {
+        HeldBytes -= bytes;
+        if (HeldBytes < roomBelow) Wake();
+    }
+
+    /// <summary>Lets a waiting catch-up look again (its subscription may be gone).</summary>
+    public void Wake()
+    {
+        var room = _room;
+        _room = null;
+        room?.TrySetResult();
+    }
+}
