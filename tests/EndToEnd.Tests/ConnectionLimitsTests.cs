@@ -74,6 +74,57 @@ public sealed class ConnectionLimitsTests(RelayFixture fixture)
         Assert.StartsWith("error:", closed);
     }
 
+    [Fact]
+    public async Task a_connection_whose_every_subscription_was_too_slow_is_closed_after_the_grace_period()
+    {
+        await using var relay = await RelayServer.StartAsync("Relay:MaxOutboundBytes=65536", "Relay:SlowConsumerGrace=00:00:00.5");
+        await using var publisher = await TestClient.ConnectAsync(relay.Url);
+        await using var healthy = await TestClient.ConnectAsync(relay.Url);
+        using var slow = new ClientWebSocket();
+        slow.Options.SetBuffer(4096, 4096);
+        await slow.ConnectAsync(relay.Url, CancellationToken.None);
+        var sk = NostrTools.NewSecretKey();
+        var pubkey = await fixture.Tools.PublicKeyAsync(sk);
+        await slow.SendAsync(Encoding.UTF8.GetBytes(Frames.Req("firehose", new { authors = new[] { pubkey }, limit = 0 })),
+            WebSocketMessageType.Text, true, CancellationToken.None);
+        await healthy.QueryAsync("watch", new { authors = new[] { pubkey }, limit = 0 });
+
+        // ~24 MB of matching events while the slow subscriber reads nothing; the healthy one reads each.
+        var content = new string('x', 60_000);
+        for (var i = 0; i < 400; i++)
+        {
+            var evt = await fixture.Tools.SignAsync(sk, 1, content + i);
+            Assert.True((await publisher.PublishAsync(evt)).Accepted);
+            var live = await healthy.ExpectAsync(f => Frames.IsFor(f, "watch") && Frames.Is(f, "EVENT"));
+            Assert.Equal(evt.Id, Frames.Id(live[2]));
+        }
+
+        // Its subscription was closed as slow, then, still unread after the grace period, the connection itself:
+        // what the client finds when it reads again is the end of the socket, not an endless backlog.
+        var closedStatus = await ReadUntilEndAsync(slow);
+        Assert.True(closedStatus is null or WebSocketCloseStatus.PolicyViolation, $"closed with {closedStatus}");
+        Assert.True((await publisher.PublishAsync(await fixture.Tools.SignAsync(sk, 1, "after"))).Accepted);
+    }
+
+    /// <summary>Reads until the relay ends the socket; the close status when a close frame came, null when it was reset.</summary>
+    private static async Task<WebSocketCloseStatus?> ReadUntilEndAsync(ClientWebSocket socket)
+    {
+        var buffer = new byte[1 << 16];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(buffer, timeout.Token);
+                if (result.MessageType == WebSocketMessageType.Close) return result.CloseStatus;
+            }
+        }
+        catch (WebSocketException)
+        {
+            return null;
+        }
+    }
+
     private static async Task<string> ReadUntilClosedAsync(ClientWebSocket socket, string subscriptionId)
     {
         var buffer = new byte[1 << 16];

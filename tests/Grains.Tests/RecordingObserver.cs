@@ -31,6 +31,13 @@ public sealed class RecordingObserver : IGatewayShardObserver
         }
     }
 
+    /// <summary>The next delivery, or null when none comes within the window.</summary>
+    public async Task<Delivery?> NextOrNothingAsync(TimeSpan window)
+    {
+        try { return await NextAsync(window); }
+        catch (OperationCanceledException) { return null; }
+    }
+
     public async Task<bool> NothingWithinAsync(TimeSpan window)
     {
         try { await NextAsync(window); return false; }
@@ -63,5 +70,19 @@ public sealed class FlakyObserver(int failures) : IGatewayShardObserver
     {
         if (Interlocked.Decrement(ref _failuresLeft) >= 0) throw new InvalidOperationException("link down");
         return Inner.DeliverAsync(batch);
+    }
+}
+
+/// <summary>A gateway shard whose connection 1 reads slowly: while <see cref="Behind"/>, every receipt reports it backlogged.</summary>
+public sealed class BackloggedObserver : IGatewayShardObserver
+{
+    public RecordingObserver Inner { get; } = new();
+
+    public volatile bool Behind = true;
+
+    public async Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
+    {
+        await Inner.DeliverAsync(batch);
+        return Behind ? new DeliveryReceipt(true, [1]) : DeliveryReceipt.Taken;
     }
 }

@@ -55,6 +55,10 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     private readonly FilterIndex _index = new();
     private readonly Dictionary<long, ShardConnection> _connections = [];
     private readonly Queue<Queued> _outbox = new();
+    /// <summary>Deliveries ever queued, and ever handed to the gateway: a catch-up reads its next page once its last one is handed on.</summary>
+    private long _enqueued;
+    private long _handed;
+    private readonly List<(long Target, TaskCompletionSource Waiter)> _handedWaiters = [];
     private readonly List<LiveSubscription> _matches = [];
     private readonly AuthorVersions _versions = new();
     private readonly Guid _activation = Guid.NewGuid();
@@ -253,9 +257,34 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     {
         connection.Hold(bytes);
         _outbox.Enqueue(new Queued(delivery, connection, bytes));
+        _enqueued++;
     }
 
-    private void Enqueue(Delivery delivery) => _outbox.Enqueue(new Queued(delivery, null, 0));
+    private void Enqueue(Delivery delivery)
+    {
+        _outbox.Enqueue(new Queued(delivery, null, 0));
+        _enqueued++;
+    }
+
+    /// <summary>Completes once every delivery queued so far has been handed to the gateway (or given up on).</summary>
+    private Task HandedOnAsync()
+    {
+        if (_handed >= _enqueued) return Task.CompletedTask;
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _handedWaiters.Add((_enqueued, waiter));
+        return waiter.Task;
+    }
+
+    private void Handed(int count)
+    {
+        _handed += count;
+        for (var i = _handedWaiters.Count - 1; i >= 0; i--)
+        {
+            if (_handedWaiters[i].Target > _handed) continue;
+            _handedWaiters[i].Waiter.TrySetResult();
+            _handedWaiters.RemoveAt(i);
+        }
+    }
 
     /// <summary>A delivery waiting for the gateway, and the connection its bytes are charged to.</summary>
     private readonly record struct Queued(Delivery Delivery, ShardConnection? Connection, int Bytes);
@@ -308,6 +337,8 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 }
                 StartPump();
                 if (!more) break;
+                // One page in flight: the gateway's receipt for it says whether the connection is behind, before the next read.
+                if (missed is null) await HandedOnAsync();
             }
             if (missed is not null)
             {
@@ -410,6 +441,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                     {
                         var receipt = await observer.DeliverAsync(batch);
                         if (receipt.Backlogged is { } behind) PauseCatchUps(behind);
+                        Handed(count);
                         if (!receipt.Accepted)
                         {
                             // The gateway resumed this shard in another activation: this one is a leftover.
@@ -429,6 +461,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                     {
                         // Never a silent hole: each subscription that lost events here is told to REQ again.
                         LogDeliveryFailed(logger, ex, this.GetPrimaryKeyString(), count);
+                        Handed(count);   // given up on: nobody waits for them any longer
                         foreach (var lost in items)
                             if (lost.Kind == DeliveryKind.Event && Find(lost.ConnectionId, lost.SubscriptionId) is { } subscription)
                                 Overflow(subscription, "error: events for this subscription were lost on the way to the gateway; REQ again with since");
@@ -466,6 +499,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         }
         _connections.Clear();
         _outbox.Clear();
+        Handed((int)(_enqueued - _handed));
         _observer = null;
         this.DeactivateOnIdle();
     }
