@@ -137,8 +137,8 @@ public sealed class BadInputTests(RelayFixture fixture)
         await client.SendRawAsync(bytes, WebSocketMessageType.Text);
 
         // RFC 6455 §8.1: an endpoint receiving invalid UTF-8 in a text message fails the connection, with 1007. .NET's
-        // WebSocket sends that close frame itself, then drops the connection; the rest of the message, still unread,
-        // can turn the drop into a reset that overtakes the frame, so the client sees 1007 or an abrupt end.
+        // WebSocket sends that close frame itself, then aborts the connection; with the rest of the message unread,
+        // the reset can overtake the frame, so the client sees 1007 or an abrupt end, never an answer.
         await client.Closed.WaitAsync(TestClient.DefaultTimeout);
         Assert.True(client.CloseStatus is null or WebSocketCloseStatus.InvalidPayloadData, $"closed with {client.CloseStatus}");
         await NeighbourStillWorksAsync();

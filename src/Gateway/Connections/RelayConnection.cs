@@ -77,8 +77,6 @@ internal sealed partial class RelayConnection
             Shard.Remove(this);
             Outbound.Complete();
             await Task.WhenAny(Outbound.Closed, Task.Delay(TimeSpan.FromSeconds(5)));
-            // The close handshake went out (ours, or the socket's own, e.g. 1007 for invalid UTF-8): let the server
-            // flush it rather than reset the connection under it.
             if (_socket.State is not (WebSocketState.Closed or WebSocketState.CloseSent)) _socket.Abort();
             _socket.Dispose();
             _completion.TrySetResult();
