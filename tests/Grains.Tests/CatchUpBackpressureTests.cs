@@ -27,7 +27,7 @@ public sealed class CatchUpBackpressureTests(ClusterFixture fixture)
         while (await observer.Inner.NextOrNothingAsync(TimeSpan.FromSeconds(1)) is { } delivery) first.Add(delivery);
 
         observer.Behind = false;
-        await shard.DrainedAsync(1);
+        await shard.DrainedAsync(1, 1);
         var rest = await observer.Inner.UntilEndOfStoredEventsAsync("all");
         fixture.Client.DeleteObjectReference<IGatewayShardObserver>(reference);
 

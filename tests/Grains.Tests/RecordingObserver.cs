@@ -83,6 +83,6 @@ public sealed class BackloggedObserver : IGatewayShardObserver
     public async Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         await Inner.DeliverAsync(batch);
-        return Behind ? new DeliveryReceipt(true, [1]) : DeliveryReceipt.Taken;
+        return Behind ? new DeliveryReceipt(true, [new Backlog(1, 1)]) : DeliveryReceipt.Taken;
     }
 }

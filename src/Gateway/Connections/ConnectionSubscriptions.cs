@@ -133,9 +133,9 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
     }
 
     /// <summary>The socket caught up after the grain was told it was behind: its stored-event reads go on.</summary>
-    public async Task DrainedAsync()
+    public async Task DrainedAsync(int episode)
     {
-        try { await Grain.DrainedAsync(connection.Id); }
+        try { await Grain.DrainedAsync(connection.Id, episode); }
         catch (Exception ex) { LogSubscribeFailed(logger, ex, "*"); }   // the grain's pause runs out on its own
     }
 

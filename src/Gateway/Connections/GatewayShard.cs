@@ -41,14 +41,14 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     {
         lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused); }
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
-        List<long>? behind = null;
+        List<Backlog>? behind = null;
         RelayConnection? last = null;
         foreach (var delivery in batch.Items)
         {
             if (last?.Id != delivery.ConnectionId && !_connections.TryGetValue(delivery.ConnectionId, out last)) continue;
             last.Subscriptions.Deliver(delivery, now);
             // Far behind: the grain stops reading stored events for it until its socket catches up.
-            if (last.Outbound.TryMarkBehind()) (behind ??= []).Add(last.Id);
+            if (last.Outbound.TryMarkBehind(out var episode)) (behind ??= []).Add(new Backlog(last.Id, episode));
         }
         return Task.FromResult(behind is null ? DeliveryReceipt.Taken : new DeliveryReceipt(true, [.. behind]));
     }

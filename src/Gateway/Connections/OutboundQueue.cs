@@ -12,13 +12,14 @@ namespace NostrRelay.Connections;
 /// that subscription); replies the client asked for (OK, CLOSED, NOTICE) are always taken, since their
 /// number is bounded by what the client has in flight.
 /// </summary>
-internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action? drained = null)
+internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>? drained = null)
 {
     /// <summary>Past this, the subscription grain is told the connection is behind and pauses its stored-event reads.</summary>
     private readonly long _behindBytes = maxBytes / 4;
     /// <summary>Under this again, the grain is told to go on.</summary>
     private readonly long _drainedBytes = maxBytes / 16;
     private int _behind;
+    private int _episode;
     private readonly ConcurrentQueue<OutboundFrame> _frames = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _bytes;
@@ -34,9 +35,17 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action? dra
     /// <summary>Bytes queued and not yet sent, the frame being sent included.</summary>
     public long QueuedBytes => Interlocked.Read(ref _bytes);
 
-    /// <summary>True once when the queue passes a quarter of its bound; <c>drained</c> is called when it is nearly empty again.</summary>
-    public bool TryMarkBehind() =>
-        Interlocked.Read(ref _bytes) > _behindBytes && Interlocked.CompareExchange(ref _behind, 1, 0) == 0;
+    /// <summary>
+    /// True once when the queue passes a quarter of its bound, with the count of such times; <c>drained</c> is called
+    /// with that count when the queue is nearly empty again.
+    /// </summary>
+    public bool TryMarkBehind(out int episode)
+    {
+        episode = 0;
+        if (Interlocked.Read(ref _bytes) <= _behindBytes || Interlocked.CompareExchange(ref _behind, 1, 0) != 0) return false;
+        episode = Interlocked.Increment(ref _episode);
+        return true;
+    }
 
     /// <summary>False (and the frame released) when the bound would be passed or the queue is closing.</summary>
     public bool TryEnqueue(OutboundFrame frame)
@@ -108,7 +117,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action? dra
                     {
                         var left = Interlocked.Add(ref _bytes, -frame.Length);
                         frame.Release();
-                        if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke();
+                        if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke(Volatile.Read(ref _episode));
                     }
                 }
                 if (_completing)

@@ -33,7 +33,7 @@ internal sealed partial class RelayConnection
         _messages = messages;
         _options = options;
         _logger = logger;
-        Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: () => _ = Subscriptions!.DrainedAsync());
+        Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode));
         Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, logger);
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, logger);
     }
@@ -49,6 +49,9 @@ internal sealed partial class RelayConnection
 
     /// <summary>True once the relay is shutting down: new EVENTs and REQs are refused.</summary>
     public bool Draining => _draining;
+
+    /// <summary>True when the connection ended without a completed close handshake (the socket failed it, or the peer vanished).</summary>
+    public bool EndedWithoutHandshake { get; private set; }
 
     /// <summary>Completes when the connection has ended and its subscriptions are gone.</summary>
     public Task Completion => _completion.Task;
@@ -77,9 +80,9 @@ internal sealed partial class RelayConnection
             Shard.Remove(this);
             Outbound.Complete();
             await Task.WhenAny(Outbound.Closed, Task.Delay(TimeSpan.FromSeconds(5)));
-            if (_socket.State is not (WebSocketState.Closed or WebSocketState.CloseSent)) _socket.Abort();
-            _socket.Dispose();
-            _completion.TrySetResult();
+            EndedWithoutHandshake = _socket.State != WebSocketState.Closed;
+            if (_socket.State is not (WebSocketState.Closed or WebSocketState.CloseSent or WebSocketState.Aborted)) _socket.Abort();
+            _completion.TrySetResult();   // the endpoint disposes the socket, once its close frame had its chance
         }
     }
 

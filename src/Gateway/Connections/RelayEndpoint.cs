@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NostrRelay.Hosting;
@@ -38,6 +39,10 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
             var connection = new RelayConnection(connectionId, socket, shard, relay, messages, grains, connectionLogger);
             shard.Add(connection);
             await connection.RunAsync();
+            // Disposing the socket resets the connection: when the socket failed it itself, its close frame may still be
+            // on the way, behind what the client sent after the bad message.
+            if (connection.EndedWithoutHandshake && context.Features.Get<IHttpUpgradeFeature>() is UpgradeWithReason { Stream: { } stream })
+                await stream.DrainAsync();
             return;
         }
 

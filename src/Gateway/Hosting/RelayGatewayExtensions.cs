@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +59,13 @@ public static partial class RelayGatewayExtensions
     /// <summary>Serves WebSocket connections and NIP-11 on one path (default "/").</summary>
     public static IEndpointConventionBuilder MapNostrRelay(this WebApplication app, string path = "/")
     {
+        // Before UseWebSockets, which takes the upgrade feature as it finds it.
+        app.Use((context, next) =>
+        {
+            if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
+                context.Features.Set<IHttpUpgradeFeature>(new UpgradeWithReason(upgrade));
+            return next(context);
+        });
         app.UseWebSockets();
         var verifier = app.Services.GetRequiredService<ISchnorrVerifier>();
         LogVerifier(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NostrRelay.Gateway"), verifier.Name);

@@ -11,8 +11,15 @@ namespace NostrRelay.Grains;
 /// closes a subscription that overflows).
 /// </param>
 [GenerateSerializer, Immutable, Alias("relay.delivery-receipt")]
-public sealed record DeliveryReceipt([property: Id(0)] bool Accepted, [property: Id(1)] long[]? Backlogged)
+public sealed record DeliveryReceipt([property: Id(0)] bool Accepted, [property: Id(1)] Backlog[]? Backlogged)
 {
     public static DeliveryReceipt Taken { get; } = new(true, null);
     public static DeliveryReceipt Refused { get; } = new(false, null);
 }
+
+/// <summary>
+/// A connection that fell behind, and which time it did (counted per connection): the drained word for an earlier time
+/// may reach the shard after this receipt, and must not end this pause.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("relay.backlog")]
+public readonly record struct Backlog([property: Id(0)] long ConnectionId, [property: Id(1)] int Episode);

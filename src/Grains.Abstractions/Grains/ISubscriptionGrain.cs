@@ -37,10 +37,10 @@ public interface ISubscriptionGrain : IGrainWithStringKey
     Task PublishAsync(EventBatch batch);
 
     /// <summary>
-    /// A connection reported as backlogged in a <see cref="DeliveryReceipt"/> has read most of what was queued: its
-    /// stored-event reads go on.
+    /// A connection reported as backlogged in a <see cref="DeliveryReceipt"/> (that <paramref name="episode"/>, or an
+    /// earlier one) has read most of what was queued: its stored-event reads go on.
     /// </summary>
-    Task DrainedAsync(long connectionId);
+    Task DrainedAsync(long connectionId, int episode);
 
     /// <summary>
     /// Live events meant for this shard were lost on the way (the fan-out gave up on a batch): every subscription is

@@ -13,7 +13,16 @@ internal sealed class ShardConnection(long id)
     public Dictionary<string, LiveSubscription> Subscriptions { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Event bytes held for this connection: in the shard's outbox or in catch-up buffers.</summary>
-    public long HeldBytes { get; set; }
+    public long HeldBytes => QueuedBytes + BufferedBytes;
+
+    /// <summary>Event bytes in the shard's outbox, on their way to the gateway: what a catch-up waits on.</summary>
+    public long QueuedBytes { get; private set; }
+
+    /// <summary>
+    /// Live events buffered by REQs still reading stored events. Not waited on (they leave only when those REQs finish,
+    /// which waiting would stop); bounded with the rest by the shard's per-connection limit.
+    /// </summary>
+    public long BufferedBytes { get; set; }
 
     /// <summary>REQs waiting to read their stored events: a connection's catch-ups run one after another.</summary>
     public Queue<(LiveSubscription Subscription, Grains.ResumePoint? Resume)> CatchUps { get; } = new();
@@ -27,14 +36,21 @@ internal sealed class ShardConnection(long id)
     /// </summary>
     private long _behindSince;
 
+    /// <summary>The latest episode the gateway said this connection drained from: an older "behind" arriving late is ignored.</summary>
+    private int _drainedEpisode = -1;
+
     internal static readonly TimeSpan BehindPause = TimeSpan.FromSeconds(5);
 
     private TaskCompletionSource? _room;
 
-    public void GatewayBehind(long now) => _behindSince = now;
-
-    public void GatewayCaughtUp()
+    public void GatewayBehind(int episode, long now)
     {
+        if (episode > _drainedEpisode) _behindSince = now;
+    }
+
+    public void GatewayCaughtUp(int episode)
+    {
+        if (episode > _drainedEpisode) _drainedEpisode = episode;
         _behindSince = 0;
         Wake();
     }
@@ -42,7 +58,7 @@ internal sealed class ShardConnection(long id)
     /// <summary>Whether the next page of stored events may be read for this connection now.</summary>
     public bool HasRoom(long roomBelow, TimeProvider time)
     {
-        if (HeldBytes >= roomBelow) return false;
+        if (QueuedBytes >= roomBelow) return false;
         if (_behindSince == 0) return true;
         if (time.GetElapsedTime(_behindSince) < BehindPause) return false;
         _behindSince = 0;
@@ -63,12 +79,12 @@ internal sealed class ShardConnection(long id)
         return Task.WhenAny(_room.Task, Task.Delay(left, time));
     }
 
-    public void Hold(long bytes) => HeldBytes += bytes;
+    public void Queue(long bytes) => QueuedBytes += bytes;
 
-    public void Release(long bytes, long roomBelow)
+    public void Dequeue(long bytes, long roomBelow)
     {
-        HeldBytes -= bytes;
-        if (HeldBytes < roomBelow) Wake();
+        QueuedBytes -= bytes;
+        if (QueuedBytes < roomBelow) Wake();
     }
 
     /// <summary>Lets a waiting catch-up look again (its subscription may be gone).</summary>

@@ -36,7 +36,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     /// <summary>Stored events read per step of a catch-up, off the grain's turn.</summary>
     private const int CatchUpPage = 256;
 
-    /// <summary>A connection's next page of stored events is read only while less than this is held for it here.</summary>
+    /// <summary>A connection's next page of stored events is read only while less than this waits here for its gateway.</summary>
     internal const long CatchUpRoomBytes = 1024 * 1024;
 
     /// <summary>
@@ -200,7 +200,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 {
                     buffer.Add(evt);
                     subscription.BufferedBytes += size;
-                    subscription.Connection.Hold(size);
+                    subscription.Connection.BufferedBytes += size;
                     continue;
                 }
                 if (subscription.SentHistory is { } sent)
@@ -222,17 +222,17 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         return Task.CompletedTask;
     }
 
-    public Task DrainedAsync(long connectionId)
+    public Task DrainedAsync(long connectionId, int episode)
     {
-        if (_connections.TryGetValue(connectionId, out var connection)) connection.GatewayCaughtUp();
+        if (_connections.TryGetValue(connectionId, out var connection)) connection.GatewayCaughtUp(episode);
         return Task.CompletedTask;
     }
 
-    private void PauseCatchUps(long[] connectionIds)
+    private void PauseCatchUps(Backlog[] backlogged)
     {
         var now = time.GetTimestamp();
-        foreach (var id in connectionIds)
-            if (_connections.TryGetValue(id, out var connection)) connection.GatewayBehind(now);
+        foreach (var backlog in backlogged)
+            if (_connections.TryGetValue(backlog.ConnectionId, out var connection)) connection.GatewayBehind(backlog.Episode, now);
     }
 
     public Task CloseAllAsync(string reason)
@@ -247,7 +247,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     {
         subscription.Active = false;
         subscription.CatchUpBuffer = null;
-        subscription.Connection.Release(subscription.BufferedBytes, CatchUpRoomBytes);
+        subscription.Connection.BufferedBytes -= subscription.BufferedBytes;
         subscription.BufferedBytes = 0;
         subscription.Connection.Wake();   // a catch-up waiting for room finds it gone
         _index.Remove(subscription);
@@ -255,7 +255,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     private void Enqueue(ShardConnection connection, Delivery delivery, int bytes)
     {
-        connection.Hold(bytes);
+        connection.Queue(bytes);
         _outbox.Enqueue(new Queued(delivery, connection, bytes));
         _enqueued++;
     }
@@ -367,7 +367,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         if (resume is null) Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
         var buffered = subscription.CatchUpBuffer!;
         subscription.CatchUpBuffer = null;
-        connection.Release(subscription.BufferedBytes, CatchUpRoomBytes);
+        connection.BufferedBytes -= subscription.BufferedBytes;
         subscription.BufferedBytes = 0;
         foreach (var evt in buffered)
         {
@@ -432,7 +432,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                     var queued = _outbox.Dequeue();
                     items[i] = queued.Delivery;
                     // Handed on (or about to be): the gateway's own bound covers it from here.
-                    queued.Connection?.Release(queued.Bytes, CatchUpRoomBytes);
+                    queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
                 }
                 var batch = new DeliveryBatch(items, _activation);
                 for (var attempt = 0; ; attempt++)

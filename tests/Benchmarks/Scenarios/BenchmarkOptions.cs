@@ -2,8 +2,10 @@ namespace NostrRelay.Benchmarks.Scenarios;
 
 /// <summary>
 /// The command line: scenario names (ingest, queries, live, fanout; all when none; cluster, which needs
-/// PostgreSQL, only when named), <c>--quick</c> for a smoke run at a tenth of the sizes and one round,
-/// <c>--rounds N</c>, <c>--no-build</c>, <c>--repo PATH</c>, <c>--relay-dll PATH</c>.
+/// PostgreSQL, and hostile only when named), <c>--quick</c> for a smoke run at a tenth of the sizes and one round,
+/// <c>--rounds N</c>, <c>--no-build</c>, <c>--repo PATH</c>, <c>--relay-dll PATH</c>; for hostile, <c>--peer-url URL
+/// --peer-pid N --peer-name NAME</c> to run it on an already-running relay too (strfry), in the same run, and
+/// <c>--hostile-depth N</c> for the depth of its deeply nested frames.
 /// </summary>
 internal sealed class BenchmarkOptions
 {
@@ -11,6 +13,9 @@ internal sealed class BenchmarkOptions
 
     /// <summary>Scenarios on a cluster of real processes over PostgreSQL; <c>cluster</c> names both.</summary>
     public static readonly string[] ClusterScenarios = ["cluster-sizes", "cluster-failover"];
+
+    /// <summary>Hostile traffic beside an honest client (issue 9); minutes long, so only when named.</summary>
+    public const string HostileScenario = "hostile";
 
     public List<string> Scenarios { get; } = [];
     public bool Quick { get; private set; }
@@ -67,6 +72,32 @@ internal sealed class BenchmarkOptions
     /// </summary>
     public int FailoverBackdateSeconds { get; private set; }
 
+    /// <summary>hostile: attacker connections that send frames and read answers; as many again open subscriptions and stop reading.</summary>
+    public int HostileConnections => 4;
+    public int HostileSlowConsumers => 4;
+    /// <summary>hostile: frames of the weighted mix per attacker connection (special frames come on top).</summary>
+    public int HostileFramesPerConnection => Quick ? 400 : 3_000;
+    public int HostileMebibyteFrames => Quick ? 2 : 16;
+    public int HostileSixteenMebibyteFrames => Quick ? 1 : 4;
+    /// <summary>
+    /// hostile: depth of the deeply nested frames (<c>--hostile-depth N</c>, default 10,000). The strfry build of
+    /// 2026-12-04 dies of a stack overflow on one 10,000-deep array (it survives 2,000): 2000 keeps a comparison running.
+    /// </summary>
+    public int HostileNestingDepth { get; private set; } = 10_000;
+    /// <summary>hostile: stored kind-1 notes of ~1.3 KB that the slow consumers' {} and {limit:5000} read back.</summary>
+    public int HostilePreloadEvents => Quick ? 1_000 : 5_000;
+    /// <summary>hostile: the honest client's events before the attack (after 50 warm-up), at <see cref="HostileHonestPerSecond"/>.</summary>
+    public int HostileUnloadedEvents => Quick ? 100 : 300;
+    public int HostileHonestPerSecond => 50;
+    public TimeSpan HostileAttackWindow => TimeSpan.FromSeconds(Quick ? 8 : 30);
+    /// <summary>hostile: after the attack and the slow consumers' reading, how long to wait before reading RSS again.</summary>
+    public TimeSpan HostileQuietPeriod => TimeSpan.FromSeconds(Quick ? 10 : 60);
+
+    /// <summary>hostile: an already-running relay (strfry) measured the same way in the same run, with its process id for CPU and RSS.</summary>
+    public Uri? PeerUrl { get; private set; }
+    public int? PeerPid { get; private set; }
+    public string PeerName { get; private set; } = "peer";
+
     /// <summary>No progress for this long ends a phase as stalled.</summary>
     public TimeSpan StallTimeout => TimeSpan.FromSeconds(15);
 
@@ -93,14 +124,27 @@ internal sealed class BenchmarkOptions
                 case "--rounds":
                     options.Rounds = int.TryParse(Value(args, ref i), out var rounds) && rounds > 0 ? rounds : throw new ArgumentException($"--rounds needs a positive number.{Environment.NewLine}{Usage}");
                     break;
+                case "--peer-url":
+                    options.PeerUrl = Uri.TryCreate(Value(args, ref i), UriKind.Absolute, out var peer) && peer.Scheme is "ws" or "wss" ? peer : throw new ArgumentException($"--peer-url needs a ws:// URL.{Environment.NewLine}{Usage}");
+                    break;
+                case "--peer-pid":
+                    options.PeerPid = int.TryParse(Value(args, ref i), out var pid) && pid > 0 ? pid : throw new ArgumentException($"--peer-pid needs a process id.{Environment.NewLine}{Usage}");
+                    break;
+                case "--peer-name": options.PeerName = Value(args, ref i); break;
+                case "--hostile-depth":
+                    options.HostileNestingDepth = int.TryParse(Value(args, ref i), out var depth) && depth > 0 ? depth : throw new ArgumentException($"--hostile-depth needs a positive number.{Environment.NewLine}{Usage}");
+                    break;
                 case "-h" or "--help": throw new ArgumentException(Usage);
                 default:
-                    if (Array.IndexOf(AllScenarios, arg) < 0 && Array.IndexOf(ClusterScenarios, arg) < 0) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
+                    if (Array.IndexOf(AllScenarios, arg) < 0 && Array.IndexOf(ClusterScenarios, arg) < 0 && arg != HostileScenario) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
                     options.Scenarios.Add(arg);
                     break;
             }
         }
         if (options.Scenarios.Count == 0) options.Scenarios.AddRange(AllScenarios);
+        if ((options.PeerUrl is not null || options.PeerPid is not null) && !options.Scenarios.Contains(HostileScenario))
+            throw new ArgumentException($"--peer-url and --peer-pid are for the hostile scenario.{Environment.NewLine}{Usage}");
+        if (options.PeerPid is not null && options.PeerUrl is null) throw new ArgumentException($"--peer-pid needs --peer-url.{Environment.NewLine}{Usage}");
         if (options.Quick && !args.Contains("--rounds")) options.Rounds = 1;
         var distinct = options.Scenarios.Distinct().ToList();
         options.Scenarios.Clear();
@@ -112,5 +156,5 @@ internal sealed class BenchmarkOptions
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.{Environment.NewLine}{Usage}");
 
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all|cluster|cluster-sizes|cluster-failover]... [--rounds N] [--live-warm-up N] [--failover-backdate SECONDS] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH]";
+        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all|cluster|cluster-sizes|cluster-failover|hostile]... [--rounds N] [--live-warm-up N] [--failover-backdate SECONDS] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH] [--peer-url ws://HOST:PORT --peer-pid N --peer-name NAME] [--hostile-depth N]";
 }

@@ -23,6 +23,7 @@ public sealed class TestClient : IAsyncDisposable
     }
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+    public string? CloseStatusDescription => _socket.CloseStatusDescription;
     public WebSocketState State => _socket.State;
     public Task Closed => _receiving;
 
