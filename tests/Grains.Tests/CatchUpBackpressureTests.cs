@@ -37,3 +37,32 @@ public sealed class CatchUpBackpressureTests(ClusterFixture fixture)
         Assert.Equal(DeliveryKind.EndOfStoredEvents, rest[^1].Kind);
     }
 }
+
+/// <summary>When live fan-out gives up on a batch for a shard, the shard ends every subscription with CLOSED: no silent gap.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class LostLiveEventsTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task a_shard_told_it_lost_live_events_closes_every_subscription_with_the_reason()
+    {
+        var observer = new RecordingObserver();
+        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
+        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(observer);
+        await shard.AttachAsync(reference);
+        var author = new Author();
+        await shard.SubscribeAsync(1, "a", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+        await shard.SubscribeAsync(2, "b", [new Filter { Kinds = [1], Limit = 0 }]);
+        for (var eose = 0; eose < 2;)
+            if ((await observer.NextAsync()).Kind == DeliveryKind.EndOfStoredEvents) eose++;
+
+        await shard.CloseAllAsync("error: lost; REQ again with since");
+        var closed = new[] { await observer.NextAsync(), await observer.NextAsync() };
+        await fixture.Client.GetGrain<IAuthorStreamGrain>(author.Pubkey).AppendAsync(author.Note("after"));
+        var quiet = await observer.NothingWithinAsync(TimeSpan.FromMilliseconds(500));
+        fixture.Client.DeleteObjectReference<IGatewayShardObserver>(reference);
+
+        Assert.Equal([(1L, "a"), (2L, "b")], closed.Select(d => (d.ConnectionId, d.SubscriptionId)).Order());
+        Assert.All(closed, d => Assert.Equal((DeliveryKind.Closed, "error: lost; REQ again with since"), (d.Kind, d.Message)));
+        Assert.True(quiet, "a closed subscription still received a live event");
+    }
+}

@@ -20,7 +20,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     private readonly long _drainedBytes = maxBytes / 16;
     private int _behind;
     private int _episode;
-    private readonly ConcurrentQueue<OutboundFrame> _frames = new();
+    private readonly ConcurrentQueue<Queued> _frames = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _bytes;
     private int _sending;
@@ -56,7 +56,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
             frame.Release();
             return false;
         }
-        _frames.Enqueue(frame);
+        _frames.Enqueue(new Queued(frame, Reply: false));
         Send();
         return true;
     }
@@ -70,30 +70,37 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
             return;
         }
         Interlocked.Add(ref _bytes, frame.Length);
-        _frames.Enqueue(frame);
+        _frames.Enqueue(new Queued(frame, Reply: true));
         Send();
     }
 
     /// <summary>
-    /// Sends what is queued (or, with <paramref name="discardQueued"/>, drops it), then the close frame with this
-    /// status; later frames are dropped.
+    /// Sends what is queued (with <paramref name="dropSubscriptionTraffic"/>, only the replies: OK, CLOSED, NOTICE),
+    /// then the close frame with this status; later frames are dropped.
     /// </summary>
-    public void Complete(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string description = "", bool discardQueued = false)
+    public void Complete(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string description = "", bool dropSubscriptionTraffic = false)
     {
         if (_completing) return;
         _closeStatus = status;
         _closeDescription = description;
         _completing = true;
-        if (discardQueued)
+        if (dropSubscriptionTraffic)
         {
-            while (_frames.TryDequeue(out var frame))
+            var count = _frames.Count;
+            for (var i = 0; i < count && _frames.TryDequeue(out var queued); i++)
             {
-                Interlocked.Add(ref _bytes, -frame.Length);
-                frame.Release();
+                if (queued.Reply) _frames.Enqueue(queued);
+                else
+                {
+                    Interlocked.Add(ref _bytes, -queued.Frame.Length);
+                    queued.Frame.Release();
+                }
             }
         }
         Send();
     }
+
+    private readonly record struct Queued(OutboundFrame Frame, bool Reply);
 
     private void Send()
     {
@@ -106,8 +113,9 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
         {
             while (true)
             {
-                while (_frames.TryDequeue(out var frame))
+                while (_frames.TryDequeue(out var queued))
                 {
+                    var frame = queued.Frame;
                     try
                     {
                         var send = socket.SendAsync(frame.Memory, WebSocketMessageType.Text, true, CancellationToken.None);
@@ -157,7 +165,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     {
         _broken = true;
         Volatile.Write(ref _sending, 1);
-        while (_frames.TryDequeue(out var frame)) frame.Release();
+        while (_frames.TryDequeue(out var queued)) queued.Frame.Release();
         _closed.TrySetResult();
     }
 }

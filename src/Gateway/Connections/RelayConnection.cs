@@ -22,6 +22,7 @@ internal sealed partial class RelayConnection
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _receiving = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _slowCheck;
     private volatile bool _draining;
 
@@ -75,6 +76,7 @@ internal sealed partial class RelayConnection
         }
         finally
         {
+            _received.TrySetResult();
             await Events.DrainAsync(_options.ShutdownDrainTimeout);   // accepted EVENTs still get their OK
             await Subscriptions.DisconnectAsync();
             Shard.Remove(this);
@@ -113,9 +115,13 @@ internal sealed partial class RelayConnection
             // Caught up meanwhile (under a quarter of its budget queued), or it opened new REQs: it reads again.
             if (Outbound.QueuedBytes < _options.MaxOutboundBytes / 4 || Subscriptions.Count > 0) return;
             LogSlowConnectionClosed(_logger, Id, Outbound.QueuedBytes);
-            Outbound.Complete(WebSocketCloseStatus.PolicyViolation, "too slow: the client did not read what it asked for", discardQueued: true);
-            await Task.WhenAny(Outbound.Closed, Task.Delay(TimeSpan.FromSeconds(5)));
-            _receiving.Cancel();   // ends the receive loop, which frees the rest
+            // Its events are dropped; its CLOSED replies and the close frame wait behind what its socket already holds,
+            // for as long as a silent peer is given anyway (no pong within IdleTimeout ends it).
+            Outbound.Complete(WebSocketCloseStatus.PolicyViolation, "too slow: the client did not read what it asked for", dropSubscriptionTraffic: true);
+            // The client's answer to the close frame ends the receive loop; cutting it earlier would reset the connection
+            // and lose what the socket still holds for the client.
+            await Task.WhenAny(_received.Task, Task.Delay(_options.IdleTimeout));
+            _receiving.Cancel();   // a client that never answered: end the receive loop, which frees the rest
         }
         catch (OperationCanceledException)
         {
