@@ -5,7 +5,8 @@ using NostrRelay.Framing;
 namespace NostrRelay.Connections;
 
 /// <summary>
-/// Frames waiting for one connection's socket, bounded in bytes, and the one sender that writes them.
+/// Frames waiting for one connection's socket, bounded in bytes (of memory held: a frame's pooled array, not only its
+/// length), and the one sender that writes them.
 /// Whoever enqueues into an idle queue sends right away on its own thread; frames that arrive during a
 /// send are taken by that same sender. No send loop waits on a signal, so a delivery to an idle socket
 /// costs no thread wake-up. Subscription traffic that would pass the bound is refused (the caller closes
@@ -50,9 +51,9 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     /// <summary>False (and the frame released) when the bound would be passed or the queue is closing.</summary>
     public bool TryEnqueue(OutboundFrame frame)
     {
-        if (_completing || _broken || Interlocked.Add(ref _bytes, frame.Length) > maxBytes)
+        if (_completing || _broken || Interlocked.Add(ref _bytes, frame.Footprint) > maxBytes)
         {
-            if (!_completing && !_broken) Interlocked.Add(ref _bytes, -frame.Length);
+            if (!_completing && !_broken) Interlocked.Add(ref _bytes, -frame.Footprint);
             frame.Release();
             return false;
         }
@@ -69,7 +70,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
             frame.Release();
             return;
         }
-        Interlocked.Add(ref _bytes, frame.Length);
+        Interlocked.Add(ref _bytes, frame.Footprint);
         _frames.Enqueue(new Queued(frame, Reply: true));
         Send();
     }
@@ -92,7 +93,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
                 if (queued.Reply) _frames.Enqueue(queued);
                 else
                 {
-                    Interlocked.Add(ref _bytes, -queued.Frame.Length);
+                    Interlocked.Add(ref _bytes, -queued.Frame.Footprint);
                     queued.Frame.Release();
                 }
             }
@@ -123,7 +124,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
                     }
                     finally
                     {
-                        var left = Interlocked.Add(ref _bytes, -frame.Length);
+                        var left = Interlocked.Add(ref _bytes, -frame.Footprint);
                         frame.Release();
                         if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke(Volatile.Read(ref _episode));
                     }

@@ -9,5 +9,8 @@ internal readonly struct OutboundFrame(byte[] buffer, int length)
     public int Length { get; } = length;
     public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
 
+    /// <summary>What the frame holds in memory until it is sent: its pooled array, rounded up from its length.</summary>
+    public int Footprint => Buffer.Length;
+
     public void Release() => ArrayPool<byte>.Shared.Return(Buffer);
 }

@@ -38,7 +38,10 @@ public sealed class RelayOptions
     /// <summary>EVENTs one connection may have awaiting their OK; reading its socket pauses beyond that. Default 128.</summary>
     public int MaxEventsInFlight { get; set; } = 128;
 
-    /// <summary>Bytes queued for one connection before its slowest subscription is closed. Default 16 MiB.</summary>
+    /// <summary>
+    /// Memory queued for one connection (frames' pooled buffers) before the subscription that would pass it is closed;
+    /// past a quarter of it, the connection's REQs stop reading stored events until it catches up. Default 16 MiB.
+    /// </summary>
     public long MaxOutboundBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
