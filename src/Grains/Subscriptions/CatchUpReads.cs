@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Subscriptions;
@@ -7,8 +8,9 @@ namespace NostrRelay.Subscriptions;
 /// Where subscription grains read stored events: on threads of their own, outside the grain's turn and off the
 /// thread pool. A store may read synchronously (SQLite does), and a long read would otherwise hold the shard, and
 /// every REQ and live event in it, for its whole length; and a flood of REQs queued on the thread pool would make
-/// live deliveries and appends wait behind it. Here a flood waits its turn, one page at a time, on one thread per two
-/// cores, while live traffic keeps the rest of the machine.
+/// live deliveries and appends wait behind it. Here a flood waits its turn, one page at a time, on one thread per
+/// core at a lower priority (nice 10 on Linux, where .NET's thread priorities do nothing): the reads use idle cores
+/// fully, and yield them to live delivery and appends when those need them.
 /// </summary>
 internal sealed class CatchUpReads : TaskScheduler, IDisposable
 {
@@ -17,7 +19,7 @@ internal sealed class CatchUpReads : TaskScheduler, IDisposable
 
     public CatchUpReads()
     {
-        _threads = new Thread[Math.Max(1, Environment.ProcessorCount / 2)];
+        _threads = new Thread[Math.Max(1, Environment.ProcessorCount)];
         for (var i = 0; i < _threads.Length; i++)
         {
             _threads[i] = new Thread(Run) { IsBackground = true, Name = "catch-up reads", Priority = ThreadPriority.BelowNormal };
@@ -33,8 +35,22 @@ internal sealed class CatchUpReads : TaskScheduler, IDisposable
 
     private void Run()
     {
+        LowerPriority();
         foreach (var task in _queue.GetConsumingEnumerable()) TryExecuteTask(task);
     }
+
+    /// <summary>Nice 10 for the calling thread: on Linux the nice value is per thread, and lowering it needs no privilege.</summary>
+    private static void LowerPriority()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { _ = SetPriority(PrioProcess, 0, 10); }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    private const int PrioProcess = 0;
+
+    [DllImport("libc", EntryPoint = "setpriority")]
+    private static extern int SetPriority(int which, int who, int priority);
 
     protected override void QueueTask(Task task) => _queue.Add(task);
 
