@@ -36,6 +36,32 @@ public sealed class CatchUpBackpressureTests(ClusterFixture fixture)
         Assert.Equal(events.Reverse().Select(e => e.Id), ids);
         Assert.Equal(DeliveryKind.EndOfStoredEvents, rest[^1].Kind);
     }
+
+    [Fact]
+    public async Task a_late_drained_word_for_an_earlier_episode_does_not_end_the_pause_of_a_later_one()
+    {
+        var observer = new BackloggedObserver { Episode = 2 };
+        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
+        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(observer);
+        await shard.AttachAsync(reference);
+        var author = new Author();
+        var events = Enumerable.Range(0, 1_000).Select(i => author.Note($"n{i}")).ToArray();
+        for (var i = 0; i < events.Length; i++) await fixture.Store.SaveAsync(events[i], author.Pubkey, i);
+
+        await shard.SubscribeAsync(1, "all", [new Filter { Authors = [author.Pubkey], Limit = 1_000 }]);
+        var first = new List<Delivery>();
+        while (await observer.Inner.NextOrNothingAsync(TimeSpan.FromSeconds(1)) is { } delivery) first.Add(delivery);
+        await shard.DrainedAsync(1, 1);   // the drained word of episode 1, overtaken by episode 2's receipt
+        var stillPaused = await observer.Inner.NothingWithinAsync(TimeSpan.FromSeconds(1));
+        observer.Behind = false;
+        await shard.DrainedAsync(1, 2);
+        var rest = await observer.Inner.UntilEndOfStoredEventsAsync("all");
+        fixture.Client.DeleteObjectReference<IGatewayShardObserver>(reference);
+
+        Assert.Equal(256, first.Count);
+        Assert.True(stillPaused, "an earlier episode's drained word ended the pause");
+        Assert.Equal(events.Length, first.Concat(rest).Count(d => d.Kind == DeliveryKind.Event));
+    }
 }
 
 /// <summary>When live fan-out gives up on a batch for a shard, the shard ends every subscription with CLOSED: no silent gap.</summary>

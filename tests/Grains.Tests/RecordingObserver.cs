@@ -79,10 +79,11 @@ public sealed class BackloggedObserver : IGatewayShardObserver
     public RecordingObserver Inner { get; } = new();
 
     public volatile bool Behind = true;
+    public volatile int Episode = 1;
 
     public async Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         await Inner.DeliverAsync(batch);
-        return Behind ? new DeliveryReceipt(true, [new Backlog(1, 1)]) : DeliveryReceipt.Taken;
+        return Behind ? new DeliveryReceipt(true, [new Backlog(1, Episode)]) : DeliveryReceipt.Taken;
     }
 }

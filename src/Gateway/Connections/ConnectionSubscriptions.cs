@@ -73,7 +73,8 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                     if (!_open.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
                     subscription.Sent(delivery.Event!, now);
                 }
-                if (!connection.Outbound.TryEnqueue(RelayFrames.Event(subscriptionId, delivery.Event!.Json))) CloseSlow(subscriptionId);
+                if (!connection.Outbound.TryEnqueue(RelayFrames.Event(subscriptionId, delivery.Event!.Json)) && !connection.Outbound.Completing)
+                    CloseSlow(subscriptionId);
                 break;
             case DeliveryKind.EndOfStoredEvents:
                 lock (_open)

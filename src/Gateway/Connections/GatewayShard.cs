@@ -48,7 +48,7 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
             if (last?.Id != delivery.ConnectionId && !_connections.TryGetValue(delivery.ConnectionId, out last)) continue;
             last.Subscriptions.Deliver(delivery, now);
             // Far behind: the grain stops reading stored events for it until its socket catches up.
-            if (last.Outbound.TryMarkBehind(out var episode)) (behind ??= []).Add(new Backlog(last.Id, episode));
+            if (last.Outbound.IsBehind(out var episode) && (behind is null || behind[^1].ConnectionId != last.Id)) (behind ??= []).Add(new Backlog(last.Id, episode));
         }
         return Task.FromResult(behind is null ? DeliveryReceipt.Taken : new DeliveryReceipt(true, [.. behind]));
     }

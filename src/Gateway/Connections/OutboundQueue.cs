@@ -37,16 +37,21 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     public long QueuedBytes => Interlocked.Read(ref _bytes);
 
     /// <summary>
-    /// True once when the queue passes a quarter of its bound, with the count of such times; <c>drained</c> is called
-    /// with that count when the queue is nearly empty again.
+    /// True while the queue holds more than a quarter of its bound, with the number of the episode (a new one each time
+    /// it passes that mark); <c>drained</c> is called with it when the queue is nearly empty again. Reported on every
+    /// delivery while behind, so a pause that ran out in the grain starts again.
     /// </summary>
-    public bool TryMarkBehind(out int episode)
+    public bool IsBehind(out int episode)
     {
         episode = 0;
-        if (Interlocked.Read(ref _bytes) <= _behindBytes || Interlocked.CompareExchange(ref _behind, 1, 0) != 0) return false;
-        episode = Interlocked.Increment(ref _episode);
+        if (Interlocked.Read(ref _bytes) <= _behindBytes) return false;
+        if (Interlocked.CompareExchange(ref _behind, 1, 0) == 0) Interlocked.Increment(ref _episode);
+        episode = Volatile.Read(ref _episode);
         return true;
     }
+
+    /// <summary>True once the queue is closing: frames refused now say nothing about the client's reading.</summary>
+    public bool Completing => _completing;
 
     /// <summary>False (and the frame released) when the bound would be passed or the queue is closing.</summary>
     public bool TryEnqueue(OutboundFrame frame)

@@ -30,8 +30,8 @@ internal sealed class CatchUpReads : TaskScheduler, IDisposable
     public override int MaximumConcurrencyLevel => _threads.Length;
 
     /// <summary>Reads the next page of <paramref name="reader"/> on a catch-up thread; the caller resumes in its own context.</summary>
-    public Task<bool> ReadPageAsync(HistoryReader reader, List<NostrEvent> page, int max, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(() => reader.ReadPageAsync(page, max, cancellationToken), cancellationToken, TaskCreationOptions.DenyChildAttach, this).Unwrap();
+    public Task<bool> ReadPageAsync(HistoryReader reader, List<NostrEvent> page, int max, long maxBytes, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => reader.ReadPageAsync(page, max, maxBytes, cancellationToken), cancellationToken, TaskCreationOptions.DenyChildAttach, this).Unwrap();
 
     private void Run()
     {

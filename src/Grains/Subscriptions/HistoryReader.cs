@@ -14,12 +14,16 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters) : IAsyn
     private NostrEvent?[] _heads = [];
     private string? _lastId;
 
-    /// <summary>Fills <paramref name="page"/> (cleared first) with up to <paramref name="max"/> events; false once nothing is left.</summary>
-    public async Task<bool> ReadPageAsync(List<NostrEvent> page, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fills <paramref name="page"/> (cleared first) with up to <paramref name="max"/> events, stopping once they hold
+    /// <paramref name="maxBytes"/> (events may be 256 KiB each); false once nothing is left.
+    /// </summary>
+    public async Task<bool> ReadPageAsync(List<NostrEvent> page, int max, long maxBytes, CancellationToken cancellationToken)
     {
         page.Clear();
         if (_cursors is null) await StartAsync(cancellationToken);
-        while (page.Count < max)
+        long bytes = 0;
+        while (page.Count < max && bytes < maxBytes)
         {
             var next = Newest();
             if (next < 0) return false;
@@ -28,6 +32,7 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters) : IAsyn
             if (string.Equals(evt.Id, _lastId, StringComparison.Ordinal)) continue;   // matched by two filters: once
             _lastId = evt.Id;
             page.Add(evt);
+            bytes += evt.Json.Length;
         }
         return Newest() >= 0;
     }

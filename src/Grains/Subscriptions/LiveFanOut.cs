@@ -163,6 +163,8 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         private int _pumping;
         private long _queuedBytes;
         private int _overflowing;
+        /// <summary>Events were dropped for this destination; once it takes batches again, it is told so (local shards).</summary>
+        private int _lost;
         private volatile bool _abandoned;
 
         public void Enqueue(QueuedEvent item)
@@ -172,6 +174,8 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             {
                 Interlocked.Add(ref _queuedBytes, -size);
                 if (Interlocked.Exchange(ref _overflowing, 1) == 0) LogOverflow(owner._logger, name);   // once per episode
+                Volatile.Write(ref _lost, 1);
+                if (Interlocked.CompareExchange(ref _pumping, 1, 0) == 0) _ = Task.Run(PumpAsync);   // tells of the loss even if nothing else comes
                 return;
             }
             if (Volatile.Read(ref _overflowing) != 0) Volatile.Write(ref _overflowing, 0);
@@ -191,6 +195,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 {
                     while (_queue.TryDequeue(out var dropped)) Interlocked.Add(ref _queuedBytes, -dropped.Event.Event.Json.Length);
                 }
+                if (lost is not null && !_abandoned && Interlocked.Exchange(ref _lost, 0) == 1) await TellLostAsync(lost);
                 var batch = TakeBatch();
                 if (batch is null)
                 {
@@ -202,11 +207,25 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             }
         }
 
-        /// <summary>Never a silent gap: the shard closes its subscriptions, each client told to REQ again.</summary>
+        /// <summary>
+        /// Never a silent gap: the shard closes its subscriptions, each client told to REQ again. Tried until it works
+        /// while the shard is served (it may be the very shard that was too busy to take the batch).
+        /// </summary>
         private async Task TellLostAsync(Func<Task> lost)
         {
-            try { await lost(); }
-            catch (Exception ex) { LogCloseAfterLossFailed(owner._logger, ex, name); }
+            for (var attempt = 0; !_abandoned && !owner._stopping.IsCancellationRequested; attempt++)
+            {
+                try
+                {
+                    await lost();
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    if (attempt == 0) LogCloseAfterLossFailed(owner._logger, ex, name);
+                    await Task.Delay(ShardRetries[Math.Min(attempt, ShardRetries.Length - 1)]);
+                }
+            }
         }
 
         /// <summary>Up to <see cref="MaxBatch"/> queued events of one kind (live or redriven), in order.</summary>
@@ -256,7 +275,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                         continue;
                     }
                     LogPublishFailed(owner._logger, ex, name, batch.Events.Length);
-                    if (!_abandoned && lost is not null) await TellLostAsync(lost);
+                    if (!_abandoned && lost is not null) Volatile.Write(ref _lost, 1);   // told before the next batch
                     return;
                 }
             }
@@ -272,7 +291,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     [LoggerMessage(EventId = 206, Level = LogLevel.Warning, Message = "Live fan-out to shard {Destination} failed for {Count} events; retrying")]
     private static partial void LogShardRetry(ILogger logger, Exception ex, string destination, int count);
 
-    [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Shard {Destination} lost live events and could not be told to close its subscriptions")]
+    [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Shard {Destination} lost live events and could not yet be told to close its subscriptions; trying again")]
     private static partial void LogCloseAfterLossFailed(ILogger logger, Exception ex, string destination);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Live fan-out to {Destination} is full; dropping events")]

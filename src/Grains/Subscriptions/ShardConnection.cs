@@ -32,7 +32,8 @@ internal sealed class ShardConnection(long id)
     /// <summary>
     /// The gateway said this connection's socket is far behind (<see cref="Grains.DeliveryReceipt.Backlogged"/>), at
     /// this timestamp; 0 when not. Its stored-event reads pause until the gateway says it drained, or, should that
-    /// word be lost, until <see cref="BehindPause"/> has passed (the next page then asks again).
+    /// word be lost, until <see cref="BehindPause"/> has passed (the receipt of the next page pauses it again while the
+    /// connection is still behind).
     /// </summary>
     private long _behindSince;
 
@@ -43,14 +44,20 @@ internal sealed class ShardConnection(long id)
 
     private TaskCompletionSource? _room;
 
+    /// <summary>The episode the current pause is for.</summary>
+    private int _behindEpisode;
+
     public void GatewayBehind(int episode, long now)
     {
-        if (episode > _drainedEpisode) _behindSince = now;
+        if (episode <= _drainedEpisode) return;   // its drained word already came
+        _behindSince = now;
+        _behindEpisode = episode;
     }
 
     public void GatewayCaughtUp(int episode)
     {
         if (episode > _drainedEpisode) _drainedEpisode = episode;
+        if (episode < _behindEpisode) return;   // a late word about an earlier episode ends nothing
         _behindSince = 0;
         Wake();
     }

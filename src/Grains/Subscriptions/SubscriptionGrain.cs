@@ -33,7 +33,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     /// <summary>Per filter: a resume covers seconds of outage, not the archive.</summary>
     private const int MaxResumedEvents = 5000;
 
-    /// <summary>Stored events read per step of a catch-up, off the grain's turn.</summary>
+    /// <summary>Stored events read per step of a catch-up, off the grain's turn (and at most <see cref="CatchUpRoomBytes"/> of them).</summary>
     private const int CatchUpPage = 256;
 
     /// <summary>A connection's next page of stored events is read only while less than this waits here for its gateway.</summary>
@@ -328,7 +328,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 while (resume is null && subscription.Active && !connection.HasRoom(CatchUpRoomBytes, time))
                     await connection.WaitForRoomAsync(time);
                 if (!subscription.Active) return;
-                var more = await reads.ReadPageAsync(reader, page, CatchUpPage, CancellationToken.None);
+                var more = await reads.ReadPageAsync(reader, page, CatchUpPage, CatchUpRoomBytes, CancellationToken.None);
                 if (!subscription.Active) return;
                 foreach (var evt in page)
                 {
