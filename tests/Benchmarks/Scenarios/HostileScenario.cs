@@ -225,8 +225,8 @@ internal static class HostileScenario
         Row("answers nobody asked for (extra NOTICE, unasked OK/EOSE/CLOSED)", r => $"{Report.Count(r.Tally.ExtraNotices)} + {Report.Count(r.Tally.UnsolicitedCount)}");
         Row("NIP-01 deviations (see notes)", r => Report.Count(r.Tally.ViolationCount));
         Row("attacker connections closed by the relay", r => r.Tally.Closes.Count == 0 ? "0" : string.Join(", ", r.Tally.Closes.Select(c => $"{c.Value} × {c.Key}")));
-        Row($"slow consumers ({plan.SlowConsumers.Count} × 25 REQs): subscriptions CLOSED / connections closed", r =>
-            $"{r.Slow.Sum(s => s.ClosedSubscriptions)} / {r.Slow.Count(s => s.CloseStatus is not null || s.EndedWithoutCloseFrame)} (read back {Report.Fixed(r.Slow.Sum(s => s.Bytes) / (1024.0 * 1024), "0")} MiB)");
+        Row($"slow consumers ({plan.SlowConsumers.Count} × 25 REQs): served in full / subscriptions CLOSED / connections closed", r =>
+            $"{r.Slow.Count(s => s.Eose == s.Subscriptions)} / {r.Slow.Sum(s => s.ClosedSubscriptions)} / {r.Slow.Count(s => s.CloseStatus is not null || s.EndedWithoutCloseFrame)} (read back {Report.Fixed(r.Slow.Sum(s => s.Bytes) / (1024.0 * 1024), "0")} MiB)");
         Row("waits for answers that timed out (2 s at a barrier, 15 s at the end; a late answer still counts)", r => Report.Count(r.Tally.AnswerWaitsTimedOut));
         Row("relay CPU during the attack (its length; the honest flow alone used)", r => r.CpuSeconds is { } cpu
             ? $"{Report.Fixed(cpu, "0.0")} s ({Report.Fixed(r.AttackSeconds, "0")} s; alone {Report.Fixed((r.HonestCpuPerSecond ?? double.NaN) * 100, "0")} % of a core)"
@@ -264,7 +264,8 @@ internal static class HostileScenario
             if (run.Tally.Unanswered > 0) report.Problem($"{name}: {Report.Count(run.Tally.Unanswered)} hostile frames unanswered (connection open or closed without status and reason)");
             if (run.Tally.ViolationCount > 0) report.Problem($"{name}: {Report.Count(run.Tally.ViolationCount)} NIP-01 deviations in answers to hostile frames (see notes)");
             if (run.Alive is not null) report.Problem($"{name}: not serving after the attack: {run.Alive}");
-            if (run.Slow.Any(s => !s.Observed)) report.Problem($"{name}: a slow consumer got neither CLOSED nor a close with status");
+            // Paced (every REQ answered in full once it read again) or told (CLOSED, or a close with a status).
+            if (run.Slow.Any(s => !s.Observed && s.Eose < s.Subscriptions)) report.Problem($"{name}: a slow consumer was neither served in full nor told why (CLOSED, or a close with a status)");
         }
     }
 }
