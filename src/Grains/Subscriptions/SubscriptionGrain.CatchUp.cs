@@ -1,0 +1,162 @@
+using Microsoft.Extensions.Logging;
+using NostrRelay.Grains;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Subscriptions;
+
+/// <summary>
+/// Catch-up: a REQ's stored events, page by page off the grain's turn and only while its connection has room, then
+/// EOSE and the live events buffered meanwhile; a resume after a failover.
+/// </summary>
+internal sealed partial class SubscriptionGrain
+{
+    /// <summary>Per filter: a resume covers seconds of outage, not the archive.</summary>
+    private const int MaxResumedEvents = 5000;
+
+    /// <summary>Stored events read per step of a catch-up, off the grain's turn (and at most <see cref="CatchUpRoomBytes"/> of them).</summary>
+    private const int CatchUpPage = 256;
+
+    /// <summary>A connection's next page of stored events is read only while less than this waits here for its gateway.</summary>
+    internal const long CatchUpRoomBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Ids of stored events a subscription remembers, to drop a live echo of one (newest first: the events committed
+    /// just before the REQ). 8 bytes each; a live copy of an older stored event is then possible, never a loss.
+    /// </summary>
+    private const int MaxRememberedHistory = 16_384;
+
+    public Task DrainedAsync(long connectionId, int episode)
+    {
+        if (_connections.TryGetValue(connectionId, out var connection)) connection.GatewayCaughtUp(episode);
+        return Task.CompletedTask;
+    }
+
+    private void PauseCatchUps(Backlog[] backlogged)
+    {
+        var now = time.GetTimestamp();
+        foreach (var backlog in backlogged)
+            if (_connections.TryGetValue(backlog.ConnectionId, out var connection)) connection.GatewayBehind(backlog.Episode, now);
+    }
+
+    /// <summary>A connection's REQs read their stored events one after another, each as its turn comes.</summary>
+    private async Task RunCatchUpsAsync(ShardConnection connection)
+    {
+        try
+        {
+            while (connection.CatchUps.TryDequeue(out var next))
+            {
+                if (!next.Subscription.Active) continue;
+                await CatchUpAsync(next.Subscription, next.Resume);
+            }
+        }
+        finally
+        {
+            connection.CatchingUp = false;
+            if (connection.Subscriptions.Count == 0 && _connections.TryGetValue(connection.Id, out var current) && current == connection)
+                _connections.Remove(connection.Id);
+        }
+    }
+
+    /// <summary>
+    /// Sends a REQ's stored events page by page, each page read off the grain's turn and only while the connection has
+    /// room here (a client that does not read stops the reading, and its gateway closes the subscription), then EOSE
+    /// and the live events buffered meanwhile. A resume reads what the client missed and sends it oldest first.
+    /// </summary>
+    private async Task CatchUpAsync(LiveSubscription subscription, ResumePoint? resume)
+    {
+        var connection = subscription.Connection;
+        var remembered = new HashSet<long>();
+        HashSet<long>? sentBefore = resume is { Sent.Length: > 0 } ? [.. resume.Sent] : null;
+        try
+        {
+            await using var reader = new HistoryReader(store, resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume));
+            var page = new List<NostrEvent>(CatchUpPage);
+            List<NostrEvent>? missed = resume is null ? null : [];
+            while (true)
+            {
+                while (resume is null && subscription.Active && !connection.HasRoom(CatchUpRoomBytes, time))
+                    await connection.WaitForRoomAsync(time);
+                if (!subscription.Active) return;
+                var more = await reads.ReadPageAsync(reader, page, CatchUpPage, CatchUpRoomBytes, CancellationToken.None);
+                if (!subscription.Active) return;
+                foreach (var evt in page)
+                {
+                    if (missed is not null) missed.Add(evt);
+                    else Send(subscription, evt, remembered);
+                }
+                StartPump();
+                if (!more) break;
+                // One page in flight: the gateway's receipt for it says whether the connection is behind, before the next read.
+                if (missed is null) await HandedOnAsync();
+            }
+            if (missed is not null)
+            {
+                // A resumed subscription sends what was missed oldest first, as live events would have come.
+                for (var i = missed.Count - 1; i >= 0; i--)
+                {
+                    var evt = missed[i];
+                    if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;   // the client had it
+                    Send(subscription, evt, remembered);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            LogCatchUpFailed(logger, ex, subscription.SubscriptionId);
+            if (!subscription.Active) return;
+            Remove(subscription.ConnectionId, subscription.SubscriptionId);
+            Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, "error: could not read stored events"));
+            StartPump();
+            return;
+        }
+        if (!subscription.Active) return;
+
+        // From here to the end there is no await: EOSE and the buffered live events are queued as one step after
+        // the stored events, so nothing live can slip in between.
+        if (resume is null) Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
+        var buffered = subscription.CatchUpBuffer!;
+        subscription.CatchUpBuffer = null;
+        connection.BufferedBytes -= subscription.BufferedBytes;
+        subscription.BufferedBytes = 0;
+        foreach (var evt in buffered)
+        {
+            var key = ResumePoint.IdKey(evt.Id);
+            if (remembered.Contains(key)) continue;
+            if (sentBefore is not null && sentBefore.Contains(key)) continue;
+            Enqueue(connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
+        }
+        if (remembered.Count > 0 || sentBefore is not null)
+        {
+            // What the client has: the stored events just sent and, after a resume, what it had before. A live
+            // echo or a re-driven copy of any of them is dropped.
+            if (sentBefore is not null) remembered.UnionWith(sentBefore);
+            subscription.SentHistory = remembered;
+            subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
+        }
+        StartPump();
+    }
+
+    private void Send(LiveSubscription subscription, NostrEvent evt, HashSet<long> remembered)
+    {
+        if (remembered.Count < MaxRememberedHistory) remembered.Add(ResumePoint.IdKey(evt.Id));
+        Enqueue(subscription.Connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
+    }
+
+    /// <summary>
+    /// A resumed subscription reads only what came since the client's last event. The REQ's limits counted
+    /// stored events before EOSE, which the client already had; a resume is capped on its own.
+    /// </summary>
+    private static Filter[] ResumeFilters(Filter[] filters, ResumePoint resume)
+    {
+        var resumed = new Filter[filters.Length];
+        for (var i = 0; i < filters.Length; i++)
+        {
+            var filter = filters[i];
+            resumed[i] = filter with { Since = filter.Since is { } since && since > resume.Since ? since : resume.Since, Limit = MaxResumedEvents };
+        }
+        return resumed;
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Catch-up read failed for subscription {SubscriptionId}")]
+    private static partial void LogCatchUpFailed(ILogger logger, Exception ex, string subscriptionId);
+}

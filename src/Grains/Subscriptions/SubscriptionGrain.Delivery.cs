@@ -1,0 +1,143 @@
+using Microsoft.Extensions.Logging;
+using NostrRelay.Grains;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Subscriptions;
+
+/// <summary>
+/// Delivery: the outbox of frames for the gateway, charged to their connections, and the one pump that hands them to
+/// the gateway shard's observer in order.
+/// </summary>
+internal sealed partial class SubscriptionGrain
+{
+    private const int MaxDeliveriesPerCall = 256;
+
+    /// <summary>
+    /// Live deliveries waiting for the gateway. Its connections bound what they queue for slow clients; this
+    /// bounds what piles up here while the gateway itself does not take them (a stalled or cut-off process).
+    /// </summary>
+    internal const int MaxQueuedDeliveries = 65_536;
+
+    private static readonly TimeSpan[] DeliveryRetries = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(900)];
+
+    private readonly Queue<Queued> _outbox = new();
+
+    /// <summary>Deliveries ever queued, and ever handed to the gateway: a catch-up reads its next page once its last one is handed on.</summary>
+    private long _enqueued;
+
+    private long _handed;
+
+    private readonly List<(long Target, TaskCompletionSource Waiter)> _handedWaiters = [];
+
+    private bool _pumping;
+
+    private void Enqueue(ShardConnection connection, Delivery delivery, int bytes)
+    {
+        connection.Queue(bytes);
+        _outbox.Enqueue(new Queued(delivery, connection, bytes));
+        _enqueued++;
+    }
+
+    private void Enqueue(Delivery delivery)
+    {
+        _outbox.Enqueue(new Queued(delivery, null, 0));
+        _enqueued++;
+    }
+
+    /// <summary>Completes once every delivery queued so far has been handed to the gateway (or given up on).</summary>
+    private Task HandedOnAsync()
+    {
+        if (_handed >= _enqueued) return Task.CompletedTask;
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _handedWaiters.Add((_enqueued, waiter));
+        return waiter.Task;
+    }
+
+    private void Handed(int count)
+    {
+        _handed += count;
+        for (var i = _handedWaiters.Count - 1; i >= 0; i--)
+        {
+            if (_handedWaiters[i].Target > _handed) continue;
+            _handedWaiters[i].Waiter.TrySetResult();
+            _handedWaiters.RemoveAt(i);
+        }
+    }
+
+    /// <summary>A delivery waiting for the gateway, and the connection its bytes are charged to.</summary>
+    private readonly record struct Queued(Delivery Delivery, ShardConnection? Connection, int Bytes);
+
+    private void StartPump()
+    {
+        if (_pumping || _observer is null || _outbox.Count == 0) return;
+        _pumping = true;
+        _ = PumpAsync();
+    }
+
+    /// <summary>
+    /// Sends what is queued, one observer call at a time (that keeps the order), taking everything that
+    /// queued up meanwhile into the next call. No timer: a lone event goes out at once.
+    /// </summary>
+    private async Task PumpAsync()
+    {
+        try
+        {
+            while (_outbox.Count > 0 && _observer is { } observer)
+            {
+                var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
+                var items = new Delivery[count];
+                for (var i = 0; i < count; i++)
+                {
+                    var queued = _outbox.Dequeue();
+                    items[i] = queued.Delivery;
+                    // Handed on (or about to be): the gateway's own bound covers it from here.
+                    queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
+                }
+                var batch = new DeliveryBatch(items, _activation);
+                for (var attempt = 0; ; attempt++)
+                {
+                    try
+                    {
+                        var receipt = await observer.DeliverAsync(batch);
+                        if (receipt.Backlogged is { } behind) PauseCatchUps(behind);
+                        Handed(count);
+                        if (!receipt.Accepted)
+                        {
+                            // The gateway resumed this shard in another activation: this one is a leftover.
+                            LogSuperseded(logger, this.GetPrimaryKeyString());
+                            Retire();
+                            return;
+                        }
+                        break;
+                    }
+                    catch (Exception ex) when (attempt < DeliveryRetries.Length)
+                    {
+                        // A blip between silo and gateway: the same batch again keeps the order.
+                        if (attempt == 0) LogDeliveryRetry(logger, ex, this.GetPrimaryKeyString(), count);
+                        await Task.Delay(DeliveryRetries[attempt]);
+                    }
+                    catch (Exception ex)
+                    {
+                        // Never a silent hole: each subscription that lost events here is told to REQ again.
+                        LogDeliveryFailed(logger, ex, this.GetPrimaryKeyString(), count);
+                        Handed(count);   // given up on: nobody waits for them any longer
+                        foreach (var lost in items)
+                            if (lost.Kind == DeliveryKind.Event && Find(lost.ConnectionId, lost.SubscriptionId) is { } subscription)
+                                Overflow(subscription, "error: events for this subscription were lost on the way to the gateway; REQ again with since");
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _pumping = false;
+        }
+    }
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Shard {Shard} could not deliver {Count} frames to its gateway; retrying")]
+    private static partial void LogDeliveryRetry(ILogger logger, Exception ex, string shard, int count);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Shard {Shard} could not deliver {Count} frames to its gateway; their subscriptions are closed")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception ex, string shard, int count);
+}
