@@ -14,12 +14,8 @@ public sealed class CatchUpBackpressureTests(ClusterFixture fixture)
     public async Task a_backlogged_connection_gets_one_page_until_its_gateway_says_it_drained_then_the_rest_once_in_order()
     {
         var observer = new BackloggedObserver();
-        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
-        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(observer);
-        await shard.AttachAsync(reference);
-        var author = new Author();
-        var events = Enumerable.Range(0, 3_000).Select(i => author.Note($"n{i}")).ToArray();
-        for (var i = 0; i < events.Length; i++) await fixture.Store.SaveAsync(events[i], author.Pubkey, i);
+        var (shard, reference) = await fixture.AttachedShardAsync(observer);
+        var (author, events) = await fixture.StoredNotesAsync(3_000);
 
         await shard.SubscribeAsync(1, "all", [new Filter { Authors = [author.Pubkey], Limit = 3_000 }]);
         // One page goes out, its receipt says the connection is behind, and nothing more until the gateway drains.
@@ -41,12 +37,8 @@ public sealed class CatchUpBackpressureTests(ClusterFixture fixture)
     public async Task a_late_drained_word_for_an_earlier_episode_does_not_end_the_pause_of_a_later_one()
     {
         var observer = new BackloggedObserver { Episode = 2 };
-        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
-        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(observer);
-        await shard.AttachAsync(reference);
-        var author = new Author();
-        var events = Enumerable.Range(0, 1_000).Select(i => author.Note($"n{i}")).ToArray();
-        for (var i = 0; i < events.Length; i++) await fixture.Store.SaveAsync(events[i], author.Pubkey, i);
+        var (shard, reference) = await fixture.AttachedShardAsync(observer);
+        var (author, events) = await fixture.StoredNotesAsync(1_000);
 
         await shard.SubscribeAsync(1, "all", [new Filter { Authors = [author.Pubkey], Limit = 1_000 }]);
         var first = new List<Delivery>();
@@ -72,9 +64,7 @@ public sealed class LostLiveEventsTests(ClusterFixture fixture)
     public async Task a_shard_told_it_lost_live_events_closes_every_subscription_with_the_reason()
     {
         var observer = new RecordingObserver();
-        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
-        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(observer);
-        await shard.AttachAsync(reference);
+        var (shard, reference) = await fixture.AttachedShardAsync(observer);
         var author = new Author();
         await shard.SubscribeAsync(1, "a", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
         await shard.SubscribeAsync(2, "b", [new Filter { Kinds = [1], Limit = 0 }]);
@@ -90,5 +80,26 @@ public sealed class LostLiveEventsTests(ClusterFixture fixture)
         Assert.Equal([(1L, "a"), (2L, "b")], closed.Select(d => (d.ConnectionId, d.SubscriptionId)).Order());
         Assert.All(closed, d => Assert.Equal((DeliveryKind.Closed, "error: lost; REQ again with since"), (d.Kind, d.Message)));
         Assert.True(quiet, "a closed subscription still received a live event");
+    }
+}
+
+internal static class ShardTestSetup
+{
+    /// <summary>A fresh shard grain with <paramref name="observer"/> attached as its gateway.</summary>
+    public static async Task<(ISubscriptionGrain Shard, IGatewayShardObserver Reference)> AttachedShardAsync(this ClusterFixture fixture, IGatewayShardObserver observer)
+    {
+        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
+        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(observer);
+        await shard.AttachAsync(reference);
+        return (shard, reference);
+    }
+
+    /// <summary>A new author's <paramref name="count"/> notes, stored directly (one stream, versions in order).</summary>
+    public static async Task<(Author Author, NostrEvent[] Events)> StoredNotesAsync(this ClusterFixture fixture, int count)
+    {
+        var author = new Author();
+        var events = Enumerable.Range(0, count).Select(i => author.Note($"n{i}")).ToArray();
+        for (var i = 0; i < events.Length; i++) await fixture.Store.SaveAsync(events[i], author.Pubkey, i);
+        return (author, events);
     }
 }
