@@ -87,32 +87,17 @@ public sealed class PostgresEventStore : IEventStore
             _writer ??= new PostgresWriter(_dataSource, _schema, _options, _logger);
         }
         var settings = new NpgsqlConnectionStringBuilder(_options.ConnectionString);
-        PostgresLog.Opened(_logger, _schema.Name, settings.Database, settings.Host);
+        StoreLog.Opened(_logger, "PostgreSQL", $"schema {_schema.Name} of {settings.Database} on {settings.Host}");
     }
 
-    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(evt);
-        ArgumentNullException.ThrowIfNull(stream);
-        var write = new PendingSave(evt, stream, expectedVersion, replace: false, cancellationToken);
-        return Writer().WriteAsync(write, write.Task, cancellationToken);
-    }
+    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        Writer().SaveAsync(evt, stream, expectedVersion, replace: false, cancellationToken);
 
-    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(evt);
-        ArgumentNullException.ThrowIfNull(stream);
-        if (evt.Address is null) throw new ArgumentException("only replaceable and addressable events are replaced", nameof(evt));
-        var write = new PendingSave(evt, stream, expectedVersion, replace: true, cancellationToken);
-        return Writer().WriteAsync(write, write.Task, cancellationToken);
-    }
+    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        Writer().SaveAsync(evt, stream, expectedVersion, replace: true, cancellationToken);
 
-    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(id);
-        var write = new PendingDelete(id, cancellationToken);
-        return Writer().WriteAsync(write, write.Task, cancellationToken);
-    }
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
+        Writer().DeleteAsync(id, cancellationToken);
 
     public IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default)
     {
@@ -151,65 +136,44 @@ public sealed class PostgresEventStore : IEventStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long version ? version : 0;
     }
 
-    public async IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, CancellationToken cancellationToken = default)
     {
         Writer();
         // The sequencer makes positions visible in increasing order, so a page never has a gap that fills later.
-        var remaining = max;
-        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
-        while (remaining > 0)
-        {
-            var take = Math.Min(remaining, ReadPageSize);
-            page.Clear();
-            await using (var command = _dataSource.CreateCommand(_readAll))
-            {
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterPosition, NpgsqlDbType = NpgsqlDbType.Bigint });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = take, NpgsqlDbType = NpgsqlDbType.Bigint });
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(3)),
-                        reader.GetString(1), reader.GetInt64(2), reader.GetInt64(0)));
-                }
-            }
-            foreach (var stored in page) yield return stored;
-            if (page.Count < take) yield break;
-            remaining -= page.Count;
-            afterPosition = page[^1].Position;
-        }
+        return LogPages.ReadAsync(afterPosition, max, ReadPageSize, byVersion: false, ReadAllPageAsync, cancellationToken);
+    }
+
+    private async ValueTask ReadAllPageAsync(long afterPosition, int take, List<StoredEvent> page, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(_readAll);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterPosition, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = take, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(3)), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(0)));
     }
 
     /// <summary>
     /// Pages through the unique (stream, version) index: each page is one range scan of it from the last version
     /// read, so the cost follows the events read, never the size of the log.
     /// </summary>
-    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Writer();
-        var remaining = max;
-        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
-        while (remaining > 0)
-        {
-            var take = Math.Min(remaining, ReadPageSize);
-            page.Clear();
-            await using (var command = _dataSource.CreateCommand(_readStream))
-            {
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream, NpgsqlDbType = NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterVersion, NpgsqlDbType = NpgsqlDbType.Bigint });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = take, NpgsqlDbType = NpgsqlDbType.Bigint });
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(2)),
-                        stream, reader.GetInt64(1), reader.GetInt64(0)));
-                }
-            }
-            foreach (var stored in page) yield return stored;
-            if (page.Count < take) yield break;
-            remaining -= page.Count;
-            afterVersion = page[^1].Version;
-        }
+        return LogPages.ReadAsync(afterVersion, max, ReadPageSize, byVersion: true,
+            (after, take, page, ct) => ReadStreamPageAsync(stream, after, take, page, ct), cancellationToken);
+    }
+
+    private async ValueTask ReadStreamPageAsync(string stream, long afterVersion, int take, List<StoredEvent> page, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(_readStream);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterVersion, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = take, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(2)), stream, reader.GetInt64(1), reader.GetInt64(0)));
     }
 
     public async ValueTask DisposeAsync()

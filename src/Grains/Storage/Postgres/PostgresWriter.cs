@@ -1,7 +1,7 @@
 using System.Data;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Postgres;
 
@@ -32,63 +32,15 @@ namespace NostrRelay.Storage.Postgres;
 /// sequencer.
 /// </para>
 /// </remarks>
-internal sealed class PostgresWriter : IAsyncDisposable
+internal sealed class PostgresWriter(NpgsqlDataSource dataSource, PostgresSchema schema, PostgresEventStoreOptions options, ILogger logger)
+    : GroupCommitWriter("PostgreSQL", options.MaxWriteBatch, options.MaxQueuedWrites)
 {
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly PostgresSchema _schema;
-    private readonly Channel<PendingWrite> _queue;
-    private readonly int _maxBatch;
-    private readonly ILogger _logger;
-    private readonly WriteRound _round;
-    private readonly Dictionary<PendingWrite, Exception> _refused = [];
-    private readonly Task _loop;
+    private readonly NpgsqlDataSource _dataSource = dataSource;
+    private readonly PostgresSchema _schema = schema;
+    private readonly ILogger _logger = logger;
+    private readonly WriteRound _round = new(schema);
+    private readonly Dictionary<StoreWrite, Exception> _refused = [];
     private NpgsqlConnection? _connection;
-
-    public PostgresWriter(NpgsqlDataSource dataSource, PostgresSchema schema, PostgresEventStoreOptions options, ILogger logger)
-    {
-        if (options.MaxWriteBatch < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxWriteBatch must be at least 1");
-        if (options.MaxQueuedWrites < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxQueuedWrites must be at least 1");
-        _dataSource = dataSource;
-        _schema = schema;
-        _maxBatch = options.MaxWriteBatch;
-        _logger = logger;
-        _round = new WriteRound(schema);
-        _queue = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(options.MaxQueuedWrites)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _loop = Task.Run(RunAsync);
-    }
-
-    public async Task<TResult> WriteAsync<TResult>(PendingWrite write, Task<TResult> completion, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (!_queue.Writer.TryWrite(write)) await _queue.Writer.WriteAsync(write, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new ObjectDisposedException(nameof(PostgresEventStore));
-        }
-        return await completion.ConfigureAwait(false);
-    }
-
-    private async Task RunAsync()
-    {
-        var reader = _queue.Reader;
-        var batch = new List<PendingWrite>(_maxBatch);
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            while (batch.Count < _maxBatch && reader.TryRead(out var write))
-            {
-                if (write.CancellationToken.IsCancellationRequested) write.Cancel();
-                else batch.Add(write);
-            }
-            if (batch.Count > 0) await RunBatchAsync(batch).ConfigureAwait(false);
-            batch.Clear();
-        }
-    }
 
     /// <summary>
     /// Commits the batch and completes its callers. Duplicates and conflicts are outcomes, not errors. A write
@@ -96,7 +48,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     /// a statement fails on the server, nothing is committed and each write runs again in a transaction of its
     /// own, so only the one at fault fails. A lost connection or a failed COMMIT fails the whole batch.
     /// </summary>
-    private async Task RunBatchAsync(List<PendingWrite> batch)
+    protected override async ValueTask RunBatchAsync(List<StoreWrite> batch)
     {
         try
         {
@@ -104,8 +56,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
         catch (PostgresException e) when (batch.Count > 1 && _connection is { FullState: ConnectionState.Open })
         {
-            PostgresLog.BatchFailed(_logger, batch.Count, e);
-            var single = new List<PendingWrite>(1);
+            StoreLog.BatchFailed(_logger, "PostgreSQL", batch.Count, e);
+            var single = new List<StoreWrite>(1);
             foreach (var write in batch)
             {
                 single.Add(write);
@@ -116,8 +68,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
         catch (Exception e)
         {
-            if (batch.Count == 1) PostgresLog.WriteFailed(_logger, e);
-            else PostgresLog.BatchFailed(_logger, batch.Count, e);
+            if (batch.Count == 1) StoreLog.WriteFailed(_logger, "PostgreSQL", e);
+            else StoreLog.BatchFailed(_logger, "PostgreSQL", batch.Count, e);
             foreach (var write in batch) write.Fail(e);
             await DropConnectionUnlessOpenAsync().ConfigureAwait(false);
             return;
@@ -126,7 +78,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         {
             if (_refused.Remove(write, out var error))
             {
-                PostgresLog.WriteFailed(_logger, error);
+                StoreLog.WriteFailed(_logger, "PostgreSQL", error);
                 write.Fail(error);
             }
             else write.Complete();
@@ -134,7 +86,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     }
 
     /// <summary>Runs the writes in rounds (see <see cref="WriteRound"/>) inside one transaction and commits it.</summary>
-    private async Task CommitAsync(List<PendingWrite> writes)
+    private async Task CommitAsync(List<StoreWrite> writes)
     {
         _refused.Clear();
         var connection = await ConnectionAsync().ConfigureAwait(false);
@@ -144,7 +96,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         {
             _round.Clear();
             var end = start;
-            while (end < writes.Count && writes[end].TryJoin(_round)) end++;
+            while (end < writes.Count && _round.TryJoin(writes[end])) end++;
             await _round.ReadAsync(connection, sequencerLock, CancellationToken.None).ConfigureAwait(false);
             sequencerLock = null;
             for (var i = start; i < end; i++)
@@ -180,11 +132,9 @@ internal sealed class PostgresWriter : IAsyncDisposable
         await connection.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Stops taking writes, commits what is queued, then closes the connection.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Closes the connection once the queued writes are committed.</summary>
+    protected override async ValueTask OnClosedAsync()
     {
-        _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
         if (_connection is { } connection) await connection.DisposeAsync().ConfigureAwait(false);
         _connection = null;
     }

@@ -2,6 +2,7 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Postgres;
 
@@ -9,22 +10,23 @@ namespace NostrRelay.Storage.Postgres;
 /// A run of queued writes that touch no id, stream or address twice, done in two round trips inside the
 /// batch transaction: one reads every row the writes need (by id, by address, stream heads), then each write
 /// decides in memory in queue order, then one applies all their changes with set statements (unnest of
-/// arrays). Reused by the writer: <see cref="Clear"/> starts the next round.
+/// arrays). <see cref="IWriteTransaction"/> in PostgreSQL. Reused by the writer: <see cref="Clear"/> starts the next round.
 /// </summary>
-internal sealed class WriteRound
+internal sealed class WriteRound : IWriteTransaction, IWriteKeys
 {
     private readonly string _readById, _readByAddress, _readHeads, _insert, _deleteTags, _deleteEvents, _writeHeads;
 
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
     private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
     private readonly HashSet<string> _addresses = new(StringComparer.Ordinal);
+    private readonly List<string> _claimedIds = [], _claimedStreams = [], _claimedAddresses = [];
 
     private readonly Dictionary<long, StoredRow> _rows = [];
     private readonly Dictionary<string, StoredRow> _rowsById = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<StoredRow>> _rowsByAddress = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
 
-    private readonly List<PendingSave> _inserts = [];
+    private readonly List<Insertion> _inserts = [];
     private readonly List<string> _tagEventIds = [];
     private readonly List<int> _tagNames = [];
     private readonly List<byte[]> _tagValues = [];
@@ -86,16 +88,31 @@ internal sealed class WriteRound
         _newHeads.Clear();
     }
 
-    /// <summary>Claims the keys of one write; false (and nothing claimed) when an earlier write of the round holds one.</summary>
-    public bool TryClaim(string id, string? stream, string? address)
+    /// <summary>
+    /// Joins the write to the round unless an earlier write of it claimed one of the same keys (see
+    /// <see cref="StoreWrite.Claim"/>); then it waits for the next round, which reads what this one wrote. So every
+    /// decision in a round reads rows as the writes before it in the batch left them. Nothing is claimed on false.
+    /// </summary>
+    public bool TryJoin(StoreWrite write)
     {
-        if (_ids.Contains(id) || (stream is not null && _streams.Contains(stream)) || (address is not null && _addresses.Contains(address)))
-            return false;
-        _ids.Add(id);
-        if (stream is not null) _streams.Add(stream);
-        if (address is not null) _addresses.Add(address);
+        _claimedIds.Clear();
+        _claimedStreams.Clear();
+        _claimedAddresses.Clear();
+        write.Claim(this);
+        foreach (var id in _claimedIds) if (_ids.Contains(id)) return false;
+        foreach (var stream in _claimedStreams) if (_streams.Contains(stream)) return false;
+        foreach (var address in _claimedAddresses) if (_addresses.Contains(address)) return false;
+        foreach (var id in _claimedIds) _ids.Add(id);
+        foreach (var stream in _claimedStreams) _streams.Add(stream);
+        foreach (var address in _claimedAddresses) _addresses.Add(address);
         return true;
     }
+
+    void IWriteKeys.Id(string id) => _claimedIds.Add(id);
+
+    void IWriteKeys.Stream(string stream) => _claimedStreams.Add(stream);
+
+    void IWriteKeys.Address(string address) => _claimedAddresses.Add(address);
 
     /// <summary>
     /// Reads the rows at the claimed ids and addresses and the claimed streams' heads, in one round trip. With
@@ -157,15 +174,26 @@ internal sealed class WriteRound
     /// <summary>The stored event with this id, unless a write of this round removed it.</summary>
     public StoredRow? FindById(string id) => _rowsById.TryGetValue(id, out var row) && !row.Removed ? row : null;
 
-    /// <summary>The stream's head; 0 for a stream never written.</summary>
     public long Head(string stream) => _heads.TryGetValue(stream, out var version) ? version : 0;
 
-    /// <summary>The events holding a replaceable address (normally one); check <see cref="StoredRow.Removed"/>.</summary>
-    public List<StoredRow>? Holders(string address) => _rowsByAddress.GetValueOrDefault(address);
-
-    /// <summary>Removes a stored event and its tag rows, whose keys <paramref name="stored"/> (its parsed JSON) gives.</summary>
-    public void Remove(StoredRow row, NostrEvent stored)
+    /// <summary>The events holding the address (normally one), less those a write of this round removed.</summary>
+    public IReadOnlyList<StoredRow> Holders(string address)
     {
+        if (!_rowsByAddress.TryGetValue(address, out var holders)) return [];
+        foreach (var holder in holders)
+        {
+            if (!holder.Removed) continue;
+            var kept = new List<StoredRow>(holders.Count);
+            foreach (var row in holders) if (!row.Removed) kept.Add(row);
+            return kept;
+        }
+        return holders;
+    }
+
+    /// <summary>Removes a stored event and its tag rows, whose keys its stored JSON gives.</summary>
+    public void Remove(StoredRow row)
+    {
+        var stored = row.Event;
         row.Removed = true;
         _removedPositions.Add(row.Position);
         foreach (var tag in stored.Tags)
@@ -178,10 +206,10 @@ internal sealed class WriteRound
         }
     }
 
-    public void Insert(PendingSave save)
+    /// <summary>Records the insert; its position is drawn when the round is applied.</summary>
+    public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
     {
-        _inserts.Add(save);
-        var evt = save.Event;
+        _inserts.Add(new Insertion(evt, stream, version, owner));
         foreach (var tag in evt.Tags)
         {
             if (!TagKeys.IsFilterable(tag)) continue;
@@ -189,9 +217,8 @@ internal sealed class WriteRound
             _tagNames.Add(TagKeys.Name(tag[0][0]));
             _tagValues.Add(TagKeys.HashValue(tag[1]));
         }
+        _newHeads[stream] = version;
     }
-
-    public void SetHead(string stream, long version) => _newHeads[stream] = version;
 
     /// <summary>Writes the round's changes in one round trip and hands each insert its position.</summary>
     public async Task ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -227,7 +254,7 @@ internal sealed class WriteRound
             var positions = new Dictionary<string, long>(_inserts.Count, StringComparer.Ordinal);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 positions[reader.GetString(0)] = reader.GetInt64(1);
-            foreach (var save in _inserts) save.Inserted(positions[save.Event.Id]);
+            foreach (var insert in _inserts) insert.Owner.Inserted(positions[insert.Event.Id]);
         }
         // Read to the end, so an error in a later statement surfaces here.
         while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false)) { }
@@ -246,15 +273,15 @@ internal sealed class WriteRound
         var json = new byte[]?[count];
         for (var i = 0; i < count; i++)
         {
-            var save = _inserts[i];
-            var evt = save.Event;
+            var insert = _inserts[i];
+            var evt = insert.Event;
             ids[i] = evt.Id;
             pubkeys[i] = evt.Pubkey;
             createdAt[i] = evt.CreatedAt;
             kinds[i] = evt.Kind;
-            streams[i] = save.Stream;
-            versions[i] = save.Version;
-            addresses[i] = save.Address is { } address ? TagKeys.Address(address) : null;
+            streams[i] = insert.Stream;
+            versions[i] = insert.Version;
+            addresses[i] = evt.Address is { } address ? TagKeys.Address(address) : null;
             json[i] = evt.Json;
         }
         return Command(_insert,
@@ -281,4 +308,6 @@ internal sealed class WriteRound
 
     private static NpgsqlParameter Array<T>(T[] values, NpgsqlDbType elementType) =>
         new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
+
+    private readonly record struct Insertion(NostrEvent Event, string Stream, long Version, StoreWrite Owner);
 }

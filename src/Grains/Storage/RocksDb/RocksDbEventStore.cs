@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Paging;
 using RocksDbSharp;
 using NativeRocksDb = RocksDbSharp.RocksDb;
 
@@ -54,8 +55,6 @@ public sealed class RocksDbEventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Path);
-        if (options.MaxWriteBatch < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxWriteBatch must be at least 1");
-        if (options.MaxQueuedWrites < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxQueuedWrites must be at least 1");
         if (options.BlockCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(options), "BlockCacheBytes must not be negative");
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
@@ -91,33 +90,18 @@ public sealed class RocksDbEventStore : IEventStore
                 throw;
             }
         }
-        RocksDbLog.Opened(_logger, _path);
+        StoreLog.Opened(_logger, "RocksDB", _path);
         return Task.CompletedTask;
     }
 
-    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(evt);
-        ArgumentNullException.ThrowIfNull(stream);
-        var write = new PendingSave(evt, stream, expectedVersion, replace: false, cancellationToken);
-        return Writer().WriteAsync(write, write.Task, cancellationToken);
-    }
+    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        Writer().SaveAsync(evt, stream, expectedVersion, replace: false, cancellationToken);
 
-    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(evt);
-        ArgumentNullException.ThrowIfNull(stream);
-        if (evt.Address is null) throw new ArgumentException("only replaceable and addressable events are replaced", nameof(evt));
-        var write = new PendingSave(evt, stream, expectedVersion, replace: true, cancellationToken);
-        return Writer().WriteAsync(write, write.Task, cancellationToken);
-    }
+    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        Writer().SaveAsync(evt, stream, expectedVersion, replace: true, cancellationToken);
 
-    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(id);
-        var write = new PendingDelete(id, cancellationToken);
-        return Writer().WriteAsync(write, write.Task, cancellationToken);
-    }
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
+        Writer().DeleteAsync(id, cancellationToken);
 
     public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -188,60 +172,30 @@ public sealed class RocksDbEventStore : IEventStore
         }
     }
 
-    public async IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, CancellationToken cancellationToken = default)
     {
         Writer();
         // One writer hands out positions in order and commits each batch whole, so a reader never sees a gap that fills later.
-        var remaining = max;
-        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
-        while (remaining > 0)
+        return LogPages.ReadAsync(afterPosition, max, ReadPageSize, byVersion: false, (after, take, page, _) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var take = Math.Min(remaining, ReadPageSize);
-            page.Clear();
             var db = EnterRead();
-            try
-            {
-                RocksDbReader.ReadAll(db, afterPosition, take, page);
-            }
-            finally
-            {
-                _open.ExitReadLock();
-            }
-            foreach (var stored in page) yield return stored;
-            if (page.Count < take) yield break;
-            remaining -= page.Count;
-            afterPosition = page[^1].Position;
-        }
-        await Task.CompletedTask.ConfigureAwait(false);
+            try { RocksDbReader.ReadAll(db, after, take, page); }
+            finally { _open.ExitReadLock(); }
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
     }
 
-    public async IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Writer();
-        var remaining = max;
-        var page = new List<StoredEvent>(Math.Clamp(max, 0, ReadPageSize));
-        while (remaining > 0)
+        return LogPages.ReadAsync(afterVersion, max, ReadPageSize, byVersion: true, (after, take, page, _) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var take = Math.Min(remaining, ReadPageSize);
-            page.Clear();
             var db = EnterRead();
-            try
-            {
-                RocksDbReader.ReadStream(db, stream, afterVersion, take, page);
-            }
-            finally
-            {
-                _open.ExitReadLock();
-            }
-            foreach (var stored in page) yield return stored;
-            if (page.Count < take) yield break;
-            remaining -= page.Count;
-            afterVersion = page[^1].Version;
-        }
-        await Task.CompletedTask.ConfigureAwait(false);
+            try { RocksDbReader.ReadStream(db, stream, after, take, page); }
+            finally { _open.ExitReadLock(); }
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

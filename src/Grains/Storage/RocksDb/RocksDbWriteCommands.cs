@@ -1,15 +1,16 @@
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Writing;
 using RocksDbSharp;
 using NativeRocksDb = RocksDbSharp.RocksDb;
 
 namespace NostrRelay.Storage.RocksDb;
 
 /// <summary>
-/// What the writer thread does to the database, one batch at a time. Every change goes into one indexed write
+/// <see cref="IWriteTransaction"/> in RocksDB: what the writer thread does to the database, one batch at a time. Every change goes into one indexed write
 /// batch, and every read here looks through that batch to the committed data, so a check sees what earlier
 /// writes of the same batch did before anything is committed. Used by the writer thread only.
 /// </summary>
-internal sealed class RocksDbWriteCommands : IDisposable
+internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
 {
     private readonly NativeRocksDb _db;
     private readonly WriteBatchWithIndex _batch = new(reservedBytes: 0, overwriteKeys: true);
@@ -57,31 +58,42 @@ internal sealed class RocksDbWriteCommands : IDisposable
 
     private byte[]? Get(byte[] key) => _batch.Get(_db, key, null, _read);
 
-    public bool IdExists(ReadOnlySpan<byte> id32) => Get(RocksDbKeys.IdKey(id32)) is not null;
-
-    /// <summary>The stream's head; 0 for a stream never written.</summary>
-    public long ReadHead(string stream) => Get(RocksDbKeys.StreamKey(stream)) is { } value ? RocksDbKeys.ReadInt64(value) : 0;
-
-    public bool VersionTaken(string stream, long version) => Get(RocksDbKeys.StreamVersionKey(stream, version)) is not null;
-
-    /// <summary>The stored events holding a replaceable address (normally one), with their positions.</summary>
-    public List<(long Position, NostrEvent Event)> ReadAddress(string address)
+    public StoredRow? FindById(string id)
     {
-        var holders = new List<(long, NostrEvent)>(1);
+        Span<byte> id32 = stackalloc byte[32];
+        if (!RocksDbKeys.TryHex32(id, id32)) return null;   // no stored event has such an id
+        if (Get(RocksDbKeys.IdKey(id32)) is not { } idValue) return null;
+        var position = RocksDbKeys.ReadInt64(idValue);
+        var json = Get(RocksDbKeys.EventKey(position)) ?? throw new InvalidDataException($"id {id} points at missing event {position}");
+        return new StoredRow(position, EventReader.ParseStored(json));
+    }
+
+    public long Head(string stream) => Get(RocksDbKeys.StreamKey(stream)) is { } value ? RocksDbKeys.ReadInt64(value) : 0;
+
+    public IReadOnlyList<StoredRow> Holders(string address)
+    {
+        var holders = new List<StoredRow>(1);
         if (Get(RocksDbKeys.AddressKey(address)) is not { } positions) return holders;
         for (var offset = 0; offset < positions.Length; offset += 8)
         {
             var position = RocksDbKeys.ReadInt64(positions.AsSpan(offset));
             var json = Get(RocksDbKeys.EventKey(position)) ?? throw new InvalidDataException($"address entry points at missing event {position}");
             var holder = EventReader.ParseStored(json);
-            if (holder.Address == address) holders.Add((position, holder));   // else: another address with the same hash
+            if (holder.Address == address) holders.Add(new StoredRow(position, holder));   // else: another address with the same hash
         }
         return holders;
     }
 
-    /// <summary>Inserts the event with its index keys at the next position, and moves the stream head; returns the position.</summary>
-    public long InsertEvent(NostrEvent evt, ReadOnlySpan<byte> id32, ReadOnlySpan<byte> pubkey32, string stream, long version)
+    /// <summary>Puts the event with its index keys at the next position and moves the stream head.</summary>
+    public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
     {
+        Span<byte> id32 = stackalloc byte[32];
+        Span<byte> pubkey32 = stackalloc byte[32];
+        if (!RocksDbKeys.TryHex32(evt.Id, id32)) throw new ArgumentException("the id must be 64 lowercase hex characters", nameof(evt));
+        if (!RocksDbKeys.TryHex32(evt.Pubkey, pubkey32)) throw new ArgumentException("the pubkey must be 64 lowercase hex characters", nameof(evt));
+        // The head moves with every insert, so a taken (stream, version) means a damaged head: refuse rather than overwrite.
+        if (Get(RocksDbKeys.StreamVersionKey(stream, version)) is not null)
+            throw new InvalidDataException($"stream {stream} already holds version {version} above its head");
         var position = ++_lastPosition;
         var positionValue = RocksDbKeys.Int64Value(position);
         _batch.Put(RocksDbKeys.EventKey(position), evt.Json);
@@ -95,26 +107,16 @@ internal sealed class RocksDbWriteCommands : IDisposable
             var holders = Get(addressKey) ?? [];
             _batch.Put(addressKey, (byte[])[.. holders, .. positionValue]);
         }
-        return position;
+        owner.Inserted(position);
     }
 
-    /// <summary>Deletes the event with this id and its index keys; false when it is not stored.</summary>
-    public bool DeleteById(string id)
-    {
-        Span<byte> id32 = stackalloc byte[32];
-        if (!RocksDbKeys.TryHex32(id, id32)) return false;
-        if (Get(RocksDbKeys.IdKey(id32)) is not { } idValue) return false;
-        var position = RocksDbKeys.ReadInt64(idValue);
-        var json = Get(RocksDbKeys.EventKey(position)) ?? throw new InvalidDataException($"id {id} points at missing event {position}");
-        Delete(position, EventReader.ParseStored(json));
-        return true;
-    }
+    public void Remove(StoredRow row) => Delete(row.Position, row.Event);
 
     /// <summary>
     /// Deletes a stored event and every key that names it; its keys come from its stored JSON. The stream head
     /// stays, so the event's version is never handed out again.
     /// </summary>
-    public void Delete(long position, NostrEvent stored)
+    private void Delete(long position, NostrEvent stored)
     {
         Span<byte> id32 = stackalloc byte[32];
         Span<byte> pubkey32 = stackalloc byte[32];

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using NostrRelay.Storage.Batching;
+using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.RocksDb;
 
@@ -9,7 +9,7 @@ namespace NostrRelay.Storage.RocksDb;
 /// of concurrent saves costs one fsync. Nothing else writes, so a check never races with another writer.
 /// </summary>
 internal sealed class RocksDbWriter(RocksDbWriteCommands commands, RocksDbEventStoreOptions options, ILogger logger)
-    : GroupCommitWriter<RocksDbWriteCommands>(options.MaxWriteBatch, options.MaxQueuedWrites)
+    : GroupCommitWriter("RocksDB", options.MaxWriteBatch, options.MaxQueuedWrites)
 {
     private readonly RocksDbWriteCommands _commands = commands;
     private readonly ILogger _logger = logger;
@@ -18,9 +18,9 @@ internal sealed class RocksDbWriter(RocksDbWriteCommands commands, RocksDbEventS
     /// Runs the batch and commits it once. Duplicates and conflicts are outcomes, not errors; a write that throws
     /// anyway is undone back to its save point and failed alone, and the others still commit.
     /// </summary>
-    protected override void RunBatch(List<QueuedWrite<RocksDbWriteCommands>> batch)
+    protected override ValueTask RunBatchAsync(List<StoreWrite> batch)
     {
-        var failed = new List<(QueuedWrite<RocksDbWriteCommands> Write, Exception Error)>();
+        var failed = new List<(StoreWrite Write, Exception Error)>();
         try
         {
             foreach (var write in batch)
@@ -28,7 +28,7 @@ internal sealed class RocksDbWriter(RocksDbWriteCommands commands, RocksDbEventS
                 _commands.SetSavePoint();
                 try
                 {
-                    write.Execute(_commands);
+                    write.Decide(_commands);
                 }
                 catch (Exception e)
                 {
@@ -42,9 +42,9 @@ internal sealed class RocksDbWriter(RocksDbWriteCommands commands, RocksDbEventS
         {
             // The write to the database failed: nothing of this batch is durable.
             _commands.Abandon();
-            RocksDbLog.BatchFailed(_logger, batch.Count, e);
+            StoreLog.BatchFailed(_logger, "RocksDB", batch.Count, e);
             foreach (var write in batch) write.Fail(e);
-            return;
+            return ValueTask.CompletedTask;
         }
         foreach (var write in batch)
         {
@@ -52,13 +52,14 @@ internal sealed class RocksDbWriter(RocksDbWriteCommands commands, RocksDbEventS
             if (error is null) write.Complete();
             else
             {
-                RocksDbLog.WriteFailed(_logger, error);
+                StoreLog.WriteFailed(_logger, "RocksDB", error);
                 write.Fail(error);
             }
         }
+        return ValueTask.CompletedTask;
     }
 
-    private static Exception? FailureOf(List<(QueuedWrite<RocksDbWriteCommands> Write, Exception Error)> failed, QueuedWrite<RocksDbWriteCommands> write)
+    private static Exception? FailureOf(List<(StoreWrite Write, Exception Error)> failed, StoreWrite write)
     {
         foreach (var (candidate, error) in failed)
             if (ReferenceEquals(candidate, write)) return error;

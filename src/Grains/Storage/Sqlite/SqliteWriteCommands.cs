@@ -1,21 +1,20 @@
 using Microsoft.Data.Sqlite;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Sqlite;
 
 /// <summary>
-/// The writer connection's statements, prepared once and reused for every event. Used by the writer thread
-/// only; every method runs inside the batch transaction opened by <see cref="Begin"/>, so a check sees the
-/// rows that earlier writes of the same batch inserted but did not commit yet.
+/// The writer connection's statements, prepared once and reused for every event: <see cref="IWriteTransaction"/>
+/// in SQLite. Used by the writer thread only; every method runs inside the batch transaction opened by
+/// <see cref="Begin"/>, so a check sees the rows that earlier writes of the same batch inserted but did not commit yet.
 /// </summary>
-internal sealed class SqliteWriteCommands : IDisposable
+internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _all = [];
     private SqliteTransaction? _transaction;
 
-    private readonly SqliteCommand _idExists;
-    private readonly SqliteParameter _idExistsId;
     private readonly SqliteCommand _readHead;
     private readonly SqliteParameter _readHeadStream;
     private readonly SqliteCommand _writeHead;
@@ -36,9 +35,6 @@ internal sealed class SqliteWriteCommands : IDisposable
     public SqliteWriteCommands(SqliteConnection connection)
     {
         _connection = connection;
-        _idExists = Command("SELECT 1 FROM events WHERE id = $id;");
-        _idExistsId = Parameter(_idExists, "$id", SqliteType.Text);
-
         _readHead = Command("SELECT version FROM streams WHERE stream = $stream;");
         _readHeadStream = Parameter(_readHead, "$stream", SqliteType.Text);
 
@@ -76,7 +72,7 @@ internal sealed class SqliteWriteCommands : IDisposable
         _readAddress = Command("SELECT position, id, created_at, json FROM events WHERE address = $address;");
         _readAddressAddress = Parameter(_readAddress, "$address", SqliteType.Text);
 
-        _readById = Command("SELECT position, json FROM events WHERE id = $id;");
+        _readById = Command("SELECT position, created_at, address, json FROM events WHERE id = $id;");
         _readByIdId = Parameter(_readById, "$id", SqliteType.Text);
 
         _deleteEvent = Command("DELETE FROM events WHERE position = $position;");
@@ -120,28 +116,32 @@ internal sealed class SqliteWriteCommands : IDisposable
         finally { transaction.Dispose(); }
     }
 
-    public bool IdExists(string id)
+    public StoredRow? FindById(string id)
     {
-        _idExistsId.Value = id;
-        return _idExists.ExecuteScalar() is not null;
+        _readByIdId.Value = id;
+        using var reader = _readById.ExecuteReader();
+        if (!reader.Read()) return null;
+        return new StoredRow(reader.GetInt64(0), id, reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.GetFieldValue<byte[]>(3));
     }
 
-    /// <summary>The stream's head; 0 for a stream never written.</summary>
-    public long ReadHead(string stream)
+    public long Head(string stream)
     {
         _readHeadStream.Value = stream;
         return _readHead.ExecuteScalar() is long version ? version : 0;
     }
 
-    public void WriteHead(string stream, long version)
+    public IReadOnlyList<StoredRow> Holders(string address)
     {
-        _writeHeadStream.Value = stream;
-        _writeHeadVersion.Value = version;
-        _writeHead.ExecuteNonQuery();
+        _readAddressAddress.Value = address;
+        var holders = new List<StoredRow>(1);
+        using var reader = _readAddress.ExecuteReader();
+        while (reader.Read())
+            holders.Add(new StoredRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), address, reader.GetFieldValue<byte[]>(3)));
+        return holders;
     }
 
-    /// <summary>Inserts the event and its filterable tags; returns its position.</summary>
-    public long InsertEvent(NostrEvent evt, string stream, long version, string? address)
+    public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
     {
         _insertId.Value = evt.Id;
         _insertPubkey.Value = evt.Pubkey;
@@ -149,7 +149,7 @@ internal sealed class SqliteWriteCommands : IDisposable
         _insertKind.Value = evt.Kind;
         _insertStream.Value = stream;
         _insertVersion.Value = version;
-        _insertAddress.Value = (object?)address ?? DBNull.Value;
+        _insertAddress.Value = (object?)evt.Address ?? DBNull.Value;
         _insertJson.Value = evt.Json;
         var position = (long)_insertEvent.ExecuteScalar()!;
 
@@ -162,42 +162,19 @@ internal sealed class SqliteWriteCommands : IDisposable
             _insertTagValue.Value = tag[1];
             _insertTag.ExecuteNonQuery();
         }
-        return position;
-    }
 
-    /// <summary>The events holding a replaceable address (normally one).</summary>
-    public List<(long Position, string Id, long CreatedAt, byte[] Json)> ReadAddress(string address)
-    {
-        _readAddressAddress.Value = address;
-        var holders = new List<(long, string, long, byte[])>(1);
-        using var reader = _readAddress.ExecuteReader();
-        while (reader.Read())
-            holders.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetFieldValue<byte[]>(3)));
-        return holders;
-    }
-
-    /// <summary>Deletes the event with this id and its tag rows; false when it is not stored.</summary>
-    public bool DeleteById(string id)
-    {
-        _readByIdId.Value = id;
-        long position;
-        byte[] json;
-        using (var reader = _readById.ExecuteReader())
-        {
-            if (!reader.Read()) return false;
-            position = reader.GetInt64(0);
-            json = reader.GetFieldValue<byte[]>(1);
-        }
-        Delete(position, json);
-        return true;
+        _writeHeadStream.Value = stream;
+        _writeHeadVersion.Value = version;
+        _writeHead.ExecuteNonQuery();
+        owner.Inserted(position);
     }
 
     /// <summary>Deletes an event and its tag rows, whose keys its stored JSON gives.</summary>
-    public void Delete(long position, byte[] json)
+    public void Remove(StoredRow row)
     {
-        var evt = EventReader.ParseStored(json);
+        var evt = row.Event;
         _deleteTagCreatedAt.Value = evt.CreatedAt;
-        _deleteTagPosition.Value = position;
+        _deleteTagPosition.Value = row.Position;
         foreach (var tag in evt.Tags)
         {
             if (!IsFilterable(tag)) continue;
@@ -205,7 +182,7 @@ internal sealed class SqliteWriteCommands : IDisposable
             _deleteTagValue.Value = tag[1];
             _deleteTag.ExecuteNonQuery();
         }
-        _deleteEventPosition.Value = position;
+        _deleteEventPosition.Value = row.Position;
         _deleteEvent.ExecuteNonQuery();
     }
 

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using NostrRelay.Storage.Batching;
+using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Sqlite;
 
@@ -10,7 +10,7 @@ namespace NostrRelay.Storage.Sqlite;
 /// burst of concurrent saves costs one fsync. Nothing else writes, so checks never race with another writer.
 /// </summary>
 internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStoreOptions options, ILogger logger)
-    : GroupCommitWriter<SqliteWriteCommands>(options.MaxWriteBatch, options.MaxQueuedWrites)
+    : GroupCommitWriter("SQLite", options.MaxWriteBatch, options.MaxQueuedWrites)
 {
     private readonly SqliteWriteCommands _commands = new(connection);
     private readonly ILogger _logger = logger;
@@ -19,7 +19,7 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
     /// Runs the batch in one transaction. Duplicates and conflicts are outcomes, not errors; a write that throws
     /// anyway is failed alone: the transaction is rolled back and the others run again without it.
     /// </summary>
-    protected override void RunBatch(List<QueuedWrite<SqliteWriteCommands>> batch)
+    protected override ValueTask RunBatchAsync(List<StoreWrite> batch)
     {
         while (batch.Count > 0)
         {
@@ -32,7 +32,7 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
                 {
                     try
                     {
-                        batch[i].Execute(_commands);
+                        batch[i].Decide(_commands);
                     }
                     catch (Exception e)
                     {
@@ -45,7 +45,7 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
                 {
                     _commands.Commit();
                     foreach (var write in batch) write.Complete();
-                    return;
+                    return ValueTask.CompletedTask;
                 }
                 _commands.Rollback();
             }
@@ -53,14 +53,15 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
             {
                 // BEGIN or COMMIT failed: nothing of this batch is durable.
                 _commands.Rollback();
-                SqliteLog.BatchFailed(_logger, batch.Count, e);
+                StoreLog.BatchFailed(_logger, "SQLite", batch.Count, e);
                 foreach (var write in batch) write.Fail(e);
-                return;
+                return ValueTask.CompletedTask;
             }
-            SqliteLog.WriteFailed(_logger, failure!);
+            StoreLog.WriteFailed(_logger, "SQLite", failure!);
             batch[failed].Fail(failure!);
             batch.RemoveAt(failed);
         }
+        return ValueTask.CompletedTask;
     }
 
     protected override async ValueTask OnClosedAsync()
