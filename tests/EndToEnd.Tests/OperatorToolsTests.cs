@@ -48,4 +48,31 @@ public sealed class OperatorToolsTests(RelayFixture fixture)
             await relay.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task import_applies_the_moderation_lists_and_expiry_but_not_the_time_limits()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "relay-import-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(data);
+        try
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var old = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "from 2009", createdAt: 1_230_000_000);
+            var denied = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 4, "a denied kind");
+            var expired = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "expired", [["expiration", (now - 60).ToString()]]);
+            var input = string.Join('\n', old.Json, denied.Json, expired.Json) + "\n";
+
+            var imported = await SiloCommand.RunAsync(input, "import", $"--Relay:Store:Path={Path.Combine(data, "relay.db")}",
+                "--Relay:Policies:DeniedKinds:0=4", "--Relay:Limits:CreatedAtLowerLimit=3600");
+
+            Assert.Equal(0, imported.ExitCode);
+            Assert.Contains("3 read, 1 accepted, 0 duplicate, 2 rejected", imported.Errors);
+            Assert.Contains("line 2: blocked: kind 4 is not accepted here", imported.Errors);
+            Assert.Contains("line 3: invalid: event has expired (NIP-40)", imported.Errors);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using NostrRelay.Framing;
 using NostrRelay.Grains;
+using NostrRelay.Policies;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Connections;
@@ -12,7 +13,7 @@ namespace NostrRelay.Connections;
 /// the grain arrive here and go to the connection's bounded outbound queue; a subscription that would overflow it is
 /// closed as slow.
 /// </summary>
-internal sealed partial class ConnectionSubscriptions(RelayConnection connection, int maxSubscriptions, ILogger logger)
+internal sealed partial class ConnectionSubscriptions(RelayConnection connection, int maxSubscriptions, PolicyPipeline policies, ILogger logger)
 {
     private readonly Dictionary<string, GatewaySubscription> _open = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _calls = new(1, 1);
@@ -71,9 +72,15 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                 lock (_open)
                 {
                     if (!_open.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
-                    subscription.Sent(delivery.Event!, now);
+                    subscription.Sent(delivery.Event!, now);   // kept from this client or not, it is behind the resume point
                 }
-                if (!connection.Outbound.TryEnqueue(RelayFrames.Event(subscriptionId, delivery.Event!.Json)) && !connection.Outbound.Completing)
+                var evt = delivery.Event!;
+                if (policies.HasDeliveryPolicies)
+                {
+                    if (policies.Outgoing(evt, connection.Client) is not { } outgoing) return;
+                    evt = outgoing;
+                }
+                if (!connection.Outbound.TryEnqueue(RelayFrames.Event(subscriptionId, evt.Json)) && !connection.Outbound.Completing)
                     CloseSlow(subscriptionId);
                 break;
             case DeliveryKind.EndOfStoredEvents:

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using NostrRelay.Framing;
 using NostrRelay.Grains;
+using NostrRelay.Policies;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Connections;
@@ -11,13 +12,17 @@ namespace NostrRelay.Connections;
 /// previous one of the same author from this connection, so each author grain sees one connection's events in
 /// arrival order (Orleans does not order concurrent calls).
 /// </summary>
-internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlight, Action<OutboundFrame> reply, ILogger logger)
+internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlight, Action<OutboundFrame> reply,
+    PolicyPipeline policies, ClientContext client, ILogger logger)
 {
     private readonly SemaphoreSlim _slots = new(maxInFlight, maxInFlight);
     private readonly Dictionary<string, Task> _authorTails = new(StringComparer.Ordinal);
 
-    /// <summary>Returns once the event is in flight (at once, unless the bound is reached); its OK is sent later.</summary>
-    public async ValueTask SubmitAsync(NostrEvent evt)
+    /// <summary>
+    /// Returns once the event is in flight (at once, unless the bound is reached); its OK is sent later, after
+    /// <paramref name="verdict"/> (the policies still deciding on it) accepts and the store commits.
+    /// </summary>
+    public async ValueTask SubmitAsync(NostrEvent evt, ValueTask<PolicyResult> verdict)
     {
         await _slots.WaitAsync();
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,7 +32,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             _authorTails.TryGetValue(evt.Pubkey, out previous);
             _authorTails[evt.Pubkey] = done.Task;
         }
-        _ = AppendAsync(evt, previous, done);
+        _ = AppendAsync(evt, verdict, previous, done);
     }
 
     /// <summary>Waits, at most <paramref name="timeout"/>, until every event in flight has its OK.</summary>
@@ -38,13 +43,21 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             await Task.Delay(10);
     }
 
-    private async Task AppendAsync(NostrEvent evt, Task? previous, TaskCompletionSource done)
+    private async Task AppendAsync(NostrEvent evt, ValueTask<PolicyResult> verdict, Task? previous, TaskCompletionSource done)
     {
         try
         {
+            var decided = await verdict;
             if (previous is not null) await previous;
+            if (decided.IsRejected)
+            {
+                // A shadow rejection is told OK true, as if stored.
+                reply(RelayFrames.Ok(evt.Id, decided.IsShadowRejected, decided.Message ?? ""));
+                return;
+            }
             var result = await grains.GetGrain<IAuthorStreamGrain>(evt.Pubkey).AppendAsync(evt);
             reply(RelayFrames.Ok(evt.Id, result.Ok, result.Message));
+            if (result.Status == AppendStatus.Accepted) policies.Stored(evt, client);
         }
         catch (Exception ex)
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using NostrRelay.Framing;
 using NostrRelay.Hosting;
 using NostrRelay.Messages;
+using NostrRelay.Policies;
 
 namespace NostrRelay.Connections;
 
@@ -26,20 +27,25 @@ internal sealed partial class RelayConnection
     private int _slowCheck;
     private volatile bool _draining;
 
-    public RelayConnection(long id, WebSocket socket, GatewayShard shard, RelayOptions options, ClientMessages messages, IGrainFactory grains, ILogger logger)
+    public RelayConnection(long id, ClientContext client, WebSocket socket, GatewayShard shard, RelayOptions options, ClientMessages messages,
+        IGrainFactory grains, PolicyPipeline policies, ILogger logger)
     {
         Id = id;
+        Client = client;
         Shard = shard;
         _socket = socket;
         _messages = messages;
         _options = options;
         _logger = logger;
         Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode));
-        Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, logger);
-        Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, logger);
+        Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, policies, client, logger);
+        Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);
     }
 
     public long Id { get; }
+
+    /// <summary>This connection as policies see it.</summary>
+    public ClientContext Client { get; }
 
     /// <summary>The slice of the gateway, and its subscription grain, that serves this connection's REQs.</summary>
     public GatewayShard Shard { get; }

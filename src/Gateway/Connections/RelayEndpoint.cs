@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using NostrRelay.Hosting;
 using NostrRelay.Information;
 using NostrRelay.Messages;
+using NostrRelay.Policies;
 
 namespace NostrRelay.Connections;
 
@@ -15,9 +16,37 @@ namespace NostrRelay.Connections;
 /// <c>application/nostr+json</c> gets the NIP-11 document; any other GET gets a short page for people.
 /// </summary>
 internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, ClientMessages messages,
-    IGrainFactory grains, IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
+    IGrainFactory grains, PolicyPipeline policies, IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
 {
     private const string NostrJson = "application/nostr+json";
+
+    private async Task ServeAsync(HttpContext context, System.Net.IPAddress? remoteIp)
+    {
+        var relay = options.Value;
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = relay.PingInterval,
+            KeepAliveTimeout = relay.IdleTimeout,   // no pong for this long: the peer is gone
+            DangerousEnableCompression = false,
+        });
+        var shard = shards.Assign(out var connectionId);
+        var client = new ClientContext(connectionId, remoteIp);
+        var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, policies, connectionLogger);
+        shard.Add(connection);
+        policies.Connected(client);
+        try
+        {
+            await connection.RunAsync();
+        }
+        finally
+        {
+            policies.Disconnected(client);
+        }
+        // Disposing the socket resets the connection: when the socket failed it itself, its close frame may still be
+        // on the way, behind what the client sent after the bad message.
+        if (connection.EndedWithoutHandshake && context.Features.Get<IHttpUpgradeFeature>() is UpgradeWithReason { Stream: { } stream })
+            await stream.DrainAsync();
+    }
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -28,21 +57,22 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
                 context.Response.StatusCode = (int)HttpStatusCode.ServiceUnavailable;
                 return;
             }
-            var relay = options.Value;
-            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            if (policies.CheckConnection(context) is { } refused)
             {
-                KeepAliveInterval = relay.PingInterval,
-                KeepAliveTimeout = relay.IdleTimeout,   // no pong for this long: the peer is gone
-                DangerousEnableCompression = false,
-            });
-            var shard = shards.Assign(out var connectionId);
-            var connection = new RelayConnection(connectionId, socket, shard, relay, messages, grains, connectionLogger);
-            shard.Add(connection);
-            await connection.RunAsync();
-            // Disposing the socket resets the connection: when the socket failed it itself, its close frame may still be
-            // on the way, behind what the client sent after the bad message.
-            if (connection.EndedWithoutHandshake && context.Features.Get<IHttpUpgradeFeature>() is UpgradeWithReason { Stream: { } stream })
-                await stream.DrainAsync();
+                context.Response.StatusCode = refused.Status;
+                context.Response.ContentType = "text/plain; charset=utf-8";
+                await context.Response.WriteAsync(refused.Message, context.RequestAborted);
+                return;
+            }
+            var remoteIp = context.Connection.RemoteIpAddress;
+            try
+            {
+                await ServeAsync(context, remoteIp);
+            }
+            finally
+            {
+                policies.ConnectionEnded(remoteIp);
+            }
             return;
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -11,6 +12,7 @@ using NostrRelay.Connections;
 using NostrRelay.Crypto;
 using NostrRelay.Information;
 using NostrRelay.Messages;
+using NostrRelay.Policies;
 
 namespace NostrRelay.Hosting;
 
@@ -33,6 +35,9 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<GatewayShards>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayShards>());
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<RelayOptions>>().Value.Limits);
+        services.TryAddSingleton<PolicyPipeline>();
+        services.TryAddSingleton<WritePolicyPlugin>();
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<EventMessageHandler>();
         services.TryAddSingleton<ReqMessageHandler>();
         services.TryAddSingleton<CloseMessageHandler>();
@@ -59,6 +64,8 @@ public static partial class RelayGatewayExtensions
     /// <summary>Serves WebSocket connections and NIP-11 on one path (default "/").</summary>
     public static IEndpointConventionBuilder MapNostrRelay(this WebApplication app, string path = "/")
     {
+        var relay = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;
+        if (relay.TrustedProxies is { Length: > 0 } proxies) app.UseForwardedHeaders(ForwardedFrom(proxies));
         // Before UseWebSockets, which takes the upgrade feature as it finds it.
         app.Use((context, next) =>
         {
@@ -71,6 +78,20 @@ public static partial class RelayGatewayExtensions
         LogVerifier(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NostrRelay.Gateway"), verifier.Name);
         var endpoint = app.Services.GetRequiredService<RelayEndpoint>();
         return app.Map(path, endpoint.HandleAsync);
+    }
+
+    /// <summary>X-Forwarded-For (and -Proto) believed from these proxies only; ASP.NET's default trusts loopback, which is dropped.</summary>
+    private static ForwardedHeadersOptions ForwardedFrom(string[] proxies)
+    {
+        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto };
+        forwarded.KnownProxies.Clear();
+        forwarded.KnownIPNetworks.Clear();
+        foreach (var proxy in proxies)
+        {
+            if (proxy.Contains('/')) forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy));
+            else forwarded.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+        }
+        return forwarded;
     }
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Verifying signatures with {Verifier}")]

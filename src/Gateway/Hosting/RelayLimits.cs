@@ -33,4 +33,37 @@ public sealed class RelayLimits
 
     /// <summary><c>max_content_length</c>: Unicode characters in an event's content. Default 100,000.</summary>
     public int MaxContentLength { get; set; } = 100_000;
+
+    /// <summary>
+    /// <c>min_pow_difficulty</c> (NIP-13): leading zero bits an event id must have, and the least target a <c>nonce</c>
+    /// tag may commit to; <c>pow:</c> otherwise. Default: none.
+    /// </summary>
+    public int? MinPowDifficulty { get; set; }
+
+    /// <summary><c>created_at_lower_limit</c>: how many seconds in the past an event's created_at may be; <c>invalid:</c> otherwise. Default: no limit.</summary>
+    public long? CreatedAtLowerLimit { get; set; }
+
+    /// <summary><c>created_at_upper_limit</c>: how many seconds in the future an event's created_at may be; <c>invalid:</c> otherwise. Default 900.</summary>
+    public long? CreatedAtUpperLimit { get; set; } = 900;
+
+    /// <summary>EVENTs per second one client address may send (a token bucket); <c>rate-limited:</c> past it. Default: no limit.</summary>
+    public double? EventsPerSecondPerIp { get; set; }
+
+    /// <summary>EVENTs one address may send at once before <see cref="EventsPerSecondPerIp"/> applies. Default: ten seconds' worth.</summary>
+    public int? EventsBurstPerIp { get; set; }
+
+    /// <summary>EVENTs per second one author may publish, over all connections of this gateway. Default: no limit.</summary>
+    public double? EventsPerSecondPerPubkey { get; set; }
+
+    /// <summary>EVENTs one author may publish at once before <see cref="EventsPerSecondPerPubkey"/> applies. Default: ten seconds' worth.</summary>
+    public int? EventsBurstPerPubkey { get; set; }
+
+    /// <summary>REQs per second one client address may open; <c>CLOSED "rate-limited: ..."</c> past it. Default: no limit.</summary>
+    public double? ReqsPerSecondPerIp { get; set; }
+
+    /// <summary>REQs one address may open at once before <see cref="ReqsPerSecondPerIp"/> applies. Default: ten seconds' worth.</summary>
+    public int? ReqsBurstPerIp { get; set; }
+
+    /// <summary>Open WebSockets per client address on this gateway; more are refused with HTTP 429. Default: no limit.</summary>
+    public int? ConnectionsPerIp { get; set; }
 }

@@ -1,8 +1,14 @@
+using System.Text.Json.Nodes;
+using NostrRelay.Policies;
+using NostrRelay.Protocol;
+
 namespace NostrRelay.Hosting;
 
 /// <summary>
-/// The <c>Relay</c> configuration section: what the relay says about itself (NIP-11) and the limits it
-/// enforces. Every limit here is advertised in the NIP-11 document exactly as enforced.
+/// The <c>Relay</c> configuration section: what the relay says about itself (NIP-11), the limits and policies it
+/// enforces (every one advertised in the NIP-11 document exactly as enforced), and the hooks an embedder adds in
+/// code. Hooks run in the gateway, before any grain call, in the order they were added; the configured built-in
+/// policies run first. A hook list left empty costs nothing.
 /// </summary>
 public sealed class RelayOptions
 {
@@ -21,6 +27,36 @@ public sealed class RelayOptions
     /// <summary>NIP-11 <c>icon</c> (an URL), or null.</summary>
     public string? Icon { get; set; }
 
+    /// <summary>NIP-11 <c>software</c>: the URL of the relay software's homepage, or null (left out: this build names none).</summary>
+    public string? Software { get; set; }
+
+    /// <summary>NIP-11 <c>banner</c> (an URL), or null.</summary>
+    public string? Banner { get; set; }
+
+    /// <summary>NIP-11 <c>privacy_policy</c> (an URL), or null.</summary>
+    public string? PrivacyPolicy { get; set; }
+
+    /// <summary>NIP-11 <c>terms_of_service</c> (an URL), or null.</summary>
+    public string? TermsOfService { get; set; }
+
+    /// <summary>NIP-11 <c>posting_policy</c> (an URL), or null.</summary>
+    public string? PostingPolicy { get; set; }
+
+    /// <summary>NIP-11 <c>relay_countries</c> (ISO 3166-1 alpha-2 codes), or null.</summary>
+    public string[]? RelayCountries { get; set; }
+
+    /// <summary>NIP-11 <c>language_tags</c> (IETF language tags), or null.</summary>
+    public string[]? LanguageTags { get; set; }
+
+    /// <summary>NIP-11 <c>tags</c> (e.g. "sfw-only"), or null.</summary>
+    public string[]? Tags { get; set; }
+
+    /// <summary>NIP-11 <c>payments_url</c>, or null. Information only: the relay does not take payments.</summary>
+    public string? PaymentsUrl { get; set; }
+
+    /// <summary>NIP-11 <c>fees</c>, or null. Information only: the relay does not check payments.</summary>
+    public RelayFees? Fees { get; set; }
+
     /// <summary>Names this gateway's subscription shards. Default: a new random id per process, so a restarted gateway starts clean.</summary>
     public string? GatewayId { get; set; }
 
@@ -28,6 +64,45 @@ public sealed class RelayOptions
     public int? Shards { get; set; }
 
     public RelayLimits Limits { get; set; } = new();
+
+    /// <summary>The <c>Relay:Policies</c> section: moderation lists and the write-policy plugin.</summary>
+    public RelayPolicyOptions Policies { get; set; } = new();
+
+    /// <summary>
+    /// Addresses (or CIDR networks) of reverse proxies whose <c>X-Forwarded-For</c> is believed, so per-IP limits and
+    /// blocks see the client behind a Kubernetes ingress. Default: none (the socket's peer is the client).
+    /// </summary>
+    public string[]? TrustedProxies { get; set; }
+
+    /// <summary>Vetoes a WebSocket request before the upgrade (address, headers).</summary>
+    public List<ConnectionPolicy> RejectConnection { get; } = [];
+
+    /// <summary>Vetoes a client's EVENT after its signature checked out.</summary>
+    public EventPolicyList RejectEvent { get; } = new();
+
+    /// <summary>Vetoes one filter of a REQ; the subscription is closed with the message.</summary>
+    public List<FilterPolicy> RejectFilter { get; } = [];
+
+    /// <summary>Replaces a filter the filter policies accepted.</summary>
+    public List<FilterRewrite> RewriteFilter { get; } = [];
+
+    /// <summary>Keeps an event (stored or live) from one subscriber.</summary>
+    public List<DeliveryPolicy> RejectDelivery { get; } = [];
+
+    /// <summary>Changes what one subscriber is sent.</summary>
+    public List<OutgoingEventRewrite> RewriteOutgoingEvent { get; } = [];
+
+    /// <summary>Told of each event a client sent that was stored (not duplicates); observes only, must not block.</summary>
+    public List<Action<NostrEvent, ClientContext>> OnEventStored { get; } = [];
+
+    /// <summary>Told of each connection once its WebSocket is open.</summary>
+    public List<Action<ClientContext>> OnConnect { get; } = [];
+
+    /// <summary>Told of each connection once it has ended.</summary>
+    public List<Action<ClientContext>> OnDisconnect { get; } = [];
+
+    /// <summary>Edits the NIP-11 document once, when the relay starts, after it was built from these options.</summary>
+    public List<Action<JsonObject>> RewriteInformation { get; } = [];
 
     /// <summary>How often the relay pings an idle connection. Default 30 s.</summary>
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);

@@ -1,56 +1,109 @@
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using NostrRelay.Hosting;
 
 namespace NostrRelay.Information;
 
-/// <summary>The NIP-11 relay information document, rendered once from the options in force.</summary>
+/// <summary>
+/// The NIP-11 relay information document, rendered once from the options in force, then edited by the embedder's
+/// <see cref="RelayOptions.RewriteInformation"/> hooks. Only what is enforced is advertised.
+/// </summary>
 internal sealed class RelayInformation
 {
     /// <summary>Only the NIPs that work end to end today.</summary>
-    public static readonly int[] SupportedNips = [1, 11];
+    public static readonly int[] SupportedNips = [1, 11, 13, 40];
 
     public RelayInformation(RelayOptions options)
     {
-        var version = typeof(RelayInformation).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1.0";
-        var plus = version.IndexOf('+');
-        if (plus > 0) version = version[..plus];
-        var limits = options.Limits;
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("name", options.Name);
-            json.WriteString("description", options.Description);
-            if (options.Pubkey is { } pubkey) json.WriteString("pubkey", pubkey);
-            if (options.Contact is { } contact) json.WriteString("contact", contact);
-            if (options.Icon is { } icon) json.WriteString("icon", icon);
-            json.WriteStartArray("supported_nips");
-            foreach (var nip in SupportedNips) json.WriteNumberValue(nip);
-            json.WriteEndArray();
-            json.WriteString("software", "NostrRelay.Orleans");
-            json.WriteString("version", version);
-            json.WriteStartObject("limitation");
-            json.WriteNumber("max_message_length", limits.MaxMessageBytes);
-            json.WriteNumber("max_subscriptions", limits.MaxSubscriptions);
-            json.WriteNumber("max_filters", limits.MaxFilters);
-            json.WriteNumber("max_limit", limits.MaxLimit);
-            json.WriteNumber("default_limit", limits.DefaultLimit);
-            json.WriteNumber("max_subid_length", limits.MaxSubscriptionIdLength);
-            json.WriteNumber("max_event_tags", limits.MaxEventTags);
-            json.WriteNumber("max_content_length", limits.MaxContentLength);
-            json.WriteBoolean("auth_required", false);
-            json.WriteBoolean("payment_required", false);
-            json.WriteBoolean("restricted_writes", false);
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-        Document = buffer.WrittenSpan.ToArray();
-        Name = options.Name;
-        Description = options.Description;
+        var document = Build(options);
+        foreach (var rewrite in options.RewriteInformation) rewrite(document);
+        Document = JsonSerializer.SerializeToUtf8Bytes(document);
+        Name = document["name"]?.GetValue<string>() ?? options.Name;
+        Description = document["description"]?.GetValue<string>() ?? options.Description;
     }
 
     public byte[] Document { get; }
     public string Name { get; }
     public string Description { get; }
+
+    private static JsonObject Build(RelayOptions options)
+    {
+        var version = typeof(RelayInformation).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1.0";
+        var plus = version.IndexOf('+');
+        if (plus > 0) version = version[..plus];
+        var limits = options.Limits;
+        var lists = options.Policies;
+        var document = new JsonObject
+        {
+            ["name"] = options.Name,
+            ["description"] = options.Description,
+        };
+        Add(document, "banner", options.Banner);
+        Add(document, "icon", options.Icon);
+        Add(document, "pubkey", options.Pubkey);
+        Add(document, "contact", options.Contact);
+        document["supported_nips"] = new JsonArray([.. SupportedNips.Select(nip => (JsonNode)nip)]);
+        Add(document, "software", options.Software);
+        document["version"] = version;
+        Add(document, "privacy_policy", options.PrivacyPolicy);
+        Add(document, "terms_of_service", options.TermsOfService);
+        var limitation = new JsonObject
+        {
+            ["max_message_length"] = limits.MaxMessageBytes,
+            ["max_subscriptions"] = limits.MaxSubscriptions,
+            ["max_filters"] = limits.MaxFilters,
+            ["max_limit"] = limits.MaxLimit,
+            ["max_subid_length"] = limits.MaxSubscriptionIdLength,
+            ["max_event_tags"] = limits.MaxEventTags,
+            ["max_content_length"] = limits.MaxContentLength,
+            ["min_pow_difficulty"] = limits.MinPowDifficulty ?? 0,
+            ["auth_required"] = false,
+            ["payment_required"] = false,
+            // NIP-11: a condition to meet before writing, "including payment_required and min_pow_difficulty".
+            ["restricted_writes"] = lists.AllowedPubkeys is not null || lists.AllowedKinds is not null || limits.MinPowDifficulty > 0,
+        };
+        if (limits.CreatedAtLowerLimit is { } lower) limitation["created_at_lower_limit"] = lower;
+        if (limits.CreatedAtUpperLimit is { } upper) limitation["created_at_upper_limit"] = upper;
+        limitation["default_limit"] = limits.DefaultLimit;
+        document["limitation"] = limitation;
+        AddList(document, "relay_countries", options.RelayCountries);
+        AddList(document, "language_tags", options.LanguageTags);
+        AddList(document, "tags", options.Tags);
+        Add(document, "posting_policy", options.PostingPolicy);
+        Add(document, "payments_url", options.PaymentsUrl);
+        if (options.Fees is { } fees)
+        {
+            var node = new JsonObject();
+            AddFees(node, "admission", fees.Admission);
+            AddFees(node, "subscription", fees.Subscription);
+            AddFees(node, "publication", fees.Publication);
+            document["fees"] = node;
+        }
+        return document;
+    }
+
+    private static void Add(JsonObject document, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value)) document[name] = value;
+    }
+
+    private static void AddList(JsonObject document, string name, string[]? values)
+    {
+        if (values is { Length: > 0 }) document[name] = new JsonArray([.. values.Select(value => (JsonNode?)value)]);
+    }
+
+    private static void AddFees(JsonObject fees, string name, List<RelayFee>? list)
+    {
+        if (list is not { Count: > 0 }) return;
+        var array = new JsonArray();
+        foreach (var fee in list)
+        {
+            var node = new JsonObject { ["amount"] = fee.Amount, ["unit"] = fee.Unit };
+            if (fee.Period is { } period) node["period"] = period;
+            if (fee.Kinds is { Length: > 0 } kinds) node["kinds"] = new JsonArray([.. kinds.Select(kind => (JsonNode)kind)]);
+            array.Add(node);
+        }
+        fees[name] = array;
+    }
 }

@@ -3,16 +3,17 @@ using NostrRelay.Connections;
 using NostrRelay.Crypto;
 using NostrRelay.Framing;
 using NostrRelay.Hosting;
+using NostrRelay.Policies;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Messages;
 
 /// <summary>
-/// <c>["EVENT", event]</c>: shape, limits, id and signature are checked here at the edge, before any grain call;
-/// a good event goes to its author's grain through the connection's <see cref="EventsInFlight"/>, and its OK
+/// <c>["EVENT", event]</c>: shape, limits, id, signature and the policies (<see cref="PolicyPipeline"/>) are checked
+/// here at the edge, before any grain call; a good event goes to its author's grain through the connection's <see cref="EventsInFlight"/>, and its OK
 /// follows the durable commit.
 /// </summary>
-internal sealed class EventMessageHandler(RelayLimits limits, EventVerifier verifier) : IClientMessageHandler
+internal sealed class EventMessageHandler(RelayLimits limits, EventVerifier verifier, PolicyPipeline policies) : IClientMessageHandler
 {
     public ValueTask HandleAsync(RelayConnection connection, ReadOnlyMemory<byte> frame)
     {
@@ -38,7 +39,13 @@ internal sealed class EventMessageHandler(RelayLimits limits, EventVerifier veri
             connection.Reply(RelayFrames.Ok(evt.Id, false, problem));
             return default;
         }
-        return connection.Events.SubmitAsync(evt);
+        var verdict = policies.CheckEventAsync(evt, connection.Client);
+        if (verdict.IsCompletedSuccessfully && verdict.Result.IsRejected && !verdict.Result.IsShadowRejected)
+        {
+            connection.Reply(RelayFrames.Ok(evt.Id, false, verdict.Result.Message!));
+            return default;
+        }
+        return connection.Events.SubmitAsync(evt, verdict);
     }
 
     private bool TryRead(ReadOnlySpan<byte> frame, out NostrEvent evt, out string error, out bool malformed)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using NostrRelay.Connections;
 using NostrRelay.Framing;
 using NostrRelay.Hosting;
+using NostrRelay.Policies;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Messages;
@@ -11,7 +12,7 @@ namespace NostrRelay.Messages;
 /// connection's <see cref="ConnectionSubscriptions"/> registers them with the shard's subscription grain, which
 /// sends stored events, EOSE and then live events.
 /// </summary>
-internal sealed class ReqMessageHandler(RelayLimits limits) : IClientMessageHandler
+internal sealed class ReqMessageHandler(RelayLimits limits, PolicyPipeline policies) : IClientMessageHandler
 {
     public RelayLimits Limits => limits;
 
@@ -23,15 +24,16 @@ internal sealed class ReqMessageHandler(RelayLimits limits) : IClientMessageHand
             connection.Reply(RelayFrames.Notice(error ?? "invalid: REQ needs a subscription id"));
             return default;
         }
-        if (error is not null)
+        var refused = error
+            ?? (connection.Draining ? "error: relay is shutting down" : null)
+            ?? policies.CheckFilters(filters!, connection.Client);
+        if (refused is not null)
         {
-            connection.Reply(RelayFrames.Closed(subscriptionId, error));
-            return default;
-        }
-        if (connection.Draining)
-        {
-            connection.Reply(RelayFrames.Closed(subscriptionId, "error: relay is shutting down"));
-            return default;
+            // NIP-01: a REQ replaces the subscription of its id, so a refused one ends it too. Closing first drops its
+            // deliveries at once, so nothing follows the CLOSED.
+            var closing = connection.Subscriptions.CloseAsync(subscriptionId);
+            connection.Reply(RelayFrames.Closed(subscriptionId, refused));
+            return closing;
         }
         return connection.Subscriptions.OpenAsync(subscriptionId, filters!);
     }

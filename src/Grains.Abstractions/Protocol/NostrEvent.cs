@@ -48,5 +48,25 @@ public sealed record NostrEvent(
     public bool Supersedes(long otherCreatedAt, string otherId) =>
         CreatedAt > otherCreatedAt || (CreatedAt == otherCreatedAt && string.CompareOrdinal(Id, otherId) < 0);
 
+    /// <summary>
+    /// NIP-40: the unix time in the first <c>expiration</c> tag, or null when there is none (or it is not a number).
+    /// From that second on the event is not served.
+    /// </summary>
+    public long? Expiration
+    {
+        get
+        {
+            foreach (var tag in Tags)
+            {
+                if (tag.Length < 2 || tag[0].Length != 10 || tag[0] != "expiration") continue;
+                return long.TryParse(tag[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at) ? at : null;
+            }
+            return null;
+        }
+    }
+
+    /// <summary>NIP-40: true when the event has expired by <paramref name="now"/> (unix seconds).</summary>
+    public bool IsExpiredAt(long now) => Expiration is { } at && at <= now;
+
     public string JsonText => System.Text.Encoding.UTF8.GetString(Json);
 }

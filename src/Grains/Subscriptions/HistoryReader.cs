@@ -7,11 +7,13 @@ namespace NostrRelay.Subscriptions;
 /// The stored events of one REQ, page by page: each filter is queried with its own limit (NIP-01) and the answers
 /// are merged newest first, each id once. Only the store's current page per filter is held, never the whole
 /// answer, so a REQ for thousands of events costs memory near one page while it waits for its client to read.
+/// Events expired by <paramref name="now"/> (NIP-40, unix seconds) are skipped and do not count toward a limit:
+/// a filter whose store answer ran out on expired events is read on from where it stopped.
 /// </summary>
-internal sealed class HistoryReader(IEventStore store, Filter[] filters) : IAsyncDisposable
+internal sealed class HistoryReader(IEventStore store, Filter[] filters, long now) : IAsyncDisposable
 {
-    private IAsyncEnumerator<NostrEvent>?[]? _cursors;
-    private NostrEvent?[] _heads = [];
+    private FilterCursor?[] _cursors = [];
+    private bool _started;
     private string? _lastId;
 
     /// <summary>
@@ -21,14 +23,13 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters) : IAsyn
     public async Task<bool> ReadPageAsync(List<NostrEvent> page, int max, long maxBytes, CancellationToken cancellationToken)
     {
         page.Clear();
-        if (_cursors is null) await StartAsync(cancellationToken);
+        if (!_started) await StartAsync(cancellationToken);
         long bytes = 0;
         while (page.Count < max && bytes < maxBytes)
         {
             var next = Newest();
             if (next < 0) return false;
-            var evt = _heads[next]!;
-            _heads[next] = await _cursors![next]!.MoveNextAsync() ? _cursors[next]!.Current : null;
+            var evt = await _cursors[next]!.TakeAsync(cancellationToken);
             if (string.Equals(evt.Id, _lastId, StringComparison.Ordinal)) continue;   // matched by two filters: once
             _lastId = evt.Id;
             page.Add(evt);
@@ -39,31 +40,96 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters) : IAsyn
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        _cursors = new IAsyncEnumerator<NostrEvent>?[filters.Length];
-        _heads = new NostrEvent?[filters.Length];
+        _started = true;
+        _cursors = new FilterCursor?[filters.Length];
         for (var i = 0; i < filters.Length; i++)
         {
             var filter = filters[i];
             if (filter.CannotMatch || filter.Limit == 0) continue;
-            var cursor = store.QueryAsync(filter, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var cursor = new FilterCursor(store, filter, now);
+            await cursor.StartAsync(cancellationToken);
             _cursors[i] = cursor;
-            _heads[i] = await cursor.MoveNextAsync() ? cursor.Current : null;
         }
     }
 
     private int Newest()
     {
         var next = -1;
-        for (var i = 0; i < _heads.Length; i++)
-            if (_heads[i] is { } candidate && (next < 0 || NostrEvent.CompareNewestFirst(candidate, _heads[next]!) < 0)) next = i;
+        for (var i = 0; i < _cursors.Length; i++)
+            if (_cursors[i]?.Head is { } candidate && (next < 0 || NostrEvent.CompareNewestFirst(candidate, _cursors[next]!.Head!) < 0)) next = i;
         return next;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_cursors is null) return;
         foreach (var cursor in _cursors)
             if (cursor is not null) await cursor.DisposeAsync();
-        _cursors = null;
+        _cursors = [];
+    }
+
+    /// <summary>One filter's answer, its next unexpired event at <see cref="Head"/>.</summary>
+    private sealed class FilterCursor(IEventStore store, Filter filter, long now) : IAsyncDisposable
+    {
+        private IAsyncEnumerator<NostrEvent>? _reader;
+        private int _asked;      // the limit of the current store query
+        private int _received;   // events the current store query gave
+        private int _served;     // unexpired events taken, toward the filter's limit
+        private int _atLastSecond;   // events read with the created_at of _last: a continuation reads them again
+        private NostrEvent? _last;
+
+        public NostrEvent? Head { get; private set; }
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            Open(filter, cancellationToken);
+            return AdvanceAsync(cancellationToken);
+        }
+
+        public async Task<NostrEvent> TakeAsync(CancellationToken cancellationToken)
+        {
+            var taken = Head!;
+            _served++;
+            await AdvanceAsync(cancellationToken);
+            return taken;
+        }
+
+        private void Open(Filter query, CancellationToken cancellationToken)
+        {
+            _asked = query.Limit ?? int.MaxValue;
+            _received = 0;
+            _reader = store.QueryAsync(query, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+
+        /// <summary>Moves <see cref="Head"/> to the next unexpired event, or null at the end of the filter's answer.</summary>
+        private async Task AdvanceAsync(CancellationToken cancellationToken)
+        {
+            Head = null;
+            if (filter.Limit is { } limit && _served >= limit) return;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!await _reader!.MoveNextAsync())
+                {
+                    // The store gave all it was asked for while expired events took places: ask for the rest,
+                    // from the last event read on (NIP-01 order: same second, higher ids next, then older).
+                    if (_received < _asked || filter.Limit is not { } wanted || _last is null) return;
+                    await _reader.DisposeAsync();
+                    // Asking for the ones at that second again as well, so each continuation gets something new.
+                    Open(filter with { Until = _last.CreatedAt, Limit = wanted - _served + _atLastSecond + 16 }, cancellationToken);
+                    continue;
+                }
+                var evt = _reader.Current;
+                _received++;
+                if (_last is { } last && (evt.CreatedAt > last.CreatedAt
+                    || (evt.CreatedAt == last.CreatedAt && string.CompareOrdinal(evt.Id, last.Id) <= 0))) continue;   // read before
+                _atLastSecond = _last is not null && _last.CreatedAt == evt.CreatedAt ? _atLastSecond + 1 : 1;
+                _last = evt;
+                if (evt.IsExpiredAt(now)) continue;
+                Head = evt;
+                return;
+            }
+        }
+
+        public ValueTask DisposeAsync() => _reader?.DisposeAsync() ?? default;
     }
 }

@@ -69,7 +69,8 @@ internal sealed partial class SubscriptionGrain
         HashSet<long>? sentBefore = resume is { Sent.Length: > 0 } ? [.. resume.Sent] : null;
         try
         {
-            await using var reader = new HistoryReader(store, resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume));
+            await using var reader = new HistoryReader(store, resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume),
+                time.GetUtcNow().ToUnixTimeSeconds());
             var page = new List<NostrEvent>(CatchUpPage);
             List<NostrEvent>? missed = resume is null ? null : [];
             while (true)

@@ -159,12 +159,14 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             return Task.CompletedTask;
         }
         var now = time.GetTimestamp();
+        var unixNow = time.GetUtcNow().ToUnixTimeSeconds();
         foreach (var live in batch.Events)
         {
             // Each author's events arrive in version order; one at or below the last seen is a repeat
             // (a re-driven event, or a retried batch) that this shard's subscribers already had.
             if (live.Version > 0 && !_versions.Advance(live.Author, live.Version, now)) continue;
             var evt = live.Event;
+            if (evt.IsExpiredAt(unixNow)) continue;   // NIP-40: a re-driven event can arrive after its time
             long? idKey = null;   // parsed once per event, and only if a subscription remembers what it sent
             _matches.Clear();
             _index.Match(evt, _matches);

@@ -1,5 +1,7 @@
 using NostrRelay.Crypto;
 using NostrRelay.Hosting;
+using NostrRelay.Policies;
+using NostrRelay.Protocol;
 using NostrRelay.Storage.Transfer;
 
 namespace NostrRelay.Silo.Hosting;
@@ -32,7 +34,7 @@ internal static class RelayCommands
             }
             var verifier = new EventVerifier(SchnorrVerifier.Default);
             using var stdin = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
-            var importer = new EventImporter(store, verifier);
+            var importer = new EventImporter(store, verifier, admit: ImportModeration(builder.Configuration.GetSection("Relay:Policies")));
             await importer.ImportAsync(stdin, progress, (line, reason) => Console.Error.WriteLine($"\rline {line}: {reason}"));
             await ticker.DisposeAsync();
             Console.Error.WriteLine($"\rimport: {progress}");
@@ -42,5 +44,20 @@ internal static class RelayCommands
         {
             await store.DisposeAsync();
         }
+    }
+
+    /// <summary>The moderation lists and NIP-40 expiry, as the gateway applies them to clients.</summary>
+    private static Func<NostrEvent, string?> ImportModeration(IConfiguration policies)
+    {
+        var lists = policies.Get<RelayPolicyOptions>() ?? new RelayPolicyOptions();
+        var checks = PolicyPipeline.Moderation(lists);
+        checks.Add(EventPolicies.NotExpired());
+        var importer = new ClientContext(0, null);
+        return evt =>
+        {
+            foreach (var check in checks)
+                if (check(evt, importer).Message is { } refused) return refused;
+            return null;
+        };
     }
 }

@@ -41,15 +41,43 @@ public sealed class NostrTools : IAsyncDisposable
 
     public async Task<SignedEvent> SignAsync(string secretKey, int kind, string content = "", string[][]? tags = null, long? createdAt = null)
     {
-        var template = new JsonObject
+        var template = Template(kind, content, tags, createdAt ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        return Parse(await AskAsync(new JsonObject { ["sk"] = secretKey, ["event"] = template }.ToJsonString()));
+    }
+
+    /// <summary>
+    /// NIP-13: an event whose id has at least <paramref name="difficulty"/> leading zero bits, mined by nostr-tools
+    /// with a <c>["nonce", n, target]</c> tag. The target is <paramref name="commit"/> when given, else the difficulty;
+    /// created_at is the time of mining unless a commitment is given (then it is <paramref name="createdAt"/> or now).
+    /// </summary>
+    public async Task<SignedEvent> MineAsync(string secretKey, int kind, int difficulty, int? commit = null, string content = "", long? createdAt = null)
+    {
+        var request = new JsonObject
         {
-            ["kind"] = kind,
-            ["created_at"] = createdAt ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            ["tags"] = JsonSerializer.SerializeToNode(tags ?? []),
-            ["content"] = content,
+            ["op"] = "mine",
+            ["sk"] = secretKey,
+            ["event"] = Template(kind, content, null, createdAt ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
+            ["difficulty"] = difficulty,
         };
-        var line = await AskAsync(new JsonObject { ["sk"] = secretKey, ["event"] = template }.ToJsonString());
+        if (commit is { } target) request["commit"] = target;
+        return Parse(await AskAsync(request.ToJsonString()));
+    }
+
+    /// <summary>JavaScript numbers are exact only up to 2^53, so a later created_at goes as digits and is signed exactly.</summary>
+    private static JsonObject Template(int kind, string content, string[][]? tags, long createdAt) => new()
+    {
+        ["kind"] = kind,
+        ["created_at"] = createdAt <= MaxSafeInteger ? JsonValue.Create(createdAt) : JsonValue.Create(createdAt.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ["tags"] = JsonSerializer.SerializeToNode(tags ?? []),
+        ["content"] = content,
+    };
+
+    private const long MaxSafeInteger = (1L << 53) - 1;
+
+    private static SignedEvent Parse(string line)
+    {
         var evt = JsonDocument.Parse(line).RootElement;
+        if (evt.TryGetProperty("error", out var error)) throw new InvalidOperationException("nostr-tools: " + error.GetString());
         return new SignedEvent(evt.GetProperty("id").GetString()!, evt.GetProperty("pubkey").GetString()!,
             evt.GetProperty("created_at").GetInt64(), evt.GetProperty("kind").GetInt32(), line);
     }

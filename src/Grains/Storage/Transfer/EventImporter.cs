@@ -8,9 +8,11 @@ namespace NostrRelay.Storage.Transfer;
 /// Reads JSONL (one event a line), checks each event as the gateway would (shape, id, signature) and
 /// appends it to its author's stream with the same rules as a live EVENT: duplicates are counted,
 /// older replaceable versions are superseded, ephemeral kinds are not stored. Many events are in flight
-/// at once so the store commits them in groups; one author's events keep their order.
+/// at once so the store commits them in groups; one author's events keep their order. <paramref name="admit"/>
+/// (the relay's moderation: allow and deny lists, expiry) refuses an event with its reason, or admits it with null;
+/// rate, time and proof-of-work limits are for live clients and do not apply, so history can be brought in.
 /// </summary>
-public sealed class EventImporter(IEventStore store, EventVerifier verifier, int maxInFlight = 256)
+public sealed class EventImporter(IEventStore store, EventVerifier verifier, int maxInFlight = 256, Func<NostrEvent, string?>? admit = null)
 {
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _tails = new(StringComparer.Ordinal);
@@ -43,6 +45,11 @@ public sealed class EventImporter(IEventStore store, EventVerifier verifier, int
             if (EventKind.IsEphemeral(evt.Kind))
             {
                 Reject(progress, onRejected, lineNumber, "invalid: ephemeral events are not stored");
+                continue;
+            }
+            if (admit?.Invoke(evt) is { } refused)
+            {
+                Reject(progress, onRejected, lineNumber, refused);
                 continue;
             }
             await _inFlight.WaitAsync(cancellationToken);

@@ -1,0 +1,30 @@
+using System.Net;
+
+namespace NostrRelay.Policies;
+
+/// <summary>
+/// The connection a message came from, as policies see it. One per WebSocket, alive as long as it is; a policy may
+/// keep its own per-connection state in <see cref="Items"/>.
+/// </summary>
+public sealed class ClientContext
+{
+    private Dictionary<string, object?>? _items;
+
+    internal ClientContext(long connectionId, IPAddress? remoteIp)
+    {
+        ConnectionId = connectionId;
+        RemoteIp = remoteIp;
+    }
+
+    /// <summary>The gateway's number for this connection, as in its logs.</summary>
+    public long ConnectionId { get; }
+
+    /// <summary>The client's address: behind a proxy listed in <c>Relay:TrustedProxies</c>, the one it forwarded.</summary>
+    public IPAddress? RemoteIp { get; }
+
+    /// <summary>The pubkeys this connection proved it holds (NIP-42); empty until AUTH is supported.</summary>
+    public IReadOnlyCollection<string> AuthenticatedPubkeys { get; } = [];
+
+    /// <summary>State a policy keeps for this connection; not thread-safe across policies that run in parallel.</summary>
+    public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NostrRelay.Hosting;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Policies;
+
+/// <summary>
+/// Every policy in force, in the order it runs: the built-ins the configuration names, then the embedder's hooks
+/// in the order they were added. Built once when the relay starts; a list with nothing in it is an empty array, so
+/// an unused extension point costs one length check.
+/// </summary>
+internal sealed partial class PolicyPipeline
+{
+    private readonly ConnectionPolicy[] _connection;
+    private readonly EventPolicy?[] _eventSync;
+    private readonly IEventPolicy?[] _eventAsync;
+    private readonly FilterPolicy[] _filter;
+    private readonly FilterRewrite[] _rewriteFilter;
+    private readonly DeliveryPolicy[] _delivery;
+    private readonly OutgoingEventRewrite[] _rewriteOutgoing;
+    private readonly Action<NostrEvent, ClientContext>[] _stored;
+    private readonly Action<ClientContext>[] _connected;
+    private readonly Action<ClientContext>[] _disconnected;
+    private readonly ConnectionsPerIp? _connectionsPerIp;
+    private readonly System.Threading.RateLimiting.PartitionedRateLimiter<string>? _reqRate;
+    private readonly string? _reqRateMessage;
+    private readonly ILogger _logger;
+
+    public PolicyPipeline(IOptions<RelayOptions> options, IServiceProvider services, ILogger<PolicyPipeline> logger)
+    {
+        var relay = options.Value;
+        var limits = relay.Limits;
+        _logger = logger;
+        _connection = [.. relay.RejectConnection];
+        if (limits.ConnectionsPerIp is { } perIp) _connectionsPerIp = new ConnectionsPerIp(perIp);
+
+        var builtIn = BuiltInEventPolicies(relay);
+        var added = relay.RejectEvent.Build(services);
+        // The plugin runs last: it is the slowest, and what the others refuse need not cross a pipe.
+        var plugin = relay.Policies.Plugin is { Length: > 0 } ? (IEventPolicy)services.GetService(typeof(WritePolicyPlugin))! : null;
+        var count = builtIn.Count + added.Length + (plugin is null ? 0 : 1);
+        _eventSync = new EventPolicy?[count];
+        _eventAsync = new IEventPolicy?[count];
+        var i = 0;
+        foreach (var policy in builtIn) _eventSync[i++] = policy;
+        foreach (var policy in added)
+        {
+            if (policy is EventPolicyList.DelegatePolicy wrapped) _eventSync[i++] = wrapped.Policy;
+            else _eventAsync[i++] = policy;
+        }
+        if (plugin is not null) _eventAsync[i] = plugin;
+
+        if (limits.ReqsPerSecondPerIp is { } reqs)
+        {
+            _reqRate = TokenBuckets.PerKey(reqs, limits.ReqsBurstPerIp);
+            _reqRateMessage = PolicyResult.RateLimited($"slow down: at most {EventPolicies.Rate(reqs, "REQ")} from one address").Message;
+        }
+        _filter = [.. relay.RejectFilter];
+        _rewriteFilter = [.. relay.RewriteFilter];
+        _delivery = [.. relay.RejectDelivery];
+        _rewriteOutgoing = [.. relay.RewriteOutgoingEvent];
+        _stored = [.. relay.OnEventStored];
+        _connected = [.. relay.OnConnect];
+        _disconnected = [.. relay.OnDisconnect];
+    }
+
+    /// <summary>The configured built-ins, cheapest and most often hit first.</summary>
+    private static List<EventPolicy> BuiltInEventPolicies(RelayOptions relay)
+    {
+        var limits = relay.Limits;
+        var lists = relay.Policies;
+        var policies = new List<EventPolicy>();
+        if (limits.EventsPerSecondPerIp is { } perIp) policies.Add(EventPolicies.RateLimitPerIp(perIp, limits.EventsBurstPerIp));
+        policies.AddRange(Moderation(lists));
+        policies.Add(EventPolicies.NotExpired());
+        if (limits.CreatedAtLowerLimit is not null || limits.CreatedAtUpperLimit is not null)
+            policies.Add(EventPolicies.CreatedAtWithin(limits.CreatedAtLowerLimit, limits.CreatedAtUpperLimit));
+        if (limits.MinPowDifficulty is { } pow and > 0) policies.Add(EventPolicies.MinPowDifficulty(pow));
+        if (limits.EventsPerSecondPerPubkey is { } perPubkey) policies.Add(EventPolicies.RateLimitPerPubkey(perPubkey, limits.EventsBurstPerPubkey));
+        return policies;
+    }
+
+    /// <summary>The allow and deny lists: they bind imports as well as clients, so the Silo's import command uses them too.</summary>
+    public static List<EventPolicy> Moderation(RelayPolicyOptions lists)
+    {
+        var policies = new List<EventPolicy>();
+        if (lists.DeniedPubkeys is { Length: > 0 } deniedPubkeys) policies.Add(EventPolicies.DenyPubkeys(deniedPubkeys));
+        if (lists.AllowedPubkeys is { } allowedPubkeys) policies.Add(EventPolicies.AllowPubkeys(allowedPubkeys));
+        if (lists.DeniedKinds is { Length: > 0 } deniedKinds) policies.Add(EventPolicies.DenyKinds(deniedKinds));
+        if (lists.AllowedKinds is { } allowedKinds) policies.Add(EventPolicies.AllowKinds(allowedKinds));
+        return policies;
+    }
+
+    public bool HasDeliveryPolicies => _delivery.Length > 0 || _rewriteOutgoing.Length > 0;
+
+    /// <summary>Null to let the request upgrade; else the status and message to answer it with.</summary>
+    public (int Status, string Message)? CheckConnection(HttpContext context)
+    {
+        foreach (var policy in _connection)
+        {
+            var result = policy(context);
+            if (result.Message is { } message) return (message.StartsWith("rate-limited:", StringComparison.Ordinal) ? 429 : 403, message);
+        }
+        if (_connectionsPerIp is { } perIp && !perIp.TryEnter(context.Connection.RemoteIpAddress))
+            return (429, $"rate-limited: at most {perIp.Limit} connections from one address");
+        return null;
+    }
+
+    /// <summary>Gives back the connection slot <see cref="CheckConnection"/> took for the address.</summary>
+    public void ConnectionEnded(IPAddress? remoteIp) => _connectionsPerIp?.Leave(remoteIp);
+
+    /// <summary>The first rejection, or accept; completes synchronously unless an <see cref="IEventPolicy"/> waits.</summary>
+    public ValueTask<PolicyResult> CheckEventAsync(NostrEvent evt, ClientContext client)
+    {
+        for (var i = 0; i < _eventSync.Length; i++)
+        {
+            if (_eventSync[i] is { } policy)
+            {
+                var result = policy(evt, client);
+                if (result.IsRejected) return ValueTask.FromResult(result);
+                continue;
+            }
+            var pending = _eventAsync[i]!.CheckAsync(evt, client, CancellationToken.None);
+            if (!pending.IsCompletedSuccessfully) return AwaitRestAsync(pending, i, evt, client);
+            if (pending.Result.IsRejected) return pending;
+        }
+        return default;
+    }
+
+    private async ValueTask<PolicyResult> AwaitRestAsync(ValueTask<PolicyResult> pending, int index, NostrEvent evt, ClientContext client)
+    {
+        var result = await pending.ConfigureAwait(false);
+        if (result.IsRejected) return result;
+        for (var i = index + 1; i < _eventSync.Length; i++)
+        {
+            result = _eventSync[i] is { } policy ? policy(evt, client) : await _eventAsync[i]!.CheckAsync(evt, client, CancellationToken.None).ConfigureAwait(false);
+            if (result.IsRejected) return result;
+        }
+        return default;
+    }
+
+    /// <summary>Checks a REQ's filters and rewrites them in place; the first rejection's message, or null.</summary>
+    public string? CheckFilters(Filter[] filters, ClientContext client)
+    {
+        if (_reqRate is { } rate)
+        {
+            using var lease = rate.AttemptAcquire(client.RemoteIp?.ToString() ?? "");
+            if (!lease.IsAcquired) return _reqRateMessage;
+        }
+        if (_filter.Length == 0 && _rewriteFilter.Length == 0) return null;
+        for (var f = 0; f < filters.Length; f++)
+        {
+            foreach (var policy in _filter)
+                if (policy(filters[f], client).Message is { } message) return message;
+            foreach (var rewrite in _rewriteFilter) filters[f] = rewrite(filters[f], client);
+        }
+        return null;
+    }
+
+    /// <summary>The event to send this subscriber, or null to keep it from them.</summary>
+    public NostrEvent? Outgoing(NostrEvent evt, ClientContext client)
+    {
+        foreach (var veto in _delivery)
+            if (veto(evt, client)) return null;
+        foreach (var rewrite in _rewriteOutgoing) evt = rewrite(evt, client);
+        return evt;
+    }
+
+    public void Stored(NostrEvent evt, ClientContext client)
+    {
+        foreach (var hook in _stored)
+        {
+            try { hook(evt, client); }
+            catch (Exception ex) { LogHookFailed(_logger, ex, nameof(RelayOptions.OnEventStored)); }
+        }
+    }
+
+    public void Connected(ClientContext client) => Notify(_connected, client, nameof(RelayOptions.OnConnect));
+
+    public void Disconnected(ClientContext client) => Notify(_disconnected, client, nameof(RelayOptions.OnDisconnect));
+
+    private void Notify(Action<ClientContext>[] hooks, ClientContext client, string name)
+    {
+        foreach (var hook in hooks)
+        {
+            try { hook(client); }
+            catch (Exception ex) { LogHookFailed(_logger, ex, name); }
+        }
+    }
+
+    [LoggerMessage(EventId = 700, Level = LogLevel.Warning, Message = "A {Hook} hook threw; the relay goes on without it")]
+    private static partial void LogHookFailed(ILogger logger, Exception exception, string hook);
+}

@@ -1,0 +1,261 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NostrRelay.Hosting;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Policies;
+
+/// <summary>
+/// A write-policy plugin speaking strfry's protocol (<c>Relay:Policies:Plugin</c>), so operators keep the plugins they
+/// run with strfry: one long-lived process gets one JSON request a line on stdin (<c>type</c>, <c>event</c>,
+/// <c>receivedAt</c>, <c>sourceType</c>, <c>sourceInfo</c>) and answers each with a line (<c>id</c>, <c>action</c>
+/// accept | reject | shadowReject, <c>msg</c>). Many requests are in flight at once, matched to answers by id. A
+/// request unanswered within <c>PluginTimeout</c> is refused with <c>error:</c>; a plugin that exits fails what it
+/// held and is started again for the next event, at most once a second.
+/// </summary>
+internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, TimeProvider time, ILogger<WritePolicyPlugin> logger)
+    : IEventPolicy, IAsyncDisposable
+{
+    private static readonly TimeSpan RestartPause = TimeSpan.FromSeconds(1);
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    private readonly string _command = options.Value.Policies.Plugin ?? "";
+    private readonly TimeSpan _timeout = options.Value.Policies.PluginTimeout;
+    private readonly Dictionary<string, List<TaskCompletionSource<PolicyResult>>> _waiting = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly Lock _lock = new();
+    private Process? _process;
+    private long _lastStart = long.MinValue;
+    private bool _disposed;
+
+    public async ValueTask<PolicyResult> CheckAsync(NostrEvent evt, ClientContext client, CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<PolicyResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Process? process;
+        lock (_lock)
+        {
+            process = Running();
+            if (process is null) return PolicyResult.Error("the relay's write policy is not running; try again shortly");
+            if (!_waiting.TryGetValue(evt.Id, out var waiters)) _waiting[evt.Id] = waiters = new List<TaskCompletionSource<PolicyResult>>(1);
+            waiters.Add(answer);
+        }
+        try
+        {
+            var request = Request(evt, client);
+            await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await process.StandardInput.BaseStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+                await process.StandardInput.BaseStream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writing.Release();
+            }
+            return await answer.Task.WaitAsync(_timeout, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogTimedOut(logger, evt.Id, _timeout);
+            return PolicyResult.Error("the relay's write policy did not answer in time; try again");
+        }
+        catch (IOException ex)
+        {
+            LogWriteFailed(logger, ex);
+            return PolicyResult.Error("the relay's write policy is not running; try again shortly");
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (_waiting.TryGetValue(evt.Id, out var waiters) && waiters.Remove(answer) && waiters.Count == 0) _waiting.Remove(evt.Id);
+            }
+        }
+    }
+
+    /// <summary>The running process, started if there is none and the last start was over a second ago. Under <c>_lock</c>.</summary>
+    private Process? Running()
+    {
+        if (_disposed) return null;
+        if (_process is { HasExited: false } running) return running;
+        var now = time.GetTimestamp();
+        if (_lastStart != long.MinValue && time.GetElapsedTime(_lastStart, now) < RestartPause) return null;
+        _lastStart = now;
+        // Like strfry: a command with no space is a path; anything else runs through the shell.
+        var start = _command.Contains(' ')
+            ? new ProcessStartInfo("/bin/sh", ["-c", _command])
+            : new ProcessStartInfo(_command);
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        start.StandardInputEncoding = Utf8;
+        start.StandardOutputEncoding = Utf8;
+        try
+        {
+            var process = Process.Start(start) ?? throw new InvalidOperationException("the process did not start");
+            _process = process;
+            LogStarted(logger, _command, process.Id);
+            _ = ReadAnswersAsync(process);
+            _ = ForwardErrorsAsync(process);
+            return process;
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            LogStartFailed(logger, ex, _command);
+            return null;
+        }
+    }
+
+    private static byte[] Request(NostrEvent evt, ClientContext client)
+    {
+        var buffer = new ArrayBufferWriter<byte>(evt.Json.Length + 160);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("type"u8, "new"u8);
+            json.WritePropertyName("event"u8);
+            json.WriteRawValue(evt.Json, skipInputValidation: true);
+            json.WriteNumber("receivedAt"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            var address = client.RemoteIp;
+            json.WriteString("sourceType"u8, address?.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6 ? "IP6"u8 : "IP4"u8);
+            json.WriteString("sourceInfo"u8, address?.IsIPv4MappedToIPv6 == true ? address.MapToIPv4().ToString() : address?.ToString() ?? "");
+            json.WriteEndObject();
+        }
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private async Task ReadAnswersAsync(Process process)
+    {
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                if (!TryReadAnswer(line, out var id, out var result))
+                {
+                    LogBadAnswer(logger, line.Length > 200 ? line[..200] : line);
+                    continue;
+                }
+                TaskCompletionSource<PolicyResult>? waiter = null;
+                lock (_lock)
+                {
+                    if (_waiting.TryGetValue(id, out var waiters) && waiters.Count > 0)
+                    {
+                        waiter = waiters[0];
+                        waiters.RemoveAt(0);
+                        if (waiters.Count == 0) _waiting.Remove(id);
+                    }
+                }
+                waiter?.TrySetResult(result);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        List<TaskCompletionSource<PolicyResult>> orphans = [];
+        lock (_lock)
+        {
+            if (ReferenceEquals(_process, process)) _process = null;
+            foreach (var waiters in _waiting.Values) orphans.AddRange(waiters);
+            _waiting.Clear();
+        }
+        if (!_disposed) LogExited(logger, _command, orphans.Count);
+        foreach (var orphan in orphans) orphan.TrySetResult(PolicyResult.Error("the relay's write policy stopped; try again"));
+        process.Dispose();
+    }
+
+    /// <summary>One answer line; a reject's <c>msg</c> is sent as the plugin wrote it (strfry plugins write the NIP-01 prefix).</summary>
+    private static bool TryReadAnswer(string line, out string id, out PolicyResult result)
+    {
+        id = "";
+        result = default;
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("id", out var idValue) || idValue.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("action", out var action) || action.ValueKind != JsonValueKind.String)
+                return false;
+            id = idValue.GetString()!;
+            var message = root.TryGetProperty("msg", out var msg) && msg.ValueKind == JsonValueKind.String ? msg.GetString() : null;
+            switch (action.GetString())
+            {
+                case "accept":
+                    result = PolicyResult.Accept;
+                    return true;
+                case "shadowReject":
+                    result = PolicyResult.ShadowReject;
+                    return true;
+                case "reject":
+                    result = string.IsNullOrEmpty(message) ? PolicyResult.Blocked("rejected by the relay's write policy") : PolicyResult.Rejected(message);
+                    return true;
+                default:
+                    return false;
+            }
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private async Task ForwardErrorsAsync(Process process)
+    {
+        try
+        {
+            while (await process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line) LogPluginSaid(logger, line);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Process? process;
+        lock (_lock)
+        {
+            _disposed = true;
+            process = _process;
+            _process = null;
+        }
+        if (process is not null)
+        {
+            try
+            {
+                process.StandardInput.Close();   // a well-behaved plugin exits at the end of its input
+                if (!process.WaitForExit(TimeSpan.FromSeconds(2))) process.Kill(entireProcessTree: true);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException) { }
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(EventId = 710, Level = LogLevel.Information, Message = "Write policy plugin {Command} started (pid {Pid})")]
+    private static partial void LogStarted(ILogger logger, string command, int pid);
+
+    [LoggerMessage(EventId = 711, Level = LogLevel.Error, Message = "Write policy plugin {Command} could not be started; events are refused until it can")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception, string command);
+
+    [LoggerMessage(EventId = 712, Level = LogLevel.Warning, Message = "Write policy plugin {Command} exited with {Pending} events waiting; it is started again for the next event")]
+    private static partial void LogExited(ILogger logger, string command, int pending);
+
+    [LoggerMessage(EventId = 713, Level = LogLevel.Warning, Message = "Write policy plugin gave no answer for event {EventId} within {Timeout}; refused with error:")]
+    private static partial void LogTimedOut(ILogger logger, string eventId, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 714, Level = LogLevel.Warning, Message = "Write policy plugin wrote a line that is not an answer: {Line}")]
+    private static partial void LogBadAnswer(ILogger logger, string line);
+
+    [LoggerMessage(EventId = 715, Level = LogLevel.Warning, Message = "Write policy plugin could not be sent an event")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 716, Level = LogLevel.Information, Message = "Write policy plugin: {Line}")]
+    private static partial void LogPluginSaid(ILogger logger, string line);
+}
