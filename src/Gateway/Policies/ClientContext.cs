@@ -14,6 +14,7 @@ public sealed class ClientContext
     {
         ConnectionId = connectionId;
         RemoteIp = remoteIp;
+        AddressKey = remoteIp?.ToString() ?? "";
     }
 
     /// <summary>The gateway's number for this connection, as in its logs.</summary>
@@ -21,6 +22,9 @@ public sealed class ClientContext
 
     /// <summary>The client's address: behind a proxy listed in <c>Relay:TrustedProxies</c>, the one it forwarded.</summary>
     public IPAddress? RemoteIp { get; }
+
+    /// <summary>The address as text, made once: per-address buckets are keyed by it on every EVENT and REQ.</summary>
+    internal string AddressKey { get; }
 
     /// <summary>The pubkeys this connection proved it holds (NIP-42); empty until AUTH is supported.</summary>
     public IReadOnlyCollection<string> AuthenticatedPubkeys { get; } = [];

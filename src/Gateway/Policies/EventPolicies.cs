@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Policies;
@@ -86,7 +85,7 @@ public static class EventPolicies
         var message = $"slow down: at most {Rate(perSecond, "event")} from one address";
         return (_, client) =>
         {
-            using var lease = buckets.AttemptAcquire(client.RemoteIp?.ToString() ?? "");
+            using var lease = buckets.AttemptAcquire(client.AddressKey);
             return lease.IsAcquired ? PolicyResult.Accept : PolicyResult.RateLimited(message);
         };
     }

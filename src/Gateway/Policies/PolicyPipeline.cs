@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -148,7 +147,7 @@ internal sealed partial class PolicyPipeline
     {
         if (_reqRate is { } rate)
         {
-            using var lease = rate.AttemptAcquire(client.RemoteIp?.ToString() ?? "");
+            using var lease = rate.AttemptAcquire(client.AddressKey);
             if (!lease.IsAcquired) return _reqRateMessage;
         }
         if (_filter.Length == 0 && _rewriteFilter.Length == 0) return null;

@@ -46,7 +46,7 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
         }
         try
         {
-            var request = Request(evt, client);
+            var request = Request(evt, client, time.GetUtcNow().ToUnixTimeSeconds());
             await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -112,7 +112,7 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
         }
     }
 
-    private static byte[] Request(NostrEvent evt, ClientContext client)
+    private static byte[] Request(NostrEvent evt, ClientContext client, long receivedAt)
     {
         var buffer = new ArrayBufferWriter<byte>(evt.Json.Length + 160);
         using (var json = new Utf8JsonWriter(buffer))
@@ -121,7 +121,7 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
             json.WriteString("type"u8, "new"u8);
             json.WritePropertyName("event"u8);
             json.WriteRawValue(evt.Json, skipInputValidation: true);
-            json.WriteNumber("receivedAt"u8, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            json.WriteNumber("receivedAt"u8, receivedAt);
             var address = client.RemoteIp;
             json.WriteString("sourceType"u8, address?.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6 ? "IP6"u8 : "IP4"u8);
             json.WriteString("sourceInfo"u8, address?.IsIPv4MappedToIPv6 == true ? address.MapToIPv4().ToString() : address?.ToString() ?? "");
