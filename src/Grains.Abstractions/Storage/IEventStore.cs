@@ -22,6 +22,14 @@ public interface IEventStore : IAsyncDisposable
     /// honoured until the store has taken the write; after that it commits and the outcome is unknown to
     /// a cancelled caller.
     /// </summary>
+    /// <remarks>
+    /// NIP-09, in every store and composition: saving a deletion request (kind 5) also removes, in the same
+    /// transaction, the events it names that its author may delete (an <c>e</c> tag's event of the same pubkey, not a
+    /// deletion request itself, or a gift wrap (kind 1059) whose <c>p</c> tag names the author when the request says
+    /// <c>["k", "1059"]</c>; every version at an <c>a</c> tag's address of the same pubkey up to the request's
+    /// created_at). Afterwards, saving or replacing an event that a stored request of its author names gives
+    /// <see cref="SaveOutcome.Deleted"/>, so a deleted event cannot be published again.
+    /// </remarks>
     Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default);
 
     /// <summary>

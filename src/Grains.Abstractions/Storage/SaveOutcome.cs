@@ -10,4 +10,6 @@ public enum SaveOutcome
     VersionConflict,
     /// <summary>A newer event already holds this replaceable address; nothing changed.</summary>
     Superseded,
+    /// <summary>A stored deletion request (NIP-09) of the event's author names it; nothing changed.</summary>
+    Deleted,
 }

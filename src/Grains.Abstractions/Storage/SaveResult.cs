@@ -6,4 +6,5 @@ public readonly record struct SaveResult(SaveOutcome Outcome, long Version = 0, 
     public static SaveResult Duplicate => new(SaveOutcome.Duplicate);
     public static SaveResult VersionConflict => new(SaveOutcome.VersionConflict);
     public static SaveResult Superseded => new(SaveOutcome.Superseded);
+    public static SaveResult Deleted => new(SaveOutcome.Deleted);
 }

@@ -91,10 +91,15 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
                 return AppendResult.Duplicate("already have this event");
             case SaveOutcome.Superseded:
                 return AppendResult.Rejected("replaced: have a newer version of this event");
+            case SaveOutcome.Deleted:
+                return AppendResult.Rejected(DeletedMessage);
             default:
                 return AppendResult.Rejected("error: concurrent write to this author's stream, try again");
         }
     }
+
+    /// <summary>NIP-09: a deleted event is not taken again.</summary>
+    public const string DeletedMessage = "blocked: a deletion request (NIP-09) names this event";
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Stream {Stream} re-drove its {Count} most recent events to live subscribers")]
     private static partial void LogRedriven(ILogger logger, string stream, int count);

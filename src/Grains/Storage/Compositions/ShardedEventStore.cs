@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Compositions;
 
@@ -73,8 +74,12 @@ public sealed class ShardedEventStore : IEventStore
         await streamLock.WaitAsync(cancellationToken);
         try
         {
-            // The same order of checks as every store: duplicate, then version, then supersession.
+            // The same order of checks as every store: duplicate, deletion, then version, then supersession.
             if (await HoldsAsync(shard, evt.Id, cancellationToken)) return SaveResult.Duplicate;
+            // A shard sees the deletion requests it holds itself; those routed elsewhere are asked here.
+            var requests = _stores[Route(DeletionRules.DeletionRequestKind)];
+            if (requests != shard && await IsDeletedAsync(requests, evt, cancellationToken)) return SaveResult.Deleted;
+            var doomed = evt.Kind == DeletionRules.DeletionRequestKind ? await DoomedAsync(evt, cancellationToken) : null;
             var replaced = replace ? await HoldersAsync(shard, evt, cancellationToken) : null;
             if (Ledger.Reserve(stream, expectedVersion, index, evt.Id) is not { } position) return SaveResult.VersionConflict;
 
@@ -99,12 +104,62 @@ public sealed class ShardedEventStore : IEventStore
             Ledger.MarkStored(position);
             if (replaced is not null)
                 foreach (var id in replaced) Ledger.MarkRemoved(id);
+            if (doomed is not null)
+            {
+                // The request's own shard removed its targets with it; targets in other shards go now.
+                foreach (var (holder, id) in doomed)
+                {
+                    if (holder != shard) await holder.DeleteAsync(id, CancellationToken.None);
+                    Ledger.MarkRemoved(id);
+                }
+            }
             return new SaveResult(SaveOutcome.Saved, expectedVersion + 1, position);
         }
         finally
         {
             streamLock.Release();
         }
+    }
+
+    /// <summary>NIP-09 across shards: a stored request of the author (or of a gift wrap's recipient) names the event.</summary>
+    private static async Task<bool> IsDeletedAsync(IEventStore requests, NostrEvent evt, CancellationToken cancellationToken)
+    {
+        if (evt.Kind == DeletionRules.DeletionRequestKind) return false;
+        var byId = new Filter { Kinds = [DeletionRules.DeletionRequestKind], Tags = [new TagFilter('e', [evt.Id])] };
+        await foreach (var request in requests.QueryAsync(byId, cancellationToken))
+            if (DeletionRules.Forbids(new DeletionMark(request.Pubkey, request.CreatedAt), evt, namedByAddress: false)) return true;
+        if (evt.Address is not { } address) return false;
+        var byAddress = new Filter
+        {
+            Kinds = [DeletionRules.DeletionRequestKind], Authors = [evt.Pubkey], Tags = [new TagFilter('a', [address])], Since = evt.CreatedAt,
+        };
+        await foreach (var _ in requests.QueryAsync(byAddress, cancellationToken)) return true;
+        return false;
+    }
+
+    /// <summary>The stored events a deletion request removes, in every shard, with the shard holding each.</summary>
+    private async Task<List<(IEventStore Holder, string Id)>> DoomedAsync(NostrEvent request, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        var addressed = new List<Filter>();
+        foreach (var tag in request.Tags)
+        {
+            if (tag.Length < 2) continue;
+            if (tag[0] == "e") ids.Add(tag[1]);
+            else if (tag[0] == "a" && tag[1].Split(':', 3) is [var kind, var pubkey, _] && pubkey == request.Pubkey && int.TryParse(kind, out var k))
+                addressed.Add(new Filter { Kinds = [k], Authors = [pubkey] });   // Removes picks the address's versions
+        }
+        var doomed = new List<(IEventStore, string)>();
+        foreach (var store in _stores)
+        {
+            if (ids.Count > 0)
+                await foreach (var target in store.QueryAsync(new Filter { Ids = [.. ids] }, cancellationToken))
+                    if (DeletionRules.Removes(request, target)) doomed.Add((store, target.Id));
+            foreach (var filter in addressed)
+                await foreach (var target in store.QueryAsync(filter, cancellationToken))
+                    if (DeletionRules.Removes(request, target)) doomed.Add((store, target.Id));
+        }
+        return doomed;
     }
 
     private static async Task<bool> HoldsAsync(IEventStore shard, string id, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Memory;
 
@@ -15,16 +16,18 @@ public sealed class MemoryEventStore : IEventStore
     private readonly SortedDictionary<long, StoredEvent> _byPosition = [];
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
     private long _lastPosition;
+    private readonly MemoryTransaction _transaction;
 
     public MemoryEventStore()
     {
+        _transaction = new MemoryTransaction(this);
     }
 
     /// <summary>
     /// A store holding <paramref name="events"/>, each appended to the stream of its author in order;
     /// replaceable and addressable events replace as <see cref="ReplaceAsync"/> does, and repeated ids are skipped.
     /// </summary>
-    public MemoryEventStore(IEnumerable<NostrEvent> events)
+    public MemoryEventStore(IEnumerable<NostrEvent> events) : this()
     {
         ArgumentNullException.ThrowIfNull(events);
         foreach (var evt in events)
@@ -53,29 +56,13 @@ public sealed class MemoryEventStore : IEventStore
         return Task.FromResult(Write(evt, stream, expectedVersion, replace: true));
     }
 
+    /// <summary>The same rules as the durable stores (<see cref="SaveWrite"/>), decided under the lock.</summary>
     private SaveResult Write(NostrEvent evt, string stream, long expectedVersion, bool replace)
     {
-        lock (_lock)
-        {
-            if (_byId.ContainsKey(evt.Id)) return SaveResult.Duplicate;
-            if (_heads.GetValueOrDefault(stream) != expectedVersion) return SaveResult.VersionConflict;
-            if (replace)
-            {
-                var holders = new List<StoredEvent>();
-                foreach (var stored in _byPosition.Values)
-                    if (stored.Event.Address == evt.Address) holders.Add(stored);
-                foreach (var holder in holders)
-                    if (!evt.Supersedes(holder.Event.CreatedAt, holder.Event.Id)) return SaveResult.Superseded;
-                foreach (var holder in holders) Remove(holder);
-            }
-            var version = expectedVersion + 1;
-            var position = ++_lastPosition;
-            var entry = new StoredEvent(EventReader.ParseStored(evt.Json.ToArray()), stream, version, position);
-            _byId.Add(evt.Id, entry);
-            _byPosition.Add(position, entry);
-            _heads[stream] = version;
-            return new SaveResult(SaveOutcome.Saved, version, position);
-        }
+        var write = new SaveWrite(evt, stream, expectedVersion, replace, CancellationToken.None);
+        lock (_lock) write.Decide(_transaction);
+        write.Complete();
+        return write.Task.Result;
     }
 
     public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -114,12 +101,10 @@ public sealed class MemoryEventStore : IEventStore
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        lock (_lock)
-        {
-            if (!_byId.TryGetValue(id, out var stored)) return Task.FromResult(false);
-            Remove(stored);
-            return Task.FromResult(true);
-        }
+        var write = new DeleteWrite(id, cancellationToken);
+        lock (_lock) write.Decide(_transaction);
+        write.Complete();
+        return write.Task;
     }
 
     public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default)
@@ -167,10 +152,55 @@ public sealed class MemoryEventStore : IEventStore
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    // The stream head is left alone: a deleted event's version is never handed out again.
-    private void Remove(StoredEvent stored)
+    /// <summary><see cref="IWriteTransaction"/> over the dictionaries, by scanning; used under the lock.</summary>
+    private sealed class MemoryTransaction(MemoryEventStore store) : IWriteTransaction
     {
-        _byId.Remove(stored.Event.Id);
-        _byPosition.Remove(stored.Position);
+        public StoredRow? FindById(string id) =>
+            store._byId.TryGetValue(id, out var stored) ? new StoredRow(stored.Position, stored.Event) : null;
+
+        public long Head(string stream) => store._heads.GetValueOrDefault(stream);
+
+        public IReadOnlyList<StoredRow> Holders(string address)
+        {
+            var holders = new List<StoredRow>();
+            foreach (var stored in store._byPosition.Values)
+                if (stored.Event.Address == address) holders.Add(new StoredRow(stored.Position, stored.Event));
+            return holders;
+        }
+
+        public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
+        {
+            var marks = new List<DeletionMark>();
+            foreach (var stored in store._byPosition.Values)
+            {
+                var evt = stored.Event;
+                if (evt.Kind != DeletionRules.DeletionRequestKind || evt.CreatedAt < since) continue;
+                foreach (var named in evt.Tags)
+                {
+                    if (named.Length < 2 || named[0].Length != 1 || named[0][0] != tag || named[1] != value) continue;
+                    marks.Add(new DeletionMark(evt.Pubkey, evt.CreatedAt));
+                    break;
+                }
+            }
+            return marks;
+        }
+
+        // The stream head is left alone: a deleted event's version is never handed out again.
+        public void Remove(StoredRow row)
+        {
+            store._byId.Remove(row.Id);
+            store._byPosition.Remove(row.Position);
+        }
+
+        public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
+        {
+            var position = ++store._lastPosition;
+            // Kept as parsed from the saved bytes, as a durable store would give it back.
+            var entry = new StoredEvent(EventReader.ParseStored(evt.Json.ToArray()), stream, version, position);
+            store._byId.Add(evt.Id, entry);
+            store._byPosition.Add(position, entry);
+            store._heads[stream] = version;
+            owner.Inserted(position);
+        }
     }
 }

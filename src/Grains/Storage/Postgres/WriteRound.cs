@@ -14,7 +14,7 @@ namespace NostrRelay.Storage.Postgres;
 /// </summary>
 internal sealed class WriteRound : IWriteTransaction, IWriteKeys
 {
-    private readonly string _readById, _readByAddress, _readHeads, _insert, _deleteTags, _deleteEvents, _writeHeads;
+    private readonly string _readById, _readByAddress, _readHeads, _readDeletionRequests, _insert, _deleteTags, _deleteEvents, _writeHeads;
 
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
     private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
@@ -25,6 +25,8 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
     private readonly Dictionary<string, StoredRow> _rowsById = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<StoredRow>> _rowsByAddress = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
+    // Deletion requests naming a claimed id (e) or address (a), keyed by the letter and the value's hash.
+    private readonly Dictionary<string, List<DeletionMark>> _deletionRequests = new(StringComparer.Ordinal);
 
     private readonly List<Insertion> _inserts = [];
     private readonly List<string> _tagEventIds = [];
@@ -41,6 +43,10 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         _readById = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE id = ANY($1)";
         _readByAddress = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE address = ANY($1)";
         _readHeads = $"SELECT stream, version FROM {schema.Streams} WHERE stream = ANY($1)";
+        _readDeletionRequests = $"""
+            SELECT t.name, t.value, e.pubkey, e.created_at FROM {schema.Tags} t JOIN {schema.Events} e ON e.position = t.event_position
+            WHERE ((t.name = {TagKeys.Name('e')} AND t.value = ANY($1)) OR (t.name = {TagKeys.Name('a')} AND t.value = ANY($2))) AND e.kind = 5
+            """;
         // The tag rows take their event's position from the insert's RETURNING, joined by id (unique in a round).
         // DO NOTHING: an event may repeat a tag; its index row is the same key.
         _insert = $"""
@@ -76,6 +82,7 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         _rowsById.Clear();
         _rowsByAddress.Clear();
         _heads.Clear();
+        _deletionRequests.Clear();
         _inserts.Clear();
         _tagEventIds.Clear();
         _tagNames.Clear();
@@ -134,6 +141,7 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         }
         var readHeads = _streams.Count > 0;
         if (readHeads) batch.BatchCommands.Add(Command(_readHeads, TextArray(_streams)));
+        batch.BatchCommands.Add(Command(_readDeletionRequests, HashArray(_ids), HashArray(_addresses)));
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (sequencerLock is not null) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -158,7 +166,27 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 _heads[reader.GetString(0)] = reader.GetInt64(1);
         }
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var key = DeletionKey(reader.GetInt32(0), reader.GetFieldValue<byte[]>(1));
+            if (!_deletionRequests.TryGetValue(key, out var marks)) _deletionRequests[key] = marks = new List<DeletionMark>(1);
+            marks.Add(new DeletionMark(reader.GetString(2), reader.GetInt64(3)));
+        }
     }
+
+    /// <summary>Read ahead for the claimed ids and addresses only (a request inserted earlier in the batch is in the table by now).</summary>
+    public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
+    {
+        if (_deletionRequests.Count == 0 || !_deletionRequests.TryGetValue(DeletionKey(TagKeys.Name(tag), TagKeys.HashValue(value)), out var marks))
+            return [];
+        if (since <= 0) return marks;
+        var kept = new List<DeletionMark>(marks.Count);
+        foreach (var mark in marks) if (mark.CreatedAt >= since) kept.Add(mark);
+        return kept;
+    }
+
+    private static string DeletionKey(int name, byte[] valueHash) => string.Create(null, stackalloc char[80], $"{name}:{Convert.ToHexString(valueHash)}");
 
     /// <summary>One object per position, so a row read both by id and by address is the same object.</summary>
     private StoredRow Row(NpgsqlDataReader reader)
@@ -297,6 +325,14 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         var command = new NpgsqlBatchCommand(sql);
         foreach (var parameter in parameters) command.Parameters.Add(parameter);
         return command;
+    }
+
+    private static NpgsqlParameter HashArray(HashSet<string> values)
+    {
+        var hashes = new byte[values.Count][];
+        var i = 0;
+        foreach (var value in values) hashes[i++] = TagKeys.HashValue(value);
+        return Array(hashes, NpgsqlDbType.Bytea);
     }
 
     private static NpgsqlParameter TextArray(HashSet<string> values)

@@ -117,6 +117,10 @@ internal static class RocksDbKeys
     /// <summary>created_at mapped so that a bytewise ascending scan is newest first (any long, not only NIP-01's non-negative ones).</summary>
     public static ulong InvertedTime(long createdAt) => ~((ulong)createdAt ^ 0x8000_0000_0000_0000UL);
 
+    /// <summary>The created_at at the start of an order key (the inverse of <see cref="InvertedTime"/>).</summary>
+    public static long CreatedAtOfOrder(ReadOnlySpan<byte> order) =>
+        (long)(~BinaryPrimitives.ReadUInt64BigEndian(order) ^ 0x8000_0000_0000_0000UL);
+
     public static void WriteOrder(Span<byte> destination, long createdAt, ReadOnlySpan<byte> id32)
     {
         BinaryPrimitives.WriteUInt64BigEndian(destination, InvertedTime(createdAt));

@@ -19,6 +19,9 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     private long _committedPosition;
     private long _lastPosition;
     private long _positionAtSavePoint;
+    // Deletion requests put in the open batch: a scan of the database does not see them yet.
+    private readonly List<NostrEvent> _batchDeletionRequests = [];
+    private int _deletionRequestsAtSavePoint;
 
     public RocksDbWriteCommands(NativeRocksDb db)
     {
@@ -32,12 +35,14 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     {
         _batch.SetSavePoint();
         _positionAtSavePoint = _lastPosition;
+        _deletionRequestsAtSavePoint = _batchDeletionRequests.Count;
     }
 
     public void RollbackToSavePoint()
     {
         _batch.RollbackToSavePoint();
         _lastPosition = _positionAtSavePoint;
+        _batchDeletionRequests.RemoveRange(_deletionRequestsAtSavePoint, _batchDeletionRequests.Count - _deletionRequestsAtSavePoint);
     }
 
     /// <summary>Writes the batch with a synced WAL: when this returns, the batch survives a crash or power loss.</summary>
@@ -47,6 +52,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         if (_batch.Count() > 0) _db.Write(_batch, _durable);
         _committedPosition = _lastPosition;
         _batch.Clear();
+        _batchDeletionRequests.Clear();
     }
 
     /// <summary>Drops everything the batch holds; nothing of it was written.</summary>
@@ -54,6 +60,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     {
         _batch.Clear();
         _lastPosition = _committedPosition;
+        _batchDeletionRequests.Clear();
     }
 
     private byte[]? Get(byte[] key) => _batch.Get(_db, key, null, _read);
@@ -107,7 +114,43 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
             var holders = Get(addressKey) ?? [];
             _batch.Put(addressKey, (byte[])[.. holders, .. positionValue]);
         }
+        if (evt.Kind == DeletionRules.DeletionRequestKind) _batchDeletionRequests.Add(evt);
         owner.Inserted(position);
+    }
+
+    /// <summary>
+    /// A scan of the tag index (newest first, so it stops at <paramref name="since"/>) over committed data, each hit
+    /// read through the batch (a request deleted in it is gone), plus the requests the open batch holds.
+    /// </summary>
+    public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
+    {
+        List<DeletionMark>? marks = null;
+        var prefix = RocksDbKeys.TagPrefix(tag, value);
+        using (var iterator = _db.NewIterator(null, _read))
+        {
+            for (iterator.Seek(prefix); iterator.Valid(); iterator.Next())
+            {
+                var key = iterator.GetKeySpan();
+                if (!key.StartsWith(prefix)) break;
+                if (RocksDbKeys.CreatedAtOfOrder(key[prefix.Length..]) < since) break;
+                if (Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(iterator.Value()))) is not { } json) continue;
+                AddIfNamed(ref marks, EventReader.ParseStored(json), tag, value, since);
+            }
+        }
+        foreach (var pending in _batchDeletionRequests) AddIfNamed(ref marks, pending, tag, value, since);
+        return marks ?? (IReadOnlyList<DeletionMark>)[];
+    }
+
+    /// <summary>The tag index keys a hash of the value: the event itself says whether it really names it.</summary>
+    private static void AddIfNamed(ref List<DeletionMark>? marks, NostrEvent evt, char tag, string value, long since)
+    {
+        if (evt.Kind != DeletionRules.DeletionRequestKind || evt.CreatedAt < since) return;
+        foreach (var candidate in evt.Tags)
+        {
+            if (candidate.Length < 2 || candidate[0].Length != 1 || candidate[0][0] != tag || candidate[1] != value) continue;
+            (marks ??= []).Add(new DeletionMark(evt.Pubkey, evt.CreatedAt));
+            return;
+        }
     }
 
     public void Remove(StoredRow row) => Delete(row.Position, row.Event);

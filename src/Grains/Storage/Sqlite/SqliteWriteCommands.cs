@@ -29,6 +29,8 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteParameter _readByIdId;
     private readonly SqliteCommand _deleteEvent;
     private readonly SqliteParameter _deleteEventPosition;
+    private readonly SqliteCommand _deletionRequests;
+    private readonly SqliteParameter _deletionRequestsName, _deletionRequestsValue, _deletionRequestsSince;
     private readonly SqliteCommand _deleteTag;
     private readonly SqliteParameter _deleteTagName, _deleteTagValue, _deleteTagCreatedAt, _deleteTagPosition;
 
@@ -77,6 +79,15 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 
         _deleteEvent = Command("DELETE FROM events WHERE position = $position;");
         _deleteEventPosition = Parameter(_deleteEvent, "$position", SqliteType.Integer);
+
+        // A range of the tags primary key (name, value, created_at), then each hit's event row.
+        _deletionRequests = Command("""
+            SELECT e.pubkey, e.created_at FROM tags t JOIN events e ON e.position = t.event_position
+            WHERE t.name = $name AND t.value = $value AND t.created_at >= $since AND e.kind = 5;
+            """);
+        _deletionRequestsName = Parameter(_deletionRequests, "$name", SqliteType.Text);
+        _deletionRequestsValue = Parameter(_deletionRequests, "$value", SqliteType.Text);
+        _deletionRequestsSince = Parameter(_deletionRequests, "$since", SqliteType.Integer);
 
         _deleteTag = Command("""
             DELETE FROM tags
@@ -139,6 +150,19 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         while (reader.Read())
             holders.Add(new StoredRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), address, reader.GetFieldValue<byte[]>(3)));
         return holders;
+    }
+
+    public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
+    {
+        _deletionRequestsName.Value = tag switch { 'e' => "e", 'a' => "a", _ => tag.ToString() };
+        _deletionRequestsValue.Value = value;
+        _deletionRequestsSince.Value = since;
+        using var reader = _deletionRequests.ExecuteReader();
+        if (!reader.Read()) return [];
+        var marks = new List<DeletionMark>(1);
+        do marks.Add(new DeletionMark(reader.GetString(0), reader.GetInt64(1)));
+        while (reader.Read());
+        return marks;
     }
 
     public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)

@@ -88,6 +88,9 @@ public sealed class EventImporter(IEventStore store, EventVerifier verifier, int
                 case SaveOutcome.Superseded:
                     Reject(progress, onRejected, lineNumber, "replaced: have a newer version of this event");
                     break;
+                case SaveOutcome.Deleted:
+                    Reject(progress, onRejected, lineNumber, "blocked: a deletion request (NIP-09) names this event");
+                    break;
                 default:
                     Reject(progress, onRejected, lineNumber, "error: the author's stream kept moving; import it again");
                     break;

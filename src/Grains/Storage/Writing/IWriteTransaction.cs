@@ -19,6 +19,12 @@ internal interface IWriteTransaction
     /// <summary>The stored events holding a replaceable or addressable address (normally one).</summary>
     IReadOnlyList<StoredRow> Holders(string address);
 
+    /// <summary>
+    /// The stored deletion requests (kind 5) with a <paramref name="tag"/> tag (<c>e</c> or <c>a</c>) of this
+    /// <paramref name="value"/>, created at or after <paramref name="since"/>. Usually none: a range read on the tag index.
+    /// </summary>
+    IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since);
+
     /// <summary>Removes a stored event and everything that indexes it; its stream head stays.</summary>
     void Remove(StoredRow row);
 

@@ -13,6 +13,7 @@ internal sealed class SaveWrite(NostrEvent evt, string stream, long expectedVers
         keys.Id(evt.Id);
         keys.Stream(stream);
         if (_address is not null) keys.Address(_address);
+        if (evt.Kind == DeletionRules.DeletionRequestKind) DeletionRules.Claim(evt, keys);
     }
 
     public override void Decide(IWriteTransaction transaction)
@@ -21,6 +22,11 @@ internal sealed class SaveWrite(NostrEvent evt, string stream, long expectedVers
         if (transaction.FindById(evt.Id) is not null)
         {
             Result = SaveResult.Duplicate;
+            return;
+        }
+        if (DeletionRules.IsDeleted(evt, transaction))
+        {
+            Result = SaveResult.Deleted;
             return;
         }
         if (transaction.Head(stream) != expectedVersion)
@@ -44,6 +50,7 @@ internal sealed class SaveWrite(NostrEvent evt, string stream, long expectedVers
             }
             for (var i = 0; i < holders.Count; i++) transaction.Remove(holders[i]);
         }
+        if (evt.Kind == DeletionRules.DeletionRequestKind) DeletionRules.Apply(evt, transaction);
         var version = expectedVersion + 1;
         // Set before Insert: a store that draws the position at once calls Inserted from inside it.
         Result = new SaveResult(SaveOutcome.Saved, version);
