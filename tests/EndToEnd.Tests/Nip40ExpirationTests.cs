@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
+using NostrRelay.Protocol;
+using NostrRelay.Storage;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
 
 namespace NostrRelay.EndToEnd.Tests;
@@ -91,4 +94,32 @@ public sealed class Nip40ExpirationTests(RelayFixture fixture)
             await Task.Delay(100);   // polling a clock-driven condition, not synchronising with the relay
         }
     }
+
+    [Fact]
+    public async Task an_expired_event_is_deleted_from_the_store_by_the_background_purge()
+    {
+        await using var relay = await RelayServer.StartAsync("Relay:ExpiryPurge:Interval=00:00:00.2");
+        var store = relay.Services.GetRequiredService<IEventStore>();
+        await using var client = await TestClient.ConnectAsync(relay.Url);
+        var key = NostrTools.NewSecretKey();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var expiring = await fixture.Tools.SignAsync(key, 1, "gone soon", [["expiration", (now + 1).ToString()]]);
+        var kept = await fixture.Tools.SignAsync(key, 1, "stays", [["expiration", (now + 3600).ToString()]]);
+        Assert.True((await client.PublishAsync(expiring)).Accepted);
+        Assert.True((await client.PublishAsync(kept)).Accepted);
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        List<string> stored;
+        do stored = await store.QueryAsync(new Filter { Ids = [expiring.Id, kept.Id] }).Select(e => e.Id).ToListAsync();
+        while (stored.Contains(expiring.Id) && DateTime.UtcNow < deadline && await Pause());
+
+        Assert.Equal([kept.Id], stored);
+    }
+
+    private static async Task<bool> Pause()
+    {
+        await Task.Delay(100);
+        return true;
+    }
 }
+

@@ -418,4 +418,32 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         Assert.DoesNotContain(plan, line => line.TrimStart().StartsWith("->  Sort  (", StringComparison.Ordinal) || line.TrimStart().StartsWith("Sort  (", StringComparison.Ordinal));
         Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task a_version_1_schema_gets_its_expiration_index_filled_when_opened()
+    {
+        var schema = NewSchema();
+        var alice = TestEvents.Pubkey("alice");
+        var expiring = TestEvents.Create(alice, 100, tags: [["t", "x"], ["expiration", "150"], ["expiration", "120"]]);
+        var words = TestEvents.Create(alice, 101, tags: [["expiration", "soon"]]);
+        await using (var store = NewStore(schema))
+        {
+            await InitAsync(store);
+            await store.SaveAsync(expiring, alice, 0);
+            await store.SaveAsync(words, alice, 1);
+        }
+        await using (var connection = new NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var downgrade = new NpgsqlCommand(
+                $"DROP TABLE \"{schema}\".expirations; UPDATE \"{schema}\".schema_version SET version = 1;", connection);
+            await downgrade.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = NewStore(schema);
+        await InitAsync(reopened);
+
+        Assert.Empty(await reopened.ReadExpiredAsync(149, 10).ToListAsync());
+        Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(long.MaxValue, 10).ToListAsync());
+    }
 }

@@ -175,4 +175,27 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
         done.Cancel();
         Assert.True(await reader > 0);
     }
+
+    [Fact]
+    public async Task a_directory_written_before_the_expiration_keys_gets_them_when_opened()
+    {
+        var options = NewOptions();
+        var alice = TestEvents.Pubkey("alice");
+        var expiring = TestEvents.Create(alice, 100, tags: [["expiration", "150"]]);
+        await using (var store = new RocksDbEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(expiring, alice, 0);
+        }
+        using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions(), options.Path))
+        {
+            db.Remove(RocksDbKeys.ExpiringKey(150, 1));
+            db.Remove(RocksDbKeys.ExpirationsIndexed);
+        }
+
+        await using var reopened = new RocksDbEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(150, 10).ToListAsync());
+    }
 }

@@ -198,4 +198,35 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         var wal = new FileInfo(path + "-wal");
         Assert.True(wal.Length < 96L * 1024 * 1024, $"the WAL grew to {wal.Length / (1024 * 1024)} MiB");
     }
+
+    [Fact]
+    public async Task a_version_1_file_gets_its_expiration_index_filled_when_opened()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var expiring = TestEvents.Create(alice, 100, tags: [["t", "x"], ["expiration", "150"], ["expiration", "120"]]);
+        var words = TestEvents.Create(alice, 101, tags: [["expiration", "soon"]]);
+        var plain = TestEvents.Create(alice, 102, content: "no \"expiration\" tag, just the word");
+        await using (var store = new SqliteEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(expiring, alice, 0);
+            await store.SaveAsync(words, alice, 1);
+            await store.SaveAsync(plain, alice, 2);
+        }
+        await using (var connection = new SqliteConnection($"Data Source={options.Path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var downgrade = connection.CreateCommand();
+            downgrade.CommandText = "DROP TABLE expirations; PRAGMA user_version = 1;";
+            await downgrade.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = new SqliteEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Empty(await reopened.ReadExpiredAsync(149, 10).ToListAsync());
+        Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(150, 10).ToListAsync());
+        Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(long.MaxValue, 10).ToListAsync());
+    }
 }

@@ -49,6 +49,13 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>Removes one event; false when it was not stored.</summary>
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The ids of stored events whose NIP-40 expiration (their first <c>expiration</c> tag) is at or before
+    /// <paramref name="now"/> (unix seconds), soonest first, at most <paramref name="max"/>: a range read on an
+    /// expiration index kept with every write, never a scan of the events. The purge deletes what this finds.
+    /// </summary>
+    IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, CancellationToken cancellationToken = default);
+
     /// <summary>The last version written to the stream, 0 for a new stream. Versions are never reused, even after deletes.</summary>
     Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default);
 

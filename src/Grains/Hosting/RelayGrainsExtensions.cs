@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using NostrRelay.Cluster;
+using NostrRelay.Expiry;
 using NostrRelay.Storage;
 using NostrRelay.Subscriptions;
 
@@ -17,6 +18,8 @@ public static class RelayGrainsExtensions
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton<LiveFanOut>();
         silo.Services.TryAddSingleton<CatchUpReads>();
+        silo.Services.AddOptions<ExpiryPurgeOptions>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ExpiryPurgeStarter>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LiveFanOut>());
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         return silo;

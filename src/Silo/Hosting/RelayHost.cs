@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using NostrRelay.Expiry;
 using NostrRelay.Hosting;
 using NostrRelay.Silo.Clustering;
 using NostrRelay.Silo.Health;
@@ -58,6 +59,7 @@ internal static class RelayHost
             ClusterStoreCheck.Verify(configuration);
             // Registered before UseOrleans: the store opens before the silo starts and closes after it stopped.
             builder.Services.AddEventStore(relay.GetSection("Store"), builder.Environment.ContentRootPath);
+            builder.Services.Configure<ExpiryPurgeOptions>(relay.GetSection("ExpiryPurge"));
             builder.UseOrleans(silo =>
             {
                 if (clustering["ProviderType"] is null)

@@ -196,6 +196,9 @@ public sealed class ShardedEventStore : IEventStore
         return count;
     }
 
+    public IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, CancellationToken cancellationToken = default) =>
+        ExpiredUnion.ReadAsync(_stores, now, max, cancellationToken);
+
     /// <summary>Only the shards a filter's kinds route to; every shard when it names no kinds.</summary>
     private IReadOnlyList<IEventStore> ShardsFor(Filter filter)
     {

@@ -98,6 +98,23 @@ public sealed class MemoryEventStore : IEventStore
         return Task.FromResult(count);
     }
 
+    public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var expired = new List<(long At, string Id)>();
+        lock (_lock)
+        {
+            foreach (var stored in _byPosition.Values)
+                if (stored.Event.Expiration is { } at && at <= now) expired.Add((at, stored.Event.Id));
+        }
+        expired.Sort();
+        for (var i = 0; i < expired.Count && i < max; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return expired[i].Id;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);

@@ -39,6 +39,7 @@ public sealed class PostgresEventStore : IEventStore
     private readonly string _readHead;
     private readonly string _readAll;
     private readonly string _readStream;
+    private readonly string _readExpired;
     private readonly Lock _lifecycle = new();
     private Task? _init;
     private PostgresWriter? _writer;
@@ -60,6 +61,10 @@ public sealed class PostgresEventStore : IEventStore
         _dataSource = builder.Build();
         _readHead = $"SELECT version FROM {_schema.Streams} WHERE stream = $1";
         _readAll = $"SELECT position, stream, version, json FROM {_schema.Events} WHERE position > $1 ORDER BY position LIMIT $2";
+        _readExpired = $"""
+            SELECT e.id FROM {_schema.Expirations} x JOIN {_schema.Events} e ON e.position = x.event_position
+            WHERE x.expires_at <= $1 ORDER BY x.expires_at LIMIT $2
+            """;
         _readStream = $"SELECT position, version, json FROM {_schema.Events} WHERE stream = $1 AND version > $2 ORDER BY version LIMIT $3";
     }
 
@@ -125,6 +130,20 @@ public sealed class PostgresEventStore : IEventStore
         await using var command = new NpgsqlCommand { Connection = connection };
         PostgresFilterSql.Count(command, _schema, filter);
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Writer();
+        var ids = new List<string>();
+        await using (var command = _dataSource.CreateCommand(_readExpired))
+        {
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = max, NpgsqlDbType = NpgsqlDbType.Bigint });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) ids.Add(reader.GetString(0));
+        }
+        foreach (var id in ids) yield return id;
     }
 
     public async Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default)

@@ -12,7 +12,7 @@ namespace NostrRelay.Storage.Postgres;
 internal sealed class PostgresSchema
 {
     /// <summary>Bumped by each migration; stored in the schema_version table.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     // Advisory lock keys are (class, object) pairs: the class says what is locked, the object which schema.
     // Stores on other schemas of the same database never wait for each other.
@@ -29,6 +29,7 @@ internal sealed class PostgresSchema
         Events = quoted + ".events";
         Tags = quoted + ".tags";
         Streams = quoted + ".streams";
+        Expirations = quoted + ".expirations";
         var objectKey = BinaryPrimitives.ReadInt32BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
         TakeSequencerLock = $"SELECT pg_advisory_xact_lock({SequencerLockClass}, {objectKey})";
         _takeDdlLock = $"SELECT pg_advisory_xact_lock({DdlLockClass}, {objectKey})";
@@ -39,6 +40,9 @@ internal sealed class PostgresSchema
     public string Events { get; }
     public string Tags { get; }
     public string Streams { get; }
+
+    /// <summary>NIP-40: (expires_at, event_position) for every event with an expiration (store version 2).</summary>
+    public string Expirations { get; }
 
     /// <summary>
     /// The single sequencer: every writing transaction runs this before it draws a position and holds the lock
@@ -91,6 +95,11 @@ internal sealed class PostgresSchema
             stream  text   COLLATE "C" NOT NULL PRIMARY KEY,
             version bigint NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS {Expirations} (
+            expires_at     bigint NOT NULL,
+            event_position bigint NOT NULL,
+            PRIMARY KEY (expires_at, event_position)
+        );
         CREATE TABLE IF NOT EXISTS {Quoted}.schema_version (version integer NOT NULL);
         """;
 
@@ -113,6 +122,20 @@ internal sealed class PostgresSchema
             return false;
         }
         await ExecuteAsync(connection, Tables, cancellationToken).ConfigureAwait(false);
+        if (current == 1)
+        {
+            // Version 1 had no expiration index: fill it from the first expiration tag of the stored events (digits only).
+            await ExecuteAsync(connection, $"""
+                INSERT INTO {Expirations} (expires_at, event_position)
+                SELECT (tags.list -> first.i ->> 1)::bigint, tags.position
+                FROM (SELECT position, convert_from(json, 'UTF8')::jsonb -> 'tags' AS list FROM {Events}
+                      WHERE position(convert_to('"expiration"', 'UTF8') IN json) > 0) AS tags,
+                     LATERAL (SELECT (min(n) - 1)::int AS i FROM jsonb_array_elements(tags.list) WITH ORDINALITY AS t (tag, n)
+                              WHERE t.tag ->> 0 = 'expiration') AS first
+                WHERE first.i IS NOT NULL AND (tags.list -> first.i ->> 1) ~ '^[0-9]+$' AND length(tags.list -> first.i ->> 1) <= 18
+                ON CONFLICT DO NOTHING
+                """, cancellationToken).ConfigureAwait(false);
+        }
         await ExecuteAsync(connection, $"DELETE FROM {Quoted}.schema_version; INSERT INTO {Quoted}.schema_version VALUES ({Version});", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;

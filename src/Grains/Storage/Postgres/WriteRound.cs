@@ -14,7 +14,7 @@ namespace NostrRelay.Storage.Postgres;
 /// </summary>
 internal sealed class WriteRound : IWriteTransaction, IWriteKeys
 {
-    private readonly string _readById, _readByAddress, _readHeads, _readDeletionRequests, _insert, _deleteTags, _deleteEvents, _writeHeads;
+    private readonly string _readById, _readByAddress, _readHeads, _readDeletionRequests, _insert, _deleteTags, _deleteEvents, _writeHeads, _deleteExpirations;
 
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
     private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
@@ -36,6 +36,9 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
     private readonly List<byte[]> _removedTagValues = [];
     private readonly List<long> _removedTagCreatedAt = [], _removedTagPositions = [];
     private readonly List<long> _removedPositions = [];
+    private readonly List<long> _removedExpiresAt = [], _removedExpiringPositions = [];
+    private readonly List<string> _expiringIds = [];
+    private readonly List<long> _expiringAt = [];
     private readonly Dictionary<string, long> _newHeads = new(StringComparer.Ordinal);
 
     public WriteRound(PostgresSchema schema)
@@ -58,6 +61,11 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
                 INSERT INTO {schema.Tags} (name, value, created_at, event_position)
                 SELECT t.name, t.value, i.created_at, i.position
                 FROM unnest($9::text[], $10::integer[], $11::bytea[]) AS t (event_id, name, value) JOIN inserted i ON i.id = t.event_id
+                ON CONFLICT DO NOTHING),
+            expiring AS (
+                INSERT INTO {schema.Expirations} (expires_at, event_position)
+                SELECT x.expires_at, i.position
+                FROM unnest($12::text[], $13::bigint[]) AS x (event_id, expires_at) JOIN inserted i ON i.id = x.event_id
                 ON CONFLICT DO NOTHING)
             SELECT id, position FROM inserted
             """;
@@ -67,6 +75,10 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             WHERE t.name = d.name AND t.value = d.value AND t.created_at = d.created_at AND t.event_position = d.event_position
             """;
         _deleteEvents = $"DELETE FROM {schema.Events} WHERE position = ANY($1)";
+        _deleteExpirations = $"""
+            DELETE FROM {schema.Expirations} x USING unnest($1::bigint[], $2::bigint[]) AS d (expires_at, event_position)
+            WHERE x.expires_at = d.expires_at AND x.event_position = d.event_position
+            """;
         _writeHeads = $"""
             INSERT INTO {schema.Streams} (stream, version) SELECT * FROM unnest($1::text[], $2::bigint[])
             ON CONFLICT (stream) DO UPDATE SET version = excluded.version
@@ -92,6 +104,10 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         _removedTagCreatedAt.Clear();
         _removedTagPositions.Clear();
         _removedPositions.Clear();
+        _removedExpiresAt.Clear();
+        _removedExpiringPositions.Clear();
+        _expiringIds.Clear();
+        _expiringAt.Clear();
         _newHeads.Clear();
     }
 
@@ -224,6 +240,11 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         var stored = row.Event;
         row.Removed = true;
         _removedPositions.Add(row.Position);
+        if (stored.Expiration is { } expiresAt)
+        {
+            _removedExpiresAt.Add(expiresAt);
+            _removedExpiringPositions.Add(row.Position);
+        }
         foreach (var tag in stored.Tags)
         {
             if (!TagKeys.IsFilterable(tag)) continue;
@@ -238,6 +259,11 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
     public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
     {
         _inserts.Add(new Insertion(evt, stream, version, owner));
+        if (evt.Expiration is { } expiresAt)
+        {
+            _expiringIds.Add(evt.Id);
+            _expiringAt.Add(expiresAt);
+        }
         foreach (var tag in evt.Tags)
         {
             if (!TagKeys.IsFilterable(tag)) continue;
@@ -262,6 +288,11 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
                 Array(_removedTagCreatedAt.ToArray(), NpgsqlDbType.Bigint), Array(_removedTagPositions.ToArray(), NpgsqlDbType.Bigint)));
         }
         if (_removedPositions.Count > 0) batch.BatchCommands.Add(Command(_deleteEvents, Array(_removedPositions.ToArray(), NpgsqlDbType.Bigint)));
+        if (_removedExpiresAt.Count > 0)
+        {
+            batch.BatchCommands.Add(Command(_deleteExpirations,
+                Array(_removedExpiresAt.ToArray(), NpgsqlDbType.Bigint), Array(_removedExpiringPositions.ToArray(), NpgsqlDbType.Bigint)));
+        }
         if (_newHeads.Count > 0)
         {
             var streams = new string[_newHeads.Count];
@@ -317,7 +348,8 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             Array(kinds, NpgsqlDbType.Integer), Array(streams, NpgsqlDbType.Text), Array(versions, NpgsqlDbType.Bigint),
             Array(addresses, NpgsqlDbType.Bytea), Array(json, NpgsqlDbType.Bytea),
             Array(_tagEventIds.ToArray(), NpgsqlDbType.Text), Array(_tagNames.ToArray(), NpgsqlDbType.Integer),
-            Array(_tagValues.ToArray(), NpgsqlDbType.Bytea));
+            Array(_tagValues.ToArray(), NpgsqlDbType.Bytea),
+            Array(_expiringIds.ToArray(), NpgsqlDbType.Text), Array(_expiringAt.ToArray(), NpgsqlDbType.Bigint));
     }
 
     private static NpgsqlBatchCommand Command(string sql, params ReadOnlySpan<NpgsqlParameter> parameters)

@@ -81,6 +81,7 @@ public sealed class RocksDbEventStore : IEventStore
             var db = NativeRocksDb.Open(options, _path);
             try
             {
+                RocksDbReader.IndexExpirations(db);
                 _writer = new RocksDbWriter(new RocksDbWriteCommands(db), _options, _logger);
                 _db = db;
             }
@@ -155,6 +156,23 @@ public sealed class RocksDbEventStore : IEventStore
         {
             _open.ExitReadLock();
         }
+    }
+
+    public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Writer();
+        List<string> ids;
+        var db = EnterRead();
+        try
+        {
+            ids = RocksDbReader.ReadExpired(db, now, max);
+        }
+        finally
+        {
+            _open.ExitReadLock();
+        }
+        foreach (var id in ids) yield return id;
+        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default)

@@ -21,6 +21,7 @@ namespace NostrRelay.Storage.RocksDb;
 /// 'P' pubkey order                         → position
 /// 'Q' pubkey kind order                    → position
 /// 'T' hash(letter, value) order            → position     (each single-letter tag's first value)
+/// 'x' expires_at, position                 → nothing      (NIP-40: events by expiration, for the purge)
 /// </code>
 /// Ids and pubkeys are 32 raw bytes (NIP-01 spells them in lowercase hex, whose order is the bytes' order);
 /// kinds and versions are big-endian. Tag values and addresses, of any length, go in as 16 bytes of SHA-256,
@@ -30,7 +31,7 @@ namespace NostrRelay.Storage.RocksDb;
 internal static class RocksDbKeys
 {
     public const byte Meta = (byte)'m', Event = (byte)'e', Id = (byte)'i', Stream = (byte)'s', StreamVersion = (byte)'v',
-        Address = (byte)'a', ByCreatedAt = (byte)'C', ByKind = (byte)'K', ByPubkey = (byte)'P', ByPubkeyKind = (byte)'Q', ByTag = (byte)'T';
+        Address = (byte)'a', Expiring = (byte)'x', ByCreatedAt = (byte)'C', ByKind = (byte)'K', ByPubkey = (byte)'P', ByPubkeyKind = (byte)'Q', ByTag = (byte)'T';
 
     /// <summary>Inverted created_at (8) then id (32): the tail of every index key.</summary>
     public const int OrderLength = 8 + 32;
@@ -41,6 +42,19 @@ internal static class RocksDbKeys
     private const int StackHashInput = 512;
 
     public static readonly byte[] LastPosition = [Meta, .. "last-position"u8];
+
+    /// <summary>Set once every stored event's expiration is in the 'x' keys (stores made before them are filled at open).</summary>
+    public static readonly byte[] ExpirationsIndexed = [Meta, .. "expirations-indexed"u8];
+
+    /// <summary>NIP-40 expirations are non-negative, so big-endian keys sort soonest first.</summary>
+    public static byte[] ExpiringKey(long expiresAt, long position)
+    {
+        var key = new byte[17];
+        key[0] = Expiring;
+        BinaryPrimitives.WriteInt64BigEndian(key.AsSpan(1), expiresAt);
+        BinaryPrimitives.WriteInt64BigEndian(key.AsSpan(9), position);
+        return key;
+    }
 
     /// <summary>The 32 bytes of a 64-char lowercase hex id or pubkey; false for anything else (which no stored event has).</summary>
     public static bool TryHex32(string hex, Span<byte> bytes) =>

@@ -201,4 +201,44 @@ internal static class RocksDbReader
             return _count > 0;
         }
     }
+
+    /// <summary>The ids of events expired by <paramref name="now"/>, soonest first: a scan of the 'x' keys that stops at now.</summary>
+    public static List<string> ReadExpired(NativeRocksDb db, long now, int max)
+    {
+        var ids = new List<string>();
+        using var snapshot = db.CreateSnapshot();
+        var read = new ReadOptions().SetSnapshot(snapshot);
+        using var iterator = db.NewIterator(null, read);
+        for (iterator.Seek([RocksDbKeys.Expiring]); iterator.Valid() && ids.Count < max; iterator.Next())
+        {
+            var key = iterator.GetKeySpan();
+            if (key.Length != 17 || key[0] != RocksDbKeys.Expiring) break;
+            if (RocksDbKeys.ReadInt64(key[1..]) > now) break;
+            if (db.Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(key[9..])), null, read) is { } json)
+                ids.Add(EventReader.ParseStored(json).Id);
+        }
+        return ids;
+    }
+
+    /// <summary>
+    /// Puts the 'x' key of every stored event with an expiration, once, for a database written before those keys
+    /// existed; the marker says it is done. Runs at open, before the writer starts.
+    /// </summary>
+    public static void IndexExpirations(NativeRocksDb db)
+    {
+        if (db.Get(RocksDbKeys.ExpirationsIndexed) is not null) return;
+        using var batch = new WriteBatch();
+        using (var iterator = db.NewIterator())
+        {
+            for (iterator.Seek([RocksDbKeys.Event]); iterator.Valid(); iterator.Next())
+            {
+                var key = iterator.GetKeySpan();
+                if (key.Length != 9 || key[0] != RocksDbKeys.Event) break;
+                if (EventReader.ParseStored(iterator.Value()).Expiration is { } expiresAt)
+                    batch.Put(RocksDbKeys.ExpiringKey(expiresAt, RocksDbKeys.PositionOfEventKey(key)), Array.Empty<byte>());
+            }
+        }
+        batch.Put(RocksDbKeys.ExpirationsIndexed, new byte[] { 1 });
+        db.Write(batch, new WriteOptions().SetSync(true));
+    }
 }

@@ -114,6 +114,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
             var holders = Get(addressKey) ?? [];
             _batch.Put(addressKey, (byte[])[.. holders, .. positionValue]);
         }
+        if (evt.Expiration is { } expiresAt) _batch.Put(RocksDbKeys.ExpiringKey(expiresAt, position), Array.Empty<byte>());
         if (evt.Kind == DeletionRules.DeletionRequestKind) _batchDeletionRequests.Add(evt);
         owner.Inserted(position);
     }
@@ -171,6 +172,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         _batch.Delete(RocksDbKeys.StreamVersionKey(stream, version));
         _batch.Delete(idKey);
         _batch.Delete(RocksDbKeys.EventKey(position));
+        if (stored.Expiration is { } expiresAt) _batch.Delete(RocksDbKeys.ExpiringKey(expiresAt, position));
         if (stored.Address is { } address)
         {
             var addressKey = RocksDbKeys.AddressKey(address);

@@ -174,6 +174,25 @@ public sealed class SqliteEventStore : IEventStore
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
+    public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Writer();
+        var ids = new List<string>();
+        await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                SELECT e.id FROM expirations x JOIN events e ON e.position = x.event_position
+                WHERE x.expires_at <= $now ORDER BY x.expires_at LIMIT $max;
+                """;
+            command.Parameters.AddWithValue("$now", now);
+            command.Parameters.AddWithValue("$max", max);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) ids.Add(reader.GetString(0));
+        }
+        foreach (var id in ids) yield return id;
+    }
+
     public async Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);

@@ -6,7 +6,7 @@ namespace NostrRelay.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>Bumped by each migration; stored in PRAGMA user_version.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     // synchronous=FULL: a commit returns after the WAL reached the disk, so OK true means durable.
     // Checkpoints: SqliteCheckpointer copies WAL pages into the file beside the writer, so the writer's own
@@ -31,6 +31,8 @@ internal static class SqliteSchema
     //   order, so the key is the index; WITHOUT ROWID keeps it one b-tree. Rows are deleted with their event
     //   by key (the event's JSON says which), which spares an index on event_position.
     // streams: the head survives deletes, so a stream version is never reused.
+    // expirations (version 2): one row per event with a NIP-40 expiration, so the purge reads what is due in
+    //   order and never scans the events; deleted by key with its event, like the tags.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,6 +61,27 @@ internal static class SqliteSchema
             stream  TEXT    NOT NULL PRIMARY KEY,
             version INTEGER NOT NULL
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS expirations (
+            expires_at     INTEGER NOT NULL,
+            event_position INTEGER NOT NULL,
+            PRIMARY KEY (expires_at, event_position)
+        ) WITHOUT ROWID;
+        """;
+
+    /// <summary>
+    /// Version 1 had no expiration index: fill it from the stored events' first <c>expiration</c> tag (digits only,
+    /// as the relay reads it), once, when a version 1 file is opened.
+    /// </summary>
+    private const string IndexExpirations = """
+        INSERT OR IGNORE INTO expirations (expires_at, event_position)
+        SELECT CAST(json_extract(tag.value, '$[1]') AS INTEGER), events.position
+        FROM events, json_each(CAST(events.json AS TEXT), '$.tags') AS tag
+        WHERE CAST(events.json AS TEXT) LIKE '%"expiration"%'
+          AND json_extract(tag.value, '$[0]') = 'expiration'
+          AND json_extract(tag.value, '$[1]') GLOB '[0-9]*'
+          AND NOT json_extract(tag.value, '$[1]') GLOB '*[^0-9]*'
+          AND tag.key = (SELECT min(first.key) FROM json_each(CAST(events.json AS TEXT), '$.tags') AS first
+                         WHERE json_extract(first.value, '$[0]') = 'expiration');
         """;
 
     /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
@@ -66,15 +89,17 @@ internal static class SqliteSchema
     {
         Execute(writer, WriterPragmas);
         using var transaction = writer.BeginTransaction();
+        int current;
         using (var read = writer.CreateCommand())
         {
             read.Transaction = transaction;
             read.CommandText = "PRAGMA user_version;";
-            var current = Convert.ToInt32(read.ExecuteScalar());
+            current = Convert.ToInt32(read.ExecuteScalar());
             if (current > Version)
                 throw new InvalidOperationException($"the database has schema version {current}; this build knows up to {Version}");
         }
         Execute(writer, Tables, transaction);
+        if (current == 1) Execute(writer, IndexExpirations, transaction);
         Execute(writer, $"PRAGMA user_version = {Version};", transaction);
         transaction.Commit();
     }

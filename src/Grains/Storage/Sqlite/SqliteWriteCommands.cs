@@ -31,6 +31,8 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteParameter _deleteEventPosition;
     private readonly SqliteCommand _deletionRequests;
     private readonly SqliteParameter _deletionRequestsName, _deletionRequestsValue, _deletionRequestsSince;
+    private readonly SqliteCommand _insertExpiration, _deleteExpiration;
+    private readonly SqliteParameter _insertExpirationAt, _insertExpirationPosition, _deleteExpirationAt, _deleteExpirationPosition;
     private readonly SqliteCommand _deleteTag;
     private readonly SqliteParameter _deleteTagName, _deleteTagValue, _deleteTagCreatedAt, _deleteTagPosition;
 
@@ -88,6 +90,13 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _deletionRequestsName = Parameter(_deletionRequests, "$name", SqliteType.Text);
         _deletionRequestsValue = Parameter(_deletionRequests, "$value", SqliteType.Text);
         _deletionRequestsSince = Parameter(_deletionRequests, "$since", SqliteType.Integer);
+
+        _insertExpiration = Command("INSERT OR IGNORE INTO expirations (expires_at, event_position) VALUES ($at, $position);");
+        _insertExpirationAt = Parameter(_insertExpiration, "$at", SqliteType.Integer);
+        _insertExpirationPosition = Parameter(_insertExpiration, "$position", SqliteType.Integer);
+        _deleteExpiration = Command("DELETE FROM expirations WHERE expires_at = $at AND event_position = $position;");
+        _deleteExpirationAt = Parameter(_deleteExpiration, "$at", SqliteType.Integer);
+        _deleteExpirationPosition = Parameter(_deleteExpiration, "$position", SqliteType.Integer);
 
         _deleteTag = Command("""
             DELETE FROM tags
@@ -187,6 +196,13 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _insertTag.ExecuteNonQuery();
         }
 
+        if (evt.Expiration is { } expiresAt)
+        {
+            _insertExpirationAt.Value = expiresAt;
+            _insertExpirationPosition.Value = position;
+            _insertExpiration.ExecuteNonQuery();
+        }
+
         _writeHeadStream.Value = stream;
         _writeHeadVersion.Value = version;
         _writeHead.ExecuteNonQuery();
@@ -205,6 +221,12 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _deleteTagName.Value = tag[0];
             _deleteTagValue.Value = tag[1];
             _deleteTag.ExecuteNonQuery();
+        }
+        if (evt.Expiration is { } expiresAt)
+        {
+            _deleteExpirationAt.Value = expiresAt;
+            _deleteExpirationPosition.Value = row.Position;
+            _deleteExpiration.ExecuteNonQuery();
         }
         _deleteEventPosition.Value = row.Position;
         _deleteEvent.ExecuteNonQuery();
