@@ -2,7 +2,9 @@
 //   dotnet run -c Release --project tests/Storage.Benchmarks -- [stores=sqlite,mirrored] [sizes=10000,100000,1000000] [callers=64]
 // For each store: grow a fresh store to each size with many concurrent writers (one stream each, as
 // author grains write), timing the durable saves of that stage; at each size, time 1,000 queries of each
-// NIP-01 shape one after another. Prints markdown rows for docs/benchmarks.md.
+// NIP-01 shape one after another. At the last size, time NIP-09 deletion requests (each naming one stored
+// event of its author) and the NIP-40 purge of 10,000 expired events, as ExpiryPurgeGrain runs it.
+// Prints markdown rows for docs/benchmarks.md.
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -26,6 +28,7 @@ Console.WriteLine();
 Console.WriteLine("| store | events | saves/s (stage) | {kinds:[1],limit:20} p50 / p99 | {authors:[a],limit:20} p50 / p99 | {#p:[x],limit:20} p50 / p99 |");
 Console.WriteLine("|---|---|---|---|---|---|");
 
+var lifecycle = new List<string>();
 foreach (var name in stores)
 {
     var directory = Path.Combine(Path.GetTempPath(), $"relay-store-bench-{Guid.NewGuid():N}");
@@ -58,12 +61,79 @@ foreach (var name in stores)
             var byTag = await TimeAsync(store, r => new Filter { Tags = [new TagFilter('p', [authors[r.Next(authorCount)]])], Limit = 20 }, random);
             Console.WriteLine($"| {name} | {size:N0} | {savesPerSecond:N0} | {kinds} | {byAuthor} | {byTag} |");
         }
+        lifecycle.Add(await DeletionAndPurgeAsync(name, store, written));
     }
     finally
     {
         await store.DisposeAsync();
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
+}
+
+Console.WriteLine();
+Console.WriteLine("| store | events | deletion requests/s (64 at once) | one request alone p50 / p99 | expired events purged/s |");
+Console.WriteLine("|---|---|---|---|---|");
+foreach (var row in lifecycle) Console.WriteLine(row);
+
+// NIP-09 then NIP-40 at the store's final size: requests each naming one stored kind-1 event of its author, then
+// 10,000 already-expired events deleted through ReadExpiredAsync and DeleteAsync, 500 at a time.
+async Task<string> DeletionAndPurgeAsync(string name, IEventStore store, int size)
+{
+    var targets = new List<NostrEvent>();
+    await foreach (var evt in store.QueryAsync(new Filter { Kinds = [1], Limit = 3_000 })) targets.Add(evt);
+    var requests = targets.Select((target, i) =>
+    {
+        string[][] tags = [["e", target.Id], ["k", "1"]];
+        var id = CanonicalJson.ComputeIdHex(target.Pubkey, now + i, 5, tags, "");
+        return CanonicalJson.CreateEvent(id, target.Pubkey, now + i, 5, tags, "", sig);
+    }).ToArray();
+    var heads = new long[callers];
+    var alone = new double[1_000];
+    for (var i = 0; i < alone.Length; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await store.SaveAsync(requests[i], "deleter-alone", heads[0]);
+        alone[i] = clock.Elapsed.TotalMilliseconds;
+        if (result.Outcome != SaveOutcome.Saved) throw new InvalidOperationException($"{name}: deletion {result.Outcome}");
+        heads[0] = result.Version;
+    }
+    Array.Sort(alone);
+    var rest = requests[alone.Length..];
+    var together = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+    {
+        long head = 0;
+        for (var i = c; i < rest.Length; i += callers)
+            head = (await store.SaveAsync(rest[i], $"deleter-{c}", head)).Version;
+    })));
+    var requestsPerSecond = rest.Length / together.Elapsed.TotalSeconds;
+    if (await store.CountAsync(new Filter { Ids = [.. targets.Select(t => t.Id)] }) != 0) throw new InvalidOperationException($"{name}: targets left");
+
+    var expiring = Enumerable.Range(0, 10_000).Select(i =>
+    {
+        string[][] tags = [["expiration", (now - 60).ToString()]];
+        var author = authors[i % authorCount];
+        var id = CanonicalJson.ComputeIdHex(author, now - 120, 1, tags, $"expired {i}");
+        return CanonicalJson.CreateEvent(id, author, now - 120, 1, tags, $"expired {i}", sig);
+    }).ToArray();
+    await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+    {
+        long head = 0;
+        for (var i = c; i < expiring.Length; i += callers)
+            head = (await store.SaveAsync(expiring[i], $"expiring-{c}", head)).Version;
+    })));
+    var purge = Stopwatch.StartNew();
+    var purged = 0;
+    while (true)
+    {
+        var deletes = new List<Task<bool>>();
+        await foreach (var id in store.ReadExpiredAsync(now, 500)) deletes.Add(store.DeleteAsync(id));
+        if (deletes.Count == 0) break;
+        foreach (var deleted in await Task.WhenAll(deletes)) if (deleted) purged++;
+    }
+    var purgedPerSecond = purged / purge.Elapsed.TotalSeconds;
+    if (purged != expiring.Length) throw new InvalidOperationException($"{name}: purged {purged}");
+    return $"| {name} | {size:N0} | {requestsPerSecond:N0} | {alone[alone.Length / 2]:0.00} / {alone[alone.Length * 99 / 100]:0.00} ms | {purgedPerSecond:N0} |";
 }
 
 // Events spread over the last 30 days, mostly kind 1, each with a p tag from the author pool.

@@ -15,6 +15,7 @@ public sealed class MemoryEventStore : IEventStore
     private readonly Dictionary<string, StoredEvent> _byId = new(StringComparer.Ordinal);
     private readonly SortedDictionary<long, StoredEvent> _byPosition = [];
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, StoredEvent> _deletionRequests = [];   // kind 5 by position: what a save checks
     private long _lastPosition;
     private readonly MemoryTransaction _transaction;
 
@@ -188,10 +189,10 @@ public sealed class MemoryEventStore : IEventStore
         public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
         {
             var marks = new List<DeletionMark>();
-            foreach (var stored in store._byPosition.Values)
+            foreach (var stored in store._deletionRequests.Values)
             {
                 var evt = stored.Event;
-                if (evt.Kind != DeletionRules.DeletionRequestKind || evt.CreatedAt < since) continue;
+                if (evt.CreatedAt < since) continue;
                 foreach (var named in evt.Tags)
                 {
                     if (named.Length < 2 || named[0].Length != 1 || named[0][0] != tag || named[1] != value) continue;
@@ -207,6 +208,7 @@ public sealed class MemoryEventStore : IEventStore
         {
             store._byId.Remove(row.Id);
             store._byPosition.Remove(row.Position);
+            store._deletionRequests.Remove(row.Position);
         }
 
         public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
@@ -216,6 +218,7 @@ public sealed class MemoryEventStore : IEventStore
             var entry = new StoredEvent(EventReader.ParseStored(evt.Json.ToArray()), stream, version, position);
             store._byId.Add(evt.Id, entry);
             store._byPosition.Add(position, entry);
+            if (evt.Kind == DeletionRules.DeletionRequestKind) store._deletionRequests.Add(position, entry);
             store._heads[stream] = version;
             owner.Inserted(position);
         }
