@@ -84,12 +84,39 @@ public sealed class WritePolicyPluginTests(WritePolicyPluginTests.PluginRelay fi
         Assert.Equal((true, ""), after);
     }
 
+    [Fact]
+    public async Task import_asks_the_plugin_too_and_says_the_source_is_an_import()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "relay-plugin-import-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(data);
+        try
+        {
+            var lines = new List<string>();
+            foreach (var content in new[] { "fine", "reject-me", "where-from", "shadow" })
+                lines.Add((await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, content)).Json);
+
+            var imported = await SiloCommand.RunAsync(string.Join('\n', lines) + "\n", "import",
+                $"--Relay:Store:Path={Path.Combine(data, "relay.db")}", $"--Relay:Policies:Plugin={fixture.PluginPath}");
+
+            Assert.Equal(0, imported.ExitCode);
+            Assert.Contains("4 read, 1 accepted, 0 duplicate, 3 rejected", imported.Errors);
+            Assert.Contains("line 2: blocked: plugin says no", imported.Errors);
+            Assert.Contains("line 3: blocked: new Import  number", imported.Errors);
+            Assert.Contains("line 4: shadow-rejected by the write policy", imported.Errors);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
     public sealed class PluginRelay : IAsyncLifetime
     {
         private readonly string _directory = Path.Combine(Path.GetTempPath(), "relay-plugin-" + Guid.NewGuid().ToString("N")[..8]);
 
         public RelayServer Relay { get; private set; } = null!;
         public NostrTools Tools { get; } = NostrTools.Start();
+        public string PluginPath => Path.Combine(_directory, "policy.mjs");
 
         public async Task InitializeAsync()
         {

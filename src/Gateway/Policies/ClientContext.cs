@@ -10,6 +10,9 @@ public sealed class ClientContext
 {
     private Dictionary<string, object?>? _items;
 
+    /// <summary>The <c>import</c> command's events: no connection, no address.</summary>
+    internal static ClientContext ForImport() => new(0, null) { IsImport = true };
+
     internal ClientContext(long connectionId, IPAddress? remoteIp)
     {
         ConnectionId = connectionId;
@@ -22,6 +25,9 @@ public sealed class ClientContext
 
     /// <summary>The client's address: behind a proxy listed in <c>Relay:TrustedProxies</c>, the one it forwarded.</summary>
     public IPAddress? RemoteIp { get; }
+
+    /// <summary>True for events the <c>import</c> command brings in (a plugin is told <c>sourceType: "Import"</c>).</summary>
+    internal bool IsImport { get; private init; }
 
     /// <summary>The address as text, made once: per-address buckets are keyed by it on every EVENT and REQ.</summary>
     internal string AddressKey { get; }

@@ -123,7 +123,8 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
             json.WriteRawValue(evt.Json, skipInputValidation: true);
             json.WriteNumber("receivedAt"u8, receivedAt);
             var address = client.RemoteIp;
-            json.WriteString("sourceType"u8, address?.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6 ? "IP6"u8 : "IP4"u8);
+            json.WriteString("sourceType"u8, client.IsImport ? "Import"u8
+                : address?.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6 ? "IP6"u8 : "IP4"u8);
             json.WriteString("sourceInfo"u8, address?.IsIPv4MappedToIPv6 == true ? address.MapToIPv4().ToString() : address?.ToString() ?? "");
             json.WriteEndObject();
         }

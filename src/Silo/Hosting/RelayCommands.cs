@@ -1,4 +1,6 @@
 using NostrRelay.Crypto;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using NostrRelay.Hosting;
 using NostrRelay.Policies;
 using NostrRelay.Protocol;
@@ -34,7 +36,11 @@ internal static class RelayCommands
             }
             var verifier = new EventVerifier(SchnorrVerifier.Default);
             using var stdin = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
-            var importer = new EventImporter(store, verifier, admit: ImportModeration(builder.Configuration.GetSection("Relay:Policies")));
+            var relay = builder.Configuration.GetSection("Relay").Get<RelayOptions>() ?? new RelayOptions();
+            await using var plugin = relay.Policies.Plugin is { Length: > 0 }
+                ? new WritePolicyPlugin(Options.Create(relay), TimeProvider.System, NullLogger<WritePolicyPlugin>.Instance)
+                : null;
+            var importer = new EventImporter(store, verifier, admit: ImportPolicies(relay.Policies, plugin));
             await importer.ImportAsync(stdin, progress, (line, reason) => Console.Error.WriteLine($"\rline {line}: {reason}"));
             await ticker.DisposeAsync();
             Console.Error.WriteLine($"\rimport: {progress}");
@@ -46,18 +52,22 @@ internal static class RelayCommands
         }
     }
 
-    /// <summary>The moderation lists and NIP-40 expiry, as the gateway applies them to clients.</summary>
-    private static Func<NostrEvent, string?> ImportModeration(IConfiguration policies)
+    /// <summary>
+    /// The moderation lists, NIP-40 expiry and the write-policy plugin (told <c>sourceType: "Import"</c>), as the gateway
+    /// applies them to clients; a shadow rejection is not stored either.
+    /// </summary>
+    private static Func<NostrEvent, ValueTask<string?>> ImportPolicies(RelayPolicyOptions lists, WritePolicyPlugin? plugin)
     {
-        var lists = policies.Get<RelayPolicyOptions>() ?? new RelayPolicyOptions();
         var checks = PolicyPipeline.Moderation(lists);
         checks.Add(EventPolicies.NotExpired());
-        var importer = new ClientContext(0, null);
-        return evt =>
+        var importer = ClientContext.ForImport();
+        return async evt =>
         {
             foreach (var check in checks)
                 if (check(evt, importer).Message is { } refused) return refused;
-            return null;
+            if (plugin is null) return null;
+            var verdict = await plugin.CheckAsync(evt, importer, CancellationToken.None);
+            return verdict.IsShadowRejected ? "shadow-rejected by the write policy" : verdict.Message;
         };
     }
 }

@@ -46,9 +46,13 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         _readById = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE id = ANY($1)";
         _readByAddress = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE address = ANY($1)";
         _readHeads = $"SELECT stream, version FROM {schema.Streams} WHERE stream = ANY($1)";
+        // One branch per letter: each is a range of the tags key; an OR of the two would scan the table.
         _readDeletionRequests = $"""
             SELECT t.name, t.value, e.pubkey, e.created_at FROM {schema.Tags} t JOIN {schema.Events} e ON e.position = t.event_position
-            WHERE ((t.name = {TagKeys.Name('e')} AND t.value = ANY($1)) OR (t.name = {TagKeys.Name('a')} AND t.value = ANY($2))) AND e.kind = 5
+            WHERE t.name = {TagKeys.Name('e')} AND t.value = ANY($1) AND e.kind = 5
+            UNION ALL
+            SELECT t.name, t.value, e.pubkey, e.created_at FROM {schema.Tags} t JOIN {schema.Events} e ON e.position = t.event_position
+            WHERE t.name = {TagKeys.Name('a')} AND t.value = ANY($2) AND e.kind = 5
             """;
         // The tag rows take their event's position from the insert's RETURNING, joined by id (unique in a round).
         // DO NOTHING: an event may repeat a tag; its index row is the same key.

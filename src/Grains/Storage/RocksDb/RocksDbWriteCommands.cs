@@ -21,6 +21,9 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     private long _positionAtSavePoint;
     // Deletion requests put in the open batch: a scan of the database does not see them yet.
     private readonly List<NostrEvent> _batchDeletionRequests = [];
+    // One iterator over what was committed before this batch, made on the first deletion check and reused by the
+    // rest: a new iterator per save costs more than the seek it makes.
+    private Iterator? _committed;
     private int _deletionRequestsAtSavePoint;
 
     public RocksDbWriteCommands(NativeRocksDb db)
@@ -52,7 +55,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         if (_batch.Count() > 0) _db.Write(_batch, _durable);
         _committedPosition = _lastPosition;
         _batch.Clear();
-        _batchDeletionRequests.Clear();
+        EndBatch();
     }
 
     /// <summary>Drops everything the batch holds; nothing of it was written.</summary>
@@ -60,7 +63,14 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     {
         _batch.Clear();
         _lastPosition = _committedPosition;
+        EndBatch();
+    }
+
+    private void EndBatch()
+    {
         _batchDeletionRequests.Clear();
+        _committed?.Dispose();
+        _committed = null;
     }
 
     private byte[]? Get(byte[] key) => _batch.Get(_db, key, null, _read);
@@ -127,16 +137,14 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     {
         List<DeletionMark>? marks = null;
         var prefix = RocksDbKeys.TagPrefix(tag, value);
-        using (var iterator = _db.NewIterator(null, _read))
+        var iterator = _committed ??= _db.NewIterator(null, _read);
+        for (iterator.Seek(prefix); iterator.Valid(); iterator.Next())
         {
-            for (iterator.Seek(prefix); iterator.Valid(); iterator.Next())
-            {
-                var key = iterator.GetKeySpan();
-                if (!key.StartsWith(prefix)) break;
-                if (RocksDbKeys.CreatedAtOfOrder(key[prefix.Length..]) < since) break;
-                if (Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(iterator.Value()))) is not { } json) continue;
-                AddIfNamed(ref marks, EventReader.ParseStored(json), tag, value, since);
-            }
+            var key = iterator.GetKeySpan();
+            if (!key.StartsWith(prefix)) break;
+            if (RocksDbKeys.CreatedAtOfOrder(key[prefix.Length..]) < since) break;
+            if (Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(iterator.Value()))) is not { } json) continue;
+            AddIfNamed(ref marks, EventReader.ParseStored(json), tag, value, since);
         }
         foreach (var pending in _batchDeletionRequests) AddIfNamed(ref marks, pending, tag, value, since);
         return marks ?? (IReadOnlyList<DeletionMark>)[];
@@ -185,5 +193,9 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         }
     }
 
-    public void Dispose() => _batch.Dispose();
+    public void Dispose()
+    {
+        EndBatch();
+        _batch.Dispose();
+    }
 }

@@ -9,10 +9,11 @@ namespace NostrRelay.Storage.Transfer;
 /// appends it to its author's stream with the same rules as a live EVENT: duplicates are counted,
 /// older replaceable versions are superseded, ephemeral kinds are not stored. Many events are in flight
 /// at once so the store commits them in groups; one author's events keep their order. <paramref name="admit"/>
-/// (the relay's moderation: allow and deny lists, expiry) refuses an event with its reason, or admits it with null;
+/// (the relay's moderation: allow and deny lists, expiry, a write-policy plugin) refuses an event with its reason, or
+/// admits it with null; it is asked for many events at once;
 /// rate, time and proof-of-work limits are for live clients and do not apply, so history can be brought in.
 /// </summary>
-public sealed class EventImporter(IEventStore store, EventVerifier verifier, int maxInFlight = 256, Func<NostrEvent, string?>? admit = null)
+public sealed class EventImporter(IEventStore store, EventVerifier verifier, int maxInFlight = 256, Func<NostrEvent, ValueTask<string?>>? admit = null)
 {
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _tails = new(StringComparer.Ordinal);
@@ -47,11 +48,6 @@ public sealed class EventImporter(IEventStore store, EventVerifier verifier, int
                 Reject(progress, onRejected, lineNumber, "invalid: ephemeral events are not stored");
                 continue;
             }
-            if (admit?.Invoke(evt) is { } refused)
-            {
-                Reject(progress, onRejected, lineNumber, refused);
-                continue;
-            }
             await _inFlight.WaitAsync(cancellationToken);
             var number = lineNumber;
             lock (_tails)
@@ -69,6 +65,12 @@ public sealed class EventImporter(IEventStore store, EventVerifier verifier, int
     {
         try
         {
+            if (admit is not null && await admit(evt) is { } refused)
+            {
+                if (previous is not null) await previous;
+                Reject(progress, onRejected, lineNumber, refused);
+                return;
+            }
             if (previous is not null) await previous;
             long head;
             lock (_heads) _heads.TryGetValue(evt.Pubkey, out head);
