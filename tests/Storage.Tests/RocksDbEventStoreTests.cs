@@ -198,4 +198,22 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
 
         Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(150, 10).ToListAsync());
     }
+
+    [Fact]
+    public async Task a_deletion_request_stored_before_a_restart_still_keeps_its_event_out()
+    {
+        var options = NewOptions();
+        var alice = TestEvents.Pubkey("alice");
+        var doomed = TestEvents.Create(alice, 100);
+        await using (var store = new RocksDbEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(TestEvents.Create(alice, 110, 5, [["e", doomed.Id]]), alice, 0);
+        }
+
+        await using var reopened = new RocksDbEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Equal(SaveResult.Deleted, await reopened.SaveAsync(doomed, alice, 1));
+    }
 }

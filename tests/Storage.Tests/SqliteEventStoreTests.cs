@@ -229,4 +229,22 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(150, 10).ToListAsync());
         Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(long.MaxValue, 10).ToListAsync());
     }
+
+    [Fact]
+    public async Task a_deletion_request_stored_before_a_restart_still_keeps_its_event_out()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var doomed = TestEvents.Create(alice, 100);
+        await using (var store = new SqliteEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(TestEvents.Create(alice, 110, 5, [["e", doomed.Id]]), alice, 0);
+        }
+
+        await using var reopened = new SqliteEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Equal(SaveResult.Deleted, await reopened.SaveAsync(doomed, alice, 1));
+    }
 }

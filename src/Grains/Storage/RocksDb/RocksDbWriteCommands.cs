@@ -24,6 +24,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     // One iterator over what was committed before this batch, made on the first deletion check and reused by the
     // rest: a new iterator per save costs more than the seek it makes.
     private Iterator? _committed;
+    private readonly DeletionFilter _deletionFilter = new();
     private int _deletionRequestsAtSavePoint;
 
     public RocksDbWriteCommands(NativeRocksDb db)
@@ -31,6 +32,10 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         _db = db;
         var last = db.Get(RocksDbKeys.LastPosition);
         _committedPosition = _lastPosition = last is null ? 0 : RocksDbKeys.ReadInt64(last);
+        var requests = RocksDbKeys.KindPrefix(DeletionRules.DeletionRequestKind);
+        using var iterator = db.NewIterator();
+        for (iterator.Seek(requests); iterator.Valid() && iterator.GetKeySpan().StartsWith(requests); iterator.Next())
+            if (db.Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(iterator.Value()))) is { } json) _deletionFilter.Add(EventReader.ParseStored(json));
     }
 
     /// <summary>Marks where the next write starts, so that a write that throws can be undone alone.</summary>
@@ -126,6 +131,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         }
         if (evt.Expiration is { } expiresAt) _batch.Put(RocksDbKeys.ExpiringKey(expiresAt, position), Array.Empty<byte>());
         if (evt.Kind == DeletionRules.DeletionRequestKind) _batchDeletionRequests.Add(evt);
+        _deletionFilter.Add(evt);
         owner.Inserted(position);
     }
 
@@ -135,6 +141,7 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     /// </summary>
     public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
     {
+        if (!_deletionFilter.MayName(tag, value)) return [];
         List<DeletionMark>? marks = null;
         var prefix = RocksDbKeys.TagPrefix(tag, value);
         var iterator = _committed ??= _db.NewIterator(null, _read);

@@ -14,6 +14,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteConnection _connection;
     private readonly List<SqliteCommand> _all = [];
     private SqliteTransaction? _transaction;
+    private readonly DeletionFilter _deletionFilter = new();
 
     private readonly SqliteCommand _readHead;
     private readonly SqliteParameter _readHeadStream;
@@ -108,6 +109,10 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _deleteTagPosition = Parameter(_deleteTag, "$position", SqliteType.Integer);
 
         foreach (var command in _all) command.Prepare();
+        using var requests = _connection.CreateCommand();
+        requests.CommandText = "SELECT json FROM events WHERE kind = 5;";
+        using var reader = requests.ExecuteReader();
+        while (reader.Read()) _deletionFilter.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
     }
 
     public void Begin()
@@ -163,6 +168,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 
     public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
     {
+        if (!_deletionFilter.MayName(tag, value)) return [];
         _deletionRequestsName.Value = tag switch { 'e' => "e", 'a' => "a", _ => tag.ToString() };
         _deletionRequestsValue.Value = value;
         _deletionRequestsSince.Value = since;
@@ -206,6 +212,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _writeHeadStream.Value = stream;
         _writeHeadVersion.Value = version;
         _writeHead.ExecuteNonQuery();
+        _deletionFilter.Add(evt);
         owner.Inserted(position);
     }
 
