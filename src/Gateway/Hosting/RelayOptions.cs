@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NostrRelay.Policies;
 using NostrRelay.Protocol;
+using NostrRelay.Storage;
 
 namespace NostrRelay.Hosting;
 
@@ -64,6 +65,12 @@ public sealed class RelayOptions
     public int? Shards { get; set; }
 
     public RelayLimits Limits { get; set; } = new();
+
+    /// <summary>
+    /// <c>Relay:Retention</c>: how long events of some kinds are kept; the silos' purge deletes older ones and NIP-11
+    /// <c>retention</c> says so. Default: none (kept until deleted or expired).
+    /// </summary>
+    public List<RetentionRule> Retention { get; set; } = [];
 
     /// <summary>The <c>Relay:Policies</c> section: moderation lists and the write-policy plugin.</summary>
     public RelayPolicyOptions Policies { get; set; } = new();

@@ -67,6 +67,19 @@ internal sealed class RelayInformation
         if (limits.CreatedAtUpperLimit is { } upper) limitation["created_at_upper_limit"] = upper;
         limitation["default_limit"] = limits.DefaultLimit;
         document["limitation"] = limitation;
+        if (options.Retention is { Count: > 0 } retention)
+        {
+            // Only what the purge enforces: kinds and a time (NIP-11 also knows a count, which this relay does not keep).
+            var rules = new JsonArray();
+            foreach (var rule in retention)
+            {
+                var node = new JsonObject();
+                if (rule.Kinds is { Length: > 0 } kinds) node["kinds"] = new JsonArray([.. kinds.Select(kind => (JsonNode)kind)]);
+                node["time"] = rule.Time;
+                rules.Add(node);
+            }
+            document["retention"] = rules;
+        }
         AddList(document, "relay_countries", options.RelayCountries);
         AddList(document, "language_tags", options.LanguageTags);
         AddList(document, "tags", options.Tags);

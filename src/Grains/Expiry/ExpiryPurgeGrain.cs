@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using NostrRelay.Protocol;
 using NostrRelay.Storage;
 
 namespace NostrRelay.Expiry;
@@ -7,7 +8,8 @@ namespace NostrRelay.Expiry;
 /// <summary>
 /// Deletes expired events (NIP-40) in the background: a grain timer reads the store's expiration index
 /// (<see cref="IEventStore.ReadExpiredAsync"/>) and deletes what is due, batch after batch for at most a second a tick,
-/// so a backlog is worked off over ticks and never holds the turn long. Never a scan on a client's request: the
+/// so a backlog is worked off over ticks and never holds the turn long. Then the retention rules: events of a rule's
+/// kinds older than its time, read newest first through the store's kind and created_at indexes. Never a scan on a client's request: the
 /// read path already skips what expired (HistoryReader, live matching), so the purge only frees the space.
 /// </summary>
 internal sealed partial class ExpiryPurgeGrain(IEventStore store, IOptions<ExpiryPurgeOptions> options, TimeProvider time,
@@ -34,15 +36,19 @@ internal sealed partial class ExpiryPurgeGrain(IEventStore store, IOptions<Expir
             while (!cancellationToken.IsCancellationRequested && time.GetElapsedTime(started) < MaxTickWork)
             {
                 var now = time.GetUtcNow().ToUnixTimeSeconds();
-                var read = 0;
-                var deletes = new List<Task<bool>>(batch);
-                await foreach (var id in store.ReadExpiredAsync(now, batch, cancellationToken))
-                {
-                    read++;
-                    deletes.Add(store.DeleteAsync(id, cancellationToken));   // in flight together: one group commit
-                }
-                foreach (var deleted in await Task.WhenAll(deletes)) if (deleted) purged++;
+                var (read, deleted) = await DeleteAsync(store.ReadExpiredAsync(now, batch, cancellationToken), cancellationToken);
+                purged += deleted;
                 if (read < batch) break;
+            }
+            foreach (var rule in options.Value.Retention)
+            {
+                while (!cancellationToken.IsCancellationRequested && time.GetElapsedTime(started) < MaxTickWork)
+                {
+                    var filter = new Filter { Kinds = rule.Kinds, Until = time.GetUtcNow().ToUnixTimeSeconds() - rule.Time - 1, Limit = batch };
+                    var (read, deleted) = await DeleteAsync(Ids(store.QueryAsync(filter, cancellationToken)), cancellationToken);
+                    purged += deleted;
+                    if (read < batch) break;
+                }
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -50,6 +56,21 @@ internal sealed partial class ExpiryPurgeGrain(IEventStore store, IOptions<Expir
             LogPurgeFailed(logger, ex);
         }
         if (purged > 0) LogPurged(logger, purged);
+    }
+
+    /// <summary>Deletes what was read, the deletes in flight together (one group commit).</summary>
+    private async Task<(int Read, int Deleted)> DeleteAsync(IAsyncEnumerable<string> ids, CancellationToken cancellationToken)
+    {
+        var deletes = new List<Task<bool>>();
+        await foreach (var id in ids) deletes.Add(store.DeleteAsync(id, cancellationToken));
+        var deleted = 0;
+        foreach (var done in await Task.WhenAll(deletes)) if (done) deleted++;
+        return (deletes.Count, deleted);
+    }
+
+    private static async IAsyncEnumerable<string> Ids(IAsyncEnumerable<NostrEvent> events)
+    {
+        await foreach (var evt in events) yield return evt.Id;
     }
 
     [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "Deleted {Count} expired events (NIP-40)")]

@@ -60,6 +60,7 @@ internal static class RelayHost
             // Registered before UseOrleans: the store opens before the silo starts and closes after it stopped.
             builder.Services.AddEventStore(relay.GetSection("Store"), builder.Environment.ContentRootPath);
             builder.Services.Configure<ExpiryPurgeOptions>(relay.GetSection("ExpiryPurge"));
+            builder.Services.Configure<ExpiryPurgeOptions>(o => relay.GetSection("Retention").Bind(o.Retention));
             builder.UseOrleans(silo =>
             {
                 if (clustering["ProviderType"] is null)
