@@ -34,6 +34,19 @@ public sealed class PolicyPipelineTests(PolicyPipelineTests.HookedRelay fixture)
     }
 
     [Fact]
+    public async Task a_hook_that_throws_refuses_the_event_with_error_and_the_connection_goes_on()
+    {
+        var key = NostrTools.NewSecretKey();
+        await using var client = await TestClient.ConnectAsync(fixture.Relay.Url);
+
+        var thrown = await client.PublishAsync(await fixture.Tools.SignAsync(key, 1, "throw"));
+        var next = await client.PublishAsync(await fixture.Tools.SignAsync(key, 1, "after the throw"));
+
+        Assert.Equal((false, "error: a relay policy failed on this event; try again later"), thrown);
+        Assert.Equal((true, ""), next);
+    }
+
+    [Fact]
     public async Task a_configured_built_in_runs_before_the_embedders_hooks()
     {
         await using var client = await TestClient.ConnectAsync(fixture.Relay.Url);
@@ -217,6 +230,7 @@ public sealed class PolicyPipelineTests(PolicyPipelineTests.HookedRelay fixture)
                 {
                     relay.RejectConnection.Add(context => context.Request.Headers["X-Test-Block"] == "yes" ? PolicyResult.Blocked("go away") : PolicyResult.Accept);
                     relay.RejectEvent.Add((evt, _) => evt.Content == "two-rejections" ? PolicyResult.Blocked("first hook") : PolicyResult.Accept);
+                    relay.RejectEvent.Add((evt, _) => evt.Content == "throw" ? throw new InvalidOperationException("an embedder's bug") : PolicyResult.Accept);
                     relay.RejectEvent.Add((evt, _) =>
                     {
                         if (evt.Content == "two-rejections") Interlocked.Increment(ref SecondHookSawTwoRejections);

@@ -85,6 +85,23 @@ public sealed class WritePolicyPluginTests(WritePolicyPluginTests.PluginRelay fi
     }
 
     [Fact]
+    public async Task a_plugin_that_stops_reading_is_restarted_instead_of_stalling_every_event()
+    {
+        await using var client = await TestClient.ConnectAsync(fixture.Relay.Url);
+        await client.PublishAsync(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "stop-reading"));
+
+        // Bigger than a pipe's buffer: the write itself waits for a reader that is gone.
+        var big = await client.PublishAsync(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, new string('x', 90_000)));
+
+        Assert.Equal((false, "error: the relay's write policy did not answer in time; try again"), big);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        (bool Accepted, string Message) after;
+        do after = await client.PublishAsync(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "fine after a stall"));
+        while (!after.Accepted && after.Message.StartsWith("error:") && DateTime.UtcNow < deadline);
+        Assert.Equal((true, ""), after);
+    }
+
+    [Fact]
     public async Task import_asks_the_plugin_too_and_says_the_source_is_an_import()
     {
         var data = Path.Combine(Path.GetTempPath(), "relay-plugin-import-" + Guid.NewGuid().ToString("N")[..8]);
@@ -134,6 +151,7 @@ public sealed class WritePolicyPluginTests(WritePolicyPluginTests.PluginRelay fi
                     case 'shadow': answer.action = 'shadowReject'; break;
                     case 'where-from': answer.action = 'reject'; answer.msg = `blocked: ${req.type} ${req.sourceType} ${req.sourceInfo} ${typeof req.receivedAt}`; break;
                     case 'hang': return;
+                    case 'stop-reading': lines.close(); process.stdin.pause(); setInterval(() => {}, 1000); return;
                     case 'crash': process.exit(3);
                   }
                   process.stdout.write(JSON.stringify(answer) + '\n');

@@ -40,10 +40,16 @@ internal sealed class EventMessageHandler(RelayLimits limits, EventVerifier veri
             return default;
         }
         var verdict = policies.CheckEventAsync(evt, connection.Client);
-        if (verdict.IsCompletedSuccessfully && verdict.Result.IsRejected && !verdict.Result.IsShadowRejected)
+        if (verdict.IsCompletedSuccessfully)
         {
-            connection.Reply(RelayFrames.Ok(evt.Id, false, verdict.Result.Message!));
-            return default;
+            // Read once: a ValueTask is consumed by one read, so what goes on is a fresh one holding the result.
+            var decided = verdict.Result;
+            if (decided.IsRejected && !decided.IsShadowRejected)
+            {
+                connection.Reply(RelayFrames.Ok(evt.Id, false, decided.Message!));
+                return default;
+            }
+            return connection.Events.SubmitAsync(evt, ValueTask.FromResult(decided));
         }
         return connection.Events.SubmitAsync(evt, verdict);
     }

@@ -101,7 +101,16 @@ internal sealed partial class PolicyPipeline
     {
         foreach (var policy in _connection)
         {
-            var result = policy(context);
+            PolicyResult result;
+            try
+            {
+                result = policy(context);
+            }
+            catch (Exception ex)
+            {
+                LogHookFailed(_logger, ex, nameof(RelayOptions.RejectConnection));
+                return (500, "error: a relay policy failed on this connection");
+            }
             if (result.Message is { } message) return (message.StartsWith("rate-limited:", StringComparison.Ordinal) ? 429 : 403, message);
         }
         if (_connectionsPerIp is { } perIp && !perIp.TryEnter(context.Connection.RemoteIpAddress))
@@ -112,35 +121,56 @@ internal sealed partial class PolicyPipeline
     /// <summary>Gives back the connection slot <see cref="CheckConnection"/> took for the address.</summary>
     public void ConnectionEnded(IPAddress? remoteIp) => _connectionsPerIp?.Leave(remoteIp);
 
-    /// <summary>The first rejection, or accept; completes synchronously unless an <see cref="IEventPolicy"/> waits.</summary>
+    /// <summary>
+    /// The first rejection, or accept; completes synchronously unless an <see cref="IEventPolicy"/> waits. A policy that
+    /// throws refuses the event with <c>error:</c> (logged): an embedder's bug never ends the client's connection.
+    /// </summary>
     public ValueTask<PolicyResult> CheckEventAsync(NostrEvent evt, ClientContext client)
     {
-        for (var i = 0; i < _eventSync.Length; i++)
+        try
         {
-            if (_eventSync[i] is { } policy)
+            for (var i = 0; i < _eventSync.Length; i++)
             {
-                var result = policy(evt, client);
+                PolicyResult result;
+                if (_eventSync[i] is { } policy) result = policy(evt, client);
+                else
+                {
+                    var pending = _eventAsync[i]!.CheckAsync(evt, client, CancellationToken.None);
+                    if (!pending.IsCompletedSuccessfully) return AwaitRestAsync(pending, i, evt, client);
+                    result = pending.Result;
+                }
                 if (result.IsRejected) return ValueTask.FromResult(result);
-                continue;
             }
-            var pending = _eventAsync[i]!.CheckAsync(evt, client, CancellationToken.None);
-            if (!pending.IsCompletedSuccessfully) return AwaitRestAsync(pending, i, evt, client);
-            if (pending.Result.IsRejected) return pending;
+            return default;
         }
-        return default;
+        catch (Exception ex)
+        {
+            LogPolicyFailed(_logger, ex, evt.Id);
+            return ValueTask.FromResult(PolicyFailed);
+        }
     }
 
     private async ValueTask<PolicyResult> AwaitRestAsync(ValueTask<PolicyResult> pending, int index, NostrEvent evt, ClientContext client)
     {
-        var result = await pending.ConfigureAwait(false);
-        if (result.IsRejected) return result;
-        for (var i = index + 1; i < _eventSync.Length; i++)
+        try
         {
-            result = _eventSync[i] is { } policy ? policy(evt, client) : await _eventAsync[i]!.CheckAsync(evt, client, CancellationToken.None).ConfigureAwait(false);
+            var result = await pending.ConfigureAwait(false);
             if (result.IsRejected) return result;
+            for (var i = index + 1; i < _eventSync.Length; i++)
+            {
+                result = _eventSync[i] is { } policy ? policy(evt, client) : await _eventAsync[i]!.CheckAsync(evt, client, CancellationToken.None).ConfigureAwait(false);
+                if (result.IsRejected) return result;
+            }
+            return default;
         }
-        return default;
+        catch (Exception ex)
+        {
+            LogPolicyFailed(_logger, ex, evt.Id);
+            return PolicyFailed;
+        }
     }
+
+    private static readonly PolicyResult PolicyFailed = PolicyResult.Error("a relay policy failed on this event; try again later");
 
     /// <summary>Checks a REQ's filters and rewrites them in place; the first rejection's message, or null.</summary>
     public string? CheckFilters(Filter[] filters, ClientContext client)
@@ -151,22 +181,39 @@ internal sealed partial class PolicyPipeline
             if (!lease.IsAcquired) return _reqRateMessage;
         }
         if (_filter.Length == 0 && _rewriteFilter.Length == 0) return null;
-        for (var f = 0; f < filters.Length; f++)
+        try
         {
-            foreach (var policy in _filter)
-                if (policy(filters[f], client).Message is { } message) return message;
-            foreach (var rewrite in _rewriteFilter) filters[f] = rewrite(filters[f], client);
+            for (var f = 0; f < filters.Length; f++)
+            {
+                foreach (var policy in _filter)
+                    if (policy(filters[f], client).Message is { } message) return message;
+                foreach (var rewrite in _rewriteFilter) filters[f] = rewrite(filters[f], client);
+            }
+            return null;
         }
-        return null;
+        catch (Exception ex)
+        {
+            LogHookFailed(_logger, ex, nameof(RelayOptions.RejectFilter));
+            return "error: a relay policy failed on this request; try again later";
+        }
     }
 
     /// <summary>The event to send this subscriber, or null to keep it from them.</summary>
+    /// <remarks>A hook that throws keeps the event from this subscriber (logged); the others still get it.</remarks>
     public NostrEvent? Outgoing(NostrEvent evt, ClientContext client)
     {
-        foreach (var veto in _delivery)
-            if (veto(evt, client)) return null;
-        foreach (var rewrite in _rewriteOutgoing) evt = rewrite(evt, client);
-        return evt;
+        try
+        {
+            foreach (var veto in _delivery)
+                if (veto(evt, client)) return null;
+            foreach (var rewrite in _rewriteOutgoing) evt = rewrite(evt, client);
+            return evt;
+        }
+        catch (Exception ex)
+        {
+            LogHookFailed(_logger, ex, nameof(RelayOptions.RejectDelivery));
+            return null;
+        }
     }
 
     public void Stored(NostrEvent evt, ClientContext client)
@@ -190,6 +237,9 @@ internal sealed partial class PolicyPipeline
             catch (Exception ex) { LogHookFailed(_logger, ex, name); }
         }
     }
+
+    [LoggerMessage(EventId = 701, Level = LogLevel.Error, Message = "An event policy threw on event {EventId}; the event is refused with error:")]
+    private static partial void LogPolicyFailed(ILogger logger, Exception exception, string eventId);
 
     [LoggerMessage(EventId = 700, Level = LogLevel.Warning, Message = "A {Hook} hook threw; the relay goes on without it")]
     private static partial void LogHookFailed(ILogger logger, Exception exception, string hook);

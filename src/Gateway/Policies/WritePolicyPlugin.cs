@@ -15,74 +15,68 @@ namespace NostrRelay.Policies;
 /// run with strfry: one long-lived process gets one JSON request a line on stdin (<c>type</c>, <c>event</c>,
 /// <c>receivedAt</c>, <c>sourceType</c>, <c>sourceInfo</c>) and answers each with a line (<c>id</c>, <c>action</c>
 /// accept | reject | shadowReject, <c>msg</c>). Many requests are in flight at once, matched to answers by id. A
-/// request unanswered within <c>PluginTimeout</c> is refused with <c>error:</c>; a plugin that exits fails what it
-/// held and is started again for the next event, at most once a second.
+/// request unanswered within <c>PluginTimeout</c> (waiting to be written included) is refused with <c>error:</c>; a
+/// plugin that exits fails what it held and is started again for the next event, at most once a second; one that
+/// stops reading its input, or answers nothing for three events in a row, is stopped and started again.
 /// </summary>
 internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, TimeProvider time, ILogger<WritePolicyPlugin> logger)
     : IEventPolicy, IAsyncDisposable
 {
     private static readonly TimeSpan RestartPause = TimeSpan.FromSeconds(1);
+
+    /// <summary>Timeouts in a row, with no answer between them, after which a plugin is taken for hung and restarted.</summary>
+    private const int MaxSilentAnswers = 3;
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly string _command = options.Value.Policies.Plugin ?? "";
     private readonly TimeSpan _timeout = options.Value.Policies.PluginTimeout;
-    private readonly Dictionary<string, List<TaskCompletionSource<PolicyResult>>> _waiting = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _writing = new(1, 1);
     private readonly Lock _lock = new();
-    private Process? _process;
+    private PluginProcess? _process;
     private long _lastStart = long.MinValue;
     private bool _disposed;
 
     public async ValueTask<PolicyResult> CheckAsync(NostrEvent evt, ClientContext client, CancellationToken cancellationToken)
     {
-        var answer = new TaskCompletionSource<PolicyResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Process? process;
-        lock (_lock)
-        {
-            process = Running();
-            if (process is null) return PolicyResult.Error("the relay's write policy is not running; try again shortly");
-            if (!_waiting.TryGetValue(evt.Id, out var waiters)) _waiting[evt.Id] = waiters = new List<TaskCompletionSource<PolicyResult>>(1);
-            waiters.Add(answer);
-        }
+        PluginProcess? plugin;
+        lock (_lock) plugin = Running();
+        if (plugin is null) return NotRunning;
+        var answer = plugin.Expect(evt.Id);
+        // One deadline for waiting to write, writing, and the answer: a plugin that stops reading its stdin fills the
+        // pipe, and every event after would wait on the write forever.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_timeout);
+        var written = false;
         try
         {
-            var request = Request(evt, client, time.GetUtcNow().ToUnixTimeSeconds());
-            await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await process.StandardInput.BaseStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
-                await process.StandardInput.BaseStream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _writing.Release();
-            }
-            return await answer.Task.WaitAsync(_timeout, time, cancellationToken).ConfigureAwait(false);
+            await plugin.WriteAsync(Request(evt, client, time.GetUtcNow().ToUnixTimeSeconds()), deadline.Token).ConfigureAwait(false);
+            written = true;
+            return await answer.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             LogTimedOut(logger, evt.Id, _timeout);
+            // Stuck on its input, or silent for several events in a row: it is stopped and started again.
+            if (!written || plugin.TimedOut() >= MaxSilentAnswers) plugin.Kill();
             return PolicyResult.Error("the relay's write policy did not answer in time; try again");
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
             LogWriteFailed(logger, ex);
-            return PolicyResult.Error("the relay's write policy is not running; try again shortly");
+            return NotRunning;
         }
         finally
         {
-            lock (_lock)
-            {
-                if (_waiting.TryGetValue(evt.Id, out var waiters) && waiters.Remove(answer) && waiters.Count == 0) _waiting.Remove(evt.Id);
-            }
+            plugin.Forget(evt.Id, answer);
         }
     }
 
+    private static readonly PolicyResult NotRunning = PolicyResult.Error("the relay's write policy is not running; try again shortly");
+
     /// <summary>The running process, started if there is none and the last start was over a second ago. Under <c>_lock</c>.</summary>
-    private Process? Running()
+    private PluginProcess? Running()
     {
         if (_disposed) return null;
-        if (_process is { HasExited: false } running) return running;
+        if (_process is { Exited: false } running) return running;
         var now = time.GetTimestamp();
         if (_lastStart != long.MinValue && time.GetElapsedTime(_lastStart, now) < RestartPause) return null;
         _lastStart = now;
@@ -99,11 +93,12 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
         try
         {
             var process = Process.Start(start) ?? throw new InvalidOperationException("the process did not start");
-            _process = process;
+            var plugin = new PluginProcess(process);
+            _process = plugin;
             LogStarted(logger, _command, process.Id);
-            _ = ReadAnswersAsync(process);
+            _ = ReadAnswersAsync(plugin);
             _ = ForwardErrorsAsync(process);
-            return process;
+            return plugin;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
@@ -132,43 +127,27 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
         return buffer.WrittenSpan.ToArray();
     }
 
-    private async Task ReadAnswersAsync(Process process)
+    private async Task ReadAnswersAsync(PluginProcess plugin)
     {
         try
         {
-            while (await process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
+            while (await plugin.Process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (!TryReadAnswer(line, out var id, out var result))
-                {
-                    LogBadAnswer(logger, line.Length > 200 ? line[..200] : line);
-                    continue;
-                }
-                TaskCompletionSource<PolicyResult>? waiter = null;
-                lock (_lock)
-                {
-                    if (_waiting.TryGetValue(id, out var waiters) && waiters.Count > 0)
-                    {
-                        waiter = waiters[0];
-                        waiters.RemoveAt(0);
-                        if (waiters.Count == 0) _waiting.Remove(id);
-                    }
-                }
-                waiter?.TrySetResult(result);
+                if (TryReadAnswer(line, out var id, out var result)) plugin.Answer(id, result);
+                else LogBadAnswer(logger, line.Length > 200 ? line[..200] : line);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
         }
-        List<TaskCompletionSource<PolicyResult>> orphans = [];
+        // Only this process's waiters fail: a process started after it has its own.
+        var orphans = plugin.Exit(PolicyResult.Error("the relay's write policy stopped; try again"));
         lock (_lock)
         {
-            if (ReferenceEquals(_process, process)) _process = null;
-            foreach (var waiters in _waiting.Values) orphans.AddRange(waiters);
-            _waiting.Clear();
+            if (ReferenceEquals(_process, plugin)) _process = null;
         }
-        if (!_disposed) LogExited(logger, _command, orphans.Count);
-        foreach (var orphan in orphans) orphan.TrySetResult(PolicyResult.Error("the relay's write policy stopped; try again"));
-        process.Dispose();
+        if (!_disposed) LogExited(logger, _command, orphans);
+        plugin.Process.Dispose();
     }
 
     /// <summary>One answer line; a reject's <c>msg</c> is sent as the plugin wrote it (strfry plugins write the NIP-01 prefix).</summary>
@@ -220,14 +199,111 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
 
     public ValueTask DisposeAsync()
     {
-        Process? process;
+        PluginProcess? plugin;
         lock (_lock)
         {
             _disposed = true;
-            process = _process;
+            plugin = _process;
             _process = null;
         }
-        if (process is not null)
+        plugin?.Stop();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One run of the plugin: its process, the events it was asked about (by id, oldest first), its stdin lock.</summary>
+    private sealed class PluginProcess(Process process)
+    {
+        private readonly Dictionary<string, List<TaskCompletionSource<PolicyResult>>> _waiting = new(StringComparer.Ordinal);
+        private readonly SemaphoreSlim _writing = new(1, 1);
+        private bool _exited;
+        private int _timeoutsInARow;
+
+        public Process Process => process;
+
+        public bool Exited
+        {
+            get { lock (_waiting) return _exited; }
+        }
+
+        public TaskCompletionSource<PolicyResult> Expect(string id)
+        {
+            var answer = new TaskCompletionSource<PolicyResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_waiting)
+            {
+                if (_exited) answer.TrySetResult(NotRunning);
+                else
+                {
+                    if (!_waiting.TryGetValue(id, out var waiters)) _waiting[id] = waiters = new List<TaskCompletionSource<PolicyResult>>(1);
+                    waiters.Add(answer);
+                }
+            }
+            return answer;
+        }
+
+        public async Task WriteAsync(byte[] request, CancellationToken cancellationToken)
+        {
+            await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var stdin = process.StandardInput.BaseStream;
+                await stdin.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+                await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writing.Release();
+            }
+        }
+
+        /// <summary>Counts a timeout; returns how many came in a row.</summary>
+        public int TimedOut() => Interlocked.Increment(ref _timeoutsInARow);
+
+        /// <summary>Completes the oldest waiter for the id; a late answer to one that timed out goes to the next ask about the same event.</summary>
+        public void Answer(string id, PolicyResult result)
+        {
+            Volatile.Write(ref _timeoutsInARow, 0);
+            TaskCompletionSource<PolicyResult>? waiter = null;
+            lock (_waiting)
+            {
+                if (_waiting.TryGetValue(id, out var waiters) && waiters.Count > 0)
+                {
+                    waiter = waiters[0];
+                    waiters.RemoveAt(0);
+                    if (waiters.Count == 0) _waiting.Remove(id);
+                }
+            }
+            waiter?.TrySetResult(result);
+        }
+
+        public void Forget(string id, TaskCompletionSource<PolicyResult> answer)
+        {
+            lock (_waiting)
+            {
+                if (_waiting.TryGetValue(id, out var waiters) && waiters.Remove(answer) && waiters.Count == 0) _waiting.Remove(id);
+            }
+        }
+
+        /// <summary>Marks the run over and fails what it still held; returns how many.</summary>
+        public int Exit(PolicyResult failed)
+        {
+            List<TaskCompletionSource<PolicyResult>> orphans = [];
+            lock (_waiting)
+            {
+                _exited = true;
+                foreach (var waiters in _waiting.Values) orphans.AddRange(waiters);
+                _waiting.Clear();
+            }
+            foreach (var orphan in orphans) orphan.TrySetResult(failed);
+            return orphans.Count;
+        }
+
+        public void Kill()
+        {
+            try { process.Kill(entireProcessTree: true); }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+        }
+
+        public void Stop()
         {
             try
             {
@@ -236,7 +312,6 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
             }
             catch (Exception ex) when (ex is InvalidOperationException or IOException) { }
         }
-        return ValueTask.CompletedTask;
     }
 
     [LoggerMessage(EventId = 710, Level = LogLevel.Information, Message = "Write policy plugin {Command} started (pid {Pid})")]
@@ -254,7 +329,7 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
     [LoggerMessage(EventId = 714, Level = LogLevel.Warning, Message = "Write policy plugin wrote a line that is not an answer: {Line}")]
     private static partial void LogBadAnswer(ILogger logger, string line);
 
-    [LoggerMessage(EventId = 715, Level = LogLevel.Warning, Message = "Write policy plugin could not be sent an event")]
+    [LoggerMessage(EventId = 715, Level = LogLevel.Warning, Message = "Write policy plugin could not be sent an event; it is started again for the next one")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 716, Level = LogLevel.Information, Message = "Write policy plugin: {Line}")]
