@@ -56,6 +56,24 @@ public sealed class ShardedEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task a_deletion_request_sent_again_removes_targets_another_shard_still_holds()
+    {
+        await using var store = NewSharded(out _, out var notes);
+        await store.InitAsync();
+        var note = TestEvents.Create(Alice, 100);
+        var request = TestEvents.Create(Alice, 110, 5, [["e", note.Id]]);
+        await store.SaveAsync(note, Alice, 0);
+        await store.SaveAsync(request, Alice, 1);
+        // As if the relay had crashed after storing the request and before the notes shard lost its target.
+        await notes.SaveAsync(note, "left behind", 0);
+
+        var again = await store.SaveAsync(request, Alice, 2);
+
+        Assert.Equal(SaveResult.Duplicate, again);
+        Assert.Empty(await notes.QueryAsync(Filter.Everything).Select(e => e.Id).ToListAsync());
+    }
+
+    [Fact]
     public async Task one_stream_across_shards_keeps_contiguous_versions_and_one_log()
     {
         await using var store = NewSharded(out _, out _);

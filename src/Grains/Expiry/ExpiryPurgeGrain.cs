@@ -62,10 +62,24 @@ internal sealed partial class ExpiryPurgeGrain(IEventStore store, IOptions<Expir
     private async Task<(int Read, int Deleted)> DeleteAsync(IAsyncEnumerable<string> ids, CancellationToken cancellationToken)
     {
         var deletes = new List<Task<bool>>();
-        await foreach (var id in ids) deletes.Add(store.DeleteAsync(id, cancellationToken));
+        await foreach (var id in ids) deletes.Add(DeleteOneAsync(id, cancellationToken));
         var deleted = 0;
         foreach (var done in await Task.WhenAll(deletes)) if (done) deleted++;
         return (deletes.Count, deleted);
+    }
+
+    /// <summary>One event that cannot be deleted is logged and passed over; the rest of the batch still goes.</summary>
+    private async Task<bool> DeleteOneAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.DeleteAsync(id, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogDeleteFailed(logger, ex, id);
+            return false;
+        }
     }
 
     private static async IAsyncEnumerable<string> Ids(IAsyncEnumerable<NostrEvent> events)
@@ -75,6 +89,9 @@ internal sealed partial class ExpiryPurgeGrain(IEventStore store, IOptions<Expir
 
     [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "Deleted {Count} expired events (NIP-40)")]
     private static partial void LogPurged(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 902, Level = LogLevel.Warning, Message = "Expired event {EventId} could not be deleted; it stays hidden and is tried again")]
+    private static partial void LogDeleteFailed(ILogger logger, Exception exception, string eventId);
 
     [LoggerMessage(EventId = 901, Level = LogLevel.Warning, Message = "Purging expired events failed; the next tick tries again")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);

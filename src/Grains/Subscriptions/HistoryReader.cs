@@ -67,9 +67,16 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
         _cursors = [];
     }
 
+    /// <summary>
+    /// Expired events one filter may pass over before its answer ends: the purge removes them within a minute, and until
+    /// then a flood of same-second expired events must not turn one REQ into unbounded reading.
+    /// </summary>
+    private const int MaxSkippedPerFilter = 10_000;
+
     /// <summary>One filter's answer, its next unexpired event at <see cref="Head"/>.</summary>
     private sealed class FilterCursor(IEventStore store, Filter filter, long now) : IAsyncDisposable
     {
+        private int _skipped;    // expired or already-read events passed over
         private IAsyncEnumerator<NostrEvent>? _reader;
         private int _asked;      // the limit of the current store query
         private int _received;   // events the current store query gave
@@ -114,17 +121,27 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
                     // from the last event read on (NIP-01 order: same second, higher ids next, then older).
                     if (_received < _asked || filter.Limit is not { } wanted || _last is null) return;
                     await _reader.DisposeAsync();
-                    // Asking for the ones at that second again as well, so each continuation gets something new.
-                    Open(filter with { Until = _last.CreatedAt, Limit = wanted - _served + _atLastSecond + 16 }, cancellationToken);
+                    // Asking for the ones at that second again as well, and at least twice as many as last time, so
+                    // continuations make progress and their number grows only with the log of what is skipped.
+                    var ask = Math.Max(_asked * 2L, (long)wanted - _served + _atLastSecond + 16);
+                    Open(filter with { Until = _last.CreatedAt, Limit = (int)Math.Min(ask, int.MaxValue) }, cancellationToken);
                     continue;
                 }
                 var evt = _reader.Current;
                 _received++;
                 if (_last is { } last && (evt.CreatedAt > last.CreatedAt
-                    || (evt.CreatedAt == last.CreatedAt && string.CompareOrdinal(evt.Id, last.Id) <= 0))) continue;   // read before
+                    || (evt.CreatedAt == last.CreatedAt && string.CompareOrdinal(evt.Id, last.Id) <= 0)))
+                {
+                    if (++_skipped > MaxSkippedPerFilter) return;   // read before
+                    continue;
+                }
                 _atLastSecond = _last is not null && _last.CreatedAt == evt.CreatedAt ? _atLastSecond + 1 : 1;
                 _last = evt;
-                if (evt.IsExpiredAt(now)) continue;
+                if (evt.IsExpiredAt(now))
+                {
+                    if (++_skipped > MaxSkippedPerFilter) return;
+                    continue;
+                }
                 Head = evt;
                 return;
             }

@@ -75,7 +75,13 @@ public sealed class ShardedEventStore : IEventStore
         try
         {
             // The same order of checks as every store: duplicate, deletion, then version, then supersession.
-            if (await HoldsAsync(shard, evt.Id, cancellationToken)) return SaveResult.Duplicate;
+            if (await HoldsAsync(shard, evt.Id, cancellationToken))
+            {
+                // A deletion request sent again (after a crash between its save and its targets in other shards) is
+                // applied again: removing what is already gone changes nothing.
+                if (evt.Kind == DeletionRules.DeletionRequestKind) await RemoveDoomedAsync(await DoomedAsync(evt, cancellationToken), shard);
+                return SaveResult.Duplicate;
+            }
             // A shard sees the deletion requests it holds itself; those routed elsewhere are asked here.
             var requests = _stores[Route(DeletionRules.DeletionRequestKind)];
             if (requests != shard && await IsDeletedAsync(requests, evt, cancellationToken)) return SaveResult.Deleted;
@@ -104,15 +110,8 @@ public sealed class ShardedEventStore : IEventStore
             Ledger.MarkStored(position);
             if (replaced is not null)
                 foreach (var id in replaced) Ledger.MarkRemoved(id);
-            if (doomed is not null)
-            {
-                // The request's own shard removed its targets with it; targets in other shards go now.
-                foreach (var (holder, id) in doomed)
-                {
-                    if (holder != shard) await holder.DeleteAsync(id, CancellationToken.None);
-                    Ledger.MarkRemoved(id);
-                }
-            }
+            // The request's own shard removed its targets with it; targets in other shards go now.
+            if (doomed is not null) await RemoveDoomedAsync(doomed, shard);
             return new SaveResult(SaveOutcome.Saved, expectedVersion + 1, position);
         }
         finally
@@ -135,6 +134,15 @@ public sealed class ShardedEventStore : IEventStore
         };
         await foreach (var _ in requests.QueryAsync(byAddress, cancellationToken)) return true;
         return false;
+    }
+
+    private async Task RemoveDoomedAsync(List<(IEventStore Holder, string Id)> doomed, IEventStore requestShard)
+    {
+        foreach (var (holder, id) in doomed)
+        {
+            if (holder != requestShard) await holder.DeleteAsync(id, CancellationToken.None);
+            Ledger.MarkRemoved(id);
+        }
     }
 
     /// <summary>The stored events a deletion request removes, in every shard, with the shard holding each.</summary>

@@ -122,23 +122,54 @@ internal sealed class PostgresSchema
             return false;
         }
         await ExecuteAsync(connection, Tables, cancellationToken).ConfigureAwait(false);
-        if (current == 1)
-        {
-            // Version 1 had no expiration index: fill it from the first expiration tag of the stored events (digits only).
-            await ExecuteAsync(connection, $"""
-                INSERT INTO {Expirations} (expires_at, event_position)
-                SELECT (tags.list -> first.i ->> 1)::bigint, tags.position
-                FROM (SELECT position, convert_from(json, 'UTF8')::jsonb -> 'tags' AS list FROM {Events}
-                      WHERE position(convert_to('"expiration"', 'UTF8') IN json) > 0) AS tags,
-                     LATERAL (SELECT (min(n) - 1)::int AS i FROM jsonb_array_elements(tags.list) WITH ORDINALITY AS t (tag, n)
-                              WHERE t.tag ->> 0 = 'expiration') AS first
-                WHERE first.i IS NOT NULL AND (tags.list -> first.i ->> 1) ~ '^[0-9]+$' AND length(tags.list -> first.i ->> 1) <= 18
-                ON CONFLICT DO NOTHING
-                """, cancellationToken).ConfigureAwait(false);
-        }
+        if (current == 1) await IndexExpirationsAsync(connection, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, $"DELETE FROM {Quoted}.schema_version; INSERT INTO {Quoted}.schema_version VALUES ({Version});", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Version 1 had no expiration index: fill it once, page by page, from the stored events that hold the word, each
+    /// read as the relay reads it (<see cref="NostrRelay.Protocol.NostrEvent.Expiration"/>), never through jsonb, which
+    /// refuses JSON that a relay stores (a \u0000 in a string).
+    /// </summary>
+    private async Task IndexExpirationsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const int Page = 1_000;
+        long after = 0;
+        while (true)
+        {
+            var ats = new List<long>();
+            var positions = new List<long>();
+            var read = 0;
+            await using (var select = new NpgsqlCommand(
+                $"SELECT position, json FROM {Events} WHERE position > $1 AND position(convert_to('\"expiration\"', 'UTF8') IN json) > 0 ORDER BY position LIMIT {Page}",
+                connection))
+            {
+                select.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    read++;
+                    after = reader.GetInt64(0);
+                    if (NostrRelay.Protocol.EventReader.ParseStored(reader.GetFieldValue<byte[]>(1)).Expiration is { } at)
+                    {
+                        ats.Add(at);
+                        positions.Add(after);
+                    }
+                }
+            }
+            if (ats.Count > 0)
+            {
+                await using var insert = new NpgsqlCommand(
+                    $"INSERT INTO {Expirations} (expires_at, event_position) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING",
+                    connection);
+                insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. ats] });
+                insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. positions] });
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            if (read < Page) return;
+        }
     }
 
     /// <summary>The stored version; 0 when the schema or its version table does not exist yet.</summary>

@@ -69,20 +69,35 @@ internal static class SqliteSchema
         """;
 
     /// <summary>
-    /// Version 1 had no expiration index: fill it from the stored events' first <c>expiration</c> tag (digits only,
-    /// as the relay reads it), once, when a version 1 file is opened.
+    /// Version 1 had no expiration index: fill it once, when a version 1 file is opened, from the stored events that
+    /// hold the word, each read as the relay reads it (<see cref="NostrRelay.Protocol.NostrEvent.Expiration"/>).
     /// </summary>
-    private const string IndexExpirations = """
-        INSERT OR IGNORE INTO expirations (expires_at, event_position)
-        SELECT CAST(json_extract(tag.value, '$[1]') AS INTEGER), events.position
-        FROM events, json_each(CAST(events.json AS TEXT), '$.tags') AS tag
-        WHERE CAST(events.json AS TEXT) LIKE '%"expiration"%'
-          AND json_extract(tag.value, '$[0]') = 'expiration'
-          AND json_extract(tag.value, '$[1]') GLOB '[0-9]*'
-          AND NOT json_extract(tag.value, '$[1]') GLOB '*[^0-9]*'
-          AND tag.key = (SELECT min(first.key) FROM json_each(CAST(events.json AS TEXT), '$.tags') AS first
-                         WHERE json_extract(first.value, '$[0]') = 'expiration');
-        """;
+    private static void IndexExpirations(SqliteConnection writer, SqliteTransaction transaction)
+    {
+        var expiring = new List<(long At, long Position)>();
+        using (var read = writer.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT position, json FROM events WHERE instr(json, CAST('\"expiration\"' AS BLOB)) > 0;";
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                if (NostrRelay.Protocol.EventReader.ParseStored(reader.GetFieldValue<byte[]>(1)).Expiration is { } expiresAt)
+                    expiring.Add((expiresAt, reader.GetInt64(0)));
+            }
+        }
+        using var insert = writer.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT OR IGNORE INTO expirations (expires_at, event_position) VALUES ($at, $position);";
+        var atParameter = insert.Parameters.Add("$at", SqliteType.Integer);
+        var positionParameter = insert.Parameters.Add("$position", SqliteType.Integer);
+        foreach (var (expiresAt, eventPosition) in expiring)
+        {
+            atParameter.Value = expiresAt;
+            positionParameter.Value = eventPosition;
+            insert.ExecuteNonQuery();
+        }
+    }
 
     /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
     public static void Apply(SqliteConnection writer)
@@ -99,7 +114,7 @@ internal static class SqliteSchema
                 throw new InvalidOperationException($"the database has schema version {current}; this build knows up to {Version}");
         }
         Execute(writer, Tables, transaction);
-        if (current == 1) Execute(writer, IndexExpirations, transaction);
+        if (current == 1) IndexExpirations(writer, transaction);
         Execute(writer, $"PRAGMA user_version = {Version};", transaction);
         transaction.Commit();
     }
