@@ -79,26 +79,22 @@ public static class EventPolicies
     }
 
     /// <summary>A token bucket per client address: <paramref name="perSecond"/> EVENTs a second, <paramref name="burst"/> at once.</summary>
-    public static EventPolicy RateLimitPerIp(double perSecond, int? burst = null)
-    {
-        var buckets = TokenBuckets.PerKey(perSecond, burst);
-        var message = $"slow down: at most {Rate(perSecond, "event")} from one address";
-        return (_, client) =>
-        {
-            using var lease = buckets.AttemptAcquire(client.AddressKey);
-            return lease.IsAcquired ? PolicyResult.Accept : PolicyResult.RateLimited(message);
-        };
-    }
+    public static EventPolicy RateLimitPerIp(double perSecond, int? burst = null) =>
+        RateLimit(perSecond, burst, "address", static (_, client) => client.AddressKey);
 
     /// <summary>A token bucket per author: <paramref name="perSecond"/> EVENTs a second, <paramref name="burst"/> at once.</summary>
-    public static EventPolicy RateLimitPerPubkey(double perSecond, int? burst = null)
+    public static EventPolicy RateLimitPerPubkey(double perSecond, int? burst = null) =>
+        RateLimit(perSecond, burst, "author", static (evt, _) => evt.Pubkey);
+
+    /// <summary>The refusal is made once: a flood of refused events allocates no message each.</summary>
+    private static EventPolicy RateLimit(double perSecond, int? burst, string from, Func<NostrEvent, ClientContext, string> key)
     {
         var buckets = TokenBuckets.PerKey(perSecond, burst);
-        var message = $"slow down: at most {Rate(perSecond, "event")} from one author";
-        return (evt, _) =>
+        var limited = PolicyResult.RateLimited($"slow down: at most {Rate(perSecond, "event")} from one {from}");
+        return (evt, client) =>
         {
-            using var lease = buckets.AttemptAcquire(evt.Pubkey);
-            return lease.IsAcquired ? PolicyResult.Accept : PolicyResult.RateLimited(message);
+            using var lease = buckets.AttemptAcquire(key(evt, client));
+            return lease.IsAcquired ? PolicyResult.Accept : limited;
         };
     }
 
