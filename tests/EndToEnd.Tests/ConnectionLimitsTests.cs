@@ -44,7 +44,9 @@ public sealed class ConnectionLimitsTests(RelayFixture fixture)
 
         Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(bytes));
         var headerEnd = Encoding.ASCII.GetString(bytes).IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4;
-        Assert.Equal(0x89, bytes[headerEnd]);   // FIN + ping opcode
+        Assert.Equal(0x81, bytes[headerEnd]);   // FIN + text: the NIP-42 challenge every connection is sent first
+        var afterChallenge = headerEnd + 2 + (bytes[headerEnd + 1] & 0x7F);
+        Assert.Equal(0x89, bytes[afterChallenge]);   // FIN + ping opcode
         Assert.True(elapsed < TimeSpan.FromSeconds(5), $"disconnected after {elapsed}");
         var evt = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "still connected");
         Assert.True((await healthy.PublishAsync(evt)).Accepted);

@@ -109,11 +109,11 @@ public sealed class PolicyPipelineTests(PolicyPipelineTests.HookedRelay fixture)
     {
         await using var client = await TestClient.ConnectAsync(fixture.Relay.Url);
 
-        await client.SendAsync(Frames.Req("dms", new { kinds = new[] { 4 } }));
-        var closed = await client.ExpectAsync(f => Frames.IsFor(f, "dms"));
+        await client.SendAsync(Frames.Req("drafts", new { kinds = new[] { 31234 } }));
+        var closed = await client.ExpectAsync(f => Frames.IsFor(f, "drafts"));
 
         Assert.Equal("CLOSED", closed[0].GetString());
-        Assert.Equal("auth-required: direct messages are shown to their parties only", closed[2].GetString());
+        Assert.Equal("restricted: drafts are not served here", closed[2].GetString());
     }
 
     [Fact]
@@ -240,8 +240,8 @@ public sealed class PolicyPipelineTests(PolicyPipelineTests.HookedRelay fixture)
                     relay.RejectFilter.Add((filter, client) =>
                     {
                         if (filter.Limit == 77) client.Items["hide-secrets"] = true;
-                        return filter.Kinds is { } kinds && kinds.Contains(4)
-                            ? PolicyResult.AuthRequired("direct messages are shown to their parties only")
+                        return filter.Kinds is { } kinds && kinds.Contains(31234)
+                            ? PolicyResult.Restricted("drafts are not served here")
                             : PolicyResult.Accept;
                     });
                     relay.RewriteFilter.Add((filter, _) => filter.Limit == 3 ? filter with { Limit = 1 } : filter);

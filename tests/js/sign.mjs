@@ -15,6 +15,7 @@ assertNodeVersion();
 // Loaded after the version check so an old Node says why instead of failing to link the module.
 const { finalizeEvent, getPublicKey, getEventHash } = await import('nostr-tools/pure');
 const { minePow, getPow } = await import('nostr-tools/nip13');
+const { makeAuthEvent } = await import('nostr-tools/nip42');
 const { hexToBytes, bytesToHex } = await import('@noble/hashes/utils.js');
 const { sha256 } = await import('@noble/hashes/sha2.js');
 const { schnorr } = await import('@noble/curves/secp256k1.js');
@@ -81,6 +82,12 @@ function handle(request) {
       return sign(template(request.event), secretKey(request.sk));
     case 'mine':
       return mine(request);
+    case 'auth': {
+      // NIP-42 through nostr-tools' own helper; created_at may be moved to make a stale one.
+      const template = makeAuthEvent(request.relay, request.challenge);
+      if (typeof request.created_at === 'number') template.created_at = request.created_at;
+      return sign(template, secretKey(request.sk));
+    }
     case 'pubkey':
       return { pubkey: getPublicKey(secretKey(request.sk)) };
     case 'hash':

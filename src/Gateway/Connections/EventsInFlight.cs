@@ -53,6 +53,8 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             {
                 // A shadow rejection is told OK true, as if stored.
                 reply(RelayFrames.Ok(evt.Id, decided.IsShadowRejected, decided.Message ?? ""));
+                if (decided.Message is { } message && message.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal))
+                    reply(RelayFrames.Auth(client.Challenge));
                 return;
             }
             var result = await grains.GetGrain<IAuthorStreamGrain>(evt.Pubkey).AppendAsync(evt);

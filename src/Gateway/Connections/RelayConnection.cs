@@ -63,6 +63,12 @@ internal sealed partial class RelayConnection
     /// <summary>Completes when the connection has ended and its subscriptions are gone.</summary>
     public Task Completion => _completion.Task;
 
+    /// <summary>NIP-42: an <c>auth-required:</c> refusal comes with the connection's challenge, so the client can answer it.</summary>
+    public void ChallengeIfAuthRequired(string refusal)
+    {
+        if (refusal.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal)) Reply(RelayFrames.Auth(Client.Challenge));
+    }
+
     /// <summary>Queues a reply to the client's own message (OK, CLOSED, NOTICE): taken whatever the byte bound.</summary>
     public void Reply(OutboundFrame frame) => Outbound.EnqueueReply(frame);
 

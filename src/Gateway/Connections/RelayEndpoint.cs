@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using NostrRelay.Framing;
 using NostrRelay.Hosting;
 using NostrRelay.Information;
 using NostrRelay.Messages;
@@ -30,9 +31,14 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
             DangerousEnableCompression = false,
         });
         var shard = shards.Assign(out var connectionId);
-        var client = new ClientContext(connectionId, remoteIp);
+        var client = new ClientContext(connectionId, remoteIp)
+        {
+            ConnectedUrl = NostrRelay.Auth.RelayUrl.Normalize($"ws://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}"),
+        };
         var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, policies, connectionLogger);
         shard.Add(connection);
+        // NIP-42: the challenge goes out first, so a client may authenticate before it is asked to.
+        connection.Reply(RelayFrames.Auth(client.Challenge));
         policies.Connected(client);
         try
         {

@@ -60,4 +60,14 @@ internal static class RelayFrames
         JsonText.WriteByte(frame, (byte)']');
         return frame.ToFrame();
     }
+
+    /// <summary><c>["AUTH",challenge]</c> (NIP-42).</summary>
+    public static OutboundFrame Auth(string challenge)
+    {
+        var frame = new FrameBuilder(challenge.Length + 16);
+        JsonText.WriteRaw(frame, "[\"AUTH\","u8);
+        JsonText.WriteString(frame, challenge);
+        JsonText.WriteByte(frame, (byte)']');
+        return frame.ToFrame();
+    }
 }

@@ -41,6 +41,7 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<EventMessageHandler>();
         services.TryAddSingleton<ReqMessageHandler>();
         services.TryAddSingleton<CloseMessageHandler>();
+        services.TryAddSingleton<AuthMessageHandler>();
         services.TryAddSingleton<ClientMessages>();
         services.TryAddSingleton<RelayEndpoint>();
         services.AddHealthChecks().AddCheck<GatewayHealthCheck>("gateway", tags: [ReadyTag]);

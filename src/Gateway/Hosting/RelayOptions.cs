@@ -72,6 +72,15 @@ public sealed class RelayOptions
     /// </summary>
     public List<RetentionRule> Retention { get; set; } = [];
 
+    /// <summary>
+    /// The URLs clients reach this relay at (<c>wss://relay.example.com</c>), which a NIP-42 AUTH event's <c>relay</c>
+    /// tag must name. Default: none, and then the URL the client connected to (its Host header and path) is used.
+    /// </summary>
+    public string[]? PublicUrls { get; set; }
+
+    /// <summary>The <c>Relay:Auth</c> section: NIP-42 and the private kinds it gates.</summary>
+    public RelayAuthOptions Auth { get; set; } = new();
+
     /// <summary>The <c>Relay:Policies</c> section: moderation lists and the write-policy plugin.</summary>
     public RelayPolicyOptions Policies { get; set; } = new();
 

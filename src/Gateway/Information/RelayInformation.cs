@@ -12,7 +12,7 @@ namespace NostrRelay.Information;
 internal sealed class RelayInformation
 {
     /// <summary>Only the NIPs that work end to end today.</summary>
-    public static readonly int[] SupportedNips = [1, 9, 11, 13, 40];
+    public static readonly int[] SupportedNips = [1, 9, 11, 13, 40, 42, 70];
 
     public RelayInformation(RelayOptions options)
     {
@@ -58,10 +58,10 @@ internal sealed class RelayInformation
             ["max_event_tags"] = limits.MaxEventTags,
             ["max_content_length"] = limits.MaxContentLength,
             ["min_pow_difficulty"] = limits.MinPowDifficulty ?? 0,
-            ["auth_required"] = false,
+            ["auth_required"] = options.Auth.Required,
             ["payment_required"] = false,
             // NIP-11: a condition to meet before writing, "including payment_required and min_pow_difficulty".
-            ["restricted_writes"] = lists.AllowedPubkeys is not null || lists.AllowedKinds is not null || limits.MinPowDifficulty > 0,
+            ["restricted_writes"] = lists.AllowedPubkeys is not null || lists.AllowedKinds is not null || limits.MinPowDifficulty > 0 || options.Auth.Required,
         };
         if (limits.CreatedAtLowerLimit is { } lower) limitation["created_at_lower_limit"] = lower;
         if (limits.CreatedAtUpperLimit is { } upper) limitation["created_at_upper_limit"] = upper;

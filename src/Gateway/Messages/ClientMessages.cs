@@ -5,7 +5,7 @@ using NostrRelay.Framing;
 namespace NostrRelay.Messages;
 
 /// <summary>Reads a message's verb and hands the message to that verb's handler; answers the verbs this relay does not speak.</summary>
-internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandler reqs, CloseMessageHandler closes)
+internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandler reqs, CloseMessageHandler closes, AuthMessageHandler auths)
 {
     public ValueTask HandleAsync(RelayConnection connection, ReadOnlyMemory<byte> frame)
     {
@@ -30,11 +30,9 @@ internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandl
                 // NIP-45: a relay that does not support COUNT answers with CLOSED.
                 connection.Reply(CountUnsupported(frame.Span));
                 return default;
-            case ClientFrameKind.Auth:
-                connection.Reply(RelayFrames.Notice("unsupported: AUTH (NIP-42) is not supported by this relay"));
-                return default;
+            case ClientFrameKind.Auth: return auths.HandleAsync(connection, frame);
             case ClientFrameKind.Unknown:
-                connection.Reply(RelayFrames.Notice("invalid: unknown message type; this relay understands EVENT, REQ and CLOSE"));
+                connection.Reply(RelayFrames.Notice("invalid: unknown message type; this relay understands EVENT, REQ, CLOSE and AUTH"));
                 return default;
             default:
                 connection.Reply(RelayFrames.Notice("invalid: a message must be a JSON array starting with its type, e.g. [\"REQ\", ...]"));

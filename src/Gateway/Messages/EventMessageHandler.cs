@@ -47,6 +47,7 @@ internal sealed class EventMessageHandler(RelayLimits limits, EventVerifier veri
             if (decided.IsRejected && !decided.IsShadowRejected)
             {
                 connection.Reply(RelayFrames.Ok(evt.Id, false, decided.Message!));
+                connection.ChallengeIfAuthRequired(decided.Message!);
                 return default;
             }
             return connection.Events.SubmitAsync(evt, ValueTask.FromResult(decided));

@@ -33,6 +33,7 @@ internal sealed class ReqMessageHandler(RelayLimits limits, PolicyPipeline polic
             // deliveries at once, so nothing follows the CLOSED.
             var closing = connection.Subscriptions.CloseAsync(subscriptionId);
             connection.Reply(RelayFrames.Closed(subscriptionId, refused));
+            connection.ChallengeIfAuthRequired(refused);
             return closing;
         }
         return connection.Subscriptions.OpenAsync(subscriptionId, filters!);

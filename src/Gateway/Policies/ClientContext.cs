@@ -9,6 +9,7 @@ namespace NostrRelay.Policies;
 public sealed class ClientContext
 {
     private Dictionary<string, object?>? _items;
+    private readonly HashSet<string> _authenticated = new(StringComparer.Ordinal);
 
     /// <summary>The <c>import</c> command's events: no connection, no address.</summary>
     internal static ClientContext ForImport() => new(0, null) { IsImport = true };
@@ -32,8 +33,40 @@ public sealed class ClientContext
     /// <summary>The address as text, made once: per-address buckets are keyed by it on every EVENT and REQ.</summary>
     internal string AddressKey { get; }
 
-    /// <summary>The pubkeys this connection proved it holds (NIP-42); empty until AUTH is supported.</summary>
-    public IReadOnlyCollection<string> AuthenticatedPubkeys { get; } = [];
+    /// <summary>The pubkeys this connection proved it holds (NIP-42 AUTH); a connection may prove several.</summary>
+    public IReadOnlyCollection<string> AuthenticatedPubkeys
+    {
+        get
+        {
+            lock (_authenticated) return [.. _authenticated];
+        }
+    }
+
+    /// <summary>True when the connection proved it holds <paramref name="pubkey"/>.</summary>
+    public bool IsAuthenticatedAs(string pubkey)
+    {
+        lock (_authenticated) return _authenticated.Contains(pubkey);
+    }
+
+    /// <summary>True once the connection proved any pubkey.</summary>
+    public bool IsAuthenticated
+    {
+        get
+        {
+            lock (_authenticated) return _authenticated.Count > 0;
+        }
+    }
+
+    /// <summary>The NIP-42 challenge sent to this connection: random, one per connection.</summary>
+    internal string Challenge { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>This connection's relay URL as a client would name it (normalized, <see cref="Auth.RelayUrl"/>), or null.</summary>
+    internal string? ConnectedUrl { get; init; }
+
+    internal void Authenticate(string pubkey)
+    {
+        lock (_authenticated) _authenticated.Add(pubkey);
+    }
 
     /// <summary>State a policy keeps for this connection; not thread-safe across policies that run in parallel.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);

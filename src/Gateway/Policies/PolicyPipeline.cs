@@ -58,9 +58,16 @@ internal sealed partial class PolicyPipeline
             _reqRate = TokenBuckets.PerKey(reqs, limits.ReqsBurstPerIp);
             _reqRateMessage = PolicyResult.RateLimited($"slow down: at most {EventPolicies.Rate(reqs, "REQ")} from one address").Message;
         }
-        _filter = [.. relay.RejectFilter];
+        var filters = new List<FilterPolicy>();
+        if (relay.Auth.Required) filters.Add(AuthPolicies.ReadsNeedAuth());
+        if (relay.Auth.PrivateKinds is { Length: > 0 } privateKinds) filters.Add(AuthPolicies.PrivateKindsNeedAuth(privateKinds));
+        filters.AddRange(relay.RejectFilter);
+        _filter = [.. filters];
+        var deliveries = new List<DeliveryPolicy>();
+        if (relay.Auth.PrivateKinds is { Length: > 0 } gated) deliveries.Add(AuthPolicies.PrivateKindsToTheirParties(gated));
+        deliveries.AddRange(relay.RejectDelivery);
         _rewriteFilter = [.. relay.RewriteFilter];
-        _delivery = [.. relay.RejectDelivery];
+        _delivery = [.. deliveries];
         _rewriteOutgoing = [.. relay.RewriteOutgoingEvent];
         _stored = [.. relay.OnEventStored];
         _connected = [.. relay.OnConnect];
@@ -74,7 +81,10 @@ internal sealed partial class PolicyPipeline
         var lists = relay.Policies;
         var policies = new List<EventPolicy>();
         if (limits.EventsPerSecondPerIp is { } perIp) policies.Add(EventPolicies.RateLimitPerIp(perIp, limits.EventsBurstPerIp));
+        if (relay.Auth.Required) policies.Add(AuthPolicies.EventsNeedAuth());
         policies.AddRange(Moderation(lists));
+        policies.Add(AuthPolicies.ProtectedEvents());
+        policies.Add(AuthPolicies.AuthEventsAreNotPublished());
         policies.Add(EventPolicies.NotExpired());
         if (limits.CreatedAtLowerLimit is not null || limits.CreatedAtUpperLimit is not null)
             policies.Add(EventPolicies.CreatedAtWithin(limits.CreatedAtLowerLimit, limits.CreatedAtUpperLimit));

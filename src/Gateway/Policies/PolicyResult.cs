@@ -22,6 +22,8 @@ public readonly record struct PolicyResult
 
     public static PolicyResult Accept => default;
 
+    internal const string AuthRequiredPrefix = "auth-required:";
+
     /// <summary>Told OK true, never stored or delivered: for spam the sender should not learn was caught.</summary>
     public static PolicyResult ShadowReject => new(null, shadow: true);
 

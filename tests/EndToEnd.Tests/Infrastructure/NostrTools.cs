@@ -82,6 +82,18 @@ public sealed class NostrTools : IAsyncDisposable
             evt.GetProperty("created_at").GetInt64(), evt.GetProperty("kind").GetInt32(), line);
     }
 
+    /// <summary>A NIP-42 AUTH event made by nostr-tools' <c>makeAuthEvent(relay, challenge)</c> and signed.</summary>
+    public async Task<SignedEvent> AuthAsync(string secretKey, string relay, string challenge, long? createdAt = null)
+    {
+        var request = new JsonObject { ["op"] = "auth", ["sk"] = secretKey, ["relay"] = relay, ["challenge"] = challenge };
+        if (createdAt is { } at) request["created_at"] = at;
+        var line = await AskAsync(request.ToJsonString());
+        var evt = JsonDocument.Parse(line).RootElement;
+        if (evt.TryGetProperty("error", out var error)) throw new InvalidOperationException("nostr-tools: " + error.GetString());
+        return new SignedEvent(evt.GetProperty("id").GetString()!, evt.GetProperty("pubkey").GetString()!,
+            evt.GetProperty("created_at").GetInt64(), evt.GetProperty("kind").GetInt32(), line);
+    }
+
     public async Task<string> PublicKeyAsync(string secretKey)
     {
         var line = await AskAsync(new JsonObject { ["op"] = "pubkey", ["sk"] = secretKey }.ToJsonString());

@@ -27,6 +27,23 @@ public sealed class TestClient : IAsyncDisposable
     public WebSocketState State => _socket.State;
     public Task Closed => _receiving;
 
+    private readonly List<string> _challenges = [];
+    private readonly SemaphoreSlim _challenged = new(0);
+
+    /// <summary>How many AUTH challenges the relay sent so far.</summary>
+    public int ChallengeCount
+    {
+        get { lock (_challenges) return _challenges.Count; }
+    }
+
+    /// <summary>The first AUTH challenge (NIP-42), waiting for it when it has not come yet.</summary>
+    public async Task<string> ChallengeAsync(TimeSpan? timeout = null)
+    {
+        lock (_challenges) if (_challenges.Count > 0) return _challenges[0];
+        if (!await _challenged.WaitAsync(timeout ?? DefaultTimeout)) throw new TimeoutException("no AUTH challenge came");
+        lock (_challenges) return _challenges[0];
+    }
+
     public static async Task<TestClient> ConnectAsync(Uri url)
     {
         var socket = new ClientWebSocket();
@@ -51,8 +68,16 @@ public sealed class TestClient : IAsyncDisposable
                 }
                 message.Write(buffer, 0, result.Count);
                 if (!result.EndOfMessage) continue;
-                _incoming.Writer.TryWrite(JsonDocument.Parse(message.ToArray()).RootElement.Clone());
+                var frame = JsonDocument.Parse(message.ToArray()).RootElement.Clone();
                 message.SetLength(0);
+                // NIP-42 challenges are kept apart, so tests that read frames in order do not see them.
+                if (Frames.Is(frame, "AUTH") && frame.GetArrayLength() == 2 && frame[1].ValueKind == JsonValueKind.String)
+                {
+                    lock (_challenges) _challenges.Add(frame[1].GetString()!);
+                    _challenged.Release();
+                    continue;
+                }
+                _incoming.Writer.TryWrite(frame);
             }
         }
         catch (WebSocketException)

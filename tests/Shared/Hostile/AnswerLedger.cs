@@ -96,7 +96,7 @@ internal sealed class AnswerLedger(HostileTally tally)
     public void OnReply(RelayReply reply)
     {
         tally.Received(reply.Type);
-        if (reply.Type == ReplyType.Event) return;   // live and stored events on the attackers' own subscriptions: counted only
+        if (reply.Type is ReplyType.Event or ReplyType.Auth) return;   // events on the attackers' own subscriptions, challenges: counted only
         lock (_gate)
         {
             switch (reply.Type)
@@ -109,7 +109,7 @@ internal sealed class AnswerLedger(HostileTally tally)
                     else if (!RelayReply.HasPrefix(reply.Message)) tally.Violation("NOTICE without a NIP-01 prefix (invalid: ...)", reply.Message);
                     break;
                 case ReplyType.Other:
-                    tally.Violation("a message that is not NIP-01 (EVENT, OK, EOSE, CLOSED, NOTICE)", reply.Message ?? "");
+                    tally.Violation("a message that is not NIP-01 or NIP-42 (EVENT, OK, EOSE, CLOSED, NOTICE, AUTH)", reply.Message ?? "");
                     break;
             }
         }

@@ -239,6 +239,8 @@ public sealed class HonestTraffic(HonestEvent[] events) : IAsyncDisposable
                         AddProblem("the honest subscription was CLOSED: " + reply.Message);
                         endOfStored.TrySetException(new InvalidOperationException("the relay refused the honest subscription: " + reply.Message));
                         break;
+                    case ReplyType.Auth:
+                        break;   // NIP-42: every connection is offered a challenge
                     default:
                         AddProblem("the honest subscriber got " + reply);
                         break;
@@ -278,7 +280,7 @@ public sealed class HonestTraffic(HonestEvent[] events) : IAsyncDisposable
                     }
                     Signal();
                 }
-                else AddProblem("the honest publisher got " + reply);
+                else if (reply.Type != ReplyType.Auth) AddProblem("the honest publisher got " + reply);   // a challenge is fine
             }
         }
         catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException)

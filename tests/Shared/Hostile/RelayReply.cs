@@ -14,6 +14,9 @@ public enum ReplyType
 
     /// <summary>NIP-45's answer to COUNT: answers that subscription id as EOSE would.</summary>
     Count,
+
+    /// <summary>NIP-42's challenge: sent when a connection opens and with every auth-required: refusal.</summary>
+    Auth,
 }
 
 /// <summary>
@@ -71,6 +74,7 @@ public readonly record struct RelayReply(ReplyType Type, string? Key, bool Accep
                 return new RelayReply(ReplyType.Closed, id, false, NextString(ref reader));
             }
             if (reader.ValueTextEquals("NOTICE"u8)) return new RelayReply(ReplyType.Notice, null, false, NextString(ref reader));
+            if (reader.ValueTextEquals("AUTH"u8)) return new RelayReply(ReplyType.Auth, null, false, NextString(ref reader));
             return Unknown(frame);
         }
         catch (JsonException)
