@@ -83,18 +83,22 @@ public sealed class Nip42AuthTests(RelayFixture fixture)
         await stranger.SendAsync(Frames.Req("dms", new { kinds = new[] { 4 }, authors = new[] { dm.Pubkey } }));
         var refused = await stranger.ExpectAsync(f => Frames.IsFor(f, "dms"));
         var unnamed = await stranger.QueryAsync("all", new { authors = new[] { dm.Pubkey } });
-        await AuthenticateAsync(stranger, NostrTools.NewSecretKey());
-        var authenticatedStranger = await stranger.QueryAsync("dms2", new { kinds = new[] { 4 }, authors = new[] { dm.Pubkey } });
+        var strangerKey = NostrTools.NewSecretKey();
+        await AuthenticateAsync(stranger, strangerKey);
+        await stranger.SendAsync(Frames.Req("dms2", new { kinds = new[] { 4 }, authors = new[] { dm.Pubkey } }));
+        var notTheirs = await stranger.ExpectAsync(f => Frames.IsFor(f, "dms2"));
+        var strangersOwn = await stranger.QueryAsync("dms3", new { kinds = new[] { 4 }, authors = new[] { await fixture.Tools.PublicKeyAsync(strangerKey) } });
 
         await using var recipient = await fixture.ConnectAsync();
         Assert.Equal((true, ""), await AuthenticateAsync(recipient, bob));
-        var received = await recipient.QueryAsync("mine", new { kinds = new[] { 4 }, authors = new[] { dm.Pubkey } });
+        var received = await recipient.QueryAsync("mine", new Dictionary<string, object> { ["kinds"] = new[] { 4 }, ["authors"] = new[] { dm.Pubkey }, ["#p"] = new[] { bobPubkey } });
 
         Assert.Equal("CLOSED", refused[0].GetString());
         Assert.StartsWith("auth-required:", refused[2].GetString());
         Assert.True(stranger.ChallengeCount >= 2, "an auth-required refusal comes with the challenge again");
         Assert.Empty(unnamed);
-        Assert.Empty(authenticatedStranger);
+        Assert.Equal("restricted: direct messages and gift wraps: name your own pubkey in authors or #p", notTheirs[2].GetString());
+        Assert.Empty(strangersOwn);
         Assert.Equal([dm.Id], received.Select(Frames.Id));
     }
 
@@ -143,6 +147,35 @@ public sealed class Nip42AuthTests(RelayFixture fixture)
         Assert.Equal("auth-required: this relay serves authenticated clients only", closed[2].GetString());
         Assert.Equal((true, ""), after);
         Assert.True(document.GetProperty("auth_required").GetBoolean());
+    }
+
+    [Fact]
+    public async Task configured_private_kinds_replace_the_default_and_the_gate_can_be_turned_off()
+    {
+        await using var replaced = await RelayServer.StartAsync("Relay:Auth:PrivateKinds:0=14");
+        await using var off = await RelayServer.StartAsync("Relay:Auth:GatePrivateKinds=false");
+        await using var toReplaced = await TestClient.ConnectAsync(replaced.Url);
+        await using var toOff = await TestClient.ConnectAsync(off.Url);
+
+        var kind4 = await toReplaced.QueryAsync("k4", new { kinds = new[] { 4 }, limit = 1 });
+        await toReplaced.SendAsync(Frames.Req("k14", new { kinds = new[] { 14 }, limit = 1 }));
+        var kind14 = await toReplaced.ExpectAsync(f => Frames.IsFor(f, "k14"));
+        var ungated = await toOff.QueryAsync("k1059", new { kinds = new[] { 1059 }, limit = 1 });
+
+        Assert.Empty(kind4);
+        Assert.StartsWith("auth-required:", kind14[2].GetString());
+        Assert.Empty(ungated);
+    }
+
+    [Fact]
+    public async Task a_repost_carrying_a_direct_message_is_refused()
+    {
+        var dm = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 4, "ciphertext?iv=x", [["p", new string('b', 64)]]);
+        await using var client = await fixture.ConnectAsync();
+
+        var repost = await client.PublishAsync(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 16, dm.Json, [["e", dm.Id], ["k", "4"]]));
+
+        Assert.Equal((false, "blocked: a repost of a protected event (NIP-70) or a private one is not accepted"), repost);
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class Nip70ProtectedEventTests(RelayFixture fixture)
         var protectedRepost = await client.PublishAsync(await fixture.Tools.SignAsync(reposter, 6, protectedNote.Json, [["e", protectedNote.Id]]));
         var plainRepost = await client.PublishAsync(await fixture.Tools.SignAsync(reposter, 6, plainNote.Json, [["e", plainNote.Id]]));
 
-        Assert.Equal((false, "blocked: a repost of a protected event (NIP-70) is not accepted"), protectedRepost);
+        Assert.Equal((false, "blocked: a repost of a protected event (NIP-70) or a private one is not accepted"), protectedRepost);
         Assert.Equal((true, ""), plainRepost);
     }
 }

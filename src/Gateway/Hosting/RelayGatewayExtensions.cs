@@ -76,7 +76,9 @@ public static partial class RelayGatewayExtensions
         });
         app.UseWebSockets();
         var verifier = app.Services.GetRequiredService<ISchnorrVerifier>();
-        LogVerifier(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NostrRelay.Gateway"), verifier.Name);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NostrRelay.Gateway");
+        LogVerifier(logger, verifier.Name);
+        if (relay.PublicUrls is not { Length: > 0 }) LogNoPublicUrls(logger);
         var endpoint = app.Services.GetRequiredService<RelayEndpoint>();
         return app.Map(path, endpoint.HandleAsync);
     }
@@ -94,6 +96,9 @@ public static partial class RelayGatewayExtensions
         }
         return forwarded;
     }
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Relay:PublicUrls is not set: NIP-42 AUTH accepts the relay URL a client's Host header names, so another relay could replay an AUTH its users signed. Set it for a relay others reach")]
+    private static partial void LogNoPublicUrls(ILogger logger);
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Verifying signatures with {Verifier}")]
     private static partial void LogVerifier(ILogger logger, string verifier);

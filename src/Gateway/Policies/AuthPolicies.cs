@@ -15,13 +15,14 @@ public static class AuthPolicies
 
     /// <summary>
     /// NIP-70: an event with a <c>["-"]</c> tag is taken only from its authenticated author; a repost (kinds 6 and 16)
-    /// that carries a protected event is refused.
+    /// that carries a protected event, or an event of a private kind (which would show it to everyone), is refused.
     /// </summary>
-    public static EventPolicy ProtectedEvents()
+    public static EventPolicy ProtectedEvents(IEnumerable<int>? privateKinds = null)
     {
+        var gated = new HashSet<int>(privateKinds ?? []);
         var authFirst = PolicyResult.AuthRequired("this event is protected (NIP-70): authenticate as its author to publish it");
         var notAuthor = PolicyResult.Restricted("this event is protected (NIP-70): only its author may publish it");
-        var repost = PolicyResult.Blocked("a repost of a protected event (NIP-70) is not accepted");
+        var repost = PolicyResult.Blocked("a repost of a protected event (NIP-70) or a private one is not accepted");
         return (evt, client) =>
         {
             if (IsProtected(evt.Tags))
@@ -29,7 +30,7 @@ public static class AuthPolicies
                 if (!client.IsAuthenticated) return authFirst;
                 return client.IsAuthenticatedAs(evt.Pubkey) ? PolicyResult.Accept : notAuthor;
             }
-            return evt.Kind is 6 or 16 && RepostsProtected(evt.Content) ? repost : PolicyResult.Accept;
+            return evt.Kind is 6 or 16 && RepostsWhatItMayNot(evt.Content, gated) ? repost : PolicyResult.Accept;
         };
     }
 
@@ -40,18 +41,45 @@ public static class AuthPolicies
         return (evt, _) => evt.Kind == 22242 ? refused : PolicyResult.Accept;
     }
 
-    /// <summary>A filter that names a private kind needs AUTH first (NIP-42), so the client knows to authenticate.</summary>
+    /// <summary>
+    /// A filter that names a private kind needs AUTH first (NIP-42), and must name the client's own pubkeys in
+    /// <c>authors</c> or <c>#p</c>: otherwise the relay would read other people's messages only to withhold them, and
+    /// they would use up the filter's limit.
+    /// </summary>
     public static FilterPolicy PrivateKindsNeedAuth(IEnumerable<int> privateKinds)
     {
         var kinds = new HashSet<int>(privateKinds);
         var authFirst = PolicyResult.AuthRequired("direct messages and gift wraps are shown only to their parties: authenticate first");
+        var ownOnly = PolicyResult.Restricted("direct messages and gift wraps: name your own pubkey in authors or #p");
         return (filter, client) =>
         {
-            if (client.IsAuthenticated || filter.Kinds is not { } named) return PolicyResult.Accept;
-            foreach (var kind in named)
-                if (kinds.Contains(kind)) return authFirst;
-            return PolicyResult.Accept;
+            if (filter.Kinds is not { } named || !NamesAny(named, kinds)) return PolicyResult.Accept;
+            if (!client.IsAuthenticated) return authFirst;
+            return AllOwn(filter.Authors, client) || AllOwn(TagValues(filter, 'p'), client) ? PolicyResult.Accept : ownOnly;
         };
+    }
+
+    private static bool NamesAny(int[] named, HashSet<int> kinds)
+    {
+        foreach (var kind in named)
+            if (kinds.Contains(kind)) return true;
+        return false;
+    }
+
+    private static string[]? TagValues(NostrRelay.Protocol.Filter filter, char letter)
+    {
+        if (filter.Tags is null) return null;
+        foreach (var tag in filter.Tags)
+            if (tag.Name == letter) return tag.Values;
+        return null;
+    }
+
+    private static bool AllOwn(string[]? pubkeys, ClientContext client)
+    {
+        if (pubkeys is not { Length: > 0 }) return false;
+        foreach (var pubkey in pubkeys)
+            if (!client.IsAuthenticatedAs(pubkey)) return false;
+        return true;
     }
 
     /// <summary>Keeps an event of a private kind from everyone but its author and the pubkeys its <c>p</c> tags name.</summary>
@@ -77,14 +105,19 @@ public static class AuthPolicies
         return false;
     }
 
-    /// <summary>A repost's content is the reposted event's JSON (NIP-18); it is protected when its tags hold <c>["-"]</c>.</summary>
-    private static bool RepostsProtected(string content)
+    /// <summary>
+    /// A repost's content is the reposted event's JSON (NIP-18). It may not carry a protected event or one of a private
+    /// kind. Every content that is a JSON object is read: a text pre-check would miss an escaped <c>"\u002d"</c>.
+    /// </summary>
+    private static bool RepostsWhatItMayNot(string content, HashSet<int> privateKinds)
     {
-        if (content.Length == 0 || !content.Contains("\"-\"", StringComparison.Ordinal)) return false;
+        if (content.Length == 0 || content[0] != '{') return false;
         try
         {
             using var document = System.Text.Json.JsonDocument.Parse(content);
-            if (!document.RootElement.TryGetProperty("tags", out var tags) || tags.ValueKind != System.Text.Json.JsonValueKind.Array) return false;
+            var root = document.RootElement;
+            if (root.TryGetProperty("kind", out var kind) && kind.TryGetInt32(out var reposted) && privateKinds.Contains(reposted)) return true;
+            if (!root.TryGetProperty("tags", out var tags) || tags.ValueKind != System.Text.Json.JsonValueKind.Array) return false;
             foreach (var tag in tags.EnumerateArray())
                 if (tag.ValueKind == System.Text.Json.JsonValueKind.Array && tag.GetArrayLength() >= 1
                     && tag[0].ValueKind == System.Text.Json.JsonValueKind.String && tag[0].GetString() == "-") return true;

@@ -9,7 +9,8 @@ namespace NostrRelay.Policies;
 public sealed class ClientContext
 {
     private Dictionary<string, object?>? _items;
-    private readonly HashSet<string> _authenticated = new(StringComparer.Ordinal);
+    private volatile string[] _authenticated = [];
+    private readonly Lock _authenticating = new();
 
     /// <summary>The <c>import</c> command's events: no connection, no address.</summary>
     internal static ClientContext ForImport() => new(0, null) { IsImport = true };
@@ -34,28 +35,18 @@ public sealed class ClientContext
     internal string AddressKey { get; }
 
     /// <summary>The pubkeys this connection proved it holds (NIP-42 AUTH); a connection may prove several.</summary>
-    public IReadOnlyCollection<string> AuthenticatedPubkeys
-    {
-        get
-        {
-            lock (_authenticated) return [.. _authenticated];
-        }
-    }
+    public IReadOnlyCollection<string> AuthenticatedPubkeys => _authenticated;
 
     /// <summary>True when the connection proved it holds <paramref name="pubkey"/>.</summary>
     public bool IsAuthenticatedAs(string pubkey)
     {
-        lock (_authenticated) return _authenticated.Contains(pubkey);
+        foreach (var known in _authenticated)
+            if (string.Equals(known, pubkey, StringComparison.Ordinal)) return true;
+        return false;
     }
 
     /// <summary>True once the connection proved any pubkey.</summary>
-    public bool IsAuthenticated
-    {
-        get
-        {
-            lock (_authenticated) return _authenticated.Count > 0;
-        }
-    }
+    public bool IsAuthenticated => _authenticated.Length > 0;
 
     /// <summary>The NIP-42 challenge sent to this connection: random, one per connection.</summary>
     internal string Challenge { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
@@ -63,9 +54,14 @@ public sealed class ClientContext
     /// <summary>This connection's relay URL as a client would name it (normalized, <see cref="Auth.RelayUrl"/>), or null.</summary>
     internal string? ConnectedUrl { get; init; }
 
+    /// <summary>Copy on write: readers (every delivery of a private kind) take the array as it is, without a lock.</summary>
     internal void Authenticate(string pubkey)
     {
-        lock (_authenticated) _authenticated.Add(pubkey);
+        lock (_authenticating)
+        {
+            if (IsAuthenticatedAs(pubkey)) return;
+            _authenticated = [.. _authenticated, pubkey];
+        }
     }
 
     /// <summary>State a policy keeps for this connection; not thread-safe across policies that run in parallel.</summary>

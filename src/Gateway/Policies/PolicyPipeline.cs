@@ -60,11 +60,11 @@ internal sealed partial class PolicyPipeline
         }
         var filters = new List<FilterPolicy>();
         if (relay.Auth.Required) filters.Add(AuthPolicies.ReadsNeedAuth());
-        if (relay.Auth.PrivateKinds is { Length: > 0 } privateKinds) filters.Add(AuthPolicies.PrivateKindsNeedAuth(privateKinds));
+        if (relay.Auth.GatedKinds is { Length: > 0 } privateKinds) filters.Add(AuthPolicies.PrivateKindsNeedAuth(privateKinds));
         filters.AddRange(relay.RejectFilter);
         _filter = [.. filters];
         var deliveries = new List<DeliveryPolicy>();
-        if (relay.Auth.PrivateKinds is { Length: > 0 } gated) deliveries.Add(AuthPolicies.PrivateKindsToTheirParties(gated));
+        if (relay.Auth.GatedKinds is { Length: > 0 } gated) deliveries.Add(AuthPolicies.PrivateKindsToTheirParties(gated));
         deliveries.AddRange(relay.RejectDelivery);
         _rewriteFilter = [.. relay.RewriteFilter];
         _delivery = [.. deliveries];
@@ -83,7 +83,7 @@ internal sealed partial class PolicyPipeline
         if (limits.EventsPerSecondPerIp is { } perIp) policies.Add(EventPolicies.RateLimitPerIp(perIp, limits.EventsBurstPerIp));
         if (relay.Auth.Required) policies.Add(AuthPolicies.EventsNeedAuth());
         policies.AddRange(Moderation(lists));
-        policies.Add(AuthPolicies.ProtectedEvents());
+        policies.Add(AuthPolicies.ProtectedEvents(relay.Auth.GatedKinds));
         policies.Add(AuthPolicies.AuthEventsAreNotPublished());
         policies.Add(EventPolicies.NotExpired());
         if (limits.CreatedAtLowerLimit is not null || limits.CreatedAtUpperLimit is not null)
