@@ -31,6 +31,7 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
     private const int UnloadedEvents = 200;
     private const int MaxAttackEvents = 4_000;   // the publisher stops when the attack ends, long before this
     private const int PreloadEvents = 2_000;     // ~1.3 KB each: 25 subscriptions of {} and {limit:5000} owe ~40 MB
+    private const double LatencyMarginMs = 50;
     private static readonly TimeSpan AttackWindow = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan AttackOverrun = TimeSpan.FromSeconds(25);   // the attack is cut this long after its window
 
@@ -70,6 +71,7 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
         using var attackOver = new CancellationTokenSource();
         using var attackCut = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
         attackCut.CancelAfter(AttackWindow + AttackOverrun);
+        var pausedBefore = GC.GetTotalPauseDuration();
         var started = Stopwatch.GetTimestamp();
         var publishing = honest.PublishAsync(firstAttackEvent, MaxAttackEvents, HonestPerSecond, attackOver.Token);
         try
@@ -88,8 +90,9 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
         var attackSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         if (!await honest.SettleAsync(firstAttackEvent, attackEvents, TimeSpan.FromSeconds(15))) failures.Add("the honest client's events of the attack phase did not all settle within 15 s after it");
         var during = honest.Figures(firstAttackEvent, attackEvents);
+        var testPauses = GC.GetTotalPauseDuration() - pausedBefore;
         var cpuDuring = ProcessCpuSeconds(relay.Pid) - cpuBefore;
-        output.WriteLine($"honest, during the attack ({attackSeconds:0.0} s): {during}");
+        output.WriteLine($"honest, during the attack ({attackSeconds:0.0} s): {during}; this test process paused {testPauses.TotalMilliseconds:0} ms for GC");
 
         var tally = HostileTally.Merge(attackers.Select(a => a.Tally));
         output.WriteLine($"attackers: {tally.Describe()}");
@@ -115,14 +118,17 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
                 "still owed, e.g.: " + string.Join(" | ", tally.UnansweredExamples()));
         foreach (var violation in tally.Violations()) failures.Add("NIP-01: " + violation);
 
-        // The honest client lost nothing, and its live p99 during the attack stays within 2× its own unloaded p99 + 20 ms.
+        // The honest client lost nothing, and its live p99 during the attack stays within 2× its own unloaded p99 + 50 ms.
+        // The margin is for this shared 2-core machine, where the test process itself (sending 40 MB, reading 100 MB)
+        // collects garbage and is descheduled now and then; a neighbour held up by a hostile frame waits far longer.
         foreach (var problem in honest.Problems) failures.Add("honest client: " + problem);
         if (during.Lost > 0 || during.Duplicates > 0 || during.Unanswered > 0 || during.Refused > 0)
             failures.Add($"honest client during the attack: {during.Lost} lost, {during.Duplicates} duplicate, {during.Unanswered} without OK, {during.Refused} refused (all must be 0)");
-        var bound = 2 * unloaded.LiveP99 + 20;
+        var bound = 2 * unloaded.LiveP99 + LatencyMarginMs;
         if (!(during.LiveP99 <= bound))
-            failures.Add($"honest live p99 during the attack {during.LiveP99:0.0} ms > 2 × unloaded p99 {unloaded.LiveP99:0.0} ms + 20 ms = {bound:0.0} ms " +
-                $"(p50 {unloaded.LiveP50:0.0} → {during.LiveP50:0.0} ms; OK p99 {unloaded.OkP99:0.0} → {during.OkP99:0.0} ms)");
+            failures.Add($"honest live p99 during the attack {during.LiveP99:0.0} ms > 2 × unloaded p99 {unloaded.LiveP99:0.0} ms + {LatencyMarginMs} ms = {bound:0.0} ms " +
+                $"(p50 {unloaded.LiveP50:0.0} → {during.LiveP50:0.0} ms; OK p99 {unloaded.OkP99:0.0} → {during.OkP99:0.0} ms; " +
+                $"this test process paused {testPauses.TotalMilliseconds:0} ms for garbage collection during the attack)");
 
         // Slow consumers: once they read again, either the relay paced them (every REQ answered in full, up to its EOSE:
         // stored-event reads wait while a connection is behind) or it told them (CLOSED, or a close with a status).
