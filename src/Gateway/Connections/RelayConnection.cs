@@ -39,6 +39,7 @@ internal sealed partial class RelayConnection
         _logger = logger;
         Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode));
         Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, policies, client, logger);
+        Counts = new CountsInFlight(grains, options.MaxCountsInFlight, Reply, logger);
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);
     }
 
@@ -52,6 +53,7 @@ internal sealed partial class RelayConnection
 
     public OutboundQueue Outbound { get; }
     public EventsInFlight Events { get; }
+    public CountsInFlight Counts { get; }
     public ConnectionSubscriptions Subscriptions { get; }
 
     /// <summary>True once the relay is shutting down: new EVENTs and REQs are refused.</summary>

@@ -61,6 +61,24 @@ internal static class RelayFrames
         return frame.ToFrame();
     }
 
+    /// <summary><c>["COUNT",id,{"count":n}]</c> (NIP-45), with <c>"approximate":true</c> and the <c>hll</c> registers when there are.</summary>
+    public static OutboundFrame Count(string queryId, long count, bool approximate, ReadOnlySpan<byte> hll)
+    {
+        var frame = new FrameBuilder(queryId.Length * 3 + 64 + hll.Length * 2 + 16);
+        JsonText.WriteRaw(frame, "[\"COUNT\","u8);
+        JsonText.WriteString(frame, queryId);
+        JsonText.WriteRaw(frame, ",{\"count\":"u8);
+        JsonText.WriteRaw(frame, System.Text.Encoding.ASCII.GetBytes(count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (approximate) JsonText.WriteRaw(frame, ",\"approximate\":true"u8);
+        if (hll.Length > 0)
+        {
+            JsonText.WriteRaw(frame, ",\"hll\":"u8);
+            JsonText.WriteString(frame, Convert.ToHexStringLower(hll));
+        }
+        JsonText.WriteRaw(frame, "}]"u8);
+        return frame.ToFrame();
+    }
+
     /// <summary><c>["AUTH",challenge]</c> (NIP-42).</summary>
     public static OutboundFrame Auth(string challenge)
     {

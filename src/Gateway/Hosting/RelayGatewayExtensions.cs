@@ -42,6 +42,7 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<ReqMessageHandler>();
         services.TryAddSingleton<CloseMessageHandler>();
         services.TryAddSingleton<AuthMessageHandler>();
+        services.TryAddSingleton<CountMessageHandler>();
         services.TryAddSingleton<ClientMessages>();
         services.TryAddSingleton<RelayEndpoint>();
         services.AddHealthChecks().AddCheck<GatewayHealthCheck>("gateway", tags: [ReadyTag]);

@@ -129,6 +129,9 @@ public sealed class RelayOptions
     /// <summary>EVENTs one connection may have awaiting their OK; reading its socket pauses beyond that. Default 128.</summary>
     public int MaxEventsInFlight { get; set; } = 128;
 
+    /// <summary>COUNTs (NIP-45) one connection may have awaiting their answer; reading its socket pauses beyond that. Default 4.</summary>
+    public int MaxCountsInFlight { get; set; } = 4;
+
     /// <summary>
     /// Memory queued for one connection (frames' pooled buffers) before the subscription that would pass it is closed;
     /// past a quarter of it, the connection's REQs stop reading stored events until it catches up. Default 16 MiB.

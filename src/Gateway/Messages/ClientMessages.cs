@@ -5,7 +5,7 @@ using NostrRelay.Framing;
 namespace NostrRelay.Messages;
 
 /// <summary>Reads a message's verb and hands the message to that verb's handler; answers the verbs this relay does not speak.</summary>
-internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandler reqs, CloseMessageHandler closes, AuthMessageHandler auths)
+internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandler reqs, CloseMessageHandler closes, AuthMessageHandler auths, CountMessageHandler counts)
 {
     public ValueTask HandleAsync(RelayConnection connection, ReadOnlyMemory<byte> frame)
     {
@@ -26,33 +26,14 @@ internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandl
             case ClientFrameKind.Event: return events.HandleAsync(connection, frame);
             case ClientFrameKind.Req: return reqs.HandleAsync(connection, frame);
             case ClientFrameKind.Close: return closes.HandleAsync(connection, frame);
-            case ClientFrameKind.Count:
-                // NIP-45: a relay that does not support COUNT answers with CLOSED.
-                connection.Reply(CountUnsupported(frame.Span));
-                return default;
+            case ClientFrameKind.Count: return counts.HandleAsync(connection, frame);
             case ClientFrameKind.Auth: return auths.HandleAsync(connection, frame);
             case ClientFrameKind.Unknown:
-                connection.Reply(RelayFrames.Notice("invalid: unknown message type; this relay understands EVENT, REQ, CLOSE and AUTH"));
+                connection.Reply(RelayFrames.Notice("invalid: unknown message type; this relay understands EVENT, REQ, CLOSE, COUNT and AUTH"));
                 return default;
             default:
                 connection.Reply(RelayFrames.Notice("invalid: a message must be a JSON array starting with its type, e.g. [\"REQ\", ...]"));
                 return default;
-        }
-    }
-
-    private OutboundFrame CountUnsupported(ReadOnlySpan<byte> frame)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(frame, FrameReader.Options);
-            FrameReader.ReadKind(ref reader);
-            if (FrameReader.TryReadSubscriptionId(ref reader, reqs.Limits, out var id, out var error))
-                return RelayFrames.Closed(id!, "unsupported: COUNT (NIP-45) is not supported by this relay");
-            return RelayFrames.Notice(error ?? "invalid: COUNT needs a subscription id");
-        }
-        catch (JsonException ex)
-        {
-            return RelayFrames.Notice("invalid: malformed JSON: " + ex.Message);
         }
     }
 }

@@ -28,6 +28,7 @@ internal sealed partial class PolicyPipeline
     private readonly System.Threading.RateLimiting.PartitionedRateLimiter<string>? _reqRate;
     private readonly string? _reqRateMessage;
     private readonly ILogger _logger;
+    private readonly int[]? _privateKinds;
 
     public PolicyPipeline(IOptions<RelayOptions> options, IServiceProvider services, ILogger<PolicyPipeline> logger)
     {
@@ -66,6 +67,7 @@ internal sealed partial class PolicyPipeline
         var deliveries = new List<DeliveryPolicy>();
         if (relay.Auth.GatedKinds is { Length: > 0 } gated) deliveries.Add(AuthPolicies.PrivateKindsToTheirParties(gated));
         deliveries.AddRange(relay.RejectDelivery);
+        _privateKinds = relay.Auth.GatedKinds is { Length: > 0 } counted ? counted : null;
         _rewriteFilter = [.. relay.RewriteFilter];
         _delivery = [.. deliveries];
         _rewriteOutgoing = [.. relay.RewriteOutgoingEvent];
@@ -207,6 +209,13 @@ internal sealed partial class PolicyPipeline
             return "error: a relay policy failed on this request; try again later";
         }
     }
+
+    /// <summary>
+    /// What a COUNT must leave out: events of the private kinds, unless one of the connection's authenticated pubkeys
+    /// wrote them or is <c>p</c>-tagged (a count cannot pass through the delivery veto, so the count grain applies it).
+    /// </summary>
+    public (int[]? PrivateKinds, string[]? Parties) CountScope(ClientContext client) =>
+        _privateKinds is null ? (null, null) : (_privateKinds, client.IsAuthenticated ? [.. client.AuthenticatedPubkeys] : null);
 
     /// <summary>The event to send this subscriber, or null to keep it from them.</summary>
     /// <remarks>A hook that throws keeps the event from this subscriber (logged); the others still get it.</remarks>

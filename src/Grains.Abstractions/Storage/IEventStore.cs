@@ -46,6 +46,13 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>How many stored events match the filter, ignoring its limit.</summary>
     Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The id and pubkey of every stored event matching the filter, ignoring its limit, in no particular order. COUNT
+    /// reads these to count several filters' matches once each and to fill NIP-45's HyperLogLog; a store reads them
+    /// from its columns or keys where it can, not from the events' JSON.
+    /// </summary>
+    IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, CancellationToken cancellationToken = default);
+
     /// <summary>Removes one event; false when it was not stored.</summary>
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
 

@@ -33,6 +33,10 @@ internal sealed class CatchUpReads : TaskScheduler, IDisposable
     public Task<bool> ReadPageAsync(HistoryReader reader, List<NostrEvent> page, int max, long maxBytes, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(() => reader.ReadPageAsync(page, max, maxBytes, cancellationToken), cancellationToken, TaskCreationOptions.DenyChildAttach, this).Unwrap();
 
+    /// <summary>Runs other store work (a COUNT) on a catch-up thread in the same queue.</summary>
+    public Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, this).Unwrap();
+
     private void Run()
     {
         LowerPriority();

@@ -90,6 +90,9 @@ public sealed partial class MirroredEventStore : IEventStore
     /// <summary>The primary's count: it receives every write, and counting across stores would mean reading every id.</summary>
     public Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default) => _primary.CountAsync(filter, cancellationToken);
 
+    /// <summary>The primary's, as for <see cref="CountAsync"/>: every id once.</summary>
+    public IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, CancellationToken cancellationToken = default) => _primary.ReadKeysAsync(filter, cancellationToken);
+
     public IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, CancellationToken cancellationToken = default) =>
         ExpiredUnion.ReadAsync(_all, now, max, cancellationToken);
 

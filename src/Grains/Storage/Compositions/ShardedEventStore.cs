@@ -204,6 +204,14 @@ public sealed class ShardedEventStore : IEventStore
         return count;
     }
 
+    /// <summary>Each event lives in one shard: the shards' keys, one after another.</summary>
+    public async IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var store in ShardsFor(filter))
+            await foreach (var key in store.ReadKeysAsync(filter, cancellationToken).ConfigureAwait(false))
+                yield return key;
+    }
+
     public IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, CancellationToken cancellationToken = default) =>
         ExpiredUnion.ReadAsync(_stores, now, max, cancellationToken);
 

@@ -86,6 +86,24 @@ public sealed class MemoryEventStore : IEventStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
+    public async IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var keys = new List<EventKey>();
+        lock (_lock)
+        {
+            if (!filter.CannotMatch)
+                foreach (var stored in _byPosition.Values)
+                    if (filter.Matches(stored.Event)) keys.Add(new EventKey(stored.Event.Id, stored.Event.Pubkey));
+        }
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return key;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
     public Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);

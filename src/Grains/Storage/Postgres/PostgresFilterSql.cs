@@ -34,6 +34,14 @@ internal static class PostgresFilterSql
         command.CommandText = sql.ToString();
     }
 
+    /// <summary><c>SELECT id, pubkey</c> of every match, in no order.</summary>
+    public static void Keys(NpgsqlCommand command, PostgresSchema schema, Filter filter)
+    {
+        var sql = new StringBuilder("SELECT e.id, e.pubkey");
+        AppendFromWhere(sql, command.Parameters, schema, filter, after: null);
+        command.CommandText = sql.ToString();
+    }
+
     public static void Count(NpgsqlCommand command, PostgresSchema schema, Filter filter)
     {
         var sql = new StringBuilder("SELECT count(*)");

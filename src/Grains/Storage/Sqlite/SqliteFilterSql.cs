@@ -29,6 +29,15 @@ internal static class SqliteFilterSql
         command.CommandText = sql.ToString();
     }
 
+    /// <summary><c>SELECT id, pubkey</c> of every match, in no order: columns before the JSON, so its pages are not read.</summary>
+    public static void Keys(SqliteCommand command, Filter filter)
+    {
+        var sql = new StringBuilder("SELECT id, pubkey FROM events WHERE 1");
+        AppendConditions(sql, command.Parameters, filter, after: null);
+        sql.Append(';');
+        command.CommandText = sql.ToString();
+    }
+
     public static void Count(SqliteCommand command, Filter filter)
     {
         var sql = new StringBuilder("SELECT count(*) FROM events WHERE 1");
