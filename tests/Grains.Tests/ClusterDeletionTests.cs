@@ -65,6 +65,42 @@ public sealed class ClusterDeletionTests(ThreeSiloClusterFixture fixture)
             Assert.Equal([rewritten.Id, other.Id], (await StoredOnAsync(silo, new Filter { Authors = [author.Pubkey], Kinds = [30023], Limit = 10 })).Select(e => e.Id));
     }
 
+    /// <summary>
+    /// NIP-62: "Relays MUST fully delete any events from the .pubkey" and "MUST ensure the deleted events cannot be
+    /// re-broadcasted". The request is taken on one silo; after its grain is collected, a new activation (on any silo)
+    /// still refuses the older events, and a gift wrap dated before it for the vanished pubkey is refused too.
+    /// </summary>
+    [Fact]
+    public async Task a_request_to_vanish_removes_everything_before_it_and_stays_in_force_after_the_grain_is_collected()
+    {
+        var author = new Author();
+        var sender = new Author();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var notes = Enumerable.Range(0, 5).Select(i => author.Note($"note {i}", createdAt: now - 100 + i)).ToList();
+        var profile = author.Note("""{"name":"soon gone"}""", createdAt: now - 50, kind: 0);
+        var wrap = sender.Note("sealed", createdAt: now - 40, kind: 1059, tags: [["p", author.Pubkey]]);
+        var request = author.Note("please forget me", createdAt: now - 10, kind: Vanishing.Kind, tags: [["relay", "ALL_RELAYS"]]);
+        var stream = fixture.GrainsOn(0).GetGrain<IAuthorStreamGrain>(author.Pubkey);
+        foreach (var note in notes) Assert.Equal(AppendStatus.Accepted, (await stream.AppendAsync(note)).Status);
+        Assert.Equal(AppendStatus.Accepted, (await stream.AppendAsync(profile)).Status);
+        Assert.Equal(AppendStatus.Accepted, (await fixture.Client.GetGrain<IAuthorStreamGrain>(sender.Pubkey).AppendAsync(wrap)).Status);
+
+        Assert.Equal(AppendStatus.Accepted, (await stream.AppendAsync(request)).Status);
+        await fixture.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        for (var silo = 0; silo < 3; silo++)
+        {
+            Assert.Equal([request.Id], (await StoredOnAsync(silo, new Filter { Authors = [author.Pubkey], Limit = 10 })).Select(e => e.Id));
+            Assert.Empty(await StoredOnAsync(silo, new Filter { Kinds = [1059], Tags = [new TagFilter('p', [author.Pubkey])], Limit = 10 }));
+        }
+        var again = await fixture.GrainsOn(2).GetGrain<IAuthorStreamGrain>(author.Pubkey).AppendAsync(notes[0]);
+        Assert.Equal((AppendStatus.Rejected, Vanishing.AuthorVanishedMessage), (again.Status, again.Message));
+        var wrapAgain = await fixture.GrainsOn(1).GetGrain<IAuthorStreamGrain>(sender.Pubkey).AppendAsync(wrap);
+        Assert.Equal((AppendStatus.Rejected, Vanishing.RecipientVanishedMessage), (wrapAgain.Status, wrapAgain.Message));
+        var after = author.Note("back, with a clean slate", createdAt: now);
+        Assert.Equal(AppendStatus.Accepted, (await fixture.GrainsOn(1).GetGrain<IAuthorStreamGrain>(author.Pubkey).AppendAsync(after)).Status);
+    }
+
     /// <summary>The stored events a REQ gets (newest first) from a subscription shard activated on silo <paramref name="silo"/> (checked).</summary>
     private async Task<List<NostrEvent>> StoredOnAsync(int silo, Filter filter)
     {

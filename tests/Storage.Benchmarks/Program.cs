@@ -3,12 +3,16 @@
 // For each store: grow a fresh store to each size with many concurrent writers (one stream each, as
 // author grains write), timing the durable saves of that stage; at each size, time 1,000 queries of each
 // NIP-01 shape one after another. At the last size, time NIP-09 deletion requests (each naming one stored
-// event of its author) and the NIP-40 purge of 10,000 expired events, as ExpiryPurgeGrain runs it.
+// event of its author) and the NIP-40 purge of 10,000 expired events, as ExpiryPurgeGrain runs it. At each size,
+// time NIP-45 COUNTs of the reactions to one popular event (10,000) and of one pubkey's followers (5,000), by the
+// index alone and with the HyperLogLog (EventCounter, as the count grain runs it).
 // Prints markdown rows for docs/benchmarks.md.
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Configuration;
+using NostrRelay.Counting;
+using NostrRelay.Grains;
 using NostrRelay.Hosting;
 using NostrRelay.Protocol;
 using NostrRelay.Storage;
@@ -29,6 +33,11 @@ Console.WriteLine("| store | events | saves/s (stage) | {kinds:[1],limit:20} p50
 Console.WriteLine("|---|---|---|---|---|---|");
 
 var lifecycle = new List<string>();
+var counts = new List<string>();
+const int reactions = 10_000;
+const int followers = 5_000;
+var popular = Convert.ToHexStringLower(SHA256.HashData("a popular note"u8));
+var followed = authors[0];
 foreach (var name in stores)
 {
     var directory = Path.Combine(Path.GetTempPath(), $"relay-store-bench-{Guid.NewGuid():N}");
@@ -39,6 +48,7 @@ foreach (var name in stores)
     var random = new Random(7);
     try
     {
+        await SeedCountTargetsAsync(store);
         foreach (var size in sizes)
         {
             var stage = size - written;
@@ -60,6 +70,7 @@ foreach (var name in stores)
             var byAuthor = await TimeAsync(store, r => new Filter { Authors = [authors[r.Next(authorCount)]], Limit = 20 }, random);
             var byTag = await TimeAsync(store, r => new Filter { Tags = [new TagFilter('p', [authors[r.Next(authorCount)]])], Limit = 20 }, random);
             Console.WriteLine($"| {name} | {size:N0} | {savesPerSecond:N0} | {kinds} | {byAuthor} | {byTag} |");
+            counts.Add(await CountsAsync(name, store, size + reactions + followers));
         }
         lifecycle.Add(await DeletionAndPurgeAsync(name, store, written));
     }
@@ -69,6 +80,11 @@ foreach (var name in stores)
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 }
+
+Console.WriteLine();
+Console.WriteLine($"| store | events | reactions ({reactions:N0}) count p50 / p99 | with hll p50 / p99 | followers ({followers:N0}) count p50 / p99 | with hll p50 / p99 |");
+Console.WriteLine("|---|---|---|---|---|---|");
+foreach (var row in counts) Console.WriteLine(row);
 
 Console.WriteLine();
 Console.WriteLine("| store | events | deletion requests/s (64 at once) | one request alone p50 / p99 | expired events purged/s |");
@@ -134,6 +150,52 @@ async Task<string> DeletionAndPurgeAsync(string name, IEventStore store, int siz
     var purgedPerSecond = purged / purge.Elapsed.TotalSeconds;
     if (purged != expiring.Length) throw new InvalidOperationException($"{name}: purged {purged}");
     return $"| {name} | {size:N0} | {requestsPerSecond:N0} | {alone[alone.Length / 2]:0.00} / {alone[alone.Length * 99 / 100]:0.00} ms | {purgedPerSecond:N0} |";
+}
+
+// Reactions (kind 7) to one event and follow lists (kind 3) naming one pubkey, each from a pubkey of its own.
+async Task SeedCountTargetsAsync(IEventStore store)
+{
+    var seeded = new List<NostrEvent>();
+    for (var i = 0; i < reactions + followers; i++)
+    {
+        var pubkey = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"reader {i}")));
+        var reaction = i < reactions;
+        string[][] tags = reaction ? [["e", popular], ["p", authors[1]]] : [["p", followed], ["p", authors[2]]];
+        var kind = reaction ? 7 : 3;
+        var createdAt = now - 86_400 + i;
+        seeded.Add(CanonicalJson.CreateEvent(CanonicalJson.ComputeIdHex(pubkey, createdAt, kind, tags, "+"), pubkey, createdAt, kind, tags, "+", sig));
+    }
+    await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+    {
+        for (var i = c; i < seeded.Count; i += callers)
+            if ((await store.SaveAsync(seeded[i], seeded[i].Pubkey, 0)).Outcome != SaveOutcome.Saved) throw new InvalidOperationException("seed");
+    })));
+}
+
+async Task<string> CountsAsync(string name, IEventStore store, int size)
+{
+    var counter = new EventCounter(store);
+    var reacted = new Filter { Kinds = [7], Tags = [new TagFilter('e', [popular])] };
+    var follows = new Filter { Kinds = [3], Tags = [new TagFilter('p', [followed])] };
+    async Task<string> TimeCountAsync(Func<Task<long>> count, long expected)
+    {
+        for (var i = 0; i < 10; i++) await count();
+        var times = new double[100];
+        for (var i = 0; i < times.Length; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var n = await count();
+            times[i] = clock.Elapsed.TotalMilliseconds;
+            if (n != expected) throw new InvalidOperationException($"{name}: counted {n}, expected {expected}");
+        }
+        Array.Sort(times);
+        return $"{times[times.Length / 2]:0.00} / {times[times.Length * 99 / 100]:0.00} ms";
+    }
+    var plainReactions = await TimeCountAsync(() => store.CountAsync(reacted), reactions);
+    var hllReactions = await TimeCountAsync(async () => (await counter.CountAsync(new CountRequest([reacted]), CancellationToken.None)).Count, reactions);
+    var plainFollowers = await TimeCountAsync(() => store.CountAsync(follows), followers);
+    var hllFollowers = await TimeCountAsync(async () => (await counter.CountAsync(new CountRequest([follows]), CancellationToken.None)).Count, followers);
+    return $"| {name} | {size:N0} | {plainReactions} | {hllReactions} | {plainFollowers} | {hllFollowers} |";
 }
 
 // Events spread over the last 30 days, mostly kind 1, each with a p tag from the author pool.

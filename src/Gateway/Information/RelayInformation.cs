@@ -12,7 +12,7 @@ namespace NostrRelay.Information;
 internal sealed class RelayInformation
 {
     /// <summary>Only the NIPs that work end to end today.</summary>
-    public static readonly int[] SupportedNips = [1, 9, 11, 13, 40, 42, 45, 70];
+    public static readonly int[] SupportedNips = [1, 9, 11, 13, 40, 42, 45, 62, 70];
 
     public RelayInformation(RelayOptions options)
     {

@@ -19,7 +19,7 @@ internal sealed class AuthMessageHandler(RelayLimits limits, EventVerifier verif
 {
     public const int AuthKind = 22242;
     private static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(10);
-    private readonly string[] _publicUrls = Normalized(options.Value.PublicUrls);
+    private readonly ThisRelay _thisRelay = new(options.Value.PublicUrls);
 
     public ValueTask HandleAsync(RelayConnection connection, ReadOnlyMemory<byte> frame)
     {
@@ -62,28 +62,11 @@ internal sealed class AuthMessageHandler(RelayLimits limits, EventVerifier verif
         }
         if (!string.Equals(challenge, connection.Client.Challenge, StringComparison.Ordinal))
             return "invalid: the challenge tag is not the one this connection was sent";
-        if (relay is null || !NamesThisRelay(RelayUrl.Normalize(relay), connection.Client.ConnectedUrl))
+        if (!_thisRelay.IsNamedBy(relay, connection.Client.ConnectedUrl))
             return "invalid: the relay tag does not name this relay";
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         if (Math.Abs((double)evt.CreatedAt - now) > MaxSkew.TotalSeconds)
             return "invalid: an AUTH event must be created within ten minutes of now";
         return verifier.Check(evt);
-    }
-
-    private bool NamesThisRelay(string? named, string? connectedUrl)
-    {
-        if (named is null) return false;
-        if (_publicUrls.Length == 0) return string.Equals(named, connectedUrl, StringComparison.Ordinal);
-        foreach (var url in _publicUrls)
-            if (string.Equals(named, url, StringComparison.Ordinal)) return true;
-        return false;
-    }
-
-    private static string[] Normalized(string[]? urls)
-    {
-        var normalized = new List<string>();
-        foreach (var url in urls ?? [])
-            normalized.Add(RelayUrl.Normalize(url) ?? throw new ArgumentException($"Relay:PublicUrls has {url}, which is not a ws, wss, http or https URL"));
-        return [.. normalized];
     }
 }

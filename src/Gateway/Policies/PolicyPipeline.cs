@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using NostrRelay.Auth;
 using NostrRelay.Hosting;
 using NostrRelay.Protocol;
 
@@ -29,6 +30,7 @@ internal sealed partial class PolicyPipeline
     private readonly string? _reqRateMessage;
     private readonly ILogger _logger;
     private readonly int[]? _privateKinds;
+    private readonly EventPolicy[] _vanish;
 
     public PolicyPipeline(IOptions<RelayOptions> options, IServiceProvider services, ILogger<PolicyPipeline> logger)
     {
@@ -39,6 +41,10 @@ internal sealed partial class PolicyPipeline
         if (limits.ConnectionsPerIp is { } perIp) _connectionsPerIp = new ConnectionsPerIp(perIp);
 
         var builtIn = BuiltInEventPolicies(relay);
+        var vanish = new List<EventPolicy> { VanishRequests.MustNameThisRelay(new ThisRelay(relay.PublicUrls)) };
+        if (limits.CreatedAtLowerLimit is not null || limits.CreatedAtUpperLimit is not null)
+            vanish.Add(EventPolicies.CreatedAtWithin(limits.CreatedAtLowerLimit, limits.CreatedAtUpperLimit));
+        _vanish = [.. vanish];
         var added = relay.RejectEvent.Build(services);
         // The plugin runs last: it is the slowest, and what the others refuse need not cross a pipe.
         var plugin = relay.Policies.Plugin is { Length: > 0 } ? (IEventPolicy)services.GetService(typeof(WritePolicyPlugin))! : null;
@@ -139,6 +145,7 @@ internal sealed partial class PolicyPipeline
     /// </summary>
     public ValueTask<PolicyResult> CheckEventAsync(NostrEvent evt, ClientContext client)
     {
+        if (evt.Kind == VanishRequests.Kind) return ValueTask.FromResult(CheckVanish(evt, client));
         try
         {
             for (var i = 0; i < _eventSync.Length; i++)
@@ -160,6 +167,14 @@ internal sealed partial class PolicyPipeline
             LogPolicyFailed(_logger, ex, evt.Id);
             return ValueTask.FromResult(PolicyFailed);
         }
+    }
+
+    /// <summary>NIP-62: a request to vanish that names this relay passes every other rule but the relay's time limits.</summary>
+    private PolicyResult CheckVanish(NostrEvent evt, ClientContext client)
+    {
+        foreach (var policy in _vanish)
+            if (policy(evt, client) is { IsRejected: true } refused) return refused;
+        return PolicyResult.Accept;
     }
 
     private async ValueTask<PolicyResult> AwaitRestAsync(ValueTask<PolicyResult> pending, int index, NostrEvent evt, ClientContext client)

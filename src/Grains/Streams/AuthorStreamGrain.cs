@@ -25,10 +25,20 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
     private string _stream = "";
     private long _head;
 
+    /// <summary>NIP-62: the author's newest request to vanish, which keeps every older event of theirs out.</summary>
+    private NostrEvent? _vanished;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _stream = this.GetPrimaryKeyString();
         _head = await store.ReadStreamHeadAsync(_stream, cancellationToken);
+        if (_head > 0 && await Vanishing.ReadRequestAsync(store, _stream, cancellationToken) is { } request)
+        {
+            _vanished = request;
+            // A purge cut short by a crash or a failover is finished first; when it was done, this reads nothing.
+            var removed = await Vanishing.PurgeAsync(store, request, cancellationToken);
+            if (removed > 0) LogVanished(logger, _stream, removed);
+        }
         // Before the first append of this activation: a shard that saw a newer version first would drop these.
         if (_head > 0) await RedriveRecentAsync(cancellationToken);
     }
@@ -67,6 +77,11 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
             return AppendResult.Accepted(0, 0);
         }
 
+        if (_vanished is { } vanished && evt.CreatedAt <= vanished.CreatedAt && !string.Equals(evt.Id, vanished.Id, StringComparison.Ordinal))
+            return AppendResult.Rejected(Vanishing.AuthorVanishedMessage);
+        if (await Vanishing.IsForVanishedRecipientAsync(store, evt, CancellationToken.None))
+            return AppendResult.Rejected(Vanishing.RecipientVanishedMessage);
+
         var result = evt.Address is null
             ? await store.SaveAsync(evt, _stream, _head)
             : await store.ReplaceAsync(evt, _stream, _head);
@@ -86,6 +101,7 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
             case SaveOutcome.Saved:
                 _head = result.Version;
                 fanOut.Publish(new LiveEvent(evt, result.Version, result.Position));   // after the commit: a subscriber never sees an event that could still be lost.
+                if (evt.Kind == Vanishing.Kind) await VanishAsync(evt);
                 return AppendResult.Accepted(result.Version, result.Position);
             case SaveOutcome.Duplicate:
                 return AppendResult.Duplicate("already have this event");
@@ -98,6 +114,17 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
         }
     }
 
+    /// <summary>
+    /// NIP-62: the request is stored first (it is the record that keeps older events out, read again on activation),
+    /// then everything it covers is removed before its OK, so a client told OK true finds nothing left.
+    /// </summary>
+    private async Task VanishAsync(NostrEvent request)
+    {
+        if (_vanished is null || request.CreatedAt > _vanished.CreatedAt) _vanished = request;
+        var removed = await Vanishing.PurgeAsync(store, request, CancellationToken.None);
+        LogVanished(logger, _stream, removed);
+    }
+
     /// <summary>NIP-09: a deleted event is not taken again.</summary>
     public const string DeletedMessage = "blocked: a deletion request (NIP-09) names this event";
 
@@ -106,6 +133,9 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Stream {Stream} could not re-drive its recent events")]
     private static partial void LogRedriveFailed(ILogger logger, Exception ex, string stream);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Stream {Stream} asked to vanish (NIP-62): {Count} events removed")]
+    private static partial void LogVanished(ILogger logger, string stream, int count);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Stream {Stream} was written elsewhere; head is now {Head}")]
     private static partial void LogVersionConflict(ILogger logger, string stream, long head);

@@ -14,10 +14,13 @@ internal static class DeletionRules
     public const int DeletionRequestKind = 5;
     public const int GiftWrapKind = 1059;
 
+    /// <summary>NIP-62: "Publishing a deletion request event (Kind 5) against a request to vanish has no effect."</summary>
+    public const int VanishRequestKind = 62;
+
     /// <summary>True when <paramref name="request"/> (a kind 5) removes <paramref name="target"/>.</summary>
     public static bool Removes(NostrEvent request, NostrEvent target)
     {
-        if (target.Kind == DeletionRequestKind) return false;
+        if (target.Kind is DeletionRequestKind or VanishRequestKind) return false;
         var samePubkey = string.Equals(target.Pubkey, request.Pubkey, StringComparison.Ordinal);
         var address = samePubkey ? target.Address : null;
         var giftWrapForRequester = target.Kind == GiftWrapKind && HasTag(request, "k", "1059") && HasTag(target, "p", request.Pubkey);
@@ -33,7 +36,7 @@ internal static class DeletionRules
     /// <summary>True when a stored request (<paramref name="mark"/>) naming the event keeps it from being stored again.</summary>
     public static bool Forbids(DeletionMark mark, NostrEvent evt, bool namedByAddress)
     {
-        if (evt.Kind == DeletionRequestKind) return false;
+        if (evt.Kind is DeletionRequestKind or VanishRequestKind) return false;
         if (string.Equals(mark.Pubkey, evt.Pubkey, StringComparison.Ordinal)) return !namedByAddress || evt.CreatedAt <= mark.CreatedAt;
         return !namedByAddress && evt.Kind == GiftWrapKind && HasTag(evt, "p", mark.Pubkey);
     }
