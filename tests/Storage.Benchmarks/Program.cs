@@ -192,9 +192,9 @@ async Task<string> CountsAsync(string name, IEventStore store, int size)
         return $"{times[times.Length / 2]:0.00} / {times[times.Length * 99 / 100]:0.00} ms";
     }
     var plainReactions = await TimeCountAsync(() => store.CountAsync(reacted), reactions);
-    var hllReactions = await TimeCountAsync(async () => (await counter.CountAsync(new CountRequest([reacted]), CancellationToken.None)).Count, reactions);
+    var hllReactions = await TimeCountAsync(async () => (await counter.CountAsync(new CountRequest([reacted], HllOffset: CountRequest.HllOffsetFor([reacted])), CancellationToken.None)).Count, reactions);
     var plainFollowers = await TimeCountAsync(() => store.CountAsync(follows), followers);
-    var hllFollowers = await TimeCountAsync(async () => (await counter.CountAsync(new CountRequest([follows]), CancellationToken.None)).Count, followers);
+    var hllFollowers = await TimeCountAsync(async () => (await counter.CountAsync(new CountRequest([follows], HllOffset: CountRequest.HllOffsetFor([follows])), CancellationToken.None)).Count, followers);
     return $"| {name} | {size:N0} | {plainReactions} | {hllReactions} | {plainFollowers} | {hllFollowers} |";
 }
 

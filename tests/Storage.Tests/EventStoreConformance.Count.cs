@@ -87,7 +87,7 @@ public abstract partial class EventStoreConformance
         }
         var filter = new Filter { Kinds = [7], Tags = [new TagFilter('e', [target])] };
 
-        var result = await new EventCounter(store).CountAsync(new CountRequest([filter]), CancellationToken.None);
+        var result = await new EventCounter(store).CountAsync(new CountRequest([filter], HllOffset: CountRequest.HllOffsetFor([filter])), CancellationToken.None);
 
         var expected = new HyperLogLog(HyperLogLog.OffsetFor(filter)!.Value);
         foreach (var pubkey in reactors) expected.Add(pubkey);
@@ -107,8 +107,15 @@ public abstract partial class EventStoreConformance
         await SaveNextAsync(store, TestEvents.Create(Alice, T0 + 4, 1, [], "a public note"));
         var counter = new EventCounter(store);
         int[] privateKinds = [4, 1059];
-        async Task<long> CountAsync(Filter filter, params string[] parties) =>
-            (await counter.CountAsync(new CountRequest([filter], privateKinds, parties.Length == 0 ? null : parties), CancellationToken.None)).Count;
+        // Each count twice: by the index (no HyperLogLog) and by the keys (with one, where the filter has a tag condition).
+        async Task<long> CountAsync(Filter filter, params string[] parties)
+        {
+            var request = new CountRequest([filter], privateKinds, parties.Length == 0 ? null : parties);
+            var byIndex = (await counter.CountAsync(request, CancellationToken.None)).Count;
+            var byKeys = await counter.CountAsync(request with { HllOffset = CountRequest.HllOffsetFor([filter]) }, CancellationToken.None);
+            Assert.Equal(byIndex, byKeys.Count);
+            return byIndex;
+        }
         var mentionsOfBob = new Filter { Tags = [new TagFilter('p', [Bob])] };
 
         Assert.Equal(1, await CountAsync(mentionsOfBob));
@@ -123,5 +130,10 @@ public abstract partial class EventStoreConformance
         // Overlapping filters: each event once, the hidden ones still hidden.
         var union = await counter.CountAsync(new CountRequest([mentionsOfBob, new Filter { Authors = [Carol] }], privateKinds, [dave]), CancellationToken.None);
         Assert.Equal(2, union.Count);   // the public mention (twice matched) and carol's message to dave
+        var unionWithHll = await counter.CountAsync(new CountRequest([mentionsOfBob, new Filter { Tags = [new TagFilter('p', [Bob])], Authors = [Carol] }], privateKinds, [Carol], HllOffset: CountRequest.HllOffsetFor([mentionsOfBob])), CancellationToken.None);
+        Assert.Equal(2, unionWithHll.Count);   // the public mention and carol's own gift wrap for bob; not alice's message to bob
+        var onlyCarol = new HyperLogLog(CountRequest.HllOffsetFor([mentionsOfBob])!.Value);
+        onlyCarol.Add(Carol);
+        Assert.Equal(onlyCarol.ToHex(), Convert.ToHexStringLower(unionWithHll.Hll!));
     }
 }

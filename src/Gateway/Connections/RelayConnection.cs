@@ -39,7 +39,7 @@ internal sealed partial class RelayConnection
         _logger = logger;
         Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode));
         Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, policies, client, logger);
-        Counts = new CountsInFlight(grains, options.MaxCountsInFlight, Reply, logger);
+        Counts = new CountsInFlight(grains, Math.Max(1, options.MaxCountsInFlight), Reply, logger);
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);
     }
 

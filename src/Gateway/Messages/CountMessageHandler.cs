@@ -23,6 +23,8 @@ internal sealed class CountMessageHandler(RelayLimits limits, PolicyPipeline pol
             connection.Reply(RelayFrames.Notice(error ?? "invalid: COUNT needs a query id"));
             return default;
         }
+        // NIP-45 derives the HyperLogLog offset from the filters as the client sent them, before any rewrite.
+        var hllOffset = error is null ? CountRequest.HllOffsetFor(filters!) : null;
         var refused = error
             ?? (connection.Draining ? "error: relay is shutting down" : null)
             ?? policies.CheckFilters(filters!, connection.Client);
@@ -33,7 +35,7 @@ internal sealed class CountMessageHandler(RelayLimits limits, PolicyPipeline pol
             return default;
         }
         var (privateKinds, parties) = policies.CountScope(connection.Client);
-        return connection.Counts.SubmitAsync(queryId, new CountRequest(filters!, privateKinds, parties));
+        return connection.Counts.SubmitAsync(queryId, new CountRequest(filters!, privateKinds, parties, hllOffset));
     }
 
     /// <summary>The query id (null when unreadable) and either the filters or the reason they are refused.</summary>

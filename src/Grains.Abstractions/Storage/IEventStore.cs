@@ -49,9 +49,14 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>
     /// The id and pubkey of every stored event matching the filter, ignoring its limit, in no particular order. COUNT
     /// reads these to count several filters' matches once each and to fill NIP-45's HyperLogLog; a store reads them
-    /// from its columns or keys where it can, not from the events' JSON.
+    /// from its columns or keys where it can, not from the events' JSON. The default reads the events.
     /// </summary>
-    IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, CancellationToken cancellationToken = default) => KeysOf(QueryAsync(filter with { Limit = null }, cancellationToken));
+
+    private static async IAsyncEnumerable<EventKey> KeysOf(IAsyncEnumerable<NostrEvent> events)
+    {
+        await foreach (var evt in events.ConfigureAwait(false)) yield return new EventKey(evt.Id, evt.Pubkey, evt.Kind);
+    }
 
     /// <summary>Removes one event; false when it was not stored.</summary>
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);

@@ -1,20 +1,20 @@
 using Orleans.Concurrency;
 using NostrRelay.Grains;
 using NostrRelay.Storage;
-using NostrRelay.Subscriptions;
 
 namespace NostrRelay.Counting;
 
 /// <summary>
-/// COUNT on the caller's silo. The count itself runs on the catch-up read threads, like a REQ's stored events: a
-/// store may count synchronously (SQLite does), and a count over millions of rows must not hold a grain thread.
+/// COUNT, on a silo near the caller (a stateless worker: the gateway's own silo when it runs in one). The count itself
+/// runs on <see cref="CountReads"/>, off the grain's thread, and is abandoned unstarted or cancelled once the caller's
+/// call would have timed out.
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-internal sealed class CountGrain(IEventStore store, CatchUpReads reads) : Grain, ICountGrain
+internal sealed class CountGrain(IEventStore store, CountReads reads) : Grain, ICountGrain
 {
-    /// <summary>A count still running after this is abandoned: the caller's own call would have timed out by then.</summary>
-    internal static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(25);
+    /// <summary>Under Orleans' response timeout (10 s by default): past it the gateway has already answered CLOSED.</summary>
+    internal static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(8);
 
     private readonly EventCounter _counter = new(store);
 

@@ -6,17 +6,17 @@ namespace NostrRelay.Counting;
 
 /// <summary>
 /// NIP-45 COUNT over an event store. One filter is counted by the store's index; several are counted once per event
-/// (each event is read as its id and pubkey, never as JSON, where the store can help it) unless they cannot overlap.
-/// Events of private kinds are left out unless a party of the connection may see them; the HyperLogLog registers,
-/// when the filters allow them, cover the same events.
+/// (each event read as its key: id, pubkey and kind, never as JSON where the store can help it) unless they cannot
+/// overlap. Events of private kinds are left out unless a party of the connection may see them; the HyperLogLog
+/// registers, when the request has an offset, cover the same events.
 /// </summary>
 internal sealed class EventCounter(IEventStore store)
 {
     /// <summary>
-    /// Ids held at most to count overlapping filters once each: beyond it the answer is the sum of each filter's
-    /// count, marked approximate, rather than memory without bound.
+    /// Ids held at most to count overlapping filters once each (about 20 MB): beyond it the answer is the sum of each
+    /// filter's count, marked approximate, rather than memory without bound.
     /// </summary>
-    internal const int MaxUnionKeys = 1_000_000;
+    internal const int MaxUnionKeys = 100_000;
 
     public async Task<CountResult> CountAsync(CountRequest request, CancellationToken cancellationToken)
     {
@@ -25,28 +25,15 @@ internal sealed class EventCounter(IEventStore store)
             if (!filter.CannotMatch) filters.Add(filter.Limit is null ? filter : filter with { Limit = null });
         if (filters.Count == 0) return new CountResult(0);
         var visibility = new PrivateVisibility(request.PrivateKinds, request.Parties);
-        var hll = HllFor(request.Filters);
+        var hll = request.HllOffset is { } offset ? new HyperLogLog(offset) : null;
         if (filters.Count > 1 && !Disjoint(filters))
         {
             var union = await CountUnionAsync(filters, visibility, hll, cancellationToken).ConfigureAwait(false);
             if (union is not null) return union;
-            hll = HllFor(request.Filters);
+            hll = request.HllOffset is { } again ? new HyperLogLog(again) : null;
             return new CountResult(await SumAsync(filters, visibility, hll, cancellationToken).ConfigureAwait(false), hll?.Values.ToArray(), Approximate: true);
         }
         return new CountResult(await SumAsync(filters, visibility, hll, cancellationToken).ConfigureAwait(false), hll?.Values.ToArray());
-    }
-
-    /// <summary>NIP-45 defines the registers for filters with a tag condition; several filters share them only when their offsets agree.</summary>
-    private static HyperLogLog? HllFor(Filter[] filters)
-    {
-        int? offset = null;
-        foreach (var filter in filters)
-        {
-            var own = HyperLogLog.OffsetFor(filter);
-            if (own is null || (offset is not null && own != offset)) return null;
-            offset = own;
-        }
-        return offset is { } value ? new HyperLogLog(value) : null;
     }
 
     private async Task<long> SumAsync(List<Filter> filters, PrivateVisibility visibility, HyperLogLog? hll, CancellationToken cancellationToken)
@@ -56,18 +43,25 @@ internal sealed class EventCounter(IEventStore store)
         return total;
     }
 
+    /// <remarks>
+    /// Without a snapshot across reads, the order keeps a write in between from revealing a private event: the parties'
+    /// own events are read first and the gate's count last, so an event stored meanwhile can only be counted short.
+    /// </remarks>
     private async Task<long> CountOneAsync(Filter filter, PrivateVisibility visibility, HyperLogLog? hll, CancellationToken cancellationToken)
     {
         var gate = visibility.Gate(filter);
         if (gate is null && hll is null) return await store.CountAsync(filter, cancellationToken).ConfigureAwait(false);
-        if (gate is not null && hll is null && !visibility.HasParties)
-            return await store.CountAsync(filter, cancellationToken).ConfigureAwait(false) - await store.CountAsync(gate, cancellationToken).ConfigureAwait(false);
-        var hidden = gate is null ? null : await HiddenAsync(gate, visibility, cancellationToken).ConfigureAwait(false);
-        if (hll is null) return await store.CountAsync(filter, cancellationToken).ConfigureAwait(false) - hidden!.Count;
+        var visible = gate is null ? null : await VisiblePrivateAsync(gate, visibility, cancellationToken).ConfigureAwait(false);
+        if (hll is null)
+        {
+            var all = await store.CountAsync(filter, cancellationToken).ConfigureAwait(false);
+            var gated = await store.CountAsync(gate!, cancellationToken).ConfigureAwait(false);
+            return Math.Max(0, all - gated + visible!.Count);
+        }
         long count = 0;
         await foreach (var key in store.ReadKeysAsync(filter, cancellationToken).ConfigureAwait(false))
         {
-            if (hidden is not null && hidden.Contains(key.Id)) continue;
+            if (visible is not null && visibility.IsPrivate(key.Kind) && !visible.Contains(key.Id)) continue;
             count++;
             hll.Add(key.Pubkey);
         }
@@ -77,31 +71,34 @@ internal sealed class EventCounter(IEventStore store)
     /// <summary>Overlapping filters: each match once, by id. Null when more than <see cref="MaxUnionKeys"/> would be held.</summary>
     private async Task<CountResult?> CountUnionAsync(List<Filter> filters, PrivateVisibility visibility, HyperLogLog? hll, CancellationToken cancellationToken)
     {
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var filter in filters)
+        {
+            var gate = visibility.Gate(filter);
+            var visible = gate is null ? null : await VisiblePrivateAsync(gate, visibility, cancellationToken).ConfigureAwait(false);
             await foreach (var key in store.ReadKeysAsync(filter, cancellationToken).ConfigureAwait(false))
             {
-                seen.TryAdd(key.Id, key.Pubkey);
-                if (seen.Count > MaxUnionKeys) return null;
+                if (visible is not null && visibility.IsPrivate(key.Kind) && !visible.Contains(key.Id)) continue;
+                // Registers keep a maximum, so a pubkey fed twice changes nothing: only the count needs the ids.
+                hll?.Add(key.Pubkey);
+                if (seen.Add(key.Id) && seen.Count > MaxUnionKeys) return null;
             }
-        // Whether a party may see an event depends on the event alone, so what one filter's gate hides is hidden from all.
-        foreach (var filter in filters)
-            if (visibility.Gate(filter) is { } gate)
-                foreach (var id in await HiddenAsync(gate, visibility, cancellationToken).ConfigureAwait(false))
-                    seen.Remove(id);
-        if (hll is not null)
-            foreach (var pubkey in seen.Values) hll.Add(pubkey);
+        }
         return new CountResult(seen.Count, hll?.Values.ToArray());
     }
 
-    /// <summary>The ids among a gate's matches that no party of the connection may see.</summary>
-    private async Task<HashSet<string>> HiddenAsync(Filter gate, PrivateVisibility visibility, CancellationToken cancellationToken)
+    /// <summary>
+    /// The ids of the gate's matches a party of the connection may see: the parties' own messages, written by them or
+    /// <c>p</c>-tagging them, so as many as they have, not as many as the relay holds. Read as events, because the
+    /// <c>p</c> exemption reaches past the gate's own conditions and each is checked against it.
+    /// </summary>
+    private async Task<HashSet<string>> VisiblePrivateAsync(Filter gate, PrivateVisibility visibility, CancellationToken cancellationToken)
     {
-        var hidden = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var key in store.ReadKeysAsync(gate, cancellationToken).ConfigureAwait(false)) hidden.Add(key.Id);
+        var visible = new HashSet<string>(StringComparer.Ordinal);
         foreach (var exemption in visibility.Exemptions(gate))
-            await foreach (var key in store.ReadKeysAsync(exemption, cancellationToken).ConfigureAwait(false)) hidden.Remove(key.Id);
-        return hidden;
+            await foreach (var evt in store.QueryAsync(exemption with { Limit = null }, cancellationToken).ConfigureAwait(false))
+                if (gate.Matches(evt)) visible.Add(evt.Id);
+        return visible;
     }
 
     /// <summary>True when no event can match two of the filters: their kinds, authors or ids never meet.</summary>

@@ -12,7 +12,7 @@ internal sealed class PrivateVisibility(int[]? privateKinds, string[]? parties)
 
     private readonly HashSet<string> _parties = parties is null ? [] : new HashSet<string>(parties, StringComparer.Ordinal);
 
-    public bool HasParties => _parties.Count > 0;
+    public bool IsPrivate(int kind) => privateKinds is not null && Array.IndexOf(privateKinds, kind) >= 0;
 
     /// <summary>
     /// The filter's matches that might be hidden (the filter narrowed to the private kinds it can match), or null when

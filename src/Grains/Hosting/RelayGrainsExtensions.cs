@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using NostrRelay.Cluster;
+using NostrRelay.Counting;
 using NostrRelay.Expiry;
 using NostrRelay.Storage;
 using NostrRelay.Subscriptions;
@@ -18,6 +19,7 @@ public static class RelayGrainsExtensions
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton<LiveFanOut>();
         silo.Services.TryAddSingleton<CatchUpReads>();
+        silo.Services.TryAddSingleton<CountReads>();
         silo.Services.AddOptions<ExpiryPurgeOptions>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ExpiryPurgeStarter>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LiveFanOut>());

@@ -12,17 +12,23 @@ namespace NostrRelay.Subscriptions;
 /// core at a lower priority (nice 10 on Linux, where .NET's thread priorities do nothing): the reads use idle cores
 /// fully, and yield them to live delivery and appends when those need them.
 /// </summary>
-internal sealed class CatchUpReads : TaskScheduler, IDisposable
+internal class CatchUpReads : TaskScheduler, IDisposable
 {
     private readonly BlockingCollection<Task> _queue = new();
     private readonly Thread[] _threads;
+    private readonly string _name;
 
-    public CatchUpReads()
+    public CatchUpReads() : this(Environment.ProcessorCount, "catch-up reads")
     {
-        _threads = new Thread[Math.Max(1, Environment.ProcessorCount)];
+    }
+
+    protected CatchUpReads(int threads, string name)
+    {
+        _name = name;
+        _threads = new Thread[Math.Max(1, threads)];
         for (var i = 0; i < _threads.Length; i++)
         {
-            _threads[i] = new Thread(Run) { IsBackground = true, Name = "catch-up reads", Priority = ThreadPriority.BelowNormal };
+            _threads[i] = new Thread(Run) { IsBackground = true, Name = name, Priority = ThreadPriority.BelowNormal };
             _threads[i].Start();
         }
     }
@@ -33,7 +39,7 @@ internal sealed class CatchUpReads : TaskScheduler, IDisposable
     public Task<bool> ReadPageAsync(HistoryReader reader, List<NostrEvent> page, int max, long maxBytes, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(() => reader.ReadPageAsync(page, max, maxBytes, cancellationToken), cancellationToken, TaskCreationOptions.DenyChildAttach, this).Unwrap();
 
-    /// <summary>Runs other store work (a COUNT) on a catch-up thread in the same queue.</summary>
+    /// <summary>Runs other store work on one of these threads, in the queue's order.</summary>
     public Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, this).Unwrap();
 
@@ -60,7 +66,7 @@ internal sealed class CatchUpReads : TaskScheduler, IDisposable
 
     // Never inline: a grain thread must not run a read.
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
-        Thread.CurrentThread.Name == "catch-up reads" && TryExecuteTask(task);
+        Thread.CurrentThread.Name == _name && TryExecuteTask(task);
 
     protected override IEnumerable<Task> GetScheduledTasks() => _queue.ToArray();
 

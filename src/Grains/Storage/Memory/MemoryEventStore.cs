@@ -94,7 +94,7 @@ public sealed class MemoryEventStore : IEventStore
         {
             if (!filter.CannotMatch)
                 foreach (var stored in _byPosition.Values)
-                    if (filter.Matches(stored.Event)) keys.Add(new EventKey(stored.Event.Id, stored.Event.Pubkey));
+                    if (filter.Matches(stored.Event)) keys.Add(new EventKey(stored.Event.Id, stored.Event.Pubkey, stored.Event.Kind));
         }
         foreach (var key in keys)
         {

@@ -141,8 +141,18 @@ public sealed class PostgresEventStore : IEventStore
         await using var command = new NpgsqlCommand { Connection = connection };
         PostgresFilterSql.Keys(command, _schema, filter);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            yield return new EventKey(reader.GetString(0), reader.GetString(1));
+        var finished = false;
+        try
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                yield return new EventKey(reader.GetString(0), reader.GetString(1), reader.GetInt32(2));
+            finished = true;
+        }
+        finally
+        {
+            // A caller that stops early: without a cancel, disposing the reader would read every remaining row.
+            if (!finished) command.Cancel();
+        }
     }
 
     public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -34,10 +34,10 @@ internal static class PostgresFilterSql
         command.CommandText = sql.ToString();
     }
 
-    /// <summary><c>SELECT id, pubkey</c> of every match, in no order.</summary>
+    /// <summary><c>SELECT id, pubkey, kind</c> of every match, in no order.</summary>
     public static void Keys(NpgsqlCommand command, PostgresSchema schema, Filter filter)
     {
-        var sql = new StringBuilder("SELECT e.id, e.pubkey");
+        var sql = new StringBuilder("SELECT e.id, e.pubkey, e.kind");
         AppendFromWhere(sql, command.Parameters, schema, filter, after: null);
         command.CommandText = sql.ToString();
     }

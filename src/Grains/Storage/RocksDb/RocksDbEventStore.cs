@@ -137,17 +137,6 @@ public sealed class RocksDbEventStore : IEventStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The matches' ids and pubkeys, read page by page like a query: the tag and kind indexes hold neither the
-    /// pubkey nor always the whole condition, so each match's JSON is read.
-    /// </summary>
-    public async IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(filter);
-        await foreach (var evt in QueryAsync(filter with { Limit = null }, cancellationToken).ConfigureAwait(false))
-            yield return new EventKey(evt.Id, evt.Pubkey);
-    }
-
     public Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);

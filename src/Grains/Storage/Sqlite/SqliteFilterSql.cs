@@ -29,10 +29,10 @@ internal static class SqliteFilterSql
         command.CommandText = sql.ToString();
     }
 
-    /// <summary><c>SELECT id, pubkey</c> of every match, in no order: columns before the JSON, so its pages are not read.</summary>
+    /// <summary><c>SELECT id, pubkey, kind</c> of every match, in no order: columns before the JSON, so its pages are not read.</summary>
     public static void Keys(SqliteCommand command, Filter filter)
     {
-        var sql = new StringBuilder("SELECT id, pubkey FROM events WHERE 1");
+        var sql = new StringBuilder("SELECT id, pubkey, kind FROM events WHERE 1");
         AppendConditions(sql, command.Parameters, filter, after: null);
         sql.Append(';');
         command.CommandText = sql.ToString();
