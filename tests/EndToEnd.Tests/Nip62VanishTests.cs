@@ -28,15 +28,17 @@ public sealed class Nip62VanishTests(RelayFixture fixture)
         foreach (var evt in new[] { note, profile, deletion, wrap, mention }) Assert.Equal((true, ""), await client.PublishAsync(evt));
         var request = await fixture.Tools.SignAsync(alice, 62, "GDPR request", [["relay", fixture.Relay.Url.ToString()]], createdAt: now - 10);
 
+        // This relay has no Relay:PublicUrls, so a request naming its URL needs its author authenticated (no replay).
+        var unproven = await client.PublishAsync(request);
+        var auth = await fixture.Tools.AuthAsync(alice, fixture.Relay.Url.ToString(), await client.ChallengeAsync());
+        Assert.Equal((true, ""), await client.PublishRawAsync(auth.Id, $"[\"AUTH\",{auth.Json}]"));
         var taken = await client.PublishAsync(request);
 
+        Assert.Equal((false, "auth-required: a request to vanish (NIP-62) naming this relay's URL is taken from its authenticated author"), unproven);
         Assert.Equal((true, ""), taken);
         Assert.Equal([request.Id], (await client.QueryAsync("alice", new { authors = new[] { alicePubkey } })).Select(e => e.GetProperty("id").GetString()));
-        await using var asAlice = await fixture.ConnectAsync();
-        var auth = await fixture.Tools.AuthAsync(alice, fixture.Relay.Url.ToString(), await asAlice.ChallengeAsync());
-        Assert.Equal((true, ""), await asAlice.PublishRawAsync(auth.Id, $"[\"AUTH\",{auth.Json}]"));
-        Assert.Equal([mention.Id], (await asAlice.QueryAsync("to-alice", new Dictionary<string, object> { ["#p"] = new[] { alicePubkey } }))
-            .Select(e => e.GetProperty("id").GetString()));   // the gift wrap is gone, not only hidden
+        Assert.Equal([mention.Id], (await client.QueryAsync("to-alice", new Dictionary<string, object> { ["#p"] = new[] { alicePubkey } }))
+            .Select(e => e.GetProperty("id").GetString()));   // authenticated as alice: the gift wrap is gone, not only hidden
         Assert.Equal((false, "blocked: this pubkey asked to vanish (NIP-62); its events dated before that request are not taken"), await client.PublishAsync(note));
         Assert.Equal((false, "blocked: the recipient asked to vanish (NIP-62); gift wraps for them dated before that request are not taken"), await client.PublishAsync(wrap));
         var undo = await fixture.Tools.SignAsync(alice, 5, "", [["e", request.Id]], createdAt: now);

@@ -39,6 +39,28 @@ public sealed class RateLimitTests(RelayFixture fixture)
     }
 
     [Fact]
+    public async Task past_the_burst_an_authenticated_pubkey_is_rate_limited_whoever_wrote_its_events_and_anonymous_clients_are_not()
+    {
+        await using var relay = await RelayServer.StartAsync("Relay:Limits:EventsPerSecondPerAuthedPubkey=1", "Relay:Limits:EventsBurstPerAuthedPubkey=2");
+        await using var authenticated = await TestClient.ConnectAsync(relay.Url);
+        await using var anonymous = await TestClient.ConnectAsync(relay.Url);
+        var auth = await fixture.Tools.AuthAsync(NostrTools.NewSecretKey(), relay.Url.ToString(), await authenticated.ChallengeAsync());
+        Assert.Equal((true, ""), await authenticated.PublishRawAsync(auth.Id, $"[\"AUTH\",{auth.Json}]"));
+        var events = new List<SignedEvent>();
+        for (var i = 0; i < 3; i++) events.Add(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, $"relayed {i}"));   // three other authors
+        var fromAnonymous = new List<SignedEvent>();
+        for (var i = 0; i < 3; i++) fromAnonymous.Add(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, $"anonymous {i}"));
+
+        var results = new List<(bool Accepted, string Message)>();
+        foreach (var evt in events) results.Add(await authenticated.PublishAsync(evt));
+        var anonymousResults = new List<(bool Accepted, string Message)>();
+        foreach (var evt in fromAnonymous) anonymousResults.Add(await anonymous.PublishAsync(evt));
+
+        Assert.Equal([(true, ""), (true, ""), (false, "rate-limited: slow down: at most 1 event a second from one authenticated pubkey")], results);
+        Assert.All(anonymousResults, result => Assert.Equal((true, ""), result));
+    }
+
+    [Fact]
     public async Task past_the_burst_an_author_is_rate_limited_while_another_author_on_the_same_connection_is_not()
     {
         await using var relay = await RelayServer.StartAsync("Relay:Limits:EventsPerSecondPerPubkey=1", "Relay:Limits:EventsBurstPerPubkey=2");

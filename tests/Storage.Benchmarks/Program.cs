@@ -162,7 +162,7 @@ async Task SeedCountTargetsAsync(IEventStore store)
         var reaction = i < reactions;
         string[][] tags = reaction ? [["e", popular], ["p", authors[1]]] : [["p", followed], ["p", authors[2]]];
         var kind = reaction ? 7 : 3;
-        var createdAt = now - 86_400 + i;
+        var createdAt = now - 30 * 86_400 + (long)i * 30 * 86_400 / (reactions + followers);   // spread like the rest, not all newest
         seeded.Add(CanonicalJson.CreateEvent(CanonicalJson.ComputeIdHex(pubkey, createdAt, kind, tags, "+"), pubkey, createdAt, kind, tags, "+", sig));
     }
     await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>

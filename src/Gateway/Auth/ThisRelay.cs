@@ -17,6 +17,9 @@ internal sealed class ThisRelay
         _publicUrls = [.. normalized];
     }
 
+    /// <summary>False when the relay knows its URLs only from what clients' Host headers say.</summary>
+    public bool HasPublicUrls => _publicUrls.Length > 0;
+
     public bool IsNamedBy(string? url, string? connectedUrl)
     {
         var named = url is null ? null : RelayUrl.Normalize(url);

@@ -58,6 +58,15 @@ public sealed class RelayLimits
     /// <summary>EVENTs one author may publish at once before <see cref="EventsPerSecondPerPubkey"/> applies. Default: ten seconds' worth.</summary>
     public int? EventsBurstPerPubkey { get; set; }
 
+    /// <summary>
+    /// EVENTs per second from the connections that proved one pubkey with NIP-42 AUTH, over all connections of this
+    /// gateway (the event's author when proved, else the first pubkey proved). Default: no limit.
+    /// </summary>
+    public double? EventsPerSecondPerAuthedPubkey { get; set; }
+
+    /// <summary>EVENTs at once before <see cref="EventsPerSecondPerAuthedPubkey"/> applies. Default: ten seconds' worth.</summary>
+    public int? EventsBurstPerAuthedPubkey { get; set; }
+
     /// <summary>REQs per second one client address may open; <c>CLOSED "rate-limited: ..."</c> past it. Default: no limit.</summary>
     public double? ReqsPerSecondPerIp { get; set; }
 

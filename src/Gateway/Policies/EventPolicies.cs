@@ -86,14 +86,28 @@ public static class EventPolicies
     public static EventPolicy RateLimitPerPubkey(double perSecond, int? burst = null) =>
         RateLimit(perSecond, burst, "author", static (evt, _) => evt.Pubkey);
 
-    /// <summary>The refusal is made once: a flood of refused events allocates no message each.</summary>
-    private static EventPolicy RateLimit(double perSecond, int? burst, string from, Func<NostrEvent, ClientContext, string> key)
+    /// <summary>
+    /// A token bucket per authenticated pubkey (NIP-42), whoever's events the connection sends: the event's author when
+    /// the connection proved it, else the first pubkey it proved. Connections that proved none are not limited here.
+    /// </summary>
+    public static EventPolicy RateLimitPerAuthenticatedPubkey(double perSecond, int? burst = null) =>
+        RateLimit(perSecond, burst, "authenticated pubkey", static (evt, client) =>
+        {
+            if (!client.IsAuthenticated) return null;
+            if (client.IsAuthenticatedAs(evt.Pubkey)) return evt.Pubkey;
+            foreach (var pubkey in client.AuthenticatedPubkeys) return pubkey;
+            return null;
+        });
+
+    /// <summary>The refusal is made once: a flood of refused events allocates no message each. A null key is not limited.</summary>
+    private static EventPolicy RateLimit(double perSecond, int? burst, string from, Func<NostrEvent, ClientContext, string?> key)
     {
         var buckets = TokenBuckets.PerKey(perSecond, burst);
         var limited = PolicyResult.RateLimited($"slow down: at most {Rate(perSecond, "event")} from one {from}");
         return (evt, client) =>
         {
-            using var lease = buckets.AttemptAcquire(key(evt, client));
+            if (key(evt, client) is not { } bucket) return PolicyResult.Accept;
+            using var lease = buckets.AttemptAcquire(bucket);
             return lease.IsAcquired ? PolicyResult.Accept : limited;
         };
     }

@@ -41,7 +41,9 @@ internal sealed partial class PolicyPipeline
         if (limits.ConnectionsPerIp is { } perIp) _connectionsPerIp = new ConnectionsPerIp(perIp);
 
         var builtIn = BuiltInEventPolicies(relay);
-        var vanish = new List<EventPolicy> { VanishRequests.MustNameThisRelay(new ThisRelay(relay.PublicUrls)) };
+        var vanish = new List<EventPolicy>();
+        if (limits.EventsPerSecondPerIp is { } vanishPerIp) vanish.Add(EventPolicies.RateLimitPerIp(vanishPerIp, limits.EventsBurstPerIp));
+        vanish.Add(VanishRequests.MustNameThisRelay(new ThisRelay(relay.PublicUrls)));
         if (limits.CreatedAtLowerLimit is not null || limits.CreatedAtUpperLimit is not null)
             vanish.Add(EventPolicies.CreatedAtWithin(limits.CreatedAtLowerLimit, limits.CreatedAtUpperLimit));
         _vanish = [.. vanish];
@@ -98,6 +100,8 @@ internal sealed partial class PolicyPipeline
             policies.Add(EventPolicies.CreatedAtWithin(limits.CreatedAtLowerLimit, limits.CreatedAtUpperLimit));
         if (limits.MinPowDifficulty is { } pow and > 0) policies.Add(EventPolicies.MinPowDifficulty(pow));
         if (limits.EventsPerSecondPerPubkey is { } perPubkey) policies.Add(EventPolicies.RateLimitPerPubkey(perPubkey, limits.EventsBurstPerPubkey));
+        if (limits.EventsPerSecondPerAuthedPubkey is { } perAuthed)
+            policies.Add(EventPolicies.RateLimitPerAuthenticatedPubkey(perAuthed, limits.EventsBurstPerAuthedPubkey));
         return policies;
     }
 
@@ -169,7 +173,7 @@ internal sealed partial class PolicyPipeline
         }
     }
 
-    /// <summary>NIP-62: a request to vanish that names this relay passes every other rule but the relay's time limits.</summary>
+    /// <summary>NIP-62: a request to vanish that names this relay passes every other rule but the address rate limit and the time limits.</summary>
     private PolicyResult CheckVanish(NostrEvent evt, ClientContext client)
     {
         foreach (var policy in _vanish)

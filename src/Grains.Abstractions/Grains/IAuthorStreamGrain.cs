@@ -13,4 +13,11 @@ public interface IAuthorStreamGrain : IGrainWithStringKey
     /// OK true is sent only for Accepted and Duplicate.
     /// </summary>
     Task<AppendResult> AppendAsync(NostrEvent evt);
+
+    /// <summary>
+    /// NIP-62: the created_at of the newest request to vanish this author made here (0: none). Events of the author,
+    /// and gift wraps for them, dated at or before it are refused. Answered between appends, never behind them.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<long> VanishedUntilAsync();
 }

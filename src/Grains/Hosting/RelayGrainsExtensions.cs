@@ -24,6 +24,10 @@ public static class RelayGrainsExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ExpiryPurgeStarter>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LiveFanOut>());
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        // Author grains keep NIP-62 requests in the "relay" grain storage. A host that names none (an embedder, a test
+        // cluster) gets memory; AddRelayGrainStorage, before or after this, makes it durable (the later one is used).
+        if (!silo.Services.Any(d => d.ServiceType == typeof(Orleans.Storage.IGrainStorage) && Equals(d.ServiceKey, RelayGrainStorage.Name)))
+            silo.AddMemoryGrainStorage(RelayGrainStorage.Name);
         return silo;
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NostrRelay.Grains;
+using NostrRelay.Hosting;
 using NostrRelay.Protocol;
 using NostrRelay.Storage;
 using NostrRelay.Subscriptions;
@@ -11,7 +12,12 @@ namespace NostrRelay.Streams;
 /// after the store committed. Not reentrant on purpose: one append at a time per author is what makes
 /// replacement race-free without locks.
 /// </summary>
-internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fanOut, TimeProvider time, ILogger<AuthorStreamGrain> logger)
+internal sealed partial class AuthorStreamGrain(
+    IEventStore store,
+    LiveFanOut fanOut,
+    TimeProvider time,
+    [PersistentState("vanish", RelayGrainStorage.Name)] IPersistentState<VanishRecord> vanish,
+    ILogger<AuthorStreamGrain> logger)
     : Grain, IAuthorStreamGrain
 {
     /// <summary>
@@ -25,20 +31,12 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
     private string _stream = "";
     private long _head;
 
-    /// <summary>NIP-62: the author's newest request to vanish, which keeps every older event of theirs out.</summary>
-    private NostrEvent? _vanished;
-
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _stream = this.GetPrimaryKeyString();
         _head = await store.ReadStreamHeadAsync(_stream, cancellationToken);
-        if (_head > 0 && await Vanishing.ReadRequestAsync(store, _stream, cancellationToken) is { } request)
-        {
-            _vanished = request;
-            // A purge cut short by a crash or a failover is finished first; when it was done, this reads nothing.
-            var removed = await Vanishing.PurgeAsync(store, request, cancellationToken);
-            if (removed > 0) LogVanished(logger, _stream, removed);
-        }
+        // NIP-62: a purge a crash, a failover or a store error cut short is finished by the next activation.
+        if (vanish.State.RequestId is not null && !vanish.State.Purged) await FinishVanishingAsync(cancellationToken);
         // Before the first append of this activation: a shard that saw a newer version first would drop these.
         if (_head > 0) await RedriveRecentAsync(cancellationToken);
     }
@@ -77,9 +75,8 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
             return AppendResult.Accepted(0, 0);
         }
 
-        if (_vanished is { } vanished && evt.CreatedAt <= vanished.CreatedAt && !string.Equals(evt.Id, vanished.Id, StringComparison.Ordinal))
-            return AppendResult.Rejected(Vanishing.AuthorVanishedMessage);
-        if (await Vanishing.IsForVanishedRecipientAsync(store, evt, CancellationToken.None))
+        if (Vanished(evt)) return AppendResult.Rejected(Vanishing.AuthorVanishedMessage);
+        if (evt.Kind == Vanishing.GiftWrapKind && await ForVanishedRecipientAsync(evt))
             return AppendResult.Rejected(Vanishing.RecipientVanishedMessage);
 
         var result = evt.Address is null
@@ -88,8 +85,11 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
 
         if (result.Outcome == SaveOutcome.VersionConflict)
         {
-            // Another activation of this stream wrote meanwhile (possible only around a failover): re-read once.
+            // Another activation of this stream wrote meanwhile (possible only around a failover): re-read once, the
+            // request to vanish it may have taken included.
             _head = await store.ReadStreamHeadAsync(_stream);
+            await vanish.ReadStateAsync();
+            if (Vanished(evt)) return AppendResult.Rejected(Vanishing.AuthorVanishedMessage);
             LogVersionConflict(logger, _stream, _head);
             result = evt.Address is null
                 ? await store.SaveAsync(evt, _stream, _head)
@@ -104,6 +104,8 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
                 if (evt.Kind == Vanishing.Kind) await VanishAsync(evt);
                 return AppendResult.Accepted(result.Version, result.Position);
             case SaveOutcome.Duplicate:
+                // A request to vanish sent again (its first OK lost to a timeout or a crash) finishes what it started.
+                if (evt.Kind == Vanishing.Kind) await VanishAsync(evt);
                 return AppendResult.Duplicate("already have this event");
             case SaveOutcome.Superseded:
                 return AppendResult.Rejected("replaced: have a newer version of this event");
@@ -114,15 +116,59 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
         }
     }
 
+    public Task<long> VanishedUntilAsync() => Task.FromResult(vanish.State.Until);
+
+    private bool Vanished(NostrEvent evt) =>
+        evt.CreatedAt <= vanish.State.Until && !string.Equals(evt.Id, vanish.State.RequestId, StringComparison.Ordinal);
+
+    /// <summary>NIP-59 gift wraps name their recipient in a p tag; one who vanished takes none dated before the request.</summary>
+    private async Task<bool> ForVanishedRecipientAsync(NostrEvent evt)
+    {
+        var checkedCount = 0;
+        foreach (var tag in evt.Tags)
+        {
+            if (tag.Length < 2 || tag[0] != "p" || !Hex.IsLowerHex(tag[1], 64)) continue;
+            if (++checkedCount > Vanishing.MaxRecipientsChecked) break;
+            var until = string.Equals(tag[1], _stream, StringComparison.Ordinal)
+                ? vanish.State.Until
+                : await GrainFactory.GetGrain<IAuthorStreamGrain>(tag[1]).VanishedUntilAsync();
+            if (evt.CreatedAt <= until) return true;
+        }
+        return false;
+    }
+
     /// <summary>
-    /// NIP-62: the request is stored first (it is the record that keeps older events out, read again on activation),
-    /// then everything it covers is removed before its OK, so a client told OK true finds nothing left.
+    /// NIP-62: the stored request is recorded in grain storage (where no expiry, retention or deletion reaches it),
+    /// then everything it covers is removed before its OK, so a client told OK true finds nothing left. An older
+    /// request than the one recorded changes nothing.
     /// </summary>
     private async Task VanishAsync(NostrEvent request)
     {
-        if (_vanished is null || request.CreatedAt > _vanished.CreatedAt) _vanished = request;
-        var removed = await Vanishing.PurgeAsync(store, request, CancellationToken.None);
-        LogVanished(logger, _stream, removed);
+        if (request.CreatedAt < vanish.State.Until) return;
+        if (request.CreatedAt > vanish.State.Until || vanish.State.RequestId is null)
+        {
+            vanish.State.Until = request.CreatedAt;
+            vanish.State.RequestId = request.Id;
+            vanish.State.Purged = false;
+            await vanish.WriteStateAsync();
+        }
+        if (!vanish.State.Purged) await FinishVanishingAsync(CancellationToken.None);
+    }
+
+    private async Task FinishVanishingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var removed = await Vanishing.PurgeAsync(store, _stream, vanish.State.Until, vanish.State.RequestId!, cancellationToken);
+            vanish.State.Purged = true;
+            await vanish.WriteStateAsync(cancellationToken);
+            LogVanished(logger, _stream, removed);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The refusal holds already; what is left goes with the next activation or a re-sent request.
+            LogVanishIncomplete(logger, ex, _stream);
+        }
     }
 
     /// <summary>NIP-09: a deleted event is not taken again.</summary>
@@ -136,6 +182,9 @@ internal sealed partial class AuthorStreamGrain(IEventStore store, LiveFanOut fa
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Stream {Stream} asked to vanish (NIP-62): {Count} events removed")]
     private static partial void LogVanished(ILogger logger, string stream, int count);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Stream {Stream} asked to vanish (NIP-62); its purge stopped and resumes on its next activation")]
+    private static partial void LogVanishIncomplete(ILogger logger, Exception ex, string stream);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Stream {Stream} was written elsewhere; head is now {Head}")]
     private static partial void LogVersionConflict(ILogger logger, string stream, long head);
