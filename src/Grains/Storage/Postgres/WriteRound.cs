@@ -46,13 +46,18 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         _readById = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE id = ANY($1)";
         _readByAddress = $"SELECT position, id, created_at, address, json FROM {schema.Events} WHERE address = ANY($1)";
         _readHeads = $"SELECT stream, version FROM {schema.Streams} WHERE stream = ANY($1)";
-        // One branch per letter: each is a range of the tags key; an OR of the two would scan the table.
+        // One branch per letter: each is a range of the tags key; an OR of the two would scan the table. Each probed
+        // value is looked up on its own (LATERAL): with "value = ANY($1)" the prepared statement's generic plan, on
+        // tags where one value is very common (the e tag of a popular note's reactions), hash-joined every kind 5
+        // event on every round, 30 to 90 ms each.
         _readDeletionRequests = $"""
-            SELECT t.name, t.value, e.pubkey, e.created_at FROM {schema.Tags} t JOIN {schema.Events} e ON e.position = t.event_position
-            WHERE t.name = {TagKeys.Name('e')} AND t.value = ANY($1) AND e.kind = 5
+            SELECT x.name, x.value, x.pubkey, x.created_at FROM unnest($1::bytea[]) AS v (value) CROSS JOIN LATERAL (
+                SELECT t.name, t.value, e.pubkey, e.created_at FROM {schema.Tags} t JOIN {schema.Events} e ON e.position = t.event_position
+                WHERE t.name = {TagKeys.Name('e')} AND t.value = v.value AND e.kind = 5) x
             UNION ALL
-            SELECT t.name, t.value, e.pubkey, e.created_at FROM {schema.Tags} t JOIN {schema.Events} e ON e.position = t.event_position
-            WHERE t.name = {TagKeys.Name('a')} AND t.value = ANY($2) AND e.kind = 5
+            SELECT x.name, x.value, x.pubkey, x.created_at FROM unnest($2::bytea[]) AS v (value) CROSS JOIN LATERAL (
+                SELECT t.name, t.value, e.pubkey, e.created_at FROM {schema.Tags} t JOIN {schema.Events} e ON e.position = t.event_position
+                WHERE t.name = {TagKeys.Name('a')} AND t.value = v.value AND e.kind = 5) x
             """;
         // The tag rows take their event's position from the insert's RETURNING, joined by id (unique in a round).
         // DO NOTHING: an event may repeat a tag; its index row is the same key.
