@@ -95,6 +95,9 @@ internal static class FrameReader
         return true;
     }
 
+    /// <summary>NIP-50 queries are a few words; a longer one is refused rather than parsed.</summary>
+    private const int MaxSearchBytes = 512;
+
     public static bool TryReadFilter(ref Utf8JsonReader reader, RelayLimits limits, out Filter? filter, out string? error)
     {
         filter = null;
@@ -103,6 +106,7 @@ internal static class FrameReader
         int[]? kinds = null;
         long? since = null, until = null;
         long? limit = null;
+        string? search = null;
         List<TagFilter>? tags = null;
         var values = 0;   // across every list of the filter, bounded by MaxFilterValues
         var maxValues = limits.MaxFilterValues;
@@ -136,8 +140,9 @@ internal static class FrameReader
             }
             else if (reader.ValueTextEquals("search"u8))
             {
-                error = "unsupported: search (NIP-50) is not supported by this relay";
-                return false;
+                if (search is not null || !reader.Read() || reader.TokenType != JsonTokenType.String) { error = "invalid: search must be a string"; return false; }
+                if (reader.ValueSpan.Length > MaxSearchBytes) { error = $"invalid: search is longer than {MaxSearchBytes} bytes"; return false; }
+                search = reader.GetString();
             }
             else if (reader.ValueSpan.Length == 2 && reader.ValueSpan[0] == (byte)'#' && IsAsciiLetter(reader.ValueSpan[1]))
             {
@@ -153,7 +158,7 @@ internal static class FrameReader
             }
         }
         var effectiveLimit = (int)Math.Min(limit ?? limits.DefaultLimit, limits.MaxLimit);
-        filter = new Filter { Ids = ids, Authors = authors, Kinds = kinds, Tags = tags?.ToArray(), Since = since, Until = until, Limit = effectiveLimit };
+        filter = new Filter { Ids = ids, Authors = authors, Kinds = kinds, Tags = tags?.ToArray(), Since = since, Until = until, Limit = effectiveLimit, Search = search };
         error = null;
         return true;
     }

@@ -29,7 +29,8 @@ public static partial class RelayGatewayExtensions
             .Validate(o => o.ShardCheckInterval >= TimeSpan.FromMilliseconds(100) && o.ShardCheckInterval <= TimeSpan.FromMinutes(1),
                 "Relay:ShardCheckInterval must be between 00:00:00.1 and 00:01:00")
             .ValidateOnStart();
-        services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value));
+        services.TryAddSingleton(sp => SearchSupport.For(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetService<NostrRelay.Storage.IEventStore>()));
+        services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetRequiredService<SearchSupport>()));
         services.TryAddSingleton<ISchnorrVerifier>(_ => SchnorrVerifier.Default);
         services.TryAddSingleton(sp => new EventVerifier(sp.GetRequiredService<ISchnorrVerifier>()));
         services.TryAddSingleton<GatewayShards>();

@@ -129,6 +129,12 @@ public sealed class RelayOptions
     /// <summary>EVENTs one connection may have awaiting their OK; reading its socket pauses beyond that. Default 128.</summary>
     public int MaxEventsInFlight { get; set; } = 128;
 
+    /// <summary>
+    /// NIP-50 search: null (default) follows the event store this process opens (Sqlite and Memory search; every store
+    /// of a composition must). A gateway-only process opens none: set true when the cluster's store searches.
+    /// </summary>
+    public bool? Search { get; set; }
+
     /// <summary>COUNTs (NIP-45) one connection may have awaiting their answer; reading its socket pauses beyond that. Default 4.</summary>
     public int MaxCountsInFlight { get; set; } = 4;
 

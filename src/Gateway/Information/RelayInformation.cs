@@ -11,12 +11,12 @@ namespace NostrRelay.Information;
 /// </summary>
 internal sealed class RelayInformation
 {
-    /// <summary>Only the NIPs that work end to end today.</summary>
+    /// <summary>Only the NIPs that work end to end today; 50 when the store can search (<see cref="SearchSupport"/>).</summary>
     public static readonly int[] SupportedNips = [1, 9, 11, 13, 40, 42, 45, 62, 70];
 
-    public RelayInformation(RelayOptions options)
+    public RelayInformation(RelayOptions options, SearchSupport? search = null)
     {
-        var document = Build(options);
+        var document = Build(options, search?.Enabled ?? false);
         foreach (var rewrite in options.RewriteInformation) rewrite(document);
         Document = JsonSerializer.SerializeToUtf8Bytes(document);
         Name = document["name"]?.GetValue<string>() ?? options.Name;
@@ -27,7 +27,7 @@ internal sealed class RelayInformation
     public string Name { get; }
     public string Description { get; }
 
-    private static JsonObject Build(RelayOptions options)
+    private static JsonObject Build(RelayOptions options, bool searchable)
     {
         var version = typeof(RelayInformation).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.1.0";
         var plus = version.IndexOf('+');
@@ -43,7 +43,9 @@ internal sealed class RelayInformation
         Add(document, "icon", options.Icon);
         Add(document, "pubkey", options.Pubkey);
         Add(document, "contact", options.Contact);
-        document["supported_nips"] = new JsonArray([.. SupportedNips.Select(nip => (JsonNode)nip)]);
+        int[] nips = searchable ? [.. SupportedNips, 50] : SupportedNips;
+        Array.Sort(nips);
+        document["supported_nips"] = new JsonArray([.. nips.Select(nip => (JsonNode)nip)]);
         Add(document, "software", options.Software);
         document["version"] = version;
         Add(document, "privacy_policy", options.PrivacyPolicy);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NostrRelay.Auth;
 using NostrRelay.Hosting;
+using NostrRelay.Information;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Policies;
@@ -68,6 +69,7 @@ internal sealed partial class PolicyPipeline
             _reqRateMessage = PolicyResult.RateLimited($"slow down: at most {EventPolicies.Rate(reqs, "REQ")} from one address").Message;
         }
         var filters = new List<FilterPolicy>();
+        if (!(services.GetService(typeof(SearchSupport)) as SearchSupport ?? new SearchSupport(false)).Enabled) filters.Add(SearchUnsupported);
         if (relay.Auth.Required) filters.Add(AuthPolicies.ReadsNeedAuth());
         if (relay.Auth.GatedKinds is { Length: > 0 } privateKinds) filters.Add(AuthPolicies.PrivateKindsNeedAuth(privateKinds));
         filters.AddRange(relay.RejectFilter);
@@ -83,6 +85,11 @@ internal sealed partial class PolicyPipeline
         _connected = [.. relay.OnConnect];
         _disconnected = [.. relay.OnDisconnect];
     }
+
+    private static readonly PolicyResult NoSearch = PolicyResult.Rejected("unsupported: search (NIP-50) is not supported by this relay's store");
+
+    /// <summary>A store that cannot search would answer as if the words were not there: refused instead.</summary>
+    private static PolicyResult SearchUnsupported(Filter filter, ClientContext client) => filter.HasSearch ? NoSearch : PolicyResult.Accept;
 
     /// <summary>The configured built-ins, cheapest and most often hit first.</summary>
     private static List<EventPolicy> BuiltInEventPolicies(RelayOptions relay)

@@ -15,6 +15,14 @@ public sealed record Filter
     [Id(5)] public long? Until { get; init; }
     /// <summary>Maximum stored events for the initial query. The gateway always sets it (default_limit, capped at max_limit); to a store, null means no limit.</summary>
     [Id(6)] public int? Limit { get; init; }
+    /// <summary>
+    /// NIP-50 full-text search (<see cref="SearchQuery"/>): the content must have every word; stored results come best
+    /// match first, the limit applied after ranking. Null, or a query with no word, does not narrow the filter.
+    /// </summary>
+    [Id(7)] public string? Search { get; init; }
+
+    /// <summary>True when the filter narrows by words (a search with at least one word).</summary>
+    public bool HasSearch => Search is not null && !SearchQuery.Parse(Search).IsEmpty;
 
     public static Filter Everything { get; } = new();
 
@@ -30,7 +38,7 @@ public sealed record Filter
             foreach (var condition in Tags)
                 if (!HasTag(e, condition)) return false;
         }
-        return true;
+        return Search is null || SearchQuery.Parse(Search).Matches(e.Content);
     }
 
     private static bool HasTag(NostrEvent e, TagFilter condition)

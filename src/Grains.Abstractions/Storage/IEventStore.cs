@@ -40,7 +40,16 @@ public interface IEventStore : IAsyncDisposable
     /// </summary>
     Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default);
 
-    /// <summary>Events matching the filter in NIP-01 order (created_at desc, id asc), at most its limit (null: no limit here; the gateway always sets one).</summary>
+    /// <summary>
+    /// True when <see cref="QueryAsync"/> answers NIP-50 <see cref="Filter.Search"/> (best match first). A store that
+    /// cannot is never asked: the relay then refuses such a REQ and leaves 50 out of its NIP-11 document.
+    /// </summary>
+    bool CanSearch => false;
+
+    /// <summary>
+    /// Events matching the filter in NIP-01 order (created_at desc, id asc), at most its limit (null: no limit here; the
+    /// gateway always sets one). With a <see cref="Filter.Search"/>, best match first, the limit applied after ranking.
+    /// </summary>
     IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default);
 
     /// <summary>How many stored events match the filter, ignoring its limit.</summary>

@@ -9,8 +9,9 @@ namespace NostrRelay.Hosting;
 /// lists), named "relay" and chosen by <c>Relay:GrainStorage</c>: <c>Sqlite</c> (default: a table in the
 /// relay's Sqlite file), <c>Postgres</c> (a table in a PostgreSQL schema every silo shares; <c>ConnectionString</c>,
 /// <c>Schema</c>) or <c>Memory</c> (tests; lost on exit). Unset, it follows the event store: the same file as
-/// a Sqlite store, the same database and schema as a Postgres store, memory beside a Memory store, and the
-/// Sqlite file <c>data/relay.db</c> otherwise.
+/// a Sqlite store, the same database and schema as a Postgres store, memory beside a Memory store, a Sqlite file
+/// named after another local store's path with <c>.grains.db</c> (a RocksDb directory cannot hold a table), and the
+/// Sqlite file <c>data/relay.db</c> otherwise. Author grains keep NIP-62 requests to vanish here.
 /// </summary>
 public static class RelayGrainStorage
 {
@@ -34,7 +35,12 @@ public static class RelayGrainStorage
         }
         if (!string.Equals(type, "Sqlite", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"{section.Path}:Type '{type}' is not known; use Sqlite, Postgres or Memory.");
-        var path = Path.GetFullPath(section["Path"] ?? relay["Store:Path"] ?? "data/relay.db", contentRoot);
+        // Beside a Sqlite store, its own file; beside another local store (a RocksDb directory), a file next to it.
+        var storePath = relay["Store:Path"];
+        var besideStore = storePath is null ? null
+            : storeType is null || string.Equals(storeType, "Sqlite", StringComparison.OrdinalIgnoreCase) ? storePath
+            : storePath.TrimEnd('/', '\\') + ".grains.db";
+        var path = Path.GetFullPath(section["Path"] ?? besideStore ?? "data/relay.db", contentRoot);
         silo.Services.AddGrainStorage(Name, (_, _) => new SqliteGrainStorage(path));
         return silo;
     }

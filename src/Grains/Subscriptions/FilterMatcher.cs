@@ -17,10 +17,12 @@ internal sealed class FilterMatcher
     private readonly HashSet<string>? _authors;
     private readonly HashSet<int>? _kinds;
     private readonly HashSet<string>?[]? _tagValues;
+    private readonly SearchQuery? _search;
 
     public FilterMatcher(Filter filter)
     {
         _filter = filter;
+        if (filter.Search is { } search && SearchQuery.Parse(search) is { IsEmpty: false } query) _search = query;
         if (filter.Ids is { Length: > SetThreshold } ids) _ids = new HashSet<string>(ids, StringComparer.Ordinal);
         if (filter.Authors is { Length: > SetThreshold } authors) _authors = new HashSet<string>(authors, StringComparer.Ordinal);
         if (filter.Kinds is { Length: > SetThreshold } kinds) _kinds = [.. kinds];
@@ -48,7 +50,7 @@ internal sealed class FilterMatcher
             for (var i = 0; i < tags.Length; i++)
                 if (!HasTag(e, tags[i], _tagValues?[i])) return false;
         }
-        return true;
+        return _search is null || _search.Matches(e.Content);
     }
 
     private static bool HasTag(NostrEvent e, TagFilter condition, HashSet<string>? set)

@@ -9,12 +9,22 @@ namespace NostrRelay.Subscriptions;
 /// answer, so a REQ for thousands of events costs memory near one page while it waits for its client to read.
 /// Events expired by <paramref name="now"/> (NIP-40, unix seconds) are skipped and do not count toward a limit:
 /// a filter whose store answer ran out on expired events is read on from where it stopped.
+/// NIP-50 filters come in the store's ranking, best first, before the others' newest-first merge; an event two
+/// filters match is sent once.
 /// </summary>
 internal sealed class HistoryReader(IEventStore store, Filter[] filters, long now) : IAsyncDisposable
 {
     private FilterCursor?[] _cursors = [];
     private bool _started;
     private string? _lastId;
+    private readonly HashSet<string>? _sent = HasSearch(filters) ? new(StringComparer.Ordinal) : null;
+
+    private static bool HasSearch(Filter[] filters)
+    {
+        foreach (var filter in filters)
+            if (filter.HasSearch) return true;
+        return false;
+    }
 
     /// <summary>
     /// Fills <paramref name="page"/> (cleared first) with up to <paramref name="max"/> events, stopping once they hold
@@ -27,15 +37,15 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
         long bytes = 0;
         while (page.Count < max && bytes < maxBytes)
         {
-            var next = Newest();
+            var next = Next();
             if (next < 0) return false;
             var evt = await _cursors[next]!.TakeAsync(cancellationToken);
-            if (string.Equals(evt.Id, _lastId, StringComparison.Ordinal)) continue;   // matched by two filters: once
+            if (_sent is not null ? !_sent.Add(evt.Id) : string.Equals(evt.Id, _lastId, StringComparison.Ordinal)) continue;   // matched by two filters: once
             _lastId = evt.Id;
             page.Add(evt);
             bytes += evt.Json.Length;
         }
-        return Newest() >= 0;
+        return Next() >= 0;
     }
 
     private async Task StartAsync(CancellationToken cancellationToken)
@@ -52,11 +62,16 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
         }
     }
 
-    private int Newest()
+    /// <summary>The cursor whose head goes next: a search filter's, in filter order, while one has any; then the newest head.</summary>
+    private int Next()
     {
         var next = -1;
         for (var i = 0; i < _cursors.Length; i++)
-            if (_cursors[i]?.Head is { } candidate && (next < 0 || NostrEvent.CompareNewestFirst(candidate, _cursors[next]!.Head!) < 0)) next = i;
+        {
+            if (_cursors[i] is not { Head: { } candidate } cursor) continue;
+            if (cursor.Ranked) return i;
+            if (next < 0 || NostrEvent.CompareNewestFirst(candidate, _cursors[next]!.Head!) < 0) next = i;
+        }
         return next;
     }
 
@@ -85,6 +100,9 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
         private NostrEvent? _last;
 
         public NostrEvent? Head { get; private set; }
+
+        /// <summary>A NIP-50 answer: in the store's ranking, read once, not in NIP-01 order and never continued.</summary>
+        public bool Ranked { get; } = filter.HasSearch;
 
         public Task StartAsync(CancellationToken cancellationToken)
         {
@@ -117,6 +135,7 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
                 cancellationToken.ThrowIfCancellationRequested();
                 if (!await _reader!.MoveNextAsync())
                 {
+                    if (Ranked) return;
                     // The store gave all it was asked for while expired events took places: ask for the rest,
                     // from the last event read on (NIP-01 order: same second, higher ids next, then older).
                     if (_received < _asked || filter.Limit is not { } wanted || _last is null) return;
@@ -129,6 +148,12 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
                 }
                 var evt = _reader.Current;
                 _received++;
+                if (Ranked)
+                {
+                    if (evt.IsExpiredAt(now)) continue;
+                    Head = evt;
+                    return;
+                }
                 if (_last is { } last && (evt.CreatedAt > last.CreatedAt
                     || (evt.CreatedAt == last.CreatedAt && string.CompareOrdinal(evt.Id, last.Id) <= 0)))
                 {

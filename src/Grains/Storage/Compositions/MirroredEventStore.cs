@@ -87,6 +87,8 @@ public sealed partial class MirroredEventStore : IEventStore
     public IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default) =>
         NostrOrderMerge.MergeAsync(_all, filter, cancellationToken);
 
+    public bool CanSearch => SearchMerge.AllCanSearch(_all);
+
     /// <summary>The primary's count: it receives every write, and counting across stores would mean reading every id.</summary>
     public Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default) => _primary.CountAsync(filter, cancellationToken);
 

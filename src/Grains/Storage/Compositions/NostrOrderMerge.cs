@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Paging;
 
 namespace NostrRelay.Storage.Compositions;
 
@@ -16,6 +17,11 @@ internal static class NostrOrderMerge
         if (stores.Count == 1)
         {
             await foreach (var evt in stores[0].QueryAsync(filter, cancellationToken)) yield return evt;
+            yield break;
+        }
+        if (SearchRanking.Split(filter).Query is { } search)
+        {
+            await foreach (var evt in SearchMerge.MergeAsync(stores, filter, search, cancellationToken)) yield return evt;
             yield break;
         }
         var remaining = filter.Limit ?? int.MaxValue;

@@ -196,6 +196,8 @@ public sealed class ShardedEventStore : IEventStore
     public IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default) =>
         NostrOrderMerge.MergeAsync(ShardsFor(filter), filter, cancellationToken);
 
+    public bool CanSearch => SearchMerge.AllCanSearch(_stores);
+
     /// <summary>Each event lives in one shard, so the shards' counts add up.</summary>
     public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
     {

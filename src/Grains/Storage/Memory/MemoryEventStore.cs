@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Paging;
 using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Memory;
@@ -66,18 +67,23 @@ public sealed class MemoryEventStore : IEventStore
         return write.Task.Result;
     }
 
+    /// <summary>NIP-50 by scanning: every word of the query in the content, ranked by <see cref="SearchRanking"/>.</summary>
+    public bool CanSearch => true;
+
     public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        var (structural, search) = SearchRanking.Split(filter);
         var matches = new List<NostrEvent>();
         lock (_lock)
         {
             if (!filter.CannotMatch)
                 foreach (var stored in _byPosition.Values)
-                    if (filter.Matches(stored.Event)) matches.Add(stored.Event);
+                    if (structural.Matches(stored.Event) && (search?.Matches(stored.Event.Content) ?? true)) matches.Add(stored.Event);
         }
-        matches.Sort(NostrEvent.CompareNewestFirst);
         var limit = Math.Max(0, filter.Limit ?? int.MaxValue);
+        if (search is not null) matches = SearchRanking.Best(matches, search, limit);
+        else matches.Sort(NostrEvent.CompareNewestFirst);
         for (var i = 0; i < matches.Count && i < limit; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();

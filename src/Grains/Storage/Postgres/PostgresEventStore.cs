@@ -108,7 +108,26 @@ public sealed class PostgresEventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(filter);
         Writer();
+        if (SearchRanking.Split(filter) is (var structural, { } search)) return SearchAsync(filter, structural, search, cancellationToken);
         return KeysetPages.ReadAsync(filter, ReadPageSize, (after, take, page, ct) => ReadPageAsync(filter, after, take, page, ct), cancellationToken);
+    }
+
+    /// <summary>NIP-50 by the words table's GIN index: one ranked read, at most the filter's limit (the gateway caps it).</summary>
+    public bool CanSearch => true;
+
+    private async IAsyncEnumerable<NostrEvent> SearchAsync(Filter filter, Filter structural, SearchQuery search, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (filter.CannotMatch) yield break;
+        var page = new List<NostrEvent>();
+        await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+        await using (var command = new NpgsqlCommand { Connection = connection })
+        {
+            PostgresFilterSql.Search(command, _schema, structural, search, filter.Limit ?? int.MaxValue);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
+        }
+        foreach (var evt in page) yield return evt;
     }
 
     private async Task ReadPageAsync(Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)

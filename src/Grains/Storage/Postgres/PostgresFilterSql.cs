@@ -34,6 +34,36 @@ internal static class PostgresFilterSql
         command.CommandText = sql.ToString();
     }
 
+    /// <summary>
+    /// NIP-50: <c>SELECT json</c> of the events whose words hold every term (a GIN index lookup), best first by
+    /// ts_rank, then newest; the filter's other conditions apply as usual.
+    /// </summary>
+    public static void Search(NpgsqlCommand command, PostgresSchema schema, Filter structural, SearchQuery query, int limit)
+    {
+        var sql = new StringBuilder("SELECT e.json");
+        AppendFromWhere(sql, command.Parameters, schema, structural, after: null);
+        var tsquery = Add(command.Parameters, TsQuery(query), NpgsqlDbType.Text);
+        // The words join goes in front of the WHERE the shared builder wrote.
+        var where = sql.ToString().IndexOf(" WHERE TRUE", StringComparison.Ordinal);
+        sql.Insert(where, $" JOIN {schema.Words} w ON w.event_position = e.position");
+        sql.Append(" AND w.words @@ to_tsquery('simple', ").Append(tsquery).Append(')');
+        sql.Append(" ORDER BY ts_rank(w.words, to_tsquery('simple', ").Append(tsquery).Append(")) DESC, e.created_at DESC, e.id LIMIT ")
+            .Append(limit.ToString(CultureInfo.InvariantCulture));
+        command.CommandText = sql.ToString();
+    }
+
+    /// <summary>Every term, AND-ed; a term is letters and digits only, quoted so tsquery reads it as one word.</summary>
+    private static string TsQuery(SearchQuery query)
+    {
+        var text = new StringBuilder();
+        foreach (var term in query.Terms)
+        {
+            if (text.Length > 0) text.Append(" & ");
+            text.Append('\'').Append(term).Append('\'');
+        }
+        return text.ToString();
+    }
+
     /// <summary><c>SELECT id, pubkey, kind</c> of every match, in no order.</summary>
     public static void Keys(NpgsqlCommand command, PostgresSchema schema, Filter filter)
     {
@@ -82,6 +112,11 @@ internal static class PostgresFilterSql
             sql.Append(" AND ").Append(time).Append(" <= ").Append(createdAt)
                 .Append(" AND (").Append(time).Append(" < ").Append(createdAt)
                 .Append(" OR e.id > ").Append(Add(parameters, cursor.Id, NpgsqlDbType.Text)).Append(')');
+        }
+        if (filter.Search is { } search && SearchQuery.Parse(search) is { IsEmpty: false } query)
+        {
+            sql.Append(" AND EXISTS (SELECT 1 FROM ").Append(schema.Words).Append(" w WHERE w.event_position = e.position AND w.words @@ to_tsquery('simple', ")
+                .Append(Add(parameters, TsQuery(query), NpgsqlDbType.Text)).Append("))");
         }
         if (filter.Tags is { } tags)
         {

@@ -12,7 +12,7 @@ namespace NostrRelay.Storage.Postgres;
 internal sealed class PostgresSchema
 {
     /// <summary>Bumped by each migration; stored in the schema_version table.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     // Advisory lock keys are (class, object) pairs: the class says what is locked, the object which schema.
     // Stores on other schemas of the same database never wait for each other.
@@ -30,6 +30,7 @@ internal sealed class PostgresSchema
         Tags = quoted + ".tags";
         Streams = quoted + ".streams";
         Expirations = quoted + ".expirations";
+        Words = quoted + ".words";
         var objectKey = BinaryPrimitives.ReadInt32BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
         TakeSequencerLock = $"SELECT pg_advisory_xact_lock({SequencerLockClass}, {objectKey})";
         _takeDdlLock = $"SELECT pg_advisory_xact_lock({DdlLockClass}, {objectKey})";
@@ -43,6 +44,9 @@ internal sealed class PostgresSchema
 
     /// <summary>NIP-40: (expires_at, event_position) for every event with an expiration (store version 2).</summary>
     public string Expirations { get; }
+
+    /// <summary>NIP-50: (event_position, tsvector of the content's words) for every event with words (store version 3).</summary>
+    public string Words { get; }
 
     /// <summary>
     /// The single sequencer: every writing transaction runs this before it draws a position and holds the lock
@@ -66,6 +70,10 @@ internal sealed class PostgresSchema
     //   hex id as text; by hand, value = sha256(convert_to('...', 'UTF8')). Rows are deleted with their event
     //   by key (the event's JSON says which), which spares an index on event_position.
     // streams: the head survives deletes, so a stream version is never reused.
+    // words (version 3): NIP-50's full-text index, one row per event with words in its content, as SearchQuery reads
+    //   them, turned into a tsvector with the 'simple' configuration (no stemming, no stop words: the index, the query
+    //   and live matching agree on what a word is); a GIN index answers "@@". Apart from the events, so older stores
+    //   gain it without rewriting their events table.
     private string Tables => $"""
         CREATE SCHEMA IF NOT EXISTS {Quoted};
         CREATE TABLE IF NOT EXISTS {Events} (
@@ -100,6 +108,11 @@ internal sealed class PostgresSchema
             event_position bigint NOT NULL,
             PRIMARY KEY (expires_at, event_position)
         );
+        CREATE TABLE IF NOT EXISTS {Words} (
+            event_position bigint   NOT NULL PRIMARY KEY,
+            words          tsvector NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS words_search ON {Words} USING gin (words);
         CREATE TABLE IF NOT EXISTS {Quoted}.schema_version (version integer NOT NULL);
         """;
 
@@ -123,6 +136,7 @@ internal sealed class PostgresSchema
         }
         await ExecuteAsync(connection, Tables, cancellationToken).ConfigureAwait(false);
         if (current == 1) await IndexExpirationsAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (current is 1 or 2) await IndexWordsAsync(connection, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, $"DELETE FROM {Quoted}.schema_version; INSERT INTO {Quoted}.schema_version VALUES ({Version});", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
@@ -166,6 +180,43 @@ internal sealed class PostgresSchema
                     connection);
                 insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. ats] });
                 insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. positions] });
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            if (read < Page) return;
+        }
+    }
+
+    /// <summary>Versions 1 and 2 had no search index: fill it once, page by page, from every stored event's content.</summary>
+    private async Task IndexWordsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const int Page = 1_000;
+        long after = 0;
+        while (true)
+        {
+            var positions = new List<long>();
+            var words = new List<string>();
+            var read = 0;
+            await using (var select = new NpgsqlCommand($"SELECT position, json FROM {Events} WHERE position > $1 ORDER BY position LIMIT {Page}", connection))
+            {
+                select.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    read++;
+                    after = reader.GetInt64(0);
+                    var text = NostrRelay.Protocol.SearchQuery.IndexText(NostrRelay.Protocol.EventReader.ParseStored(reader.GetFieldValue<byte[]>(1)).Content);
+                    if (text.Length == 0) continue;
+                    positions.Add(after);
+                    words.Add(text);
+                }
+            }
+            if (positions.Count > 0)
+            {
+                await using var insert = new NpgsqlCommand(
+                    $"INSERT INTO {Words} (event_position, words) SELECT p, to_tsvector('simple', w) FROM unnest($1::bigint[], $2::text[]) AS u (p, w) ON CONFLICT DO NOTHING",
+                    connection);
+                insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. positions] });
+                insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. words] });
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             if (read < Page) return;

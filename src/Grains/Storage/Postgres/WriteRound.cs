@@ -14,7 +14,7 @@ namespace NostrRelay.Storage.Postgres;
 /// </summary>
 internal sealed class WriteRound : IWriteTransaction, IWriteKeys
 {
-    private readonly string _readById, _readByAddress, _readHeads, _readDeletionRequests, _insert, _deleteTags, _deleteEvents, _writeHeads, _deleteExpirations;
+    private readonly string _readById, _readByAddress, _readHeads, _readDeletionRequests, _insert, _deleteTags, _deleteEvents, _deleteWords, _writeHeads, _deleteExpirations;
 
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
     private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
@@ -75,6 +75,11 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
                 INSERT INTO {schema.Expirations} (expires_at, event_position)
                 SELECT x.expires_at, i.position
                 FROM unnest($12::text[], $13::bigint[]) AS x (event_id, expires_at) JOIN inserted i ON i.id = x.event_id
+                ON CONFLICT DO NOTHING),
+            worded AS (
+                INSERT INTO {schema.Words} (event_position, words)
+                SELECT i.position, to_tsvector('simple', w.words)
+                FROM unnest($14::text[], $15::text[]) AS w (event_id, words) JOIN inserted i ON i.id = w.event_id
                 ON CONFLICT DO NOTHING)
             SELECT id, position FROM inserted
             """;
@@ -84,6 +89,7 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             WHERE t.name = d.name AND t.value = d.value AND t.created_at = d.created_at AND t.event_position = d.event_position
             """;
         _deleteEvents = $"DELETE FROM {schema.Events} WHERE position = ANY($1)";
+        _deleteWords = $"DELETE FROM {schema.Words} WHERE event_position = ANY($1)";
         _deleteExpirations = $"""
             DELETE FROM {schema.Expirations} x USING unnest($1::bigint[], $2::bigint[]) AS d (expires_at, event_position)
             WHERE x.expires_at = d.expires_at AND x.event_position = d.event_position
@@ -296,7 +302,11 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
                 Array(_removedTagNames.ToArray(), NpgsqlDbType.Integer), Array(_removedTagValues.ToArray(), NpgsqlDbType.Bytea),
                 Array(_removedTagCreatedAt.ToArray(), NpgsqlDbType.Bigint), Array(_removedTagPositions.ToArray(), NpgsqlDbType.Bigint)));
         }
-        if (_removedPositions.Count > 0) batch.BatchCommands.Add(Command(_deleteEvents, Array(_removedPositions.ToArray(), NpgsqlDbType.Bigint)));
+        if (_removedPositions.Count > 0)
+        {
+            batch.BatchCommands.Add(Command(_deleteEvents, Array(_removedPositions.ToArray(), NpgsqlDbType.Bigint)));
+            batch.BatchCommands.Add(Command(_deleteWords, Array(_removedPositions.ToArray(), NpgsqlDbType.Bigint)));
+        }
         if (_removedExpiresAt.Count > 0)
         {
             batch.BatchCommands.Add(Command(_deleteExpirations,
@@ -339,6 +349,8 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
         var versions = new long[count];
         var addresses = new byte[]?[count];
         var json = new byte[]?[count];
+        var wordedIds = new List<string>();
+        var words = new List<string>();
         for (var i = 0; i < count; i++)
         {
             var insert = _inserts[i];
@@ -351,6 +363,11 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             versions[i] = insert.Version;
             addresses[i] = evt.Address is { } address ? TagKeys.Address(address) : null;
             json[i] = evt.Json;
+            if (SearchQuery.IndexText(evt.Content) is { Length: > 0 } text)
+            {
+                wordedIds.Add(evt.Id);
+                words.Add(text);
+            }
         }
         return Command(_insert,
             Array(ids, NpgsqlDbType.Text), Array(pubkeys, NpgsqlDbType.Text), Array(createdAt, NpgsqlDbType.Bigint),
@@ -358,7 +375,8 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             Array(addresses, NpgsqlDbType.Bytea), Array(json, NpgsqlDbType.Bytea),
             Array(_tagEventIds.ToArray(), NpgsqlDbType.Text), Array(_tagNames.ToArray(), NpgsqlDbType.Integer),
             Array(_tagValues.ToArray(), NpgsqlDbType.Bytea),
-            Array(_expiringIds.ToArray(), NpgsqlDbType.Text), Array(_expiringAt.ToArray(), NpgsqlDbType.Bigint));
+            Array(_expiringIds.ToArray(), NpgsqlDbType.Text), Array(_expiringAt.ToArray(), NpgsqlDbType.Bigint),
+            Array(wordedIds.ToArray(), NpgsqlDbType.Text), Array(words.ToArray(), NpgsqlDbType.Text));
     }
 
     private static NpgsqlBatchCommand Command(string sql, params ReadOnlySpan<NpgsqlParameter> parameters)

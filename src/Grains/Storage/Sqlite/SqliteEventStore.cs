@@ -95,7 +95,27 @@ public sealed class SqliteEventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(filter);
         Writer();
+        if (SearchRanking.Split(filter) is (var structural, { } search)) return SearchAsync(filter, structural, search, cancellationToken);
         return KeysetPages.ReadAsync(filter, ReadPageSize, (after, take, page, ct) => ReadPageAsync(filter, after, take, page, ct), cancellationToken);
+    }
+
+    /// <summary>NIP-50 by the FTS5 index: one ranked read, at most the filter's limit (the gateway caps it at max_limit).</summary>
+    public bool CanSearch => true;
+
+    private async IAsyncEnumerable<NostrEvent> SearchAsync(Filter filter, Filter structural, SearchQuery search, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (filter.CannotMatch) yield break;
+        var page = new List<NostrEvent>();
+        await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var command = connection.CreateCommand())
+        {
+            SqliteFilterSql.Search(command, structural, search, filter.Limit ?? int.MaxValue);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
+        }
+        // The connection goes back before the caller sees the events.
+        foreach (var evt in page) yield return evt;
     }
 
     /// <summary>

@@ -29,6 +29,31 @@ internal static class SqliteFilterSql
         command.CommandText = sql.ToString();
     }
 
+    /// <summary>
+    /// NIP-50: <c>SELECT json</c> of the events whose words hold every term, best first by FTS5's bm25 rank, then
+    /// newest; the filter's other conditions apply as usual.
+    /// </summary>
+    public static void Search(SqliteCommand command, Filter structural, SearchQuery query, int limit)
+    {
+        var sql = new StringBuilder("SELECT json FROM search JOIN events ON events.position = search.rowid WHERE search MATCH ")
+            .Append(Add(command.Parameters, MatchExpression(query)));
+        AppendConditions(sql, command.Parameters, structural, after: null);
+        sql.Append(" ORDER BY search.rank, created_at DESC, id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture)).Append(';');
+        command.CommandText = sql.ToString();
+    }
+
+    /// <summary>Each term quoted (a term is letters and digits only, so it holds no quote): FTS5 then needs all of them.</summary>
+    private static string MatchExpression(SearchQuery query)
+    {
+        var match = new StringBuilder();
+        foreach (var term in query.Terms)
+        {
+            if (match.Length > 0) match.Append(' ');
+            match.Append('"').Append(term).Append('"');
+        }
+        return match.ToString();
+    }
+
     /// <summary><c>SELECT id, pubkey, kind</c> of every match, in no order: columns before the JSON, so its pages are not read.</summary>
     public static void Keys(SqliteCommand command, Filter filter)
     {
@@ -66,6 +91,8 @@ internal static class SqliteFilterSql
             sql.Append(" AND (created_at < ").Append(createdAt).Append(" OR id > ").Append(Add(parameters, cursor.Id)).Append(')');
         }
         sql.Append(timeRange);
+        if (filter.Search is { } search && SearchQuery.Parse(search) is { IsEmpty: false } query)
+            sql.Append(" AND position IN (SELECT rowid FROM search WHERE search MATCH ").Append(Add(parameters, MatchExpression(query))).Append(')');
         if (filter.Tags is { } tags)
         {
             foreach (var condition in tags)

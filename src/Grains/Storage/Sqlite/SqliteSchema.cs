@@ -6,7 +6,7 @@ namespace NostrRelay.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>Bumped by each migration; stored in PRAGMA user_version.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     // synchronous=FULL: a commit returns after the WAL reached the disk, so OK true means durable.
     // Checkpoints: SqliteCheckpointer copies WAL pages into the file beside the writer, so the writer's own
@@ -33,6 +33,9 @@ internal static class SqliteSchema
     // streams: the head survives deletes, so a stream version is never reused.
     // expirations (version 2): one row per event with a NIP-40 expiration, so the purge reads what is due in
     //   order and never scans the events; deleted by key with its event, like the tags.
+    // search (version 3): NIP-50's FTS5 index, keyed by the event's position (rowid), holding the content's words as
+    //   SearchQuery reads them (so the index, the query and live matching agree on what a word is); contentless, as
+    //   the JSON has the text, with contentless_delete so a deleted event's row goes with it.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -66,6 +69,9 @@ internal static class SqliteSchema
             event_position INTEGER NOT NULL,
             PRIMARY KEY (expires_at, event_position)
         ) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
+            words, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+        );
         """;
 
     /// <summary>
@@ -99,6 +105,28 @@ internal static class SqliteSchema
         }
     }
 
+    /// <summary>Versions 1 and 2 had no search index: fill it once, from every stored event's content.</summary>
+    private static void IndexWords(SqliteConnection writer, SqliteTransaction transaction)
+    {
+        using var read = writer.CreateCommand();
+        read.Transaction = transaction;
+        read.CommandText = "SELECT position, json FROM events;";
+        using var insert = writer.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO search (rowid, words) VALUES ($position, $words);";
+        var positionParameter = insert.Parameters.Add("$position", SqliteType.Integer);
+        var wordsParameter = insert.Parameters.Add("$words", SqliteType.Text);
+        using var reader = read.ExecuteReader();
+        while (reader.Read())
+        {
+            var words = NostrRelay.Protocol.SearchQuery.IndexText(NostrRelay.Protocol.EventReader.ParseStored(reader.GetFieldValue<byte[]>(1)).Content);
+            if (words.Length == 0) continue;
+            positionParameter.Value = reader.GetInt64(0);
+            wordsParameter.Value = words;
+            insert.ExecuteNonQuery();
+        }
+    }
+
     /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
     public static void Apply(SqliteConnection writer)
     {
@@ -115,6 +143,7 @@ internal static class SqliteSchema
         }
         Execute(writer, Tables, transaction);
         if (current == 1) IndexExpirations(writer, transaction);
+        if (current is 1 or 2) IndexWords(writer, transaction);
         Execute(writer, $"PRAGMA user_version = {Version};", transaction);
         transaction.Commit();
     }

@@ -32,6 +32,8 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteParameter _deleteEventPosition;
     private readonly SqliteCommand _deletionRequests;
     private readonly SqliteParameter _deletionRequestsName, _deletionRequestsValue, _deletionRequestsSince;
+    private readonly SqliteCommand _insertWords, _deleteWords;
+    private readonly SqliteParameter _insertWordsPosition, _insertWordsText, _deleteWordsPosition;
     private readonly SqliteCommand _insertExpiration, _deleteExpiration;
     private readonly SqliteParameter _insertExpirationAt, _insertExpirationPosition, _deleteExpirationAt, _deleteExpirationPosition;
     private readonly SqliteCommand _deleteTag;
@@ -92,6 +94,11 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _deletionRequestsValue = Parameter(_deletionRequests, "$value", SqliteType.Text);
         _deletionRequestsSince = Parameter(_deletionRequests, "$since", SqliteType.Integer);
 
+        _insertWords = Command("INSERT INTO search (rowid, words) VALUES ($position, $words);");
+        _insertWordsPosition = Parameter(_insertWords, "$position", SqliteType.Integer);
+        _insertWordsText = Parameter(_insertWords, "$words", SqliteType.Text);
+        _deleteWords = Command("DELETE FROM search WHERE rowid = $position;");
+        _deleteWordsPosition = Parameter(_deleteWords, "$position", SqliteType.Integer);
         _insertExpiration = Command("INSERT OR IGNORE INTO expirations (expires_at, event_position) VALUES ($at, $position);");
         _insertExpirationAt = Parameter(_insertExpiration, "$at", SqliteType.Integer);
         _insertExpirationPosition = Parameter(_insertExpiration, "$position", SqliteType.Integer);
@@ -202,6 +209,13 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _insertTag.ExecuteNonQuery();
         }
 
+        if (SearchQuery.IndexText(evt.Content) is { Length: > 0 } words)
+        {
+            _insertWordsPosition.Value = position;
+            _insertWordsText.Value = words;
+            _insertWords.ExecuteNonQuery();
+        }
+
         if (evt.Expiration is { } expiresAt)
         {
             _insertExpirationAt.Value = expiresAt;
@@ -234,6 +248,11 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _deleteExpirationAt.Value = expiresAt;
             _deleteExpirationPosition.Value = row.Position;
             _deleteExpiration.ExecuteNonQuery();
+        }
+        if (evt.Content.Length > 0)
+        {
+            _deleteWordsPosition.Value = row.Position;
+            _deleteWords.ExecuteNonQuery();
         }
         _deleteEventPosition.Value = row.Position;
         _deleteEvent.ExecuteNonQuery();
