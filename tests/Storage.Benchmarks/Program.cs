@@ -33,6 +33,7 @@ Console.WriteLine("| store | events | saves/s (stage) | {kinds:[1],limit:20} p50
 Console.WriteLine("|---|---|---|---|---|---|");
 
 var lifecycle = new List<string>();
+var searches = new List<string>();
 var counts = new List<string>();
 const int reactions = 10_000;
 const int followers = 5_000;
@@ -71,6 +72,12 @@ foreach (var name in stores)
             var byTag = await TimeAsync(store, r => new Filter { Tags = [new TagFilter('p', [authors[r.Next(authorCount)]])], Limit = 20 }, random);
             Console.WriteLine($"| {name} | {size:N0} | {savesPerSecond:N0} | {kinds} | {byAuthor} | {byTag} |");
             counts.Add(await CountsAsync(name, store, size + reactions + followers));
+            if (store.CanSearch)
+            {
+                var oneWord = await TimeAsync(store, r => new Filter { Search = $"w{r.Next(10, 100)}", Limit = 20 }, random);
+                var twoWords = await TimeAsync(store, r => new Filter { Search = $"w1 w{r.Next(2, 20)}", Limit = 20 }, random);
+                searches.Add($"| {name} | {size + reactions + followers:N0} | {oneWord} | {twoWords} |");
+            }
         }
         lifecycle.Add(await DeletionAndPurgeAsync(name, store, written));
     }
@@ -80,6 +87,11 @@ foreach (var name in stores)
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 }
+
+Console.WriteLine();
+Console.WriteLine("| store | events | {search:\"w<10..99>\",limit:20} p50 / p99 | {search:\"w1 w<2..19>\",limit:20} p50 / p99 |");
+Console.WriteLine("|---|---|---|---|");
+foreach (var row in searches) Console.WriteLine(row);
 
 Console.WriteLine();
 Console.WriteLine($"| store | events | reactions ({reactions:N0}) count p50 / p99 | with hll p50 / p99 | followers ({followers:N0}) count p50 / p99 | with hll p50 / p99 |");
@@ -198,6 +210,12 @@ async Task<string> CountsAsync(string name, IEventStore store, int size)
     return $"| {name} | {size:N0} | {plainReactions} | {hllReactions} | {plainFollowers} | {hllFollowers} |";
 }
 
+static string Word(int n, int salt)
+{
+    var draw = (int)(unchecked((uint)n * 2654435761u ^ (uint)salt * 40503u * 2246822519u) % 1_000_000);
+    return "w" + (int)(1_000_000.0 / (draw + 1_000));   // w1000 (rare) .. w1 (about one word in three)... skewed
+}
+
 // Events spread over the last 30 days, mostly kind 1, each with a p tag from the author pool.
 NostrEvent[] MakeEvents(int start, int count)
 {
@@ -209,7 +227,8 @@ NostrEvent[] MakeEvents(int start, int count)
         var author = authors[n % authorCount];
         var kind = (n % 10) switch { < 8 => 1, 8 => 7, _ => 6 };
         string[][] tags = [["p", authors[(int)((long)n * 7919 % authorCount)]], ["t", $"topic{n % 50}"]];
-        var content = $"note {n} " + new string('x', 100 + n % 200);
+        // Three words from a vocabulary of 1,000, the first few far more common (about Zipf's law), for NIP-50 search.
+        var content = $"note {n} {Word(n, 1)} {Word(n, 2)} {Word(n, 3)} " + new string('x', 100 + n % 200);
         var createdAt = now - 30 * 86_400 + n % (30 * 86_400);
         var id = CanonicalJson.ComputeIdHex(author, createdAt, kind, tags, content);
         events[i] = CanonicalJson.CreateEvent(id, author, createdAt, kind, tags, content, sig);

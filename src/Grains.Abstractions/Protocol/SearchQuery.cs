@@ -1,18 +1,30 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace NostrRelay.Protocol;
 
 /// <summary>
-/// A NIP-50 <c>search</c> string, read the way every store and live matching read it: words are runs of letters and
-/// digits, lower-cased (accents are kept: the relay runs without ICU, so "café" and "cafe" are two words); an event matches when its content has every word of the query (in any order,
-/// as whole words). <c>key:value</c> pairs are extensions: <c>include:spam</c> is accepted (this relay filters no spam
-/// out of search), every other one is ignored, as the NIP asks.
+/// A NIP-50 <c>search</c> string, read the way every store and live matching read it. A word is a run of letters and
+/// digits with the marks that belong to them (accents, vowel signs, viramas, joiners), lower-cased; accents are kept
+/// (the relay runs without ICU, so "café" and "cafe" are two words), and a word longer than
+/// <see cref="MaxWordLength"/> is not a word. Scripts written without spaces (Chinese, Japanese, Thai) make one word
+/// of a whole run. An event matches when its content has every word of the query, in any order, as whole words.
+/// <c>key:value</c> pairs (a lower-case ASCII key, a value without a slash) are extensions: <c>include:spam</c> is
+/// accepted (this relay filters no spam out of search), every other one is ignored, as the NIP asks.
 /// </summary>
 public sealed class SearchQuery
 {
     /// <summary>Words of a query looked at; more are ignored, so one query costs its neighbours a bounded amount.</summary>
     public const int MaxTerms = 16;
+
+    /// <summary>Characters of the longest word: longer runs are not words anyone searches for, and Postgres caps a lexeme.</summary>
+    public const int MaxWordLength = 100;
+
+    /// <summary>Words of one event's content an index keeps: a 256 KiB note is not a dictionary.</summary>
+    public const int MaxIndexedWords = 10_000;
+
+    private static readonly ConditionalWeakTable<string, SearchQuery> Parsed = [];
 
     private SearchQuery(string[] terms) => Terms = terms;
 
@@ -22,7 +34,10 @@ public sealed class SearchQuery
     /// <summary>True when the query has no word to look for (only extensions, or nothing): it then does not narrow the filter.</summary>
     public bool IsEmpty => Terms.Length == 0;
 
-    public static SearchQuery Parse(string search)
+    /// <summary>The query of a search string; parsed once per string instance, since a filter is matched against many events.</summary>
+    public static SearchQuery Parse(string search) => Parsed.GetValue(search, static text => new SearchQuery(ReadTerms(text)));
+
+    private static string[] ReadTerms(string search)
     {
         var terms = new List<string>();
         foreach (var part in search.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
@@ -34,14 +49,17 @@ public sealed class SearchQuery
                 if (!terms.Contains(word)) terms.Add(word);
             }
         }
-        return new SearchQuery([.. terms]);
+        return [.. terms];
     }
 
-    /// <summary>"key:value" with a word before the colon and something after it: an extension, not words to find.</summary>
+    /// <summary>"key:value": a lower-case ASCII key and a value without a slash (so a URL or "nostr:npub1..." is searched for).</summary>
     private static bool IsExtension(string part)
     {
         var colon = part.IndexOf(':');
-        return colon > 0 && colon < part.Length - 1 && char.IsLetter(part[0]);
+        if (colon <= 0 || colon == part.Length - 1 || part.IndexOf('/') >= 0) return false;
+        for (var i = 0; i < colon; i++)
+            if (part[i] is < 'a' or > 'z') return false;
+        return !part.AsSpan(0, colon).SequenceEqual("nostr");
     }
 
     /// <summary>True when <paramref name="content"/> has every word of the query.</summary>
@@ -83,27 +101,55 @@ public sealed class SearchQuery
     public static IEnumerable<string> Words(string text)
     {
         var word = new StringBuilder();
-        foreach (var rune in text.EnumerateRunes())
+        var tooLong = false;
+        var index = 0;
+        while (index < text.Length)
         {
-            if (Rune.IsLetterOrDigit(rune))
+            if (Rune.DecodeFromUtf16(text.AsSpan(index), out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
+                rune = Rune.ReplacementChar;
+            index += consumed;
+            if (IsWordPart(rune, word.Length > 0))
             {
-                word.Append(rune.ToString());
+                if (word.Length + 2 > MaxWordLength) tooLong = true;
+                else
+                {
+                    Span<char> chars = stackalloc char[2];
+                    word.Append(chars[..Rune.ToLowerInvariant(rune).EncodeToUtf16(chars)]);
+                }
                 continue;
             }
-            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.NonSpacingMark && word.Length > 0)
-            {
-                word.Append(rune.ToString());   // a combining accent belongs to its word
-                continue;
-            }
-            if (word.Length > 0) yield return Fold(word);
+            if (word.Length > 0 && !tooLong) yield return word.ToString();
             word.Clear();
+            tooLong = false;
         }
-        if (word.Length > 0) yield return Fold(word);
+        if (word.Length > 0 && !tooLong) yield return word.ToString();
     }
 
-    /// <summary>The words joined by spaces: what the Sqlite and Postgres full-text indexes are given for an event.</summary>
-    public static string IndexText(string content) => string.Join(' ', Words(content));
+    /// <summary>Letters and digits start or continue a word; marks and joiners only continue one.</summary>
+    private static bool IsWordPart(Rune rune, bool inWord)
+    {
+        if (Rune.IsLetterOrDigit(rune)) return true;
+        if (!inWord) return false;
+        return Rune.GetUnicodeCategory(rune) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark
+            || rune.Value is 0x200C or 0x200D;   // zero-width non-joiner and joiner, inside Indic and Arabic words
+    }
 
-    /// <summary>Lower case, by Unicode's simple case mapping (no culture).</summary>
-    private static string Fold(StringBuilder word) => word.ToString().ToLowerInvariant();
+    /// <summary>
+    /// The words joined by spaces, at most <see cref="MaxIndexedWords"/> (with <paramref name="distinct"/>, each once):
+    /// what the Sqlite and Postgres full-text indexes are given for an event.
+    /// </summary>
+    public static string IndexText(string content, bool distinct = false)
+    {
+        var text = new StringBuilder();
+        HashSet<string>? seen = distinct ? new(StringComparer.Ordinal) : null;
+        var count = 0;
+        foreach (var word in Words(content))
+        {
+            if (seen is not null && !seen.Add(word)) continue;
+            if (++count > MaxIndexedWords) break;
+            if (text.Length > 0) text.Append(' ');
+            text.Append(word);
+        }
+        return text.ToString();
+    }
 }

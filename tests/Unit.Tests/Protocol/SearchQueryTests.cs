@@ -17,6 +17,8 @@ public sealed class SearchQueryTests
         Assert.Equal(["best", "nostr", "apps", "2024"], query.Terms);
         Assert.True(SearchQuery.Parse("include:spam domain:example.com").IsEmpty);
         Assert.Equal(["ünïcödé", "日本語"], SearchQuery.Parse("Ünïcödé 日本語").Terms);
+        Assert.Equal(["हिंदी", "नमस्ते"], SearchQuery.Parse("हिंदी नमस्ते").Terms);   // vowel signs and viramas stay in their word
+        Assert.Equal(["https", "github", "com", "nostr", "npub1abc"], SearchQuery.Parse("https://github.com nostr:npub1abc").Terms);   // not extensions
     }
 
     [Fact]
@@ -53,5 +55,7 @@ public sealed class SearchQueryTests
         Assert.Equal("hello world 42", SearchQuery.IndexText("Hello, World! #42"));
         Assert.Equal("", SearchQuery.IndexText("!!! ..."));
         Assert.Equal(SearchQuery.MaxTerms, SearchQuery.Parse(string.Join(' ', Enumerable.Range(0, 40).Select(i => $"w{i}"))).Terms.Length);
+        Assert.Equal("short", SearchQuery.IndexText(new string('a', SearchQuery.MaxWordLength + 1) + " short"));
+        Assert.Equal("a b", SearchQuery.IndexText("a b a b a", distinct: true));
     }
 }

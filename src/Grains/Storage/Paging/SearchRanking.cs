@@ -9,6 +9,12 @@ namespace NostrRelay.Storage.Paging;
 /// </summary>
 internal static class SearchRanking
 {
+    /// <summary>
+    /// The newest events with every word that a store ranks, at most: "the" or "gm" on a store of millions must cost a
+    /// bounded read. Older matches beyond it are not found by that query.
+    /// </summary>
+    public const int MaxCandidates = 10_000;
+
     /// <summary>The best <paramref name="limit"/> of <paramref name="candidates"/>, each scored once.</summary>
     public static List<NostrEvent> Best(IEnumerable<NostrEvent> candidates, SearchQuery query, int limit)
     {

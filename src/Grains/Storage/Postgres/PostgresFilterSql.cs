@@ -38,21 +38,27 @@ internal static class PostgresFilterSql
     /// NIP-50: <c>SELECT json</c> of the events whose words hold every term (a GIN index lookup), best first by
     /// ts_rank, then newest; the filter's other conditions apply as usual.
     /// </summary>
+    /// <remarks>
+    /// Ranked among the newest <see cref="SearchRanking.MaxCandidates"/> events with every word (a GIN lookup), so a
+    /// common word costs a bounded read; the query is a tsquery literal, never re-parsed into other words. The lexemes
+    /// carry no positions, so ts_rank counts each word once; normalization 1 (divide by 1 + log of the number of
+    /// words) puts a short note with the words before a long one that mentions them in passing.
+    /// </remarks>
     public static void Search(NpgsqlCommand command, PostgresSchema schema, Filter structural, SearchQuery query, int limit)
     {
-        var sql = new StringBuilder("SELECT e.json");
-        AppendFromWhere(sql, command.Parameters, schema, structural, after: null);
         var tsquery = Add(command.Parameters, TsQuery(query), NpgsqlDbType.Text);
-        // The words join goes in front of the WHERE the shared builder wrote.
+        var sql = new StringBuilder("WITH hits AS (SELECT event_position AS hit, ts_rank(words, ").Append(tsquery).Append("::tsquery, 1) AS score FROM ")
+            .Append(schema.Words).Append(" WHERE words @@ ").Append(tsquery).Append("::tsquery ORDER BY event_position DESC LIMIT ")
+            .Append(SearchRanking.MaxCandidates.ToString(CultureInfo.InvariantCulture)).Append(") SELECT e.json");
+        AppendFromWhere(sql, command.Parameters, schema, structural, after: null);
+        // The candidates join goes in front of the WHERE the shared builder wrote.
         var where = sql.ToString().IndexOf(" WHERE TRUE", StringComparison.Ordinal);
-        sql.Insert(where, $" JOIN {schema.Words} w ON w.event_position = e.position");
-        sql.Append(" AND w.words @@ to_tsquery('simple', ").Append(tsquery).Append(')');
-        sql.Append(" ORDER BY ts_rank(w.words, to_tsquery('simple', ").Append(tsquery).Append(")) DESC, e.created_at DESC, e.id LIMIT ")
-            .Append(limit.ToString(CultureInfo.InvariantCulture));
+        sql.Insert(where, " JOIN hits h ON h.hit = e.position");
+        sql.Append(" ORDER BY h.score DESC, e.created_at DESC, e.id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
         command.CommandText = sql.ToString();
     }
 
-    /// <summary>Every term, AND-ed; a term is letters and digits only, quoted so tsquery reads it as one word.</summary>
+    /// <summary>Every term, AND-ed, each a quoted lexeme taken as it is (a term holds no quote or backslash).</summary>
     private static string TsQuery(SearchQuery query)
     {
         var text = new StringBuilder();
@@ -115,8 +121,8 @@ internal static class PostgresFilterSql
         }
         if (filter.Search is { } search && SearchQuery.Parse(search) is { IsEmpty: false } query)
         {
-            sql.Append(" AND EXISTS (SELECT 1 FROM ").Append(schema.Words).Append(" w WHERE w.event_position = e.position AND w.words @@ to_tsquery('simple', ")
-                .Append(Add(parameters, TsQuery(query), NpgsqlDbType.Text)).Append("))");
+            sql.Append(" AND EXISTS (SELECT 1 FROM ").Append(schema.Words).Append(" w WHERE w.event_position = e.position AND w.words @@ ")
+                .Append(Add(parameters, TsQuery(query), NpgsqlDbType.Text)).Append("::tsquery)");
         }
         if (filter.Tags is { } tags)
         {

@@ -78,7 +78,7 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
                 ON CONFLICT DO NOTHING),
             worded AS (
                 INSERT INTO {schema.Words} (event_position, words)
-                SELECT i.position, to_tsvector('simple', w.words)
+                SELECT i.position, array_to_tsvector(string_to_array(w.words, ' '))
                 FROM unnest($14::text[], $15::text[]) AS w (event_id, words) JOIN inserted i ON i.id = w.event_id
                 ON CONFLICT DO NOTHING)
             SELECT id, position FROM inserted
@@ -363,7 +363,7 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             versions[i] = insert.Version;
             addresses[i] = evt.Address is { } address ? TagKeys.Address(address) : null;
             json[i] = evt.Json;
-            if (SearchQuery.IndexText(evt.Content) is { Length: > 0 } text)
+            if (SearchQuery.IndexText(evt.Content, distinct: true) is { Length: > 0 } text)
             {
                 wordedIds.Add(evt.Id);
                 words.Add(text);

@@ -33,12 +33,20 @@ internal static class SqliteFilterSql
     /// NIP-50: <c>SELECT json</c> of the events whose words hold every term, best first by FTS5's bm25 rank, then
     /// newest; the filter's other conditions apply as usual.
     /// </summary>
+    /// <remarks>
+    /// Ranked among the newest <see cref="SearchRanking.MaxCandidates"/> events with every word, so a common word costs
+    /// a bounded read; the other conditions and the ranking see positions and scores only, and the JSON is read for the
+    /// events returned, not for every candidate.
+    /// </remarks>
     public static void Search(SqliteCommand command, Filter structural, SearchQuery query, int limit)
     {
-        var sql = new StringBuilder("SELECT json FROM search JOIN events ON events.position = search.rowid WHERE search MATCH ")
-            .Append(Add(command.Parameters, MatchExpression(query)));
+        var sql = new StringBuilder("WITH hits AS (SELECT rowid AS hit, rank AS score FROM search WHERE search MATCH ")
+            .Append(Add(command.Parameters, MatchExpression(query)))
+            .Append(" ORDER BY rowid DESC LIMIT ").Append(SearchRanking.MaxCandidates.ToString(CultureInfo.InvariantCulture))
+            .Append("), best AS (SELECT hit, score, created_at AS at, id AS event_id FROM hits JOIN events ON position = hit WHERE 1");
         AppendConditions(sql, command.Parameters, structural, after: null);
-        sql.Append(" ORDER BY search.rank, created_at DESC, id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture)).Append(';');
+        sql.Append(" ORDER BY score, created_at DESC, id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture))
+            .Append(") SELECT e.json FROM best JOIN events e ON e.position = best.hit ORDER BY best.score, best.at DESC, best.event_id;");
         command.CommandText = sql.ToString();
     }
 

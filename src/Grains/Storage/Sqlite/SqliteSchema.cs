@@ -34,8 +34,10 @@ internal static class SqliteSchema
     // expirations (version 2): one row per event with a NIP-40 expiration, so the purge reads what is due in
     //   order and never scans the events; deleted by key with its event, like the tags.
     // search (version 3): NIP-50's FTS5 index, keyed by the event's position (rowid), holding the content's words as
-    //   SearchQuery reads them (so the index, the query and live matching agree on what a word is); contentless, as
-    //   the JSON has the text, with contentless_delete so a deleted event's row goes with it.
+    //   SearchQuery reads them (so the index, the query and live matching agree on what a word is: the 'ascii'
+    //   tokenizer splits only at ASCII separators, so it takes the space-joined words as they are, where unicode61
+    //   would split some of them again); contentless, as the JSON has the text, with contentless_delete so a deleted
+    //   event's row goes with it.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -70,7 +72,7 @@ internal static class SqliteSchema
             PRIMARY KEY (expires_at, event_position)
         ) WITHOUT ROWID;
         CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
-            words, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+            words, content = '', contentless_delete = 1, tokenize = 'ascii'
         );
         """;
 
@@ -119,7 +121,15 @@ internal static class SqliteSchema
         using var reader = read.ExecuteReader();
         while (reader.Read())
         {
-            var words = NostrRelay.Protocol.SearchQuery.IndexText(NostrRelay.Protocol.EventReader.ParseStored(reader.GetFieldValue<byte[]>(1)).Content);
+            string words;
+            try
+            {
+                words = NostrRelay.Protocol.SearchQuery.IndexText(NostrRelay.Protocol.EventReader.ParseStored(reader.GetFieldValue<byte[]>(1)).Content);
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+            {
+                continue;   // an unreadable row is not searchable; it must not keep the store from opening
+            }
             if (words.Length == 0) continue;
             positionParameter.Value = reader.GetInt64(0);
             wordsParameter.Value = words;
