@@ -105,6 +105,22 @@ public sealed class SearchQuery
         var index = 0;
         while (index < text.Length)
         {
+            var c = text[index];
+            if (c < 0x80)
+            {
+                // ASCII, most of what is written: no rune decoding, case by a bit.
+                index++;
+                if (char.IsAsciiLetterOrDigit(c))
+                {
+                    if (word.Length + 1 > MaxWordLength) tooLong = true;
+                    else word.Append(char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c);
+                    continue;
+                }
+                if (word.Length > 0 && !tooLong) yield return word.ToString();
+                word.Clear();
+                tooLong = false;
+                continue;
+            }
             if (Rune.DecodeFromUtf16(text.AsSpan(index), out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
                 rune = Rune.ReplacementChar;
             index += consumed;

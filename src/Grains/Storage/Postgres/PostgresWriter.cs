@@ -40,6 +40,9 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, PostgresSchema
     private readonly ILogger _logger = logger;
     private readonly WriteRound _round = new(schema);
     private readonly Dictionary<StoreWrite, Exception> _refused = [];
+
+    /// <summary>The words table's lexemes, each once (a tsvector holds a lexeme once).</summary>
+    protected override string? SearchWordsFor(NostrRelay.Protocol.NostrEvent evt) => NostrRelay.Protocol.SearchQuery.IndexText(evt.Content, distinct: true);
     private NpgsqlConnection? _connection;
 
     /// <summary>

@@ -363,7 +363,7 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             versions[i] = insert.Version;
             addresses[i] = evt.Address is { } address ? TagKeys.Address(address) : null;
             json[i] = evt.Json;
-            if (SearchQuery.IndexText(evt.Content, distinct: true) is { Length: > 0 } text)
+            if (((insert.Owner as SaveWrite)?.SearchWords ?? SearchQuery.IndexText(evt.Content, distinct: true)) is { Length: > 0 } text)
             {
                 wordedIds.Add(evt.Id);
                 words.Add(text);

@@ -37,7 +37,8 @@ internal static class SqliteSchema
     //   SearchQuery reads them (so the index, the query and live matching agree on what a word is: the 'ascii'
     //   tokenizer splits only at ASCII separators, so it takes the space-joined words as they are, where unicode61
     //   would split some of them again); contentless, as the JSON has the text, with contentless_delete so a deleted
-    //   event's row goes with it.
+    //   event's row goes with it. Full detail: with detail=none or column, bm25 no longer puts a short note with the
+    //   words before a long one that mentions them in passing.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,

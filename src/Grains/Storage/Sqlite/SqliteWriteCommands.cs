@@ -209,7 +209,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _insertTag.ExecuteNonQuery();
         }
 
-        if (SearchQuery.IndexText(evt.Content) is { Length: > 0 } words)
+        if (((owner as SaveWrite)?.SearchWords ?? SearchQuery.IndexText(evt.Content)) is { Length: > 0 } words)
         {
             _insertWordsPosition.Value = position;
             _insertWordsText.Value = words;

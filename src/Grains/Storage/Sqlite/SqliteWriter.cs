@@ -15,6 +15,9 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
     private readonly SqliteWriteCommands _commands = new(connection);
     private readonly ILogger _logger = logger;
 
+    /// <summary>The FTS5 index's words, each occurrence (bm25 counts them).</summary>
+    protected override string? SearchWordsFor(NostrRelay.Protocol.NostrEvent evt) => NostrRelay.Protocol.SearchQuery.IndexText(evt.Content);
+
     /// <summary>
     /// Runs the batch in one transaction. Duplicates and conflicts are outcomes, not errors; a write that throws
     /// anyway is failed alone: the transaction is rolled back and the others run again without it.

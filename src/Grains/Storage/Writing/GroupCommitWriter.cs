@@ -36,8 +36,11 @@ internal abstract class GroupCommitWriter : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(evt);
         ArgumentNullException.ThrowIfNull(stream);
         if (replace && evt.Address is null) throw new ArgumentException("only replaceable and addressable events are replaced", nameof(evt));
-        return WriteAsync(new SaveWrite(evt, stream, expectedVersion, replace, cancellationToken));
+        return WriteAsync(new SaveWrite(evt, stream, expectedVersion, replace, cancellationToken) { SearchWords = SearchWordsFor(evt) });
     }
+
+    /// <summary>What <see cref="SaveWrite.SearchWords"/> holds for this store; none by default.</summary>
+    protected virtual string? SearchWordsFor(NostrEvent evt) => null;
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
     {

@@ -8,6 +8,12 @@ internal sealed class SaveWrite(NostrEvent evt, string stream, long expectedVers
 {
     private readonly string? _address = evt.Address;
 
+    /// <summary>
+    /// The content's words for a full-text index (NIP-50), made on the caller's thread before the write is queued, so
+    /// the store's single writer thread only inserts them. Null where the store keeps no such index.
+    /// </summary>
+    public string? SearchWords { get; init; }
+
     public override void Claim(IWriteKeys keys)
     {
         keys.Id(evt.Id);
