@@ -53,6 +53,17 @@ public sealed class Nip42AuthTests(RelayFixture fixture)
     }
 
     [Fact]
+    public async Task a_connection_proves_several_pubkeys_up_to_a_bound()
+    {
+        await using var client = await fixture.ConnectAsync();
+        var results = new List<(bool Accepted, string Message)>();
+        for (var i = 0; i <= 16; i++) results.Add(await AuthenticateAsync(client, NostrTools.NewSecretKey()));
+
+        Assert.All(results.Take(16), result => Assert.Equal((true, ""), result));
+        Assert.Equal((false, "restricted: a connection may authenticate at most 16 pubkeys"), results[16]);
+    }
+
+    [Fact]
     public async Task an_auth_event_sent_as_an_event_is_refused_and_never_broadcast()
     {
         await using var client = await fixture.ConnectAsync();

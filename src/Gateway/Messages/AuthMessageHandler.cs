@@ -18,6 +18,9 @@ internal sealed class AuthMessageHandler(RelayLimits limits, EventVerifier verif
     : IClientMessageHandler
 {
     public const int AuthKind = 22242;
+
+    /// <summary>Pubkeys one connection may prove: each is checked at every delivery of a private kind, so the set stays small.</summary>
+    public const int MaxPubkeysPerConnection = 16;
     private static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(10);
     private readonly ThisRelay _thisRelay = new(options.Value.PublicUrls);
 
@@ -43,7 +46,9 @@ internal sealed class AuthMessageHandler(RelayLimits limits, EventVerifier verif
             connection.Reply(id is not null ? RelayFrames.Ok(id, false, message) : RelayFrames.Notice(message));
             return default;
         }
-        var refused = Check(evt, connection);
+        var refused = connection.Client.AuthenticatedPubkeys.Count >= MaxPubkeysPerConnection && !connection.Client.IsAuthenticatedAs(evt.Pubkey)
+            ? $"restricted: a connection may authenticate at most {MaxPubkeysPerConnection} pubkeys"
+            : Check(evt, connection);
         if (refused is null) connection.Client.Authenticate(evt.Pubkey);
         connection.Reply(RelayFrames.Ok(evt.Id, refused is null, refused ?? ""));
         return default;
