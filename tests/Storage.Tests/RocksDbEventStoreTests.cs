@@ -7,8 +7,6 @@ namespace NostrRelay.Storage.Tests;
 
 public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
 {
-    /// <summary>NIP-50 is not in this store yet: it says so, and the relay refuses search on it.</summary>
-    protected override bool Searches => false;
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "nostr-relay-store-tests", Guid.NewGuid().ToString("N"));
 
@@ -200,6 +198,33 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
         await reopened.InitAsync();
 
         Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(150, 10).ToListAsync());
+    }
+
+    [Fact]
+    public async Task a_directory_written_before_the_word_keys_gets_them_when_opened()
+    {
+        var options = NewOptions();
+        var alice = TestEvents.Pubkey("alice");
+        var note = TestEvents.Create(alice, 100, content: "Orleans grains everywhere");
+        await using (var store = new RocksDbEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(note, alice, 0);
+        }
+        using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions(), options.Path))
+        {
+            Span<byte> id32 = stackalloc byte[32];
+            Assert.True(RocksDbKeys.TryHex32(note.Id, id32));
+            var order = new byte[RocksDbKeys.OrderLength];
+            RocksDbKeys.WriteOrder(order, note.CreatedAt, id32);
+            foreach (var word in new[] { "orleans", "grains", "everywhere" }) db.Remove(RocksDbKeys.IndexKey(RocksDbKeys.WordPrefix(word), order));
+            db.Remove(RocksDbKeys.WordsIndexed);
+        }
+
+        await using var reopened = new RocksDbEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Equal([note.Id], (await reopened.QueryAsync(new Filter { Search = "grains", Limit = 10 }).ToListAsync()).Select(e => e.Id));
     }
 
     [Fact]

@@ -82,6 +82,7 @@ public sealed class RocksDbEventStore : IEventStore
             try
             {
                 RocksDbReader.IndexExpirations(db);
+                RocksDbReader.IndexWords(db);
                 _writer = new RocksDbWriter(new RocksDbWriteCommands(db), _options, _logger);
                 _db = db;
             }
@@ -118,6 +119,11 @@ public sealed class RocksDbEventStore : IEventStore
         }
         var plan = RocksDbScanPlan.For(filter);
         if (plan.Prefixes.Length == 0) yield break;
+        if (SearchRanking.Split(filter).Query is { } search)
+        {
+            foreach (var evt in SearchRanking.Best(ReadCandidates(filter, plan), search, remaining)) yield return evt;
+            yield break;
+        }
         var page = new List<NostrEvent>(Math.Min(remaining, ReadPageSize));
         var lastScanned = new byte[RocksDbKeys.OrderLength];
         byte[]? after = null;
@@ -250,6 +256,26 @@ public sealed class RocksDbEventStore : IEventStore
         {
             _open.ExitReadLock();
         }
+    }
+
+    /// <summary>NIP-50 by the 'W' keys: the newest matches with every word, at most <see cref="SearchRanking.MaxCandidates"/> of them and as many looked at, for ranking.</summary>
+    public bool CanSearch => true;
+
+    private List<NostrEvent> ReadCandidates(Filter filter, RocksDbScanPlan plan)
+    {
+        var candidates = new List<NostrEvent>();
+        var db = EnterRead();
+        try
+        {
+            long matched = 0;
+            RocksDbReader.Scan(db, filter with { Limit = null }, plan, after: null, SearchRanking.MaxCandidates, SearchRanking.MaxCandidates, candidates, ref matched,
+                new byte[RocksDbKeys.OrderLength]);
+        }
+        finally
+        {
+            _open.ExitReadLock();
+        }
+        return candidates;
     }
 
     private bool ReadPage(Filter filter, RocksDbScanPlan plan, byte[]? after, int take, List<NostrEvent> page, byte[] lastScanned)

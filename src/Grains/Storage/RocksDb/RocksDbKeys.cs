@@ -31,7 +31,8 @@ namespace NostrRelay.Storage.RocksDb;
 internal static class RocksDbKeys
 {
     public const byte Meta = (byte)'m', Event = (byte)'e', Id = (byte)'i', Stream = (byte)'s', StreamVersion = (byte)'v',
-        Address = (byte)'a', Expiring = (byte)'x', ByCreatedAt = (byte)'C', ByKind = (byte)'K', ByPubkey = (byte)'P', ByPubkeyKind = (byte)'Q', ByTag = (byte)'T';
+        Address = (byte)'a', Expiring = (byte)'x', ByCreatedAt = (byte)'C', ByKind = (byte)'K', ByPubkey = (byte)'P', ByPubkeyKind = (byte)'Q', ByTag = (byte)'T',
+        ByWord = (byte)'W';
 
     /// <summary>Inverted created_at (8) then id (32): the tail of every index key.</summary>
     public const int OrderLength = 8 + 32;
@@ -45,6 +46,9 @@ internal static class RocksDbKeys
 
     /// <summary>Set once every stored event's expiration is in the 'x' keys (stores made before them are filled at open).</summary>
     public static readonly byte[] ExpirationsIndexed = [Meta, .. "expirations-indexed"u8];
+
+    /// <summary>Set once the 'W' keys of every stored event exist (NIP-50's word index came after the first databases).</summary>
+    public static readonly byte[] WordsIndexed = [Meta, .. "words-indexed"u8];
 
     /// <summary>NIP-40 expirations are non-negative, so big-endian keys sort soonest first.</summary>
     public static byte[] ExpiringKey(long expiresAt, long position)
@@ -126,6 +130,15 @@ internal static class RocksDbKeys
         return key;
     }
 
+    /// <summary>NIP-50: the events whose content has this word (as <see cref="SearchQuery"/> reads words), newest first.</summary>
+    public static byte[] WordPrefix(string word)
+    {
+        var key = new byte[1 + HashLength];
+        key[0] = ByWord;
+        Hash(word, 'W', key.AsSpan(1));
+        return key;
+    }
+
     public static readonly byte[] CreatedAtPrefix = [ByCreatedAt];
 
     /// <summary>created_at mapped so that a bytewise ascending scan is newest first (any long, not only NIP-01's non-negative ones).</summary>
@@ -163,7 +176,21 @@ internal static class RocksDbKeys
         };
         foreach (var tag in evt.Tags)
             if (IsFilterable(tag)) keys.Add(IndexKey(TagPrefix(tag[0][0], tag[1]), order));
+        foreach (var word in DistinctWords(evt.Content)) keys.Add(IndexKey(WordPrefix(word), order));
         return keys;
+    }
+
+    /// <summary>The content's words, each once, at most <see cref="SearchQuery.MaxIndexedWords"/>.</summary>
+    private static IEnumerable<string> DistinctWords(string content)
+    {
+        if (content.Length == 0) yield break;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var word in SearchQuery.Words(content))
+        {
+            if (!seen.Add(word)) continue;
+            if (seen.Count > SearchQuery.MaxIndexedWords) yield break;
+            yield return word;
+        }
     }
 
     public static byte[] Int64Value(long value)

@@ -221,6 +221,48 @@ internal static class RocksDbReader
     }
 
     /// <summary>
+    /// Puts the 'W' keys (NIP-50's word index) of every stored event, once, for a database written before those keys
+    /// existed; the marker says it is done. Runs at open, before the writer starts, in batches.
+    /// </summary>
+    public static void IndexWords(NativeRocksDb db)
+    {
+        if (db.Get(RocksDbKeys.WordsIndexed) is not null) return;
+        var batch = new WriteBatch();
+        var inBatch = 0;
+        Span<byte> id32 = stackalloc byte[32];
+        Span<byte> order = stackalloc byte[RocksDbKeys.OrderLength];
+        using (var iterator = db.NewIterator())
+        {
+            for (iterator.Seek([RocksDbKeys.Event]); iterator.Valid(); iterator.Next())
+            {
+                var key = iterator.GetKeySpan();
+                if (key.Length != 9 || key[0] != RocksDbKeys.Event) break;
+                NostrEvent evt;
+                try { evt = EventReader.ParseStored(iterator.Value()); }
+                catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException) { continue; }
+                if (evt.Content.Length == 0 || !RocksDbKeys.TryHex32(evt.Id, id32)) continue;
+                RocksDbKeys.WriteOrder(order, evt.CreatedAt, id32);
+                var position = RocksDbKeys.Int64Value(RocksDbKeys.PositionOfEventKey(key));
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var word in SearchQuery.Words(evt.Content))
+                {
+                    if (!seen.Add(word)) continue;
+                    if (seen.Count > SearchQuery.MaxIndexedWords) break;
+                    batch.Put(RocksDbKeys.IndexKey(RocksDbKeys.WordPrefix(word), order), position);
+                }
+                if (++inBatch < 10_000) continue;
+                db.Write(batch, new WriteOptions().SetSync(true));
+                batch.Dispose();
+                batch = new WriteBatch();
+                inBatch = 0;
+            }
+        }
+        batch.Put(RocksDbKeys.WordsIndexed, new byte[] { 1 });
+        db.Write(batch, new WriteOptions().SetSync(true));
+        batch.Dispose();
+    }
+
+    /// <summary>
     /// Puts the 'x' key of every stored event with an expiration, once, for a database written before those keys
     /// existed; the marker says it is done. Runs at open, before the writer starts.
     /// </summary>

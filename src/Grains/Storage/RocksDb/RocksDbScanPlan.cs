@@ -29,6 +29,21 @@ internal sealed class RocksDbScanPlan
 
     public static RocksDbScanPlan For(Filter filter)
     {
+        var plan = ForConditions(filter);
+        if (SearchQuery.Parse(filter.Search ?? "") is not { IsEmpty: false } search) return plan;
+        // NIP-50: the words are checked on every event. Unless authors or a tag narrow the scan, read the postings of
+        // the query's longest word (usually its rarest) instead of a kind or of everything.
+        if (plan.Prefixes.Length > 0 && (plan.Prefixes[0][0] is RocksDbKeys.ByKind or RocksDbKeys.ByCreatedAt))
+        {
+            var longest = search.Terms[0];
+            foreach (var term in search.Terms) if (term.Length > longest.Length) longest = term;
+            return new RocksDbScanPlan([RocksDbKeys.WordPrefix(longest)], exact: false);
+        }
+        return new RocksDbScanPlan(plan.Prefixes, exact: false);
+    }
+
+    private static RocksDbScanPlan ForConditions(Filter filter)
+    {
         var tagCondition = SmallestTagCondition(filter.Tags);
         var authorCount = filter.Authors?.Length ?? int.MaxValue;
         if (tagCondition is not null && tagCondition.Values.Length < authorCount)
