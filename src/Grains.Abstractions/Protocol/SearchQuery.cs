@@ -103,6 +103,7 @@ public sealed class SearchQuery
         var word = new StringBuilder();
         var tooLong = false;
         var index = 0;
+        var chars = new char[2];
         while (index < text.Length)
         {
             var c = text[index];
@@ -127,11 +128,7 @@ public sealed class SearchQuery
             if (IsWordPart(rune, word.Length > 0))
             {
                 if (word.Length + 2 > MaxWordLength) tooLong = true;
-                else
-                {
-                    Span<char> chars = stackalloc char[2];
-                    word.Append(chars[..Rune.ToLowerInvariant(rune).EncodeToUtf16(chars)]);
-                }
+                else word.Append(chars, 0, Rune.ToLowerInvariant(rune).EncodeToUtf16(chars));
                 continue;
             }
             if (word.Length > 0 && !tooLong) yield return word.ToString();

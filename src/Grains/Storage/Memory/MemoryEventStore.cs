@@ -15,6 +15,9 @@ public sealed class MemoryEventStore : IEventStore
     private readonly Lock _lock = new();
     private readonly Dictionary<string, StoredEvent> _byId = new(StringComparer.Ordinal);
     private readonly SortedDictionary<long, StoredEvent> _byPosition = [];
+
+    /// <summary>NIP-50's token index: each word of a content, the positions of the events that have it.</summary>
+    private readonly Dictionary<string, HashSet<long>> _byWord = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<long, StoredEvent> _deletionRequests = [];   // kind 5 by position: what a save checks
     private long _lastPosition;
@@ -67,8 +70,22 @@ public sealed class MemoryEventStore : IEventStore
         return write.Task.Result;
     }
 
-    /// <summary>NIP-50 by scanning: every word of the query in the content, ranked by <see cref="SearchRanking"/>.</summary>
+    /// <summary>NIP-50 by its token index: the events with the query's rarest word, checked for the others, ranked by <see cref="SearchRanking"/>.</summary>
     public bool CanSearch => true;
+
+    /// <summary>The events that may hold every word: those with the word fewest events have (under the lock).</summary>
+    private IEnumerable<StoredEvent> SearchCandidates(SearchQuery search)
+    {
+        HashSet<long>? rarest = null;
+        foreach (var term in search.Terms)
+        {
+            if (!_byWord.TryGetValue(term, out var positions)) return [];
+            if (rarest is null || positions.Count < rarest.Count) rarest = positions;
+        }
+        var candidates = new List<StoredEvent>(rarest!.Count);
+        foreach (var position in rarest) candidates.Add(_byPosition[position]);
+        return candidates;
+    }
 
     public async IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -78,7 +95,7 @@ public sealed class MemoryEventStore : IEventStore
         lock (_lock)
         {
             if (!filter.CannotMatch)
-                foreach (var stored in _byPosition.Values)
+                foreach (var stored in search is null ? _byPosition.Values : SearchCandidates(search))
                     if (structural.Matches(stored.Event) && (search?.Matches(stored.Event.Content) ?? true)) matches.Add(stored.Event);
         }
         var limit = Math.Max(0, filter.Limit ?? int.MaxValue);
@@ -233,6 +250,8 @@ public sealed class MemoryEventStore : IEventStore
             store._byId.Remove(row.Id);
             store._byPosition.Remove(row.Position);
             store._deletionRequests.Remove(row.Position);
+            foreach (var word in SearchQuery.Words(row.Event.Content))
+                if (store._byWord.TryGetValue(word, out var positions) && positions.Remove(row.Position) && positions.Count == 0) store._byWord.Remove(word);
         }
 
         public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
@@ -243,6 +262,12 @@ public sealed class MemoryEventStore : IEventStore
             store._byId.Add(evt.Id, entry);
             store._byPosition.Add(position, entry);
             if (evt.Kind == DeletionRules.DeletionRequestKind) store._deletionRequests.Add(position, entry);
+            var indexed = 0;
+            foreach (var word in SearchQuery.Words(evt.Content))
+            {
+                if (!store._byWord.TryGetValue(word, out var positions)) store._byWord[word] = positions = [];
+                if (positions.Add(position) && ++indexed == SearchQuery.MaxIndexedWords) break;
+            }
             store._heads[stream] = version;
             owner.Inserted(position);
         }
