@@ -228,6 +228,40 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task reactions_are_counted_from_the_tag_index_and_entries_written_before_it_held_the_kind_are_read_in_full()
+    {
+        var options = NewOptions();
+        var target = TestEvents.Pubkey("a note");
+        var reactions = Enumerable.Range(0, 5).Select(i => TestEvents.Create(TestEvents.Pubkey($"reader {i}"), 100 + i, 7, [["e", target]], "+")).ToList();
+        var reply = TestEvents.Create(TestEvents.Pubkey("replier"), 120, 1, [["e", target]], "a reply");
+        await using (var store = new RocksDbEventStore(options))
+        {
+            await store.InitAsync();
+            foreach (var evt in reactions.Append(reply)) await store.SaveAsync(evt, evt.Pubkey, 0);
+        }
+        using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions(), options.Path))
+        {
+            // The oldest reaction's tag entry as an older build wrote it: the position alone.
+            Span<byte> id32 = stackalloc byte[32];
+            Assert.True(RocksDbKeys.TryHex32(reactions[0].Id, id32));
+            var order = new byte[RocksDbKeys.OrderLength];
+            RocksDbKeys.WriteOrder(order, reactions[0].CreatedAt, id32);
+            var key = RocksDbKeys.IndexKey(RocksDbKeys.TagPrefix('e', target), order);
+            var value = db.Get(key);
+            Assert.Equal(RocksDbKeys.TagValueLength, value.Length);
+            db.Put(key, value[..8]);
+        }
+
+        await using var reopened = new RocksDbEventStore(options);
+        await reopened.InitAsync();
+        var filter = new Filter { Kinds = [7], Tags = [new TagFilter('e', [target])] };
+
+        Assert.Equal(5, await reopened.CountAsync(filter));
+        Assert.Equal(reactions.Select(e => (e.Id, e.Pubkey, 7)).Order(), (await reopened.ReadKeysAsync(filter).ToListAsync()).Select(k => (k.Id, k.Pubkey, k.Kind)).Order());
+        Assert.Equal(1, await reopened.CountAsync(new Filter { Authors = [reply.Pubkey], Tags = [new TagFilter('e', [target])] }));
+    }
+
+    [Fact]
     public async Task a_deletion_request_stored_before_a_restart_still_keeps_its_event_out()
     {
         var options = NewOptions();

@@ -155,13 +155,45 @@ public sealed class RocksDbEventStore : IEventStore
         try
         {
             long count = 0;
-            RocksDbReader.Scan(db, filter, plan, after: null, int.MaxValue, int.MaxValue, page: null, ref count, new byte[RocksDbKeys.OrderLength]);
+            RocksDbReader.Scan(db, filter, plan, after: null, int.MaxValue, int.MaxValue, page: null, ref count, new byte[RocksDbKeys.OrderLength],
+                RocksDbKeyCheck.For(filter, plan));
             return Task.FromResult(count);
         }
         finally
         {
             _open.ExitReadLock();
         }
+    }
+
+    /// <summary>
+    /// COUNT's keys: from the tag index's keys and values alone when the filter allows it (<see cref="RocksDbKeyCheck"/>:
+    /// the reactions to a note, a pubkey's followers), else from the events, read like a query.
+    /// </summary>
+    public async IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        Writer();
+        if (filter.CannotMatch) yield break;
+        var plan = filter.Ids is null ? RocksDbScanPlan.For(filter) : null;
+        var keys = new List<EventKey>();
+        if (plan is not null && RocksDbKeyCheck.For(filter, plan, keys) is { } check)
+        {
+            if (plan.Prefixes.Length == 0) yield break;
+            var db = EnterRead();
+            try
+            {
+                long count = 0;
+                RocksDbReader.Scan(db, filter, plan, after: null, int.MaxValue, int.MaxValue, page: null, ref count, new byte[RocksDbKeys.OrderLength], check);
+            }
+            finally
+            {
+                _open.ExitReadLock();
+            }
+            foreach (var key in keys) yield return key;
+            yield break;
+        }
+        await foreach (var evt in QueryAsync(filter with { Limit = null }, cancellationToken).ConfigureAwait(false))
+            yield return new EventKey(evt.Id, evt.Pubkey, evt.Kind);
     }
 
     public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -193,6 +193,18 @@ internal static class RocksDbKeys
         }
     }
 
+    /// <summary>A tag key's value: the position, then the event's kind and pubkey, so a count or a COUNT's keys need not read the event.</summary>
+    public const int TagValueLength = 8 + 4 + 32;
+
+    public static byte[] TagValue(long position, int kind, ReadOnlySpan<byte> pubkey32)
+    {
+        var value = new byte[TagValueLength];
+        BinaryPrimitives.WriteInt64BigEndian(value, position);
+        BinaryPrimitives.WriteInt32BigEndian(value.AsSpan(8), kind);
+        pubkey32.CopyTo(value.AsSpan(12));
+        return value;
+    }
+
     public static byte[] Int64Value(long value)
     {
         var bytes = new byte[8];

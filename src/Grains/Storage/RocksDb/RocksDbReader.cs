@@ -43,7 +43,7 @@ internal static class RocksDbReader
     /// of the last candidate looked at, where the next call resumes. True when the scan reached the end.
     /// </summary>
     public static bool Scan(NativeRocksDb db, Filter filter, RocksDbScanPlan plan, byte[]? after, int take, int maxCandidates,
-        List<NostrEvent>? page, ref long matched, byte[] lastScanned)
+        List<NostrEvent>? page, ref long matched, byte[] lastScanned, RocksDbKeyCheck? keyCheck = null)
     {
         var start = StartOrder(filter.Until, after);
         var sinceBound = filter.Since is { } since ? RocksDbKeys.InvertedTime(since) : ulong.MaxValue;
@@ -71,6 +71,10 @@ internal static class RocksDbReader
             previous = true;
             candidates++;
             if (plan.Exact && page is null) matched++;
+            else if (page is null && keyCheck is not null && cursor.Kind >= 0)
+            {
+                if (keyCheck.Matches(cursor.Kind, cursor.Pubkey, cursor.Order)) matched++;
+            }
             else
             {
                 var json = db.Get(RocksDbKeys.EventKey(cursor.Position), null, read)
@@ -79,6 +83,7 @@ internal static class RocksDbReader
                 if (filter.Matches(evt))
                 {
                     page?.Add(evt);
+                    keyCheck?.Add(evt);
                     matched++;
                 }
             }
@@ -159,6 +164,8 @@ internal static class RocksDbReader
 
         private readonly byte[] _orders = new byte[perRefill * RocksDbKeys.OrderLength];
         private readonly long[] _positions = new long[perRefill];
+        private readonly int[] _kinds = new int[perRefill];
+        private readonly byte[] _pubkeys = new byte[perRefill * 32];
         private int _count;
         private int _index;
         private bool _ended;
@@ -167,6 +174,12 @@ internal static class RocksDbReader
         public ReadOnlySpan<byte> Order => _orders.AsSpan(_index * RocksDbKeys.OrderLength, RocksDbKeys.OrderLength);
 
         public long Position => _positions[_index];
+
+        /// <summary>The event's kind, from a tag key's value (<see cref="RocksDbKeys.TagValue"/>); -1 when the value holds only the position.</summary>
+        public int Kind => _kinds[_index];
+
+        /// <summary>The event's pubkey (32 bytes), valid when <see cref="Kind"/> is not -1.</summary>
+        public ReadOnlySpan<byte> Pubkey => _pubkeys.AsSpan(_index * 32, 32);
 
         public bool MoveNext(Iterator iterator)
         {
@@ -192,7 +205,15 @@ internal static class RocksDbReader
                 if (!(first && exclusive && order.SequenceEqual(from)))
                 {
                     order.CopyTo(_orders.AsSpan(_count * RocksDbKeys.OrderLength));
-                    _positions[_count++] = RocksDbKeys.ReadInt64(iterator.GetValueSpan());
+                    var value = iterator.GetValueSpan();
+                    _positions[_count] = RocksDbKeys.ReadInt64(value);
+                    if (value.Length == RocksDbKeys.TagValueLength)
+                    {
+                        _kinds[_count] = BinaryPrimitives.ReadInt32BigEndian(value[8..]);
+                        value[12..].CopyTo(_pubkeys.AsSpan(_count * 32));
+                    }
+                    else _kinds[_count] = -1;
+                    _count++;
                 }
                 first = false;
                 iterator.Next();

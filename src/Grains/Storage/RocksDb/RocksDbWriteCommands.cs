@@ -122,7 +122,9 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         _batch.Put(RocksDbKeys.IdKey(id32), RocksDbKeys.IdValue(position, version, stream));
         _batch.Put(RocksDbKeys.StreamVersionKey(stream, version), positionValue);
         _batch.Put(RocksDbKeys.StreamKey(stream), RocksDbKeys.Int64Value(version));
-        foreach (var key in RocksDbKeys.IndexKeys(evt, id32, pubkey32)) _batch.Put(key, positionValue);
+        byte[]? tagValue = null;
+        foreach (var key in RocksDbKeys.IndexKeys(evt, id32, pubkey32))
+            _batch.Put(key, key[0] == RocksDbKeys.ByTag ? tagValue ??= RocksDbKeys.TagValue(position, evt.Kind, pubkey32) : positionValue);
         if (evt.Address is { } address)
         {
             var addressKey = RocksDbKeys.AddressKey(address);

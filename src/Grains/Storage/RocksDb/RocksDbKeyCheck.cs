@@ -1,0 +1,44 @@
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Storage.RocksDb;
+
+/// <summary>
+/// Decides a tag-index entry from its key and value alone, for counting: a tag key's value carries the event's kind
+/// and pubkey (<see cref="RocksDbKeys.TagValue"/>), the key its created_at and id. It applies to a filter with one tag
+/// condition (the index's) and otherwise only kinds, authors, since and until, so a COUNT of the reactions to a note
+/// reads no event. The tag value is matched by its 16-byte hash, so a collision (about 2^-128) would count an event
+/// the filter does not name. Entries written before values carried the kind are read in full, as before.
+/// </summary>
+internal sealed class RocksDbKeyCheck
+{
+    private readonly HashSet<int>? _kinds;
+    private readonly HashSet<string>? _authors;
+    private readonly List<EventKey>? _keys;
+
+    private RocksDbKeyCheck(Filter filter, List<EventKey>? keys)
+    {
+        if (filter.Kinds is { } kinds) _kinds = [.. kinds];
+        if (filter.Authors is { } authors) _authors = new HashSet<string>(authors, StringComparer.Ordinal);
+        _keys = keys;
+    }
+
+    /// <summary>A check for this filter and plan, or null when some condition needs the event itself.</summary>
+    public static RocksDbKeyCheck? For(Filter filter, RocksDbScanPlan plan, List<EventKey>? keys = null)
+    {
+        if (filter.Ids is not null || filter.Search is not null || filter.Tags is not { Length: 1 }) return null;
+        if (plan.Prefixes.Length == 0 || plan.Prefixes[0][0] != RocksDbKeys.ByTag) return null;
+        return new RocksDbKeyCheck(filter, keys);
+    }
+
+    public bool Matches(int kind, ReadOnlySpan<byte> pubkey32, ReadOnlySpan<byte> order)
+    {
+        if (_kinds is not null && !_kinds.Contains(kind)) return false;
+        string? pubkey = null;
+        if (_authors is not null && !_authors.Contains(pubkey = Convert.ToHexStringLower(pubkey32))) return false;
+        _keys?.Add(new EventKey(Convert.ToHexStringLower(order[8..]), pubkey ?? Convert.ToHexStringLower(pubkey32), kind));
+        return true;
+    }
+
+    /// <summary>An entry read in full (an older one) that matched.</summary>
+    public void Add(NostrEvent evt) => _keys?.Add(new EventKey(evt.Id, evt.Pubkey, evt.Kind));
+}
