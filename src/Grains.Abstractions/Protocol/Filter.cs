@@ -24,6 +24,14 @@ public sealed record Filter
     /// <summary>True when the filter narrows by words (a search with at least one word).</summary>
     public bool HasSearch => Search is not null && !SearchQuery.Parse(Search).IsEmpty;
 
+    /// <summary>True when any of the filters narrows by words: their stored answer comes ranked, not newest first.</summary>
+    public static bool AnySearch(Filter[] filters)
+    {
+        foreach (var filter in filters)
+            if (filter.HasSearch) return true;
+        return false;
+    }
+
     public static Filter Everything { get; } = new();
 
     public bool Matches(NostrEvent e)

@@ -151,18 +151,19 @@ public sealed class SearchQuery
     /// The words joined by spaces, at most <see cref="MaxIndexedWords"/> (with <paramref name="distinct"/>, each once):
     /// what the Sqlite and Postgres full-text indexes are given for an event.
     /// </summary>
-    public static string IndexText(string content, bool distinct = false)
+    public static string IndexText(string content, bool distinct = false) => string.Join(' ', IndexedWords(content, distinct));
+
+    /// <summary>The words an index keeps for a content: at most <see cref="MaxIndexedWords"/>, each once with <paramref name="distinct"/>.</summary>
+    public static IEnumerable<string> IndexedWords(string content, bool distinct)
     {
-        var text = new StringBuilder();
+        if (content.Length == 0) yield break;
         HashSet<string>? seen = distinct ? new(StringComparer.Ordinal) : null;
         var count = 0;
         foreach (var word in Words(content))
         {
             if (seen is not null && !seen.Add(word)) continue;
-            if (++count > MaxIndexedWords) break;
-            if (text.Length > 0) text.Append(' ');
-            text.Append(word);
+            if (++count > MaxIndexedWords) yield break;
+            yield return word;
         }
-        return text.ToString();
     }
 }

@@ -17,14 +17,7 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
     private FilterCursor?[] _cursors = [];
     private bool _started;
     private string? _lastId;
-    private readonly HashSet<string>? _sent = HasSearch(filters) ? new(StringComparer.Ordinal) : null;
-
-    private static bool HasSearch(Filter[] filters)
-    {
-        foreach (var filter in filters)
-            if (filter.HasSearch) return true;
-        return false;
-    }
+    private readonly HashSet<string>? _sent = Filter.AnySearch(filters) ? new(StringComparer.Ordinal) : null;
 
     /// <summary>
     /// Fills <paramref name="page"/> (cleared first) with up to <paramref name="max"/> events, stopping once they hold

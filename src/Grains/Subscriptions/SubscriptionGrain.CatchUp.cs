@@ -94,7 +94,7 @@ internal sealed partial class SubscriptionGrain
             {
                 // A resumed subscription sends what was missed oldest first, as live events would have come. A search
                 // filter's stored events come best match first: put them in time order too.
-                if (HasSearch(subscription.Filters)) missed.Sort(NostrEvent.CompareNewestFirst);
+                if (Filter.AnySearch(subscription.Filters)) missed.Sort(NostrEvent.CompareNewestFirst);
                 for (var i = missed.Count - 1; i >= 0; i--)
                 {
                     var evt = missed[i];
@@ -149,13 +149,6 @@ internal sealed partial class SubscriptionGrain
     /// A resumed subscription reads only what came since the client's last event. The REQ's limits counted
     /// stored events before EOSE, which the client already had; a resume is capped on its own.
     /// </summary>
-    private static bool HasSearch(Filter[] filters)
-    {
-        foreach (var filter in filters)
-            if (filter.HasSearch) return true;
-        return false;
-    }
-
     private static Filter[] ResumeFilters(Filter[] filters, ResumePoint resume)
     {
         var resumed = new Filter[filters.Length];

@@ -250,7 +250,7 @@ public sealed class MemoryEventStore : IEventStore
             store._byId.Remove(row.Id);
             store._byPosition.Remove(row.Position);
             store._deletionRequests.Remove(row.Position);
-            foreach (var word in SearchQuery.Words(row.Event.Content))
+            foreach (var word in SearchQuery.IndexedWords(row.Event.Content, distinct: true))
                 if (store._byWord.TryGetValue(word, out var positions) && positions.Remove(row.Position) && positions.Count == 0) store._byWord.Remove(word);
         }
 
@@ -262,11 +262,10 @@ public sealed class MemoryEventStore : IEventStore
             store._byId.Add(evt.Id, entry);
             store._byPosition.Add(position, entry);
             if (evt.Kind == DeletionRules.DeletionRequestKind) store._deletionRequests.Add(position, entry);
-            var indexed = 0;
-            foreach (var word in SearchQuery.Words(evt.Content))
+            foreach (var word in SearchQuery.IndexedWords(evt.Content, distinct: true))
             {
                 if (!store._byWord.TryGetValue(word, out var positions)) store._byWord[word] = positions = [];
-                if (positions.Add(position) && ++indexed == SearchQuery.MaxIndexedWords) break;
+                positions.Add(position);
             }
             store._heads[stream] = version;
             owner.Inserted(position);

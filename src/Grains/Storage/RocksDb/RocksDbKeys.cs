@@ -176,21 +176,16 @@ internal static class RocksDbKeys
         };
         foreach (var tag in evt.Tags)
             if (IsFilterable(tag)) keys.Add(IndexKey(TagPrefix(tag[0][0], tag[1]), order));
-        foreach (var word in DistinctWords(evt.Content)) keys.Add(IndexKey(WordPrefix(word), order));
+        keys.AddRange(WordKeys(evt.Content, order));
         return keys;
     }
 
-    /// <summary>The content's words, each once, at most <see cref="SearchQuery.MaxIndexedWords"/>.</summary>
-    private static IEnumerable<string> DistinctWords(string content)
+    /// <summary>NIP-50's keys of an event: one per distinct word of its content, then its order key.</summary>
+    public static IEnumerable<byte[]> WordKeys(string content, ReadOnlySpan<byte> order)
     {
-        if (content.Length == 0) yield break;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var word in SearchQuery.Words(content))
-        {
-            if (!seen.Add(word)) continue;
-            if (seen.Count > SearchQuery.MaxIndexedWords) yield break;
-            yield return word;
-        }
+        var keys = new List<byte[]>();
+        foreach (var word in SearchQuery.IndexedWords(content, distinct: true)) keys.Add(IndexKey(WordPrefix(word), order));
+        return keys;
     }
 
     /// <summary>A tag key's value: the position, then the event's kind and pubkey, so a count or a COUNT's keys need not read the event.</summary>

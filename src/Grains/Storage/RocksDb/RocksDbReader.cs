@@ -264,13 +264,7 @@ internal static class RocksDbReader
                 if (evt.Content.Length == 0 || !RocksDbKeys.TryHex32(evt.Id, id32)) continue;
                 RocksDbKeys.WriteOrder(order, evt.CreatedAt, id32);
                 var position = RocksDbKeys.Int64Value(RocksDbKeys.PositionOfEventKey(key));
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var word in SearchQuery.Words(evt.Content))
-                {
-                    if (!seen.Add(word)) continue;
-                    if (seen.Count > SearchQuery.MaxIndexedWords) break;
-                    batch.Put(RocksDbKeys.IndexKey(RocksDbKeys.WordPrefix(word), order), position);
-                }
+                foreach (var wordKey in RocksDbKeys.WordKeys(evt.Content, order)) batch.Put(wordKey, position);
                 if (++inBatch < 10_000) continue;
                 db.Write(batch, new WriteOptions().SetSync(true));
                 batch.Dispose();
