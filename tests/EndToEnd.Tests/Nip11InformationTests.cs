@@ -26,7 +26,7 @@ public sealed class Nip11InformationTests(RelayFixture fixture)
         Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.True(response.Headers.Contains("Access-Control-Allow-Headers"));
         Assert.Contains("GET", response.Headers.GetValues("Access-Control-Allow-Methods").Single());
-        Assert.Equal([1, 9, 11, 13, 40, 42, 45, 50, 62, 70], doc.GetProperty("supported_nips").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal([1, 9, 11, 13, 40, 42, 45, 50, 62, 70, 77], doc.GetProperty("supported_nips").EnumerateArray().Select(e => e.GetInt32()));
         Assert.False(string.IsNullOrEmpty(doc.GetProperty("name").GetString()));
         Assert.False(doc.TryGetProperty("software", out _));   // NIP-11: a URL, and this build names none unless configured
         Assert.False(string.IsNullOrEmpty(doc.GetProperty("version").GetString()));
@@ -44,6 +44,9 @@ public sealed class Nip11InformationTests(RelayFixture fixture)
         Assert.False(limits.GetProperty("restricted_writes").GetBoolean());
         Assert.False(limits.GetProperty("auth_required").GetBoolean());
         Assert.False(limits.GetProperty("payment_required").GetBoolean());
+        Assert.Equal(1_000_000, limits.GetProperty("negentropy_max_records").GetInt32());
+        Assert.Equal(4, limits.GetProperty("negentropy_max_sessions").GetInt32());
+        Assert.Equal(500_000, limits.GetProperty("negentropy_frame_size_limit").GetInt32());
     }
 
     [Fact]

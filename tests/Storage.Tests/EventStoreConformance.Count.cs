@@ -19,7 +19,7 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
-    public async Task keys_are_the_id_and_pubkey_of_every_match_whatever_the_limit()
+    public async Task keys_are_the_id_pubkey_kind_and_created_at_of_every_match_whatever_the_limit()
     {
         await using var store = await CreateEmptyStoreAsync();
         for (var i = 0; i < 12; i++)
@@ -38,8 +38,8 @@ public abstract partial class EventStoreConformance
 
         foreach (var filter in filters)
         {
-            var expected = (await store.QueryAsync(filter with { Limit = null }).ToListAsync()).Select(e => (e.Id, e.Pubkey)).Order().ToList();
-            var keys = (await store.ReadKeysAsync(filter).ToListAsync()).Select(k => (k.Id, k.Pubkey)).Order().ToList();
+            var expected = (await store.QueryAsync(filter with { Limit = null }).ToListAsync()).Select(e => (e.Id, e.Pubkey, e.Kind, e.CreatedAt)).Order().ToList();
+            var keys = (await store.ReadKeysAsync(filter).ToListAsync()).Select(k => (k.Id, k.Pubkey, k.Kind, k.CreatedAt)).Order().ToList();
             Assert.Equal(expected, keys);
             Assert.Equal(expected.Count, await store.CountAsync(filter));
         }

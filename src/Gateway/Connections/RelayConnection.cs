@@ -56,6 +56,9 @@ internal sealed partial class RelayConnection
     public CountsInFlight Counts { get; }
     public ConnectionSubscriptions Subscriptions { get; }
 
+    /// <summary>NIP-77 sessions, made at the first NEG-OPEN (most connections never reconcile).</summary>
+    public NegentropySessions? Negentropy { get; set; }
+
     /// <summary>True once the relay is shutting down: new EVENTs and REQs are refused.</summary>
     public bool Draining => _draining;
 
@@ -91,6 +94,7 @@ internal sealed partial class RelayConnection
         finally
         {
             _received.TrySetResult();
+            Negentropy?.CloseAll();
             await Events.DrainAsync(_options.ShutdownDrainTimeout);   // accepted EVENTs still get their OK
             await Subscriptions.DisconnectAsync();
             Shard.Remove(this);

@@ -1,3 +1,3 @@
 namespace NostrRelay.Framing;
 
-internal enum ClientFrameKind { Malformed, Event, Req, Close, Count, Auth, Unknown }
+internal enum ClientFrameKind { Malformed, Event, Req, Close, Count, Auth, NegentropyOpen, NegentropyMessage, NegentropyClose, Unknown }

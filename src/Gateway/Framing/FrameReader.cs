@@ -22,6 +22,9 @@ internal static class FrameReader
             : reader.ValueTextEquals("CLOSE"u8) ? ClientFrameKind.Close
             : reader.ValueTextEquals("COUNT"u8) ? ClientFrameKind.Count
             : reader.ValueTextEquals("AUTH"u8) ? ClientFrameKind.Auth
+            : reader.ValueTextEquals("NEG-MSG"u8) ? ClientFrameKind.NegentropyMessage
+            : reader.ValueTextEquals("NEG-OPEN"u8) ? ClientFrameKind.NegentropyOpen
+            : reader.ValueTextEquals("NEG-CLOSE"u8) ? ClientFrameKind.NegentropyClose
             : ClientFrameKind.Unknown;
     }
 
@@ -98,7 +101,12 @@ internal static class FrameReader
     /// <summary>NIP-50 queries are a few words; a longer one is refused rather than parsed.</summary>
     private const int MaxSearchBytes = 512;
 
-    public static bool TryReadFilter(ref Utf8JsonReader reader, RelayLimits limits, out Filter? filter, out string? error)
+    /// <param name="boundedLimit">
+    /// True for a REQ or COUNT: a filter's limit is lowered to <see cref="RelayLimits.MaxLimit"/>, and one that names none
+    /// gets <see cref="RelayLimits.DefaultLimit"/>. False for NIP-77, which reconciles every match: only a limit the
+    /// client wrote applies.
+    /// </param>
+    public static bool TryReadFilter(ref Utf8JsonReader reader, RelayLimits limits, out Filter? filter, out string? error, bool boundedLimit = true)
     {
         filter = null;
         if (reader.TokenType != JsonTokenType.StartObject) { error = "invalid: a filter must be a JSON object"; return false; }
@@ -157,7 +165,8 @@ internal static class FrameReader
                 return false;
             }
         }
-        var effectiveLimit = (int)Math.Min(limit ?? limits.DefaultLimit, limits.MaxLimit);
+        int? effectiveLimit = boundedLimit ? (int)Math.Min(limit ?? limits.DefaultLimit, limits.MaxLimit)
+            : limit is { } written ? (int)Math.Min(written, int.MaxValue) : null;
         filter = new Filter { Ids = ids, Authors = authors, Kinds = kinds, Tags = tags?.ToArray(), Since = since, Until = until, Limit = effectiveLimit, Search = search };
         error = null;
         return true;

@@ -88,4 +88,41 @@ internal static class RelayFrames
         JsonText.WriteByte(frame, (byte)']');
         return frame.ToFrame();
     }
+
+    /// <summary><c>["NEG-MSG",sub,hex]</c> (NIP-77): the negentropy message in lowercase hex, written straight into the frame.</summary>
+    public static OutboundFrame NegentropyMessage(string subscriptionId, ReadOnlySpan<byte> message)
+    {
+        var frame = new FrameBuilder(subscriptionId.Length * 3 + message.Length * 2 + 24);
+        JsonText.WriteRaw(frame, "[\"NEG-MSG\","u8);
+        JsonText.WriteString(frame, subscriptionId);
+        JsonText.WriteRaw(frame, ",\""u8);
+        var hex = frame.GetSpan(message.Length * 2);
+        for (var i = 0; i < message.Length; i++)
+        {
+            hex[2 * i] = HexDigits[message[i] >> 4];
+            hex[2 * i + 1] = HexDigits[message[i] & 0xF];
+        }
+        frame.Advance(message.Length * 2);
+        JsonText.WriteRaw(frame, "\"]"u8);
+        return frame.ToFrame();
+    }
+
+    /// <summary><c>["NEG-ERR",sub,reason]</c> (NIP-77), with the most records the relay reconciles as a fourth element when given.</summary>
+    public static OutboundFrame NegentropyError(string subscriptionId, string reason, long? maxRecords = null)
+    {
+        var frame = new FrameBuilder(subscriptionId.Length * 3 + reason.Length * 3 + 48);
+        JsonText.WriteRaw(frame, "[\"NEG-ERR\","u8);
+        JsonText.WriteString(frame, subscriptionId);
+        JsonText.WriteByte(frame, (byte)',');
+        JsonText.WriteString(frame, reason);
+        if (maxRecords is { } max)
+        {
+            JsonText.WriteByte(frame, (byte)',');
+            JsonText.WriteRaw(frame, System.Text.Encoding.ASCII.GetBytes(max.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        JsonText.WriteByte(frame, (byte)']');
+        return frame.ToFrame();
+    }
+
+    private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 }

@@ -28,6 +28,8 @@ public static partial class RelayGatewayExtensions
         services.AddOptions<RelayOptions>().Bind(relaySection).Configure(o => configure?.Invoke(o))
             .Validate(o => o.ShardCheckInterval >= TimeSpan.FromMilliseconds(100) && o.ShardCheckInterval <= TimeSpan.FromMinutes(1),
                 "Relay:ShardCheckInterval must be between 00:00:00.1 and 00:01:00")
+            .Validate(o => o.Negentropy.FrameSizeLimit >= 4096 && o.Negentropy.MaxRecords > 0 && o.Negentropy.MaxSessions > 0 && o.Negentropy.IdleTimeout > TimeSpan.Zero,
+                "Relay:Negentropy needs FrameSizeLimit of at least 4096, and MaxRecords, MaxSessions and IdleTimeout above zero")
             .ValidateOnStart();
         services.TryAddSingleton(sp => SearchSupport.For(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetService<NostrRelay.Storage.IEventStore>()));
         services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetRequiredService<SearchSupport>()));
@@ -44,6 +46,8 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<CloseMessageHandler>();
         services.TryAddSingleton<AuthMessageHandler>();
         services.TryAddSingleton<CountMessageHandler>();
+        services.TryAddSingleton<NegentropyMessageHandler>();
+        services.TryAddSingleton(sp => new NegentropyBudget(sp.GetRequiredService<IOptions<RelayOptions>>().Value.Negentropy.MaxRecordsHeld));
         services.TryAddSingleton<ClientMessages>();
         services.TryAddSingleton<RelayEndpoint>();
         services.AddHealthChecks().AddCheck<GatewayHealthCheck>("gateway", tags: [ReadyTag]);

@@ -81,6 +81,9 @@ public sealed class RelayOptions
     /// <summary>The <c>Relay:Auth</c> section: NIP-42 and the private kinds it gates.</summary>
     public RelayAuthOptions Auth { get; set; } = new();
 
+    /// <summary>NIP-77 negentropy: its limits, or off.</summary>
+    public RelayNegentropyOptions Negentropy { get; set; } = new();
+
     /// <summary>The <c>Relay:Policies</c> section: moderation lists and the write-policy plugin.</summary>
     public RelayPolicyOptions Policies { get; set; } = new();
 

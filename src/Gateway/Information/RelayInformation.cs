@@ -11,7 +11,10 @@ namespace NostrRelay.Information;
 /// </summary>
 internal sealed class RelayInformation
 {
-    /// <summary>Only the NIPs that work end to end today; 50 when the store can search (<see cref="SearchSupport"/>).</summary>
+    /// <summary>
+    /// Only the NIPs that work end to end today; 50 when the store can search (<see cref="SearchSupport"/>), 77 unless
+    /// negentropy is turned off.
+    /// </summary>
     public static readonly int[] SupportedNips = [1, 9, 11, 13, 40, 42, 45, 62, 70];
 
     public RelayInformation(RelayOptions options, SearchSupport? search = null)
@@ -43,8 +46,10 @@ internal sealed class RelayInformation
         Add(document, "icon", options.Icon);
         Add(document, "pubkey", options.Pubkey);
         Add(document, "contact", options.Contact);
-        int[] nips = searchable ? [.. SupportedNips, 50] : SupportedNips;
-        Array.Sort(nips);
+        var nips = new List<int>(SupportedNips);
+        if (searchable) nips.Add(50);
+        if (options.Negentropy.Enabled) nips.Add(77);
+        nips.Sort();
         document["supported_nips"] = new JsonArray([.. nips.Select(nip => (JsonNode)nip)]);
         Add(document, "software", options.Software);
         document["version"] = version;
@@ -68,6 +73,13 @@ internal sealed class RelayInformation
         if (limits.CreatedAtLowerLimit is { } lower) limitation["created_at_lower_limit"] = lower;
         if (limits.CreatedAtUpperLimit is { } upper) limitation["created_at_upper_limit"] = upper;
         limitation["default_limit"] = limits.DefaultLimit;
+        if (options.Negentropy.Enabled)
+        {
+            // Not NIP-11 fields (it has none for NIP-77): the bounds a NEG-OPEN meets, for a client that plans its sync.
+            limitation["negentropy_max_records"] = options.Negentropy.MaxRecords;
+            limitation["negentropy_max_sessions"] = options.Negentropy.MaxSessions;
+            limitation["negentropy_frame_size_limit"] = options.Negentropy.FrameSizeLimit;
+        }
         document["limitation"] = limitation;
         if (options.Retention is { Count: > 0 } retention)
         {

@@ -5,7 +5,8 @@ using NostrRelay.Framing;
 namespace NostrRelay.Messages;
 
 /// <summary>Reads a message's verb and hands the message to that verb's handler; answers the verbs this relay does not speak.</summary>
-internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandler reqs, CloseMessageHandler closes, AuthMessageHandler auths, CountMessageHandler counts)
+internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandler reqs, CloseMessageHandler closes, AuthMessageHandler auths, CountMessageHandler counts,
+    NegentropyMessageHandler negentropy)
 {
     public ValueTask HandleAsync(RelayConnection connection, ReadOnlyMemory<byte> frame)
     {
@@ -28,8 +29,10 @@ internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandl
             case ClientFrameKind.Close: return closes.HandleAsync(connection, frame);
             case ClientFrameKind.Count: return counts.HandleAsync(connection, frame);
             case ClientFrameKind.Auth: return auths.HandleAsync(connection, frame);
+            case ClientFrameKind.NegentropyOpen or ClientFrameKind.NegentropyMessage or ClientFrameKind.NegentropyClose:
+                return negentropy.HandleAsync(connection, frame);
             case ClientFrameKind.Unknown:
-                connection.Reply(RelayFrames.Notice("invalid: unknown message type; this relay understands EVENT, REQ, CLOSE, COUNT and AUTH"));
+                connection.Reply(RelayFrames.Notice("invalid: unknown message type; this relay understands EVENT, REQ, CLOSE, COUNT, AUTH, NEG-OPEN, NEG-MSG and NEG-CLOSE"));
                 return default;
             default:
                 connection.Reply(RelayFrames.Notice("invalid: a message must be a JSON array starting with its type, e.g. [\"REQ\", ...]"));

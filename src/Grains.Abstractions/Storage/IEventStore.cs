@@ -64,7 +64,7 @@ public interface IEventStore : IAsyncDisposable
 
     private static async IAsyncEnumerable<EventKey> KeysOf(IAsyncEnumerable<NostrEvent> events)
     {
-        await foreach (var evt in events.ConfigureAwait(false)) yield return new EventKey(evt.Id, evt.Pubkey, evt.Kind);
+        await foreach (var evt in events.ConfigureAwait(false)) yield return new EventKey(evt.Id, evt.Pubkey, evt.Kind, evt.CreatedAt);
     }
 
     /// <summary>Removes one event; false when it was not stored.</summary>

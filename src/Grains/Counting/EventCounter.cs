@@ -51,7 +51,7 @@ internal sealed class EventCounter(IEventStore store)
     {
         var gate = visibility.Gate(filter);
         if (gate is null && hll is null) return await store.CountAsync(filter, cancellationToken).ConfigureAwait(false);
-        var visible = gate is null ? null : await VisiblePrivateAsync(gate, visibility, cancellationToken).ConfigureAwait(false);
+        var visible = gate is null ? null : await visibility.VisibleAsync(store, gate, cancellationToken).ConfigureAwait(false);
         if (hll is null)
         {
             var all = await store.CountAsync(filter, cancellationToken).ConfigureAwait(false);
@@ -75,7 +75,7 @@ internal sealed class EventCounter(IEventStore store)
         foreach (var filter in filters)
         {
             var gate = visibility.Gate(filter);
-            var visible = gate is null ? null : await VisiblePrivateAsync(gate, visibility, cancellationToken).ConfigureAwait(false);
+            var visible = gate is null ? null : await visibility.VisibleAsync(store, gate, cancellationToken).ConfigureAwait(false);
             await foreach (var key in store.ReadKeysAsync(filter, cancellationToken).ConfigureAwait(false))
             {
                 if (visible is not null && visibility.IsPrivate(key.Kind) && !visible.Contains(key.Id)) continue;
@@ -85,20 +85,6 @@ internal sealed class EventCounter(IEventStore store)
             }
         }
         return new CountResult(seen.Count, hll?.Values.ToArray());
-    }
-
-    /// <summary>
-    /// The ids of the gate's matches a party of the connection may see: the parties' own messages, written by them or
-    /// <c>p</c>-tagging them, so as many as they have, not as many as the relay holds. Read as events, because the
-    /// <c>p</c> exemption reaches past the gate's own conditions and each is checked against it.
-    /// </summary>
-    private async Task<HashSet<string>> VisiblePrivateAsync(Filter gate, PrivateVisibility visibility, CancellationToken cancellationToken)
-    {
-        var visible = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var exemption in visibility.Exemptions(gate))
-            await foreach (var evt in store.QueryAsync(exemption with { Limit = null }, cancellationToken).ConfigureAwait(false))
-                if (gate.Matches(evt)) visible.Add(evt.Id);
-        return visible;
     }
 
     /// <summary>True when no event can match two of the filters: their kinds, authors or ids never meet.</summary>

@@ -1,9 +1,10 @@
 using NostrRelay.Protocol;
+using NostrRelay.Storage;
 
 namespace NostrRelay.Counting;
 
 /// <summary>
-/// Which events of private kinds a COUNT may include: those an authenticated party of the connection wrote or whose
+/// Which events of private kinds a COUNT or a NIP-77 reconciliation may include: those an authenticated party of the connection wrote or whose
 /// <c>p</c> tags name one. Decides, per filter, what part of its matches has to be looked at.
 /// </summary>
 internal sealed class PrivateVisibility(int[]? privateKinds, string[]? parties)
@@ -41,6 +42,20 @@ internal sealed class PrivateVisibility(int[]? privateKinds, string[]? parties)
             foreach (var tag in gate.Tags)
                 if (tag.Name != 'p') tags.Add(tag);
         yield return gate with { Tags = [.. tags] };
+    }
+
+    /// <summary>
+    /// The ids of the gate's matches a party of the connection may see: the parties' own messages, written by them or
+    /// <c>p</c>-tagging them, so as many as they have, not as many as the relay holds. Read as events, because the
+    /// <c>p</c> exemption reaches past the gate's own conditions and each is checked against it.
+    /// </summary>
+    public async Task<HashSet<string>> VisibleAsync(IEventStore store, Filter gate, CancellationToken cancellationToken)
+    {
+        var visible = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var exemption in Exemptions(gate))
+            await foreach (var evt in store.QueryAsync(exemption with { Limit = null }, cancellationToken).ConfigureAwait(false))
+                if (gate.Matches(evt)) visible.Add(evt.Id);
+        return visible;
     }
 
     private bool AllParties(string[]? pubkeys)

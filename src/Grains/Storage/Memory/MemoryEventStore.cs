@@ -117,7 +117,7 @@ public sealed class MemoryEventStore : IEventStore
         {
             if (!filter.CannotMatch)
                 foreach (var stored in _byPosition.Values)
-                    if (filter.Matches(stored.Event)) keys.Add(new EventKey(stored.Event.Id, stored.Event.Pubkey, stored.Event.Kind));
+                    if (filter.Matches(stored.Event)) keys.Add(new EventKey(stored.Event.Id, stored.Event.Pubkey, stored.Event.Kind, stored.Event.CreatedAt));
         }
         foreach (var key in keys)
         {

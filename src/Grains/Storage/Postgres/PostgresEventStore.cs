@@ -164,7 +164,7 @@ public sealed class PostgresEventStore : IEventStore
         try
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                yield return new EventKey(reader.GetString(0), reader.GetString(1), reader.GetInt32(2));
+                yield return new EventKey(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3));
             finished = true;
         }
         finally

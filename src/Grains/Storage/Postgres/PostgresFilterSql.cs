@@ -73,7 +73,7 @@ internal static class PostgresFilterSql
     /// <summary><c>SELECT id, pubkey, kind</c> of every match, in no order.</summary>
     public static void Keys(NpgsqlCommand command, PostgresSchema schema, Filter filter)
     {
-        var sql = new StringBuilder("SELECT e.id, e.pubkey, e.kind");
+        var sql = new StringBuilder("SELECT e.id, e.pubkey, e.kind, e.created_at");
         AppendFromWhere(sql, command.Parameters, schema, filter, after: null);
         command.CommandText = sql.ToString();
     }

@@ -193,7 +193,7 @@ public sealed class RocksDbEventStore : IEventStore
             yield break;
         }
         await foreach (var evt in QueryAsync(filter with { Limit = null }, cancellationToken).ConfigureAwait(false))
-            yield return new EventKey(evt.Id, evt.Pubkey, evt.Kind);
+            yield return new EventKey(evt.Id, evt.Pubkey, evt.Kind, evt.CreatedAt);
     }
 
     public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -35,10 +35,10 @@ internal sealed class RocksDbKeyCheck
         if (_kinds is not null && !_kinds.Contains(kind)) return false;
         string? pubkey = null;
         if (_authors is not null && !_authors.Contains(pubkey = Convert.ToHexStringLower(pubkey32))) return false;
-        _keys?.Add(new EventKey(Convert.ToHexStringLower(order[8..]), pubkey ?? Convert.ToHexStringLower(pubkey32), kind));
+        _keys?.Add(new EventKey(Convert.ToHexStringLower(order[8..]), pubkey ?? Convert.ToHexStringLower(pubkey32), kind, RocksDbKeys.CreatedAtOfOrder(order)));
         return true;
     }
 
     /// <summary>An entry read in full (an older one) that matched.</summary>
-    public void Add(NostrEvent evt) => _keys?.Add(new EventKey(evt.Id, evt.Pubkey, evt.Kind));
+    public void Add(NostrEvent evt) => _keys?.Add(new EventKey(evt.Id, evt.Pubkey, evt.Kind, evt.CreatedAt));
 }

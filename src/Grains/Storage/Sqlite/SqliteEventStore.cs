@@ -204,7 +204,7 @@ public sealed class SqliteEventStore : IEventStore
         SqliteFilterSql.Keys(command, filter);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            yield return new EventKey(reader.GetString(0), reader.GetString(1), reader.GetInt32(2));
+            yield return new EventKey(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3));
     }
 
     public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)

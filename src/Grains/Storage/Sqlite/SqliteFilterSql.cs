@@ -65,7 +65,7 @@ internal static class SqliteFilterSql
     /// <summary><c>SELECT id, pubkey, kind</c> of every match, in no order: columns before the JSON, so its pages are not read.</summary>
     public static void Keys(SqliteCommand command, Filter filter)
     {
-        var sql = new StringBuilder("SELECT id, pubkey, kind FROM events WHERE 1");
+        var sql = new StringBuilder("SELECT id, pubkey, kind, created_at FROM events WHERE 1");
         AppendConditions(sql, command.Parameters, filter, after: null);
         sql.Append(';');
         command.CommandText = sql.ToString();
