@@ -25,7 +25,11 @@ namespace NostrRelay.Hosting;
 /// </summary>
 public static class EventStoreFactory
 {
-    public static IEventStore Create(IConfigurationSection section, string contentRoot, ILoggerFactory? loggers = null)
+    /// <param name="readOnly">
+    /// For a tool that reads the store beside the running relay: a RocksDb store is opened read-only (the relay holds
+    /// its lock); the SQL stores take concurrent readers as they are.
+    /// </param>
+    public static IEventStore Create(IConfigurationSection section, string contentRoot, ILoggerFactory? loggers = null, bool readOnly = false)
     {
         loggers ??= NullLoggerFactory.Instance;
         var options = new EventStoreOptions();
@@ -46,7 +50,7 @@ public static class EventStoreFactory
             {
                 // Not the Sqlite default: a RocksDb store is a directory.
                 var directory = section["Path"] ?? "data/relay.rocksdb";
-                return new RocksDbEventStore(new RocksDbEventStoreOptions { Path = Path.GetFullPath(directory, contentRoot) },
+                return new RocksDbEventStore(new RocksDbEventStoreOptions { Path = Path.GetFullPath(directory, contentRoot), ReadOnly = readOnly },
                     loggers.CreateLogger<RocksDbEventStore>());
             }
             case "mirrored":
@@ -55,7 +59,7 @@ public static class EventStoreFactory
                 var mirrors = section.GetSection("Mirrors").GetChildren().ToList();
                 if (!primary.Exists() || mirrors.Count == 0)
                     throw new InvalidOperationException($"{section.Path}: a Mirrored store needs a Primary section and at least one entry under Mirrors.");
-                return new MirroredEventStore(Create(primary, contentRoot, loggers), mirrors.Select(m => Create(m, contentRoot, loggers)),
+                return new MirroredEventStore(Create(primary, contentRoot, loggers, readOnly), mirrors.Select(m => Create(m, contentRoot, loggers, readOnly)),
                     loggers.CreateLogger<MirroredEventStore>());
             }
             case "sharded":
@@ -69,7 +73,7 @@ public static class EventStoreFactory
                     var kinds = shard.GetSection("Kinds").Exists() ? shard.GetSection("Kinds").Get<int[]>() : null;
                     var store = shard.GetSection("Store");
                     if (!store.Exists()) throw new InvalidOperationException($"{shard.Path}: a shard needs a Store section.");
-                    parts.Add((kinds, Create(store, contentRoot, loggers)));
+                    parts.Add((kinds, Create(store, contentRoot, loggers, readOnly)));
                 }
                 return new ShardedEventStore(parts, Path.GetFullPath(section["Ledger"] ?? "data/ledger.db", contentRoot));
             }

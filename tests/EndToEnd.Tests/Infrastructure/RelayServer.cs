@@ -30,9 +30,13 @@ public sealed class RelayServer : IAsyncDisposable
     /// On a given data directory (kept on dispose: start another relay on it to see what survived), with a
     /// hook to register services the way an embedder would.
     /// </summary>
-    public static async Task<RelayServer> StartAsync(string? dataDirectory, Action<WebApplicationBuilder>? customize, params string[] settings)
+    public static Task<RelayServer> StartAsync(string? dataDirectory, Action<WebApplicationBuilder>? customize, params string[] settings) =>
+        StartAsync(dataDirectory, port: null, customize, settings);
+
+    /// <summary>On a given port too: a relay started again where clients knew it.</summary>
+    public static async Task<RelayServer> StartAsync(string? dataDirectory, int? port, Action<WebApplicationBuilder>? customize, params string[] settings)
     {
-        var port = FreePort.Next();
+        port ??= FreePort.Next();
         var ownsData = dataDirectory is null;
         var data = dataDirectory ?? Path.Combine(Path.GetTempPath(), "relay-e2e-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(data);
@@ -47,7 +51,7 @@ public sealed class RelayServer : IAsyncDisposable
         foreach (var setting in settings) args.Add("--" + setting);
         var app = RelayHost.Build(args.ToArray(), customize);
         await app.StartAsync();
-        return new RelayServer(app, port, data, ownsData);
+        return new RelayServer(app, port.Value, data, ownsData);
     }
 
     public async Task StopAsync() => await _app.StopAsync();

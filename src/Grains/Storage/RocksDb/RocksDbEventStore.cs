@@ -78,11 +78,14 @@ public sealed class RocksDbEventStore : IEventStore
                 .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
                 .SetKeepLogFileNum(4)
                 .SetBlockBasedTableFactory(table);
-            var db = NativeRocksDb.Open(options, _path);
+            var db = _options.ReadOnly ? NativeRocksDb.OpenReadOnly(options, _path, false) : NativeRocksDb.Open(options, _path);
             try
             {
-                RocksDbReader.IndexExpirations(db);
-                RocksDbReader.IndexWords(db);
+                if (!_options.ReadOnly)
+                {
+                    RocksDbReader.IndexExpirations(db);
+                    RocksDbReader.IndexWords(db);
+                }
                 _writer = new RocksDbWriter(new RocksDbWriteCommands(db), _options, _logger);
                 _db = db;
             }

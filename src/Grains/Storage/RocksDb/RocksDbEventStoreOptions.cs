@@ -20,4 +20,10 @@ public sealed class RocksDbEventStoreOptions
     /// Recent events and the newest index entries stay hot, which is what NIP-01 queries read.
     /// </summary>
     public long BlockCacheBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Opens the database as it is now for reading only, beside the relay that holds it (whose lock keeps a second
+    /// writer out): the operator's <c>sync</c> reads its records this way. Writes fail. Default false.
+    /// </summary>
+    public bool ReadOnly { get; set; }
 }
