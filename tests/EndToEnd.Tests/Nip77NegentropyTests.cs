@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
+using NostrRelay.Hosting;
 using NostrRelay.Sync;
 
 namespace NostrRelay.EndToEnd.Tests;
@@ -223,5 +225,28 @@ public sealed class Nip77NegentropyTests(RelayFixture fixture)
 
         Assert.Equal("blocked: negentropy syncing (NIP-77) is not enabled on this relay", refused[2].GetString());
         Assert.DoesNotContain(77, nips);
+    }
+
+    [Fact]
+    public async Task an_embedders_filter_rewrite_applies_and_a_per_event_delivery_hook_keeps_reconciliation_off()
+    {
+        await using var rewriting = await RelayServer.StartAsync(null, builder => builder.Services.Configure<RelayOptions>(relay =>
+            relay.RewriteFilter.Add((filter, _) => filter with { Kinds = [1] })));
+        await using var vetoing = await RelayServer.StartAsync(null, builder => builder.Services.Configure<RelayOptions>(relay =>
+            relay.RejectDelivery.Add((evt, _) => evt.Content == "hidden")));
+        var key = NostrTools.NewSecretKey();
+        var note = await fixture.Tools.SignAsync(key, 1, "a note");
+        var reaction = await fixture.Tools.SignAsync(key, 7, "+");
+        await using (var client = await TestClient.ConnectAsync(rewriting.Url))
+        {
+            Assert.True((await client.PublishAsync(note)).Accepted);
+            Assert.True((await client.PublishAsync(reaction)).Accepted);
+        }
+
+        var rewritten = await ReconcileAsync(rewriting.Url, $$"""{"authors":["{{note.Pubkey}}"]}""", []);
+        var vetoed = await ReconcileAsync(vetoing.Url, "{}", []);
+
+        Assert.Equal([note.Id], Ids(rewritten, "need"));
+        Assert.Equal("blocked: this relay decides per event who may read it, so it does not reconcile", vetoed.GetProperty("error").GetString());
     }
 }

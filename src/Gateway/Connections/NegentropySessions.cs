@@ -11,11 +11,18 @@ namespace NostrRelay.Connections;
 /// receive loop: a million records take seconds) and answers the initial message; each NEG-MSG is answered here, from
 /// the records held, in milliseconds. A session ends with NEG-CLOSE, a NEG-ERR, the idle timeout or the connection.
 /// </summary>
+/// <param name="backlogged">
+/// True while the client leaves too much unread: a small NEG-MSG can ask for an answer of the whole frame limit, so
+/// answers stop (the session ends) rather than pile up in memory.
+/// </param>
 internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNegentropyOptions options, NegentropyBudget budget,
-    Action<OutboundFrame> reply, ILogger logger)
+    Action<OutboundFrame> reply, Func<bool> backlogged, ILogger logger)
 {
     private readonly Dictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private bool _closed;
+
+    /// <summary>Reads this connection started that have not finished, ended sessions' too: each holds a read thread.</summary>
+    private int _reading;
 
     public int Count
     {
@@ -30,7 +37,7 @@ internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNege
         {
             if (_closed) return;
             if (_sessions.Remove(subscriptionId, out var previous)) previous.End(budget);
-            if (_sessions.Count >= options.MaxSessions)
+            if (_sessions.Count >= options.MaxSessions || _reading >= options.MaxSessions)
             {
                 reply(RelayFrames.NegentropyError(subscriptionId,
                     $"blocked: too many negentropy sessions on this connection (at most {options.MaxSessions}); send NEG-CLOSE for finished ones"));
@@ -38,6 +45,7 @@ internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNege
             }
             session = new Session(subscriptionId);
             _sessions.Add(subscriptionId, session);
+            _reading++;
         }
         _ = LoadAsync(session, request, initialMessage);
     }
@@ -76,9 +84,12 @@ internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNege
     private async Task LoadAsync(Session session, NegentropyRequest request, byte[] initialMessage)
     {
         NegentropyRead read;
+        var reading = grains.GetGrain<INegentropyGrain>(0).ReadAsync(request);
+        // The read goes on after a NEG-CLOSE (a grain call is not cancelled): it counts until it is done.
+        _ = reading.ContinueWith(_ => { lock (_sessions) _reading--; }, TaskScheduler.Default);
         try
         {
-            read = await grains.GetGrain<INegentropyGrain>(0).ReadAsync(request).WaitAsync(session.Ended);
+            read = await reading.WaitAsync(session.Ended);
         }
         catch (OperationCanceledException) when (session.Ended.IsCancellationRequested)
         {
@@ -87,7 +98,7 @@ internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNege
         catch (Exception ex)
         {
             LogReadFailed(logger, ex, session.Id);
-            Fail(session, ex is TimeoutException
+            Fail(session, ex is TimeoutException or OperationCanceledException
                 ? "error: reading the events to reconcile took too long; narrow the filter with since and until"
                 : "error: could not read the events to reconcile; try again later");
             return;
@@ -115,6 +126,11 @@ internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNege
 
     private void Answer(Session session, byte[] message)
     {
+        if (backlogged())
+        {
+            Fail(session, "blocked: the relay's earlier answers are still unread; read them before sending more");
+            return;
+        }
         byte[]? answer;
         try
         {

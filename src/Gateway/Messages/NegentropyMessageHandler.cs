@@ -69,8 +69,10 @@ internal sealed class NegentropyMessageHandler(RelayLimits limits, PolicyPipelin
             connection.Reply(RelayFrames.NegentropyError(subscriptionId, error!));
             return;
         }
+        Filter[] filters = [filter!];   // rewritten in place by the embedder's RewriteFilter hooks
         var refused = (connection.Draining ? "closed: relay is shutting down" : null)
-            ?? policies.CheckFilters([filter!], connection.Client);
+            ?? (policies.HasEmbedderDeliveryHooks ? "blocked: this relay decides per event who may read it, so it does not reconcile" : null)
+            ?? policies.CheckFilters(filters, connection.Client);
         if (refused is not null)
         {
             connection.Reply(RelayFrames.NegentropyError(subscriptionId, refused));
@@ -78,8 +80,9 @@ internal sealed class NegentropyMessageHandler(RelayLimits limits, PolicyPipelin
             return;
         }
         var (privateKinds, parties) = policies.CountScope(connection.Client);
-        connection.Negentropy ??= new NegentropySessions(grains, _options, budget, connection.Reply, logger);
-        connection.Negentropy.Open(subscriptionId, new NegentropyRequest(filter!, _options.MaxRecords, privateKinds, parties), initial!);
+        connection.Negentropy ??= new NegentropySessions(grains, _options, budget, connection.Reply,
+            () => connection.Outbound.QueuedBytes > relayOptions.Value.MaxOutboundBytes / 4, logger);
+        connection.Negentropy.Open(subscriptionId, new NegentropyRequest(filters[0], _options.MaxRecords, privateKinds, parties), initial!);
     }
 
     private static void Continue(RelayConnection connection, string subscriptionId, ref Utf8JsonReader reader)

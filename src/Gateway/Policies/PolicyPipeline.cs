@@ -81,6 +81,7 @@ internal sealed partial class PolicyPipeline
         _rewriteFilter = [.. relay.RewriteFilter];
         _delivery = [.. deliveries];
         _rewriteOutgoing = [.. relay.RewriteOutgoingEvent];
+        HasEmbedderDeliveryHooks = relay.RejectDelivery.Count > 0 || _rewriteOutgoing.Length > 0;
         _stored = [.. relay.OnEventStored];
         _connected = [.. relay.OnConnect];
         _disconnected = [.. relay.OnDisconnect];
@@ -124,6 +125,12 @@ internal sealed partial class PolicyPipeline
     }
 
     public bool HasDeliveryPolicies => _delivery.Length > 0 || _rewriteOutgoing.Length > 0;
+
+    /// <summary>
+    /// True when an embedder decides per event, at delivery, what a subscriber may read (<c>RejectDelivery</c>,
+    /// <c>RewriteOutgoingEvent</c>): a reconciliation, which never delivers, cannot ask them.
+    /// </summary>
+    public bool HasEmbedderDeliveryHooks { get; private set; }
 
     /// <summary>Null to let the request upgrade; else the status and message to answer it with.</summary>
     public (int Status, string Message)? CheckConnection(HttpContext context)

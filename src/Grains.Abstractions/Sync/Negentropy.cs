@@ -81,6 +81,7 @@ public sealed class Negentropy
         var count = _set.Count;
         var previousBound = NegentropyBound.Zero;
         var previousIndex = 0;
+        var emitted = 0;   // where the last range written ends: the remainder's fingerprint starts there
         var skipping = false;
         Span<byte> ours = stackalloc byte[FingerprintLength];
 
@@ -123,6 +124,7 @@ public sealed class Negentropy
                         upper = ListIds(lower, upper, bound, output.Length, range);
                         output.Append(range);
                         range.Clear();
+                        emitted = upper;
                     }
                     break;
 
@@ -132,14 +134,15 @@ public sealed class Negentropy
 
             if (Exceeds(output.Length + range.Length))
             {
-                // The rest, from here to infinity, as one fingerprint: the other side answers it next round.
-                _set.Fingerprint(upper, count, ours);
+                // The rest, from the last range written to infinity, as one fingerprint: the other side answers it next round.
+                _set.Fingerprint(emitted, count, ours);
                 output.Bound(NegentropyBound.Infinity, ref _lastOut);
                 output.Varint(NegentropyMode.Fingerprint);
                 output.Bytes(ours);
                 break;
             }
             output.Append(range);
+            if (range.Length > 0) emitted = upper;
             previousIndex = upper;
             previousBound = bound;
         }
