@@ -1,3 +1,4 @@
+using NostrRelay.Management;
 using System.Net;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Http;
@@ -17,7 +18,7 @@ namespace NostrRelay.Connections;
 /// <c>application/nostr+json</c> gets the NIP-11 document; any other GET gets a short page for people.
 /// </summary>
 internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, ClientMessages messages,
-    IGrainFactory grains, PolicyPipeline policies, IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
+    IGrainFactory grains, PolicyPipeline policies, ManagementEndpoint management, IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
 {
     private const string NostrJson = "application/nostr+json";
 
@@ -86,10 +87,15 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
         var headers = context.Response.Headers;
         headers.AccessControlAllowOrigin = "*";
         headers.AccessControlAllowHeaders = "*";
-        headers.AccessControlAllowMethods = "GET, OPTIONS";
+        headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
         if (HttpMethods.IsOptions(context.Request.Method))
         {
             context.Response.StatusCode = (int)HttpStatusCode.NoContent;
+            return;
+        }
+        if (ManagementEndpoint.Accepts(context.Request))
+        {
+            await management.HandleAsync(context);
             return;
         }
         if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))

@@ -1,3 +1,5 @@
+using NostrRelay.Auth;
+using NostrRelay.Management;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -35,8 +37,14 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetRequiredService<SearchSupport>()));
         services.TryAddSingleton<ISchnorrVerifier>(_ => SchnorrVerifier.Default);
         services.TryAddSingleton(sp => new EventVerifier(sp.GetRequiredService<ISchnorrVerifier>()));
+        services.TryAddSingleton<RelayModeration>();
+        services.AddHostedService(sp => sp.GetRequiredService<RelayModeration>());   // before connections are taken
         services.TryAddSingleton<GatewayShards>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayShards>());
+        services.TryAddSingleton(sp => new HttpAuthorization(sp.GetRequiredService<IOptions<RelayOptions>>().Value.Management.Admins,
+            new ThisRelay(sp.GetRequiredService<IOptions<RelayOptions>>().Value.PublicUrls), sp.GetRequiredService<EventVerifier>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ManagementMethods>();
+        services.TryAddSingleton<ManagementEndpoint>();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<RelayOptions>>().Value.Limits);
         services.TryAddSingleton<PolicyPipeline>();
         services.TryAddSingleton<WritePolicyPlugin>();

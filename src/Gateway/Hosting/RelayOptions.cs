@@ -81,6 +81,9 @@ public sealed class RelayOptions
     /// <summary>The <c>Relay:Auth</c> section: NIP-42 and the private kinds it gates.</summary>
     public RelayAuthOptions Auth { get; set; } = new();
 
+    /// <summary>NIP-86 relay management: who may call it.</summary>
+    public RelayManagementOptions Management { get; set; } = new();
+
     /// <summary>NIP-77 negentropy: its limits, or off.</summary>
     public RelayNegentropyOptions Negentropy { get; set; } = new();
 

@@ -17,18 +17,36 @@ internal sealed class RelayInformation
     /// </summary>
     public static readonly int[] SupportedNips = [1, 9, 11, 13, 40, 42, 45, 62, 70];
 
+    private readonly RelayOptions _options;
+    private readonly bool _searchable;
+    private volatile Built _built;
+
     public RelayInformation(RelayOptions options, SearchSupport? search = null)
     {
-        var document = Build(options, search?.Enabled ?? false);
-        foreach (var rewrite in options.RewriteInformation) rewrite(document);
-        Document = JsonSerializer.SerializeToUtf8Bytes(document);
-        Name = document["name"]?.GetValue<string>() ?? options.Name;
-        Description = document["description"]?.GetValue<string>() ?? options.Description;
+        _options = options;
+        _searchable = search?.Enabled ?? false;
+        _built = Make(null, null, null);
     }
 
-    public byte[] Document { get; }
-    public string Name { get; }
-    public string Description { get; }
+    public byte[] Document => _built.Document;
+    public string Name => _built.Name;
+    public string Description => _built.Description;
+
+    /// <summary>NIP-86's changerelayname and its siblings: the document as configured, with these in place (null: as configured).</summary>
+    public void Change(string? name, string? description, string? icon) => _built = Make(name, description, icon);
+
+    private Built Make(string? name, string? description, string? icon)
+    {
+        var document = Build(_options, _searchable);
+        if (name is not null) document["name"] = name;
+        if (description is not null) document["description"] = description;
+        if (icon is not null) document["icon"] = icon;
+        foreach (var rewrite in _options.RewriteInformation) rewrite(document);
+        return new Built(JsonSerializer.SerializeToUtf8Bytes(document),
+            document["name"]?.GetValue<string>() ?? _options.Name, document["description"]?.GetValue<string>() ?? _options.Description);
+    }
+
+    private sealed record Built(byte[] Document, string Name, string Description);
 
     private static JsonObject Build(RelayOptions options, bool searchable)
     {
@@ -49,6 +67,7 @@ internal sealed class RelayInformation
         var nips = new List<int>(SupportedNips);
         if (searchable) nips.Add(50);
         if (options.Negentropy.Enabled) nips.Add(77);
+        if (options.Management.Admins is { Length: > 0 }) nips.Add(86);
         nips.Sort();
         document["supported_nips"] = new JsonArray([.. nips.Select(nip => (JsonNode)nip)]);
         Add(document, "software", options.Software);

@@ -7,6 +7,8 @@ using NostrRelay.Hosting;
 using NostrRelay.Information;
 using NostrRelay.Protocol;
 
+using NostrRelay.Management;
+
 namespace NostrRelay.Policies;
 
 /// <summary>
@@ -21,6 +23,7 @@ internal sealed partial class PolicyPipeline
     private readonly IEventPolicy?[] _eventAsync;
     private readonly FilterPolicy[] _filter;
     private readonly FilterRewrite[] _rewriteFilter;
+    private readonly RelayModeration? _moderation;
     private readonly DeliveryPolicy[] _delivery;
     private readonly OutgoingEventRewrite[] _rewriteOutgoing;
     private readonly Action<NostrEvent, ClientContext>[] _stored;
@@ -41,7 +44,8 @@ internal sealed partial class PolicyPipeline
         _connection = [.. relay.RejectConnection];
         if (limits.ConnectionsPerIp is { } perIp) _connectionsPerIp = new ConnectionsPerIp(perIp);
 
-        var builtIn = BuiltInEventPolicies(relay);
+        _moderation = services.GetService(typeof(RelayModeration)) as RelayModeration;
+        var builtIn = BuiltInEventPolicies(relay, _moderation);
         var vanish = new List<EventPolicy>();
         if (limits.EventsPerSecondPerIp is { } vanishPerIp) vanish.Add(EventPolicies.RateLimitPerIp(vanishPerIp, limits.EventsBurstPerIp));
         vanish.Add(VanishRequests.MustNameThisRelay(new ThisRelay(relay.PublicUrls)));
@@ -92,15 +96,19 @@ internal sealed partial class PolicyPipeline
     /// <summary>A store that cannot search would answer as if the words were not there: refused instead.</summary>
     private static PolicyResult SearchUnsupported(Filter filter, ClientContext client) => filter.HasSearch ? NoSearch : PolicyResult.Accept;
 
-    /// <summary>The configured built-ins, cheapest and most often hit first.</summary>
-    private static List<EventPolicy> BuiltInEventPolicies(RelayOptions relay)
+    /// <summary>
+    /// The configured built-ins, cheapest and most often hit first. The moderation lists are the gateway's copy of
+    /// the configured and NIP-86 lists together when it keeps one, else the configured lists alone.
+    /// </summary>
+    private static List<EventPolicy> BuiltInEventPolicies(RelayOptions relay, RelayModeration? moderation)
     {
         var limits = relay.Limits;
         var lists = relay.Policies;
         var policies = new List<EventPolicy>();
         if (limits.EventsPerSecondPerIp is { } perIp) policies.Add(EventPolicies.RateLimitPerIp(perIp, limits.EventsBurstPerIp));
         if (relay.Auth.Required) policies.Add(AuthPolicies.EventsNeedAuth());
-        policies.AddRange(Moderation(lists));
+        if (moderation is not null) policies.Add(moderation.Policy);
+        else policies.AddRange(Moderation(lists));
         policies.Add(AuthPolicies.ProtectedEvents(relay.Auth.GatedKinds));
         policies.Add(AuthPolicies.AuthEventsAreNotPublished());
         policies.Add(EventPolicies.NotExpired());
@@ -135,6 +143,7 @@ internal sealed partial class PolicyPipeline
     /// <summary>Null to let the request upgrade; else the status and message to answer it with.</summary>
     public (int Status, string Message)? CheckConnection(HttpContext context)
     {
+        if (_moderation is not null && _moderation.Current.IsBlocked(context.Connection.RemoteIpAddress)) return (403, "blocked: your address is blocked here");
         foreach (var policy in _connection)
         {
             PolicyResult result;

@@ -13,7 +13,10 @@ public sealed class ClusterDeployment : IDisposable
 
     public string ClusterId { get; } = "e2e" + Guid.NewGuid().ToString("N")[..10];
 
-    private string[] CommonArgs => ClusterArguments.Common(TestPostgres.ConnectionString, ClusterId);
+    /// <summary>Settings every process of this cluster gets besides the common ones, e.g. "--Relay:Management:Admins:0=...".</summary>
+    public List<string> Settings { get; } = [];
+
+    private string[] CommonArgs => [.. ClusterArguments.Common(TestPostgres.ConnectionString, ClusterId), .. Settings];
 
     /// <summary>A silo; with <paramref name="gateway"/> it also serves WebSockets (Combined mode).</summary>
     public Task<ClusterNode> StartSiloAsync(bool gateway = true) =>

@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NostrRelay.Grains;
+using NostrRelay.Hosting;
+using NostrRelay.Information;
+using NostrRelay.Policies;
+
+namespace NostrRelay.Management;
+
+/// <summary>
+/// This gateway's copy of the relay's moderation (the configured lists and the NIP-86 state), which the policy
+/// pipeline checks every EVENT and connection against. The moderation grain pushes each change here as it is made;
+/// every <see cref="RelayManagementOptions.RefreshInterval"/> the subscription is renewed and brings the state along,
+/// so a push lost with a silo costs at most that long. Loaded before the gateway takes connections.
+/// </summary>
+internal sealed partial class RelayModeration : IModerationObserver, IHostedService
+{
+    private readonly IGrainFactory _grains;
+    private readonly RelayOptions _options;
+    private readonly RelayInformation _information;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private IModerationObserver? _reference;
+    private Task _renewing = Task.CompletedTask;
+    private volatile ModerationSnapshot _current;
+
+    public RelayModeration(IGrainFactory grains, IOptions<RelayOptions> options, RelayInformation information, ILogger<RelayModeration> logger)
+    {
+        _grains = grains;
+        _options = options.Value;
+        _information = information;
+        _logger = logger;
+        _current = new ModerationSnapshot(_options.Policies, new ModerationState());
+    }
+
+    public ModerationSnapshot Current => _current;
+
+    /// <summary>The moderation lists as one policy of the pipeline: configured and NIP-86 alike.</summary>
+    public EventPolicy Policy => (evt, client) => _current.Check(evt, client);
+
+    /// <summary>When the last change this gateway applied was made known to it (for measuring how fast bans spread).</summary>
+    public DateTimeOffset LastChanged { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _reference = _grains.CreateObjectReference<IModerationObserver>(this);
+        Apply(await _grains.GetGrain<IModerationGrain>(0).SubscribeAsync(_reference));
+        _renewing = RenewAsync();
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping.Cancel();
+        await _renewing;
+        if (_reference is not null) _grains.DeleteObjectReference<IModerationObserver>(_reference);
+    }
+
+    public Task ChangedAsync(ModerationState state)
+    {
+        Apply(state);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A state from the grain: kept when it is later than this copy.</summary>
+    public void Apply(ModerationState state)
+    {
+        lock (_stopping)
+        {
+            var current = _current.State;
+            if (current.Epoch != Guid.Empty && !current.IsOlderThan(state)) return;
+            _current = new ModerationSnapshot(_options.Policies, state);
+            LastChanged = DateTimeOffset.UtcNow;
+            _information.Change(state.Name, state.Description, state.Icon);
+        }
+    }
+
+    private async Task RenewAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.Management.RefreshInterval, _stopping.Token);
+                Apply(await _grains.GetGrain<IModerationGrain>(0).SubscribeAsync(_reference!).WaitAsync(_stopping.Token));
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogRenewFailed(_logger, ex);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 610, Level = LogLevel.Warning, Message = "Renewing this gateway's copy of the moderation state failed; trying again")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception);
+}
