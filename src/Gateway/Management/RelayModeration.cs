@@ -51,9 +51,10 @@ internal sealed partial class RelayModeration : IModerationObserver, IHostedServ
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopping.Cancel();
+        if (!_stopping.IsCancellationRequested) _stopping.Cancel();
         await _renewing;
-        if (_reference is not null) _grains.DeleteObjectReference<IModerationObserver>(_reference);
+        // StopAsync may run twice (an embedder stopping the host, then disposing it): release once.
+        if (Interlocked.Exchange(ref _reference, null) is { } reference) _grains.DeleteObjectReference<IModerationObserver>(reference);
     }
 
     public Task ChangedAsync(ModerationState state)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using NostrRelay.GrainStorage;
 using Orleans.Runtime.Hosting;
@@ -17,6 +18,20 @@ public static class RelayGrainStorage
 {
     public const string Name = "relay";
 
+    /// <summary>
+    /// The "relay" grain storage in PostgreSQL through Orleans' own ADO.NET provider (invariant Npgsql), its table and
+    /// queries installed in <paramref name="schema"/> as the silo starts.
+    /// </summary>
+    public static ISiloBuilder AddPostgresRelayGrainStorage(this ISiloBuilder silo, string connectionString, string schema)
+    {
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new PostgresGrainStorageInstaller(connectionString, schema));
+        return silo.AddAdoNetGrainStorage(Name, options =>
+        {
+            options.Invariant = "Npgsql";
+            options.ConnectionString = PostgresGrainStorageSchema.ConnectionStringFor(connectionString, schema);
+        });
+    }
+
     public static ISiloBuilder AddRelayGrainStorage(this ISiloBuilder silo, IConfigurationSection relay, string contentRoot)
     {
         var section = relay.GetSection("GrainStorage");
@@ -30,8 +45,7 @@ public static class RelayGrainStorage
             var connectionString = section["ConnectionString"] ?? relay["Store:ConnectionString"]
                 ?? throw new InvalidOperationException($"{section.Path}: Postgres grain storage needs a ConnectionString (or a Postgres event store's).");
             var schema = section["Schema"] ?? relay["Store:Schema"] ?? "nostr";
-            silo.Services.AddGrainStorage(Name, (_, _) => new PostgresGrainStorage(connectionString, schema));
-            return silo;
+            return silo.AddPostgresRelayGrainStorage(connectionString, schema);
         }
         if (!string.Equals(type, "Sqlite", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"{section.Path}:Type '{type}' is not known; use Sqlite, Postgres or Memory.");

@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using NostrRelay.Hosting;
+using Orleans.Storage;
+
+namespace NostrRelay.Storage.Tests;
+
+/// <summary>
+/// The "relay" grain storage on PostgreSQL as a cluster runs it: Orleans' own ADO.NET provider, in a silo started
+/// here, with the relay's schema installed as the silo starts, in a schema of its own per test class instance.
+/// </summary>
+public sealed class AdoNetGrainStorageTests : GrainStorageConformance, IAsyncLifetime
+{
+    private static string ConnectionString =>
+        Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES") is { Length: > 0 } configured ? configured
+            : "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
+
+    private readonly string _schema = "a_" + Guid.NewGuid().ToString("N");
+    private readonly List<IHost> _silos = [];
+
+    protected override IGrainStorage Open()
+    {
+        var silo = Host.CreateDefaultBuilder()
+            .UseOrleans(orleans => orleans
+                .UseLocalhostClustering(FreePort(), FreePort(), serviceId: "grain-storage-tests", clusterId: _schema)
+                .AddPostgresRelayGrainStorage(ConnectionString, _schema))
+            .Build();
+        silo.StartAsync().GetAwaiter().GetResult();
+        _silos.Add(silo);
+        return silo.Services.GetRequiredKeyedService<IGrainStorage>(RelayGrainStorage.Name);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.StopAsync();
+            silo.Dispose();
+        }
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
