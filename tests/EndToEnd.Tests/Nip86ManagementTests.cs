@@ -76,6 +76,21 @@ public sealed class Nip86ManagementTests(RelayFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task banning_the_only_member_of_an_allow_list_keeps_the_relay_closed()
+    {
+        var member = NostrTools.NewSecretKey();
+        var memberPubkey = await fixture.Tools.PublicKeyAsync(member);
+
+        await CallAsync(Url, _admin, Call("allowpubkey", memberPubkey), Call("banpubkey", memberPubkey));
+        var fromMember = await PublishAsync(await fixture.Tools.SignAsync(member, 1, "banned now"));
+        var fromOutsider = await PublishAsync(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "still outside"));
+        await CallAsync(Url, _admin, Call("unbanpubkey", memberPubkey), Call("unallowpubkey", memberPubkey));
+
+        Assert.Equal((false, "blocked: this pubkey may not publish here"), fromMember);
+        Assert.Equal((false, "restricted: this relay accepts events from its members only"), fromOutsider);
+    }
+
+    [Fact]
     public async Task a_banned_event_is_removed_from_the_store_and_refused_until_unbanned()
     {
         var author = NostrTools.NewSecretKey();

@@ -86,7 +86,8 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
         // NIP-11: the document must be readable cross-origin.
         var headers = context.Response.Headers;
         headers.AccessControlAllowOrigin = "*";
-        headers.AccessControlAllowHeaders = "*";
+        // "*" does not cover Authorization (Fetch): a NIP-86 admin page on another origin sends it.
+        headers.AccessControlAllowHeaders = "Authorization, Content-Type, Accept, *";
         headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
         if (HttpMethods.IsOptions(context.Request.Method))
         {

@@ -32,6 +32,10 @@ public static partial class RelayGatewayExtensions
                 "Relay:ShardCheckInterval must be between 00:00:00.1 and 00:01:00")
             .Validate(o => o.Negentropy.FrameSizeLimit >= 4096 && o.Negentropy.MaxRecords > 0 && o.Negentropy.MaxSessions > 0 && o.Negentropy.IdleTimeout > TimeSpan.Zero,
                 "Relay:Negentropy needs FrameSizeLimit of at least 4096, and MaxRecords, MaxSessions and IdleTimeout above zero")
+            .Validate(o => o.Management.Admins is null || o.Management.Admins.All(admin => Protocol.Hex.IsLowerHex(admin, 64)),
+                "Relay:Management:Admins are pubkeys in 64-character lowercase hex")
+            .Validate(o => o.Management.RefreshInterval >= TimeSpan.FromMilliseconds(100) && o.Management.RefreshInterval <= TimeSpan.FromMinutes(1),
+                "Relay:Management:RefreshInterval must be between 00:00:00.1 and 00:01:00")
             .ValidateOnStart();
         services.TryAddSingleton(sp => SearchSupport.For(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetService<NostrRelay.Storage.IEventStore>()));
         services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetRequiredService<SearchSupport>()));

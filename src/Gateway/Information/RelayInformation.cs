@@ -32,15 +32,20 @@ internal sealed class RelayInformation
     public string Name => _built.Name;
     public string Description => _built.Description;
 
-    /// <summary>NIP-86's changerelayname and its siblings: the document as configured, with these in place (null: as configured).</summary>
-    public void Change(string? name, string? description, string? icon) => _built = Make(name, description, icon);
+    /// <summary>
+    /// NIP-86's changerelayname and its siblings: the document as configured, with these in place (null: as
+    /// configured); <paramref name="restrictsWrites"/> when an allow list made through NIP-86 restricts who publishes.
+    /// </summary>
+    public void Change(string? name, string? description, string? icon, bool restrictsWrites = false) =>
+        _built = Make(name, description, icon, restrictsWrites);
 
-    private Built Make(string? name, string? description, string? icon)
+    private Built Make(string? name, string? description, string? icon, bool restrictsWrites = false)
     {
         var document = Build(_options, _searchable);
         if (name is not null) document["name"] = name;
         if (description is not null) document["description"] = description;
         if (icon is not null) document["icon"] = icon;
+        if (restrictsWrites && document["limitation"] is JsonObject limitation) limitation["restricted_writes"] = true;
         foreach (var rewrite in _options.RewriteInformation) rewrite(document);
         return new Built(JsonSerializer.SerializeToUtf8Bytes(document),
             document["name"]?.GetValue<string>() ?? _options.Name, document["description"]?.GetValue<string>() ?? _options.Description);

@@ -19,15 +19,21 @@ internal sealed class HttpAuthorization(string[]? admins, ThisRelay thisRelay, E
     public const int Kind = 27235;
     private static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a used authorization is remembered: past it, its created_at is too old anyway.</summary>
+    public const int ReplayWindowSeconds = 130;
+
     private readonly HashSet<string> _admins = new(admins ?? [], StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _used = new(StringComparer.Ordinal);   // signature → when
     private long _nextSweep;
 
-    /// <summary>The admin's pubkey, or null with why the request is not authorized.</summary>
-    public string? Check(string? header, string method, string requestUrl, ReadOnlySpan<byte> body, out string? problem)
+    /// <summary>
+    /// The authorization event when it holds (its signature then still to be claimed across the cluster), or null with
+    /// why the request is not authorized.
+    /// </summary>
+    public NostrEvent? Check(string? header, string method, string requestUrl, ReadOnlySpan<byte> body, out string? problem)
     {
         problem = Problem(header, method, requestUrl, body, out var evt);
-        return problem is null ? evt!.Pubkey : null;
+        return problem is null ? evt : null;
     }
 
     private string? Problem(string? header, string method, string requestUrl, ReadOnlySpan<byte> body, out NostrEvent? evt)
@@ -67,7 +73,8 @@ internal sealed class HttpAuthorization(string[]? admins, ThisRelay thisRelay, E
         if (verifier.Check(evt) is { } invalid) return "the authorization event is not valid: " + invalid;
         if (!_admins.Contains(evt.Pubkey)) return "this pubkey is not an admin of this relay";
         Sweep(now);
-        // By signature, not id: the same call signed again within a second has the same id, and only its author can sign it.
+        // By signature, not id: the same call signed again within a second has the same id, and only its author can sign
+        // it. Here for this gateway; the moderation grain answers for the cluster.
         if (!_used.TryAdd(evt.Sig, now)) return "this authorization was already used";
         return null;
     }
@@ -78,6 +85,6 @@ internal sealed class HttpAuthorization(string[]? admins, ThisRelay thisRelay, E
         if (now < Interlocked.Read(ref _nextSweep)) return;
         Interlocked.Exchange(ref _nextSweep, now + 60);
         foreach (var (id, at) in _used)
-            if (now - at > 2 * MaxSkew.TotalSeconds) _used.TryRemove(id, out _);
+            if (now - at > ReplayWindowSeconds) _used.TryRemove(id, out _);
     }
 }

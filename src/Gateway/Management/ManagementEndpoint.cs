@@ -35,14 +35,28 @@ internal sealed partial class ManagementEndpoint(HttpAuthorization authorization
             body.Write(buffer, 0, read);
         }
         var url = $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}{request.QueryString}";
-        var admin = authorization.Check(request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null,
+        var signed = authorization.Check(request.Headers.Authorization.ToString() is { Length: > 0 } header ? header : null,
             request.Method, url, body.GetBuffer().AsSpan(0, (int)body.Length), out var problem);
-        if (admin is null)
+        if (signed is not null)
+        {
+            try
+            {
+                if (!await methods.ClaimAsync(signed.Sig)) problem = "this authorization was already used";
+            }
+            catch (Exception ex)
+            {
+                LogFailed(logger, ex, "claim");
+                await AnswerAsync(context, HttpStatusCode.ServiceUnavailable, new JsonObject { ["error"] = "error: the relay could not check the authorization; try again" });
+                return;
+            }
+        }
+        if (signed is null || problem is not null)
         {
             context.Response.Headers.WWWAuthenticate = "Nostr";
             await AnswerAsync(context, HttpStatusCode.Unauthorized, new JsonObject { ["error"] = "unauthorized: " + problem });
             return;
         }
+        var admin = signed.Pubkey;
         string? method;
         JsonArray parameters;
         try
@@ -61,7 +75,18 @@ internal sealed partial class ManagementEndpoint(HttpAuthorization authorization
             await AnswerAsync(context, HttpStatusCode.BadRequest, new JsonObject { ["error"] = "invalid: the body needs a method" });
             return;
         }
-        var (result, error) = await methods.CallAsync(method, parameters);
+        JsonNode? result;
+        string? error;
+        try
+        {
+            (result, error) = await methods.CallAsync(method, parameters);
+        }
+        catch (Exception ex)
+        {
+            LogFailed(logger, ex, method);
+            (result, error) = (null, "error: " + (ex is InvalidOperationException { Message: var reason } && reason.StartsWith("the event is banned", StringComparison.Ordinal)
+                ? reason : "the change could not be made; try again"));
+        }
         LogCall(logger, admin, method, error ?? "done");
         await AnswerAsync(context, HttpStatusCode.OK, error is null ? new JsonObject { ["result"] = result } : new JsonObject { ["error"] = error });
     }
@@ -72,6 +97,9 @@ internal sealed partial class ManagementEndpoint(HttpAuthorization authorization
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(answer.ToJsonString(), context.RequestAborted);
     }
+
+    [LoggerMessage(EventId = 612, Level = LogLevel.Warning, Message = "NIP-86 {Method} failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string method);
 
     [LoggerMessage(EventId = 611, Level = LogLevel.Information, Message = "NIP-86: {Admin} called {Method}: {Outcome}")]
     private static partial void LogCall(ILogger logger, string admin, string method, string outcome);

@@ -35,7 +35,8 @@ internal sealed class ManagementMethods(IGrainFactory grains, RelayModeration mo
             case "listbannedevents": return (List(state.BannedEvents, "id"), null);
             case "listallowedevents": return (List(state.AllowedEvents, "id"), null);
             case "listeventsneedingmoderation": return (new JsonArray(), null);   // nothing is held for review here
-            case "listallowedkinds": return (new JsonArray([.. (moderation.Current.AllowedKinds ?? []).Order().Select(k => (JsonNode)k)]), null);
+            case "listallowedkinds":
+                return (new JsonArray([.. (moderation.Current.AllowedKinds ?? []).Where(k => !state.DisallowedKinds.Contains(k)).Order().Select(k => (JsonNode)k)]), null);
             case "listdisallowedkinds": return (new JsonArray([.. state.DisallowedKinds.Order().Select(k => (JsonNode)k)]), null);
             case "listblockedips": return (List(state.BlockedIps, "ip"), null);
         }
@@ -45,6 +46,9 @@ internal sealed class ManagementMethods(IGrainFactory grains, RelayModeration mo
         moderation.Apply(await grains.GetGrain<IModerationGrain>(0).ApplyAsync(change));
         return (true, null);
     }
+
+    /// <summary>True the first time this authorization is presented to any gateway of the cluster.</summary>
+    public Task<bool> ClaimAsync(string signature) => grains.GetGrain<IModerationGrain>(0).ClaimAuthorizationAsync(signature, HttpAuthorization.ReplayWindowSeconds);
 
     private static (ModerationChange? Change, string? Error) Read(string method, JsonArray parameters)
     {

@@ -8,8 +8,9 @@ namespace NostrRelay.Management;
 
 /// <summary>
 /// What the relay admits right now: the configured lists (<c>Relay:Policies</c>) joined with the NIP-86 state, as sets
-/// a gateway checks each EVENT against without a grain call. A ban or deny always wins over an allow; an allowed
-/// event id passes the pubkey, kind and address lists (NIP-86's approval of one event).
+/// a gateway checks each EVENT against without a grain call. A blocked address and a banned event are refused first;
+/// an event id an admin allowed then passes the pubkey and kind lists (NIP-86's approval of one event); otherwise a ban
+/// or deny wins over an allow.
 /// </summary>
 internal sealed class ModerationSnapshot
 {
@@ -39,6 +40,9 @@ internal sealed class ModerationSnapshot
 
     public ModerationState State { get; }
 
+    /// <summary>True when only the pubkeys of an allow list (configured or NIP-86) may publish.</summary>
+    public bool RestrictsPubkeys => _allowedPubkeys is not null;
+
     /// <summary>The kinds admitted when a list of them is kept (configured or NIP-86), else null.</summary>
     public IReadOnlyCollection<int>? AllowedKinds => _allowedKinds;
 
@@ -49,9 +53,9 @@ internal sealed class ModerationSnapshot
 
     public PolicyResult Check(NostrEvent evt, ClientContext client)
     {
+        if (IsBlocked(client.RemoteIp)) return PolicyResult.Blocked("your address is blocked here");
         if (_bannedEvents.Count > 0 && _bannedEvents.Contains(evt.Id)) return PolicyResult.Blocked("this event is banned here");
         if (_allowedEvents.Count > 0 && _allowedEvents.Contains(evt.Id)) return PolicyResult.Accept;
-        if (IsBlocked(client.RemoteIp)) return PolicyResult.Blocked("your address is blocked here");
         if (_bannedPubkeys.Count > 0 && _bannedPubkeys.Contains(evt.Pubkey)) return PolicyResult.Blocked("this pubkey may not publish here");
         if (_allowedPubkeys is not null && !_allowedPubkeys.Contains(evt.Pubkey)) return PolicyResult.Restricted("this relay accepts events from its members only");
         if (_deniedKinds.Count > 0 && _deniedKinds.Contains(evt.Kind)) return PolicyResult.Blocked($"kind {evt.Kind} is not accepted here");

@@ -42,11 +42,35 @@ internal sealed partial class RelayModeration : IModerationObserver, IHostedServ
     /// <summary>When the last change this gateway applied was made known to it (for measuring how fast bans spread).</summary>
     public DateTimeOffset LastChanged { get; private set; }
 
+    /// <remarks>
+    /// Tries a few times to have the state before connections are taken; a cluster that does not answer does not
+    /// keep the relay from starting (with the configured lists alone until the renewals reach it).
+    /// </remarks>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _reference = _grains.CreateObjectReference<IModerationObserver>(this);
-        Apply(await _grains.GetGrain<IModerationGrain>(0).SubscribeAsync(_reference));
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await RenewOnceAsync(cancellationToken);
+                break;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogRenewFailed(_logger, ex);
+                if (attempt == 3) break;
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
         _renewing = RenewAsync();
+    }
+
+    private async Task RenewOnceAsync(CancellationToken cancellationToken)
+    {
+        var held = _current.State;
+        if (await _grains.GetGrain<IModerationGrain>(0).SubscribeAsync(_reference!, held.Epoch, held.Version).WaitAsync(cancellationToken) is { } newer)
+            Apply(newer);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -72,7 +96,7 @@ internal sealed partial class RelayModeration : IModerationObserver, IHostedServ
             if (current.Epoch != Guid.Empty && !current.IsOlderThan(state)) return;
             _current = new ModerationSnapshot(_options.Policies, state);
             LastChanged = DateTimeOffset.UtcNow;
-            _information.Change(state.Name, state.Description, state.Icon);
+            _information.Change(state.Name, state.Description, state.Icon, restrictsWrites: _current.AllowedKinds is not null || _current.RestrictsPubkeys);
         }
     }
 
@@ -83,7 +107,7 @@ internal sealed partial class RelayModeration : IModerationObserver, IHostedServ
             try
             {
                 await Task.Delay(_options.Management.RefreshInterval, _stopping.Token);
-                Apply(await _grains.GetGrain<IModerationGrain>(0).SubscribeAsync(_reference!).WaitAsync(_stopping.Token));
+                await RenewOnceAsync(_stopping.Token);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {

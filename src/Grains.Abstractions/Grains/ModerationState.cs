@@ -22,6 +22,23 @@ public sealed class ModerationState
     [Id(10)] public string? Description { get; set; }
     [Id(11)] public string? Icon { get; set; }
 
+    /// <summary>A copy to change: the grain's own state changes only once the copy is stored.</summary>
+    public ModerationState Clone() => new()
+    {
+        Epoch = Epoch,
+        Version = Version,
+        BannedPubkeys = new(BannedPubkeys, StringComparer.Ordinal),
+        AllowedPubkeys = new(AllowedPubkeys, StringComparer.Ordinal),
+        BannedEvents = new(BannedEvents, StringComparer.Ordinal),
+        AllowedEvents = new(AllowedEvents, StringComparer.Ordinal),
+        AllowedKinds = [.. AllowedKinds],
+        DisallowedKinds = [.. DisallowedKinds],
+        BlockedIps = new(BlockedIps, StringComparer.Ordinal),
+        Name = Name,
+        Description = Description,
+        Icon = Icon,
+    };
+
     /// <summary>True when <paramref name="other"/> is a later state than this one (or of another epoch).</summary>
     public bool IsOlderThan(ModerationState other) => other.Epoch != Epoch || other.Version > Version;
 }

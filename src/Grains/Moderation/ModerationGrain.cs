@@ -6,10 +6,11 @@ using NostrRelay.Storage;
 namespace NostrRelay.Moderation;
 
 /// <summary>
-/// The cluster's NIP-86 moderation state, persisted in the "relay" grain storage. Each change is written before it
-/// is announced, then pushed to every gateway that subscribed (a one-way call each); gateways also renew their
-/// subscription every few seconds, which carries the state, so one that missed a push (or a grain that moved to
-/// another silo and lost its list) is current again within that time.
+/// The cluster's NIP-86 moderation state, persisted in the "relay" grain storage. A change is made on a copy, which
+/// becomes the state only once stored; then it is pushed to every gateway that subscribed (a one-way call each).
+/// Gateways also renew their subscription every few seconds and get the state back when theirs is behind, so one that
+/// missed a push (or a grain that moved to another silo and lost its list) is current again within that time. Each
+/// activation starts a new epoch, so a gateway takes the stored state after a move whatever version it held.
 /// </summary>
 internal sealed partial class ModerationGrain(
     [PersistentState("moderation", RelayGrainStorage.Name)] IPersistentState<ModerationState> state,
@@ -20,17 +21,17 @@ internal sealed partial class ModerationGrain(
     private static readonly TimeSpan ObserverLifetime = TimeSpan.FromMinutes(2);
 
     private readonly Dictionary<IModerationObserver, DateTime> _observers = [];
+    private readonly Dictionary<string, DateTime> _claimed = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Epoch == Guid.Empty)
-        {
-            state.State.Epoch = Guid.NewGuid();
-            await state.WriteStateAsync(cancellationToken);
-        }
+        var fresh = state.State.Clone();
+        fresh.Epoch = Guid.NewGuid();
+        state.State = fresh;
+        await state.WriteStateAsync(cancellationToken);
     }
 
-    public Task<ModerationState> SubscribeAsync(IModerationObserver observer)
+    public Task<ModerationState?> SubscribeAsync(IModerationObserver observer, Guid epoch, long version)
     {
         var now = DateTime.UtcNow;
         _observers[observer] = now + ObserverLifetime;
@@ -39,16 +40,70 @@ internal sealed partial class ModerationGrain(
             if (until < now) (expired ??= []).Add(known);
         if (expired is not null)
             foreach (var gone in expired) _observers.Remove(gone);
-        return Task.FromResult(state.State);
+        var current = state.State;
+        return Task.FromResult(current.Epoch == epoch && current.Version == version ? null : current);
+    }
+
+    public Task<bool> ClaimAuthorizationAsync(string signature, int forSeconds)
+    {
+        var now = DateTime.UtcNow;
+        if (_claimed.Count > 1_000)
+            foreach (var (known, until) in _claimed.ToArray())
+                if (until < now) _claimed.Remove(known);
+        if (_claimed.TryGetValue(signature, out var held) && held >= now) return Task.FromResult(false);
+        _claimed[signature] = now.AddSeconds(forSeconds);
+        return Task.FromResult(true);
     }
 
     public async Task<ModerationState> ApplyAsync(ModerationChange change)
     {
-        var current = state.State;
+        var previous = state.State;
+        var next = previous.Clone();
+        Change(next, change);
+        next.Version++;
+        state.State = next;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = previous;   // not stored: not made, and not announced
+            throw;
+        }
+        foreach (var observer in _observers.Keys)
+        {
+            try
+            {
+                _ = observer.ChangedAsync(next);
+            }
+            catch (Exception ex)
+            {
+                LogNotifyFailed(logger, ex);
+            }
+        }
+        if (change.Action == ModerationAction.BanEvent)
+        {
+            try
+            {
+                await store.DeleteAsync(change.Value);
+            }
+            catch (Exception ex)
+            {
+                LogRemoveFailed(logger, ex, change.Value);
+                throw new InvalidOperationException("the event is banned, but removing it from the store failed; call banevent again");
+            }
+        }
+        return next;
+    }
+
+    /// <remarks>A ban does not take the pubkey or kind off an allow list (the ban wins anyway): emptying the list would open the relay.</remarks>
+    private static void Change(ModerationState current, ModerationChange change)
+    {
         var value = change.Value;
         switch (change.Action)
         {
-            case ModerationAction.BanPubkey: current.BannedPubkeys[value] = change.Reason; current.AllowedPubkeys.Remove(value); break;
+            case ModerationAction.BanPubkey: current.BannedPubkeys[value] = change.Reason; break;
             case ModerationAction.UnbanPubkey: current.BannedPubkeys.Remove(value); break;
             case ModerationAction.AllowPubkey: current.AllowedPubkeys[value] = change.Reason; current.BannedPubkeys.Remove(value); break;
             case ModerationAction.UnallowPubkey: current.AllowedPubkeys.Remove(value); break;
@@ -64,7 +119,6 @@ internal sealed partial class ModerationGrain(
             case ModerationAction.DisallowKind:
                 var disallowed = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
                 if (!current.DisallowedKinds.Contains(disallowed)) current.DisallowedKinds.Add(disallowed);
-                current.AllowedKinds.Remove(disallowed);
                 break;
             case ModerationAction.BlockIp: current.BlockedIps[value] = change.Reason; break;
             case ModerationAction.UnblockIp: current.BlockedIps.Remove(value); break;
@@ -73,24 +127,11 @@ internal sealed partial class ModerationGrain(
             case ModerationAction.ChangeIcon: current.Icon = value; break;
             default: throw new ArgumentOutOfRangeException(nameof(change), change.Action, "not a moderation action");
         }
-        current.Version++;
-        await state.WriteStateAsync();
-        foreach (var observer in _observers.Keys)
-        {
-            try
-            {
-                _ = observer.ChangedAsync(current);
-            }
-            catch (Exception ex)
-            {
-                LogNotifyFailed(logger, ex);
-            }
-        }
-        // After the gateways refuse it again: a copy published meanwhile would otherwise survive the removal.
-        if (change.Action == ModerationAction.BanEvent) await store.DeleteAsync(value);
-        return current;
     }
 
     [LoggerMessage(EventId = 330, Level = LogLevel.Warning, Message = "Telling a gateway of a moderation change failed")]
     private static partial void LogNotifyFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 331, Level = LogLevel.Error, Message = "Removing banned event {EventId} from the store failed")]
+    private static partial void LogRemoveFailed(ILogger logger, Exception exception, string eventId);
 }

@@ -84,14 +84,13 @@ internal sealed class EventPublisher : IAsyncDisposable
                 {
                     frame = await _socket.ReceiveAsync(_timeout, _stopping.Token);
                 }
-                catch (SyncException) when (IsIdle())
+                catch (SyncException) when (IsIdle() && !_socket.IsClosed)
                 {
                     continue;   // nothing was awaited: silence is fine
                 }
-                if (frame.ValueKind != JsonValueKind.Array || frame.GetArrayLength() < 4 || !frame[0].ValueEquals("OK")) continue;
-                var id = frame[1].GetString() ?? "";
+                if (!RelayFrame.Is(frame, "OK") || RelayFrame.String(frame, 1) is not { } id || frame.GetArrayLength() < 3) continue;
                 var accepted = frame[2].ValueKind == JsonValueKind.True;
-                var message = frame[3].GetString() ?? "";
+                var message = RelayFrame.String(frame, 3) ?? "";
                 string? resend = null;
                 lock (_pending)
                 {
@@ -118,9 +117,9 @@ internal sealed class EventPublisher : IAsyncDisposable
                 if (resend is not null) _ = ResendAsync(resend);
             }
         }
-        catch (Exception ex) when (ex is SyncException or OperationCanceledException)
+        catch (Exception ex)
         {
-            Fail(ex is SyncException ? ex : new SyncException($"publishing to {_socket.Url} stopped"));
+            Fail(ex is SyncException ? ex : new SyncException($"publishing to {_socket.Url} stopped: {ex.Message}"));
         }
     }
 

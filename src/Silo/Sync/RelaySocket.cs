@@ -15,7 +15,8 @@ internal sealed class RelaySocket : IAsyncDisposable
     private const int MaxFrameBytes = 64 * 1024 * 1024;
 
     private readonly ClientWebSocket _socket;
-    private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>(new UnboundedChannelOptions { SingleWriter = true });
+    // Bounded: a relay that sends faster than the frames are used waits for the reader (TCP pushes back on it).
+    private readonly Channel<JsonElement> _frames = Channel.CreateBounded<JsonElement>(new BoundedChannelOptions(4_096) { SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly SemaphoreSlim _sending = new(1, 1);
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _receiving;
@@ -28,6 +29,9 @@ internal sealed class RelaySocket : IAsyncDisposable
     }
 
     public Uri Url { get; }
+
+    /// <summary>True once the connection ended and every frame it brought was read.</summary>
+    public bool IsClosed => _frames.Reader.Completion.IsCompleted;
 
     /// <summary>Connects, or throws <see cref="SyncException"/> saying the relay could not be reached.</summary>
     public static async Task<RelaySocket> ConnectAsync(Uri url, TimeSpan timeout, CancellationToken cancellationToken)
@@ -126,12 +130,11 @@ internal sealed class RelaySocket : IAsyncDisposable
                     continue;
                 }
                 buffer.ResetWrittenCount();
-                if (frame.ValueKind == JsonValueKind.Array && frame.GetArrayLength() >= 2 && frame[0].ValueEquals("NOTICE"))
-                    Console.Error.WriteLine($"{Url} NOTICE: {frame[1]}");
-                _frames.Writer.TryWrite(frame);
+                if (RelayFrame.Is(frame, "NOTICE") && frame.GetArrayLength() >= 2) Console.Error.WriteLine($"{Url} NOTICE: {frame[1]}");
+                await _frames.Writer.WriteAsync(frame, _closing.Token);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ChannelClosedException)
         {
         }
         finally

@@ -37,20 +37,31 @@ internal sealed class StreamCommand(SyncArguments arguments, Uri relay)
                 await using var source = await RelaySocket.ConnectAsync(from, arguments.Timeout, cancellationToken);
                 await using var sink = await RelaySocket.ConnectAsync(to, arguments.Timeout, cancellationToken);
                 await using var publisher = new EventPublisher(sink, 256, arguments.Timeout);
-                await source.SendAsync(JsonSerializer.Serialize(new JsonNode[] { "REQ", "live", Filter(since: null, limit: 0) }), cancellationToken);
-                if (since is { } resume) await source.SendAsync(JsonSerializer.Serialize(new JsonNode[] { "REQ", "missed", Filter(resume, limit: null) }), cancellationToken);
-                Report(direction, since is null ? $"following {from} into {to}" : $"following {from} into {to}, and what it stored since created_at {since}");
+                await source.SendAsync(JsonSerializer.Serialize(new JsonNode[] { "REQ", "live", Filter(since: null, until: null, limit: 0) }), cancellationToken);
+                var catchUp = since is { } resume ? new CatchUp(resume) : null;
+                if (catchUp is not null) await source.SendAsync(catchUp.Request(this), cancellationToken);
+                Report(direction, catchUp is null ? $"following {from} into {to}" : $"following {from} into {to}, and what it stored since created_at {since}");
                 pause = TimeSpan.FromSeconds(1);
                 while (true)
                 {
-                    if (publisher.IsIdle()) since = DateTimeOffset.UtcNow.Add(-Margin).ToUnixTimeSeconds();
+                    // Only once what was missed has all been read and stored may a later drop resume from nearer now.
+                    if (catchUp is null && publisher.IsIdle()) since = DateTimeOffset.UtcNow.Add(-Margin).ToUnixTimeSeconds();
                     if (await source.ReceiveOrNullAsync(TimeSpan.FromSeconds(1), cancellationToken) is not { } frame) continue;
-                    if (frame.ValueKind != JsonValueKind.Array || frame.GetArrayLength() < 2 || !(frame[1].ValueEquals("live") || frame[1].ValueEquals("missed"))) continue;
-                    if (frame[0].ValueEquals("EOSE") && frame[1].ValueEquals("missed")) await source.SendAsync("""["CLOSE","missed"]""", cancellationToken);
-                    if (frame[0].ValueEquals("CLOSED")) throw new SyncException($"{from} closed the subscription: {(frame.GetArrayLength() > 2 ? frame[2].ToString() : "")}");
-                    if (!frame[0].ValueEquals("EVENT") || frame.GetArrayLength() < 3 || frame[2].ValueKind != JsonValueKind.Object) continue;
-                    if (!frame[2].TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String) continue;
-                    await publisher.PublishAsync(id.GetString()!, frame[2].GetRawText(), cancellationToken);
+                    if (RelayFrame.Is(frame, "CLOSED") && RelayFrame.String(frame, 1) is "live" or "missed")
+                        throw new SyncException($"{from} closed the subscription: {RelayFrame.String(frame, 2)}");
+                    if (catchUp is not null && RelayFrame.IsFor(frame, "EOSE", catchUp.SubscriptionId))
+                    {
+                        await source.SendAsync(JsonSerializer.Serialize(new[] { "CLOSE", catchUp.SubscriptionId }), cancellationToken);
+                        catchUp = catchUp.Next();
+                        if (catchUp is not null) await source.SendAsync(catchUp.Request(this), cancellationToken);
+                        continue;
+                    }
+                    string id;
+                    JsonElement evt;
+                    if (RelayFrame.TryEvent(frame, "live", out id, out evt)) { }
+                    else if (catchUp is not null && RelayFrame.TryEvent(frame, catchUp.SubscriptionId, out id, out evt)) catchUp.Saw(id, evt);
+                    else continue;
+                    await publisher.PublishAsync(id, evt.GetRawText(), cancellationToken);
                     if (++forwarded % 1_000 == 0) Report(direction, $"{forwarded:N0} events forwarded");
                 }
             }
@@ -75,14 +86,48 @@ internal sealed class StreamCommand(SyncArguments arguments, Uri relay)
         Report(direction, $"stopped after {forwarded:N0} events");
     }
 
-    /// <summary>The operator's filter, from <paramref name="since"/> on when given (or its own since, if later), with this limit or none.</summary>
-    private JsonNode Filter(long? since, int? limit)
+    /// <summary>
+    /// What was stored while the connection was down, read in pages newest first (a relay caps each REQ at its
+    /// max_limit): each page ends where the oldest event of the last one was, until a page brings nothing new.
+    /// </summary>
+    private sealed class CatchUp(long since, long? until = null, int page = 0, HashSet<string>? seen = null)
+    {
+        private readonly HashSet<string> _seen = seen ?? new(StringComparer.Ordinal);
+        private long? _oldest;
+        private bool _new;
+
+        public string SubscriptionId { get; } = "missed-" + page;
+
+        public string Request(StreamCommand command) =>
+            JsonSerializer.Serialize(new JsonNode[] { "REQ", SubscriptionId, command.Filter(since, until, limit: null) });
+
+        public void Saw(string id, JsonElement evt)
+        {
+            if (_seen.Add(id)) _new = true;
+            if (evt.TryGetProperty("created_at", out var at) && at.ValueKind == JsonValueKind.Number && at.TryGetInt64(out var createdAt))
+                _oldest = _oldest is { } oldest ? Math.Min(oldest, createdAt) : createdAt;
+        }
+
+        /// <summary>The next page, or null when this one brought nothing new (everything missed was read).</summary>
+        public CatchUp? Next() => _new && _oldest is { } oldest ? new CatchUp(since, oldest, page + 1, _seen) : null;
+    }
+
+    /// <summary>
+    /// The operator's filter, from <paramref name="since"/> on and up to <paramref name="until"/> when given (or its
+    /// own bounds, if narrower), with this limit or none.
+    /// </summary>
+    private JsonNode Filter(long? since, long? until, int? limit)
     {
         var filter = JsonNode.Parse(arguments.FilterJson)!.AsObject();
         if (since is { } from)
         {
             if (filter["since"] is JsonValue own && own.TryGetValue<long>(out var ownSince) && ownSince > from) from = ownSince;
             filter["since"] = from;
+        }
+        if (until is { } to)
+        {
+            if (filter["until"] is JsonValue own && own.TryGetValue<long>(out var ownUntil) && ownUntil < to) to = ownUntil;
+            filter["until"] = to;
         }
         filter.Remove("limit");
         if (limit is { } value) filter["limit"] = value;

@@ -61,7 +61,7 @@ internal sealed record SyncArguments(string Command, Uri Other, string FilterJso
                     if (!Uri.TryCreate(value, UriKind.Absolute, out relay) || relay.Scheme is not ("ws" or "wss")) { error = "--relay must be a ws:// or wss:// URL"; return null; }
                     break;
                 default:
-                    if (!double.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds <= 0) { error = "--timeout is a number of seconds"; return null; }
+                    if (!double.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 3600) { error = "--timeout is a number of seconds from 1 to 3600"; return null; }
                     timeout = TimeSpan.FromSeconds(seconds);
                     break;
             }

@@ -12,7 +12,11 @@ namespace NostrRelay.Silo.Sync;
 /// (so author grains, moderation and live subscribers see every event, as for any client), and uploads what the
 /// other lacks. Progress on stderr; a summary at the end; non-zero when either relay fails or does not answer.
 /// </summary>
-internal sealed class SyncCommand(SyncArguments arguments, IEventStore store, Uri relay)
+/// <param name="privateKinds">
+/// The kinds this relay serves only to their parties (NIP-42 gating): left out of this side's records, so never
+/// uploaded to a relay that may serve them to anyone; downloading them stays the other relay's decision.
+/// </param>
+internal sealed class SyncCommand(SyncArguments arguments, IEventStore store, Uri relay, int[]? privateKinds)
 {
     /// <summary>Bytes of one negentropy message this side sends (before hex): under strfry's 128 KiB frames once hex-encoded.</summary>
     private const int FrameSizeLimit = 60_000;
@@ -29,7 +33,7 @@ internal sealed class SyncCommand(SyncArguments arguments, IEventStore store, Ur
         await using var local = down ? await ConnectLocalAsync(cancellationToken) : null;
 
         Report($"reading this relay's records for {arguments.FilterJson}");
-        var read = await new NegentropyRecordReader(store).ReadAsync(new NegentropyRequest(arguments.Filter, int.MaxValue), cancellationToken);
+        var read = await new NegentropyRecordReader(store).ReadAsync(new NegentropyRequest(arguments.Filter, int.MaxValue, privateKinds, Parties: []), cancellationToken);
         var records = read.Records!;
         Report($"{records.Count:N0} records here; reconciling with {arguments.Other}");
 
@@ -39,6 +43,7 @@ internal sealed class SyncCommand(SyncArguments arguments, IEventStore store, Ur
             $"have {outcome.Have.Count:N0} the other lacks, need {outcome.Need.Count:N0}");
 
         long received = 0, sent = 0;
+        List<string> missing = [];
         EventPublisher? intoLocal = null, intoRemote = null;
         try
         {
@@ -46,12 +51,14 @@ internal sealed class SyncCommand(SyncArguments arguments, IEventStore store, Ur
             {
                 intoLocal = new EventPublisher(local!, PublishWindow, arguments.Timeout);
                 var ids = outcome.Need.Select(Convert.ToHexStringLower).ToList();
-                await foreach (var (id, json) in new EventDownloader(remote, arguments.Timeout).DownloadAsync(ids, cancellationToken))
+                var downloader = new EventDownloader(remote, arguments.Timeout);
+                await foreach (var (id, json) in downloader.DownloadAsync(ids, cancellationToken))
                 {
                     await intoLocal.PublishAsync(id, json, cancellationToken);
                     if (++received % 5_000 == 0) Report($"received {received:N0} of {ids.Count:N0}");
                 }
                 await intoLocal.DrainAsync(cancellationToken);
+                missing = downloader.Missing;
             }
             if (up && outcome.Have.Count > 0)
             {
@@ -90,6 +97,11 @@ internal sealed class SyncCommand(SyncArguments arguments, IEventStore store, Ur
         foreach (var publisher in new[] { intoLocal, intoRemote })
             if (publisher is not null)
                 foreach (var (reason, count) in publisher.Reasons) Console.Error.WriteLine($"  rejected {count:N0}: {reason}");
+        if (missing.Count > 0)
+        {
+            Console.Error.WriteLine($"sync: {arguments.Other} did not send {missing.Count:N0} of the events it has, e.g. {missing[0]}");
+            return 1;
+        }
         return 0;
     }
 

@@ -26,7 +26,8 @@ internal static class SyncCommandLine
             if (arguments.Command == "stream") return await new StreamCommand(arguments, relay).RunAsync(stop.Token);
             await using var store = EventStoreFactory.Create(builder.Configuration.GetSection("Relay:Store"), builder.Environment.ContentRootPath, readOnly: true);
             await store.InitAsync(stop.Token);
-            return await new SyncCommand(arguments, store, relay).RunAsync(stop.Token);
+            var auth = builder.Configuration.GetSection("Relay:Auth").Get<NostrRelay.Hosting.RelayAuthOptions>() ?? new NostrRelay.Hosting.RelayAuthOptions();
+            return await new SyncCommand(arguments, store, relay, auth.GatedKinds).RunAsync(stop.Token);
         }
         catch (SyncException ex)
         {

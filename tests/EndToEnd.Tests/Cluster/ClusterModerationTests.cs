@@ -24,6 +24,7 @@ public sealed class ClusterModerationTests(ITestOutputHelper output) : IAsyncLif
         var admin = NostrTools.NewSecretKey();
         using var cluster = new ClusterDeployment();
         cluster.Settings.Add($"--Relay:Management:Admins:0={await _tools.PublicKeyAsync(admin)}");
+        cluster.Settings.Add("--Relay:PublicUrls:0=wss://relay.example/");   // every gateway behind one address
         var a = await cluster.StartSiloAsync();
         var b = await cluster.StartSiloAsync();
         var c = await cluster.StartSiloAsync();
@@ -35,7 +36,7 @@ public sealed class ClusterModerationTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal((true, ""), await onC.PublishAsync(events[0]));
 
         var banning = Stopwatch.StartNew();
-        var ban = await CallAsync(a.HttpUrl, admin, Call("banpubkey", pubkey, "spam"));
+        var ban = await CallAsync(a.HttpUrl, admin, Routed("banpubkey", a.HttpUrl, "https://relay.example/", false, pubkey, "spam"));
         var answered = banning.Elapsed;
         // Publish on C until refused: the time from the ban's answer to the first refusal is how fast it spread.
         (bool Accepted, string Message) result = (true, "");
@@ -44,10 +45,15 @@ public sealed class ClusterModerationTests(ITestOutputHelper output) : IAsyncLif
         var refusedAfter = banning.Elapsed - answered;
         await using var onB = await TestClient.ConnectAsync(b.Url);
         var onBResult = await onB.PublishAsync(events[^1]);
+        // A header used on one gateway, replayed on another behind the same public URL: refused there too.
+        var replayed = await CallAsync(a.HttpUrl, admin, Routed("listbannedpubkeys", a.HttpUrl, "https://relay.example/"),
+            Routed("listbannedpubkeys", b.HttpUrl, "https://relay.example/", replay: true));
 
         output.WriteLine($"ban answered in {answered.TotalMilliseconds:0} ms; gateway C refused {refusedAfter.TotalMilliseconds:0} ms after that ({next - 2} more accepted first)");
         Assert.Equal(200, ban[0].Status);
         Assert.Equal((false, "blocked: this pubkey may not publish here"), result);
         Assert.Equal((false, "blocked: this pubkey may not publish here"), onBResult);
+        Assert.Equal([200, 401], replayed.Select(r => r.Status));
+        Assert.Equal("unauthorized: this authorization was already used", replayed[1].Error);
     }
 }

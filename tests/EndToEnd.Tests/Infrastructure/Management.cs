@@ -35,4 +35,8 @@ public static class Management
     public static object Call(string method, params object[] parameters) => new { method, @params = parameters };
 
     public static object Broken(string method, string auth, params object[] parameters) => new { method, @params = parameters, auth };
+
+    /// <summary>A call posted to <paramref name="post"/>, signed for the relay URL <paramref name="u"/>, or replaying the previous call's header.</summary>
+    public static object Routed(string method, Uri post, string u, bool replay = false, params object[] parameters) =>
+        replay ? new { method, @params = parameters, post = post.ToString(), u, auth = "replay" } : new { method, @params = parameters, post = post.ToString(), u };
 }
