@@ -138,6 +138,40 @@ public sealed class SyncCommandTests(RelayFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task stream_up_carries_this_relays_new_events_to_the_other()
+    {
+        await using var here = await RelayServer.StartAsync();
+        await using var there = await RelayServer.StartAsync();
+        var key = NostrTools.NewSecretKey();
+        var pubkey = await fixture.Tools.PublicKeyAsync(key);
+        var errors = new StringBuilder();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { SiloProcess.SiloDll, "stream", there.Url.ToString(), "--dir", "up", "--filter", $$"""{"authors":["{{pubkey}}"]}""" }.Concat(Here(here)))
+            start.ArgumentList.Add(arg);
+        using var stream = Process.Start(start)!;
+        var following = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        stream.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (errors) errors.AppendLine(e.Data);
+            if (e.Data.Contains("following", StringComparison.Ordinal)) following.TrySetResult();
+        };
+        stream.BeginErrorReadLine();
+        try
+        {
+            await following.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var published = await PublishAsync(here, key, 5, "going up");
+            await WaitForAsync(there, pubkey, published.Select(e => e.Id), errors);
+            lock (errors) Assert.Contains("stream up: following", errors.ToString());
+        }
+        finally
+        {
+            stream.Kill(entireProcessTree: true);
+            await stream.WaitForExitAsync();
+        }
+    }
+
     private static async Task WaitForAsync(RelayServer relay, string pubkey, IEnumerable<string> ids, StringBuilder log)
     {
         var expected = ids.ToHashSet();

@@ -10,6 +10,9 @@ internal sealed class ScenarioContext(BenchmarkOptions options, string siloDll, 
     private readonly HashSet<string> _stores = [];
 
     public BenchmarkOptions Options { get; } = options;
+
+    /// <summary>The relay build being measured (for scenarios that start it on a store of their own, or run its commands).</summary>
+    public string SiloDll { get; } = siloDll;
     public Report Report { get; } = report;
 
     /// <summary>The verifiers and stores the relay processes announced (one each, unless something changed mid-run).</summary>
