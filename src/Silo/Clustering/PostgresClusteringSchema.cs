@@ -1,4 +1,4 @@
-using Npgsql;
+using NostrRelay.Storage.Postgres;
 
 namespace NostrRelay.Silo.Clustering;
 
@@ -16,36 +16,16 @@ internal static class PostgresClusteringSchema
     // fails on the catalog's unique index), so silos starting together take turns. The lock is per database, not
     // per schema: this runs once per start, and waiting for another schema's run costs milliseconds.
     private const int LockClass = 0x4E_52_43_4C;   // "NRCL"
-    private const int LockObject = 0;
 
-    private static readonly string Script = ReadScript();
+    private static readonly string Script = PostgresScript.Read(typeof(PostgresClusteringSchema).Assembly, ResourceName);
 
     /// <summary>
     /// Creates the tables and upserts the queries, in one transaction, in the first schema on the connection's
     /// search path: the one where Orleans, given the same connection string, looks for <c>OrleansQuery</c>.
     /// </summary>
-    public static async Task EnsureAsync(string connectionString, CancellationToken cancellationToken = default)
+    public static Task EnsureAsync(string connectionString, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var takeLock = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({LockClass}, {LockObject})", connection, transaction))
-        {
-            await takeLock.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await using (var install = new NpgsqlCommand(Script, connection, transaction))
-        {
-            await install.ExecuteNonQueryAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    private static string ReadScript()
-    {
-        using var stream = typeof(PostgresClusteringSchema).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"{ResourceName} is not embedded in {typeof(PostgresClusteringSchema).Assembly.GetName().Name}.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
+        return PostgresScript.RunAsync(connectionString, Script, LockClass, before: null, cancellationToken);
     }
 }
