@@ -262,6 +262,36 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task keys_of_an_authors_events_or_of_every_event_come_from_the_index_without_reading_an_event()
+    {
+        var options = NewOptions();
+        var alice = TestEvents.Pubkey("alice");
+        var events = Enumerable.Range(0, 6).Select(i => TestEvents.Create(i % 2 == 0 ? alice : TestEvents.Pubkey("bob"), 200 + i, i % 3 == 0 ? 4 : 1, [], $"keys {i}")).ToList();
+        await using (var store = new RocksDbEventStore(options))
+        {
+            await store.InitAsync();
+            var heads = new Dictionary<string, long>();
+            foreach (var evt in events) heads[evt.Pubkey] = (await store.SaveAsync(evt, evt.Pubkey, heads.GetValueOrDefault(evt.Pubkey))).Version;
+        }
+        using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions(), options.Path))
+        {
+            // Every event's JSON made unreadable: what is still answered was answered from the index.
+            for (var position = 1L; position <= events.Count; position++) db.Put(RocksDbKeys.EventKey(position), "not an event"u8.ToArray());
+        }
+
+        await using var reopened = new RocksDbEventStore(options);
+        await reopened.InitAsync();
+        static (string, string, int, long) Key(NostrEvent e) => (e.Id, e.Pubkey, e.Kind, e.CreatedAt);
+
+        Assert.Equal(events.Where(e => e.Pubkey == alice).Select(Key).Order(),
+            (await reopened.ReadKeysAsync(new Filter { Authors = [alice] }).ToListAsync()).Select(k => (k.Id, k.Pubkey, k.Kind, k.CreatedAt)).Order());
+        Assert.Equal(events.Where(e => e.Kind == 4).Select(Key).Order(),
+            (await reopened.ReadKeysAsync(new Filter { Kinds = [4] }).ToListAsync()).Select(k => (k.Id, k.Pubkey, k.Kind, k.CreatedAt)).Order());
+        Assert.Equal(events.Where(e => e.CreatedAt >= 202).Select(Key).Order(),
+            (await reopened.ReadKeysAsync(new Filter { Since = 202 }).ToListAsync()).Select(k => (k.Id, k.Pubkey, k.Kind, k.CreatedAt)).Order());
+    }
+
+    [Fact]
     public async Task a_deletion_request_stored_before_a_restart_still_keeps_its_event_out()
     {
         var options = NewOptions();

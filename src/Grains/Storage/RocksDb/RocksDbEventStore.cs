@@ -158,8 +158,9 @@ public sealed class RocksDbEventStore : IEventStore
         try
         {
             long count = 0;
+            // An exact plan counts keys as they come; otherwise each entry is decided from its value where it can be.
             RocksDbReader.Scan(db, filter, plan, after: null, int.MaxValue, int.MaxValue, page: null, ref count, new byte[RocksDbKeys.OrderLength],
-                RocksDbKeyCheck.For(filter, plan));
+                plan.Exact ? null : RocksDbKeyCheck.For(filter, plan));
             return Task.FromResult(count);
         }
         finally
@@ -169,7 +170,7 @@ public sealed class RocksDbEventStore : IEventStore
     }
 
     /// <summary>
-    /// COUNT's keys: from the tag index's keys and values alone when the filter allows it (<see cref="RocksDbKeyCheck"/>:
+    /// COUNT's and NIP-77's keys: from the index's keys and values alone when the filter allows it (<see cref="RocksDbKeyCheck"/>:
     /// the reactions to a note, a pubkey's followers), else from the events, read like a query.
     /// </summary>
     public async IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -3,11 +3,12 @@ using NostrRelay.Protocol;
 namespace NostrRelay.Storage.RocksDb;
 
 /// <summary>
-/// Decides a tag-index entry from its key and value alone, for counting: a tag key's value carries the event's kind
-/// and pubkey (<see cref="RocksDbKeys.TagValue"/>), the key its created_at and id. It applies to a filter with one tag
-/// condition (the index's) and otherwise only kinds, authors, since and until, so a COUNT of the reactions to a note
-/// reads no event. The tag value is matched by its 16-byte hash, so a collision (about 2^-128) would count an event
-/// the filter does not name. Entries written before values carried the kind are read in full, as before.
+/// Decides an index entry from its key and value alone, for COUNT's and NIP-77's keys: an index key's value carries
+/// the event's kind and pubkey (<see cref="RocksDbKeys.TagValue"/>), the key its created_at and id. It applies to a
+/// filter of kinds, authors, since and until with at most one tag condition (the index's), so the reactions to a note,
+/// a pubkey's notes or every event are counted or reconciled without reading an event. A tag value is matched by its
+/// 16-byte hash, so a collision (about 2^-128) would count an event the filter does not name. Entries written before
+/// values carried the kind are read in full, as before.
 /// </summary>
 internal sealed class RocksDbKeyCheck
 {
@@ -25,8 +26,11 @@ internal sealed class RocksDbKeyCheck
     /// <summary>A check for this filter and plan, or null when some condition needs the event itself.</summary>
     public static RocksDbKeyCheck? For(Filter filter, RocksDbScanPlan plan, List<EventKey>? keys = null)
     {
-        if (filter.Ids is not null || filter.Search is not null || filter.Tags is not { Length: 1 }) return null;
-        if (plan.Prefixes.Length == 0 || plan.Prefixes[0][0] != RocksDbKeys.ByTag) return null;
+        if (filter.Ids is not null || filter.Search is not null || filter.Tags is { Length: > 1 }) return null;
+        if (plan.Prefixes.Length == 0) return null;
+        var index = plan.Prefixes[0][0];
+        if (filter.Tags is { Length: 1 } ? index != RocksDbKeys.ByTag : index is not (RocksDbKeys.ByCreatedAt or RocksDbKeys.ByKind or RocksDbKeys.ByPubkey or RocksDbKeys.ByPubkeyKind))
+            return null;
         return new RocksDbKeyCheck(filter, keys);
     }
 

@@ -16,11 +16,11 @@ namespace NostrRelay.Storage.RocksDb;
 /// 's' stream (UTF-8)                       → head version (kept after deletes, so versions are never reused)
 /// 'v' stream length, stream, version       → position (unique (stream, version); a stream read scans it in version order)
 /// 'a' hash(address)                        → positions holding the replaceable address (normally one)
-/// 'C' order                                → position     (every event, by created_at)
-/// 'K' kind order                           → position
-/// 'P' pubkey order                         → position
-/// 'Q' pubkey kind order                    → position
-/// 'T' hash(letter, value) order            → position     (each single-letter tag's first value)
+/// 'C' order                                → position, kind, pubkey (every event, by created_at)
+/// 'K' kind order                           → position, kind, pubkey
+/// 'P' pubkey order                         → position, kind, pubkey
+/// 'Q' pubkey kind order                    → position, kind, pubkey
+/// 'T' hash(letter, value) order            → position, kind, pubkey (each single-letter tag's first value)
 /// 'x' expires_at, position                 → nothing      (NIP-40: events by expiration, for the purge)
 /// </code>
 /// Ids and pubkeys are 32 raw bytes (NIP-01 spells them in lowercase hex, whose order is the bytes' order);

@@ -70,7 +70,7 @@ internal static class RocksDbReader
             cursor.Order.CopyTo(lastScanned);
             previous = true;
             candidates++;
-            if (plan.Exact && page is null) matched++;
+            if (plan.Exact && page is null && keyCheck is null) matched++;
             else if (page is null && keyCheck is not null && cursor.Kind >= 0)
             {
                 if (keyCheck.Matches(cursor.Kind, cursor.Pubkey, cursor.Order)) matched++;
@@ -175,7 +175,7 @@ internal static class RocksDbReader
 
         public long Position => _positions[_index];
 
-        /// <summary>The event's kind, from a tag key's value (<see cref="RocksDbKeys.TagValue"/>); -1 when the value holds only the position.</summary>
+        /// <summary>The event's kind, from an index key's value (<see cref="RocksDbKeys.TagValue"/>); -1 when the value holds only the position.</summary>
         public int Kind => _kinds[_index];
 
         /// <summary>The event's pubkey (32 bytes), valid when <see cref="Kind"/> is not -1.</summary>

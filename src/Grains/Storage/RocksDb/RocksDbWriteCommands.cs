@@ -122,9 +122,11 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         _batch.Put(RocksDbKeys.IdKey(id32), RocksDbKeys.IdValue(position, version, stream));
         _batch.Put(RocksDbKeys.StreamVersionKey(stream, version), positionValue);
         _batch.Put(RocksDbKeys.StreamKey(stream), RocksDbKeys.Int64Value(version));
-        byte[]? tagValue = null;
+        // Every index but the word index holds the kind and pubkey beside the position: a COUNT's or a negentropy
+        // session's keys come from the index alone (RocksDbKeyCheck). A search reads its candidates in full anyway.
+        var keyValue = RocksDbKeys.TagValue(position, evt.Kind, pubkey32);
         foreach (var key in RocksDbKeys.IndexKeys(evt, id32, pubkey32))
-            _batch.Put(key, key[0] == RocksDbKeys.ByTag ? tagValue ??= RocksDbKeys.TagValue(position, evt.Kind, pubkey32) : positionValue);
+            _batch.Put(key, key[0] == RocksDbKeys.ByWord ? positionValue : keyValue);
         if (evt.Address is { } address)
         {
             var addressKey = RocksDbKeys.AddressKey(address);
