@@ -57,6 +57,7 @@ foreach (var scenario in options.Scenarios)
             case "cluster-failover": await ClusterFailoverScenario.RunAsync(context); break;
             case BenchmarkOptions.HostileScenario: await HostileScenario.RunAsync(context); break;
             case BenchmarkOptions.NegentropyScenario: await NegentropyScenario.RunAsync(context); break;
+            case BenchmarkOptions.VerifyScenario: await VerifyScenario.RunAsync(context); break;
         }
     }
     catch (Exception ex)

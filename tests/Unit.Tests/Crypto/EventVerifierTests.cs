@@ -13,10 +13,14 @@ public sealed class EventVerifierTests
 
     public static TheoryData<string> Events => NostrToolsFixture.EventNames();
 
-    public static TheoryData<string> Verifiers() => new() { "native", "managed" };
+    public static TheoryData<string> Verifiers() => new() { "native", "managed", "nbitcoin" };
 
-    private static EventVerifier For(string verifier) =>
-        new(verifier == "native" ? NativeSchnorrVerifierTests.Native : ManagedSchnorrVerifierTests.Managed);
+    private static EventVerifier For(string verifier) => new(verifier switch
+    {
+        "native" => NativeSchnorrVerifierTests.Native,
+        "nbitcoin" => NBitcoinSchnorrVerifierTests.Managed,
+        _ => ManagedSchnorrVerifierTests.Managed,
+    });
 
     private static NostrEvent Read(FixtureEvent e) => EventReader.Parse(System.Text.Encoding.UTF8.GetBytes(e.Json));
 
@@ -26,6 +30,7 @@ public sealed class EventVerifierTests
         var evt = Read(NostrToolsFixture.Event(name));
         Assert.Null(For("native").Check(evt));
         Assert.Null(For("managed").Check(evt));
+        Assert.Null(For("nbitcoin").Check(evt));
     }
 
     [Theory, MemberData(nameof(Verifiers))]

@@ -201,3 +201,10 @@ public sealed class ManagedSchnorrVerifierTests : SchnorrVerifierConformance
 
     protected override ISchnorrVerifier Verifier => Managed;
 }
+
+public sealed class NBitcoinSchnorrVerifierTests : SchnorrVerifierConformance
+{
+    internal static readonly NBitcoinSchnorrVerifier Managed = new();
+
+    protected override ISchnorrVerifier Verifier => Managed;
+}
