@@ -69,10 +69,12 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         switch (delivery.Kind)
         {
             case DeliveryKind.Event:
+                bool live;
                 lock (_open)
                 {
                     if (!_open.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
                     subscription.Sent(delivery.Event!, now);   // kept from this client or not, it is behind the resume point
+                    live = subscription.EndOfStoredEventsSent;
                 }
                 var evt = delivery.Event!;
                 if (policies.HasDeliveryPolicies)
@@ -80,16 +82,22 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                     if (policies.Outgoing(evt, connection.Client) is not { } outgoing) return;
                     evt = outgoing;
                 }
-                if (!connection.Outbound.TryEnqueue(RelayFrames.Event(subscriptionId, evt.Json)) && !connection.Outbound.Completing)
-                    CloseSlow(subscriptionId);
+                if (!connection.Outbound.TryEnqueue(RelayFrames.Event(subscriptionId, evt.Json)))
+                {
+                    if (!connection.Outbound.Completing) CloseSlow(subscriptionId);
+                }
+                else if (live) connection.Metrics.LiveDelivery();
                 break;
             case DeliveryKind.EndOfStoredEvents:
+                long started;
                 lock (_open)
                 {
                     if (!_open.TryGetValue(subscriptionId, out var subscription)) return;
                     subscription.EndOfStoredEventsSent = true;
+                    started = subscription.Started;
                 }
                 connection.Reply(RelayFrames.EndOfStoredEvents(subscriptionId));
+                connection.Metrics.EndOfStoredEvents(started);
                 break;
             case DeliveryKind.Closed:
                 lock (_open) { if (!_open.Remove(subscriptionId)) return; }
@@ -171,6 +179,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         }
         LogSlowConsumer(logger, connection.Id, subscriptionId);
         connection.Reply(RelayFrames.Closed(subscriptionId, "error: this connection reads too slowly; subscription closed, REQ again with since"));
+        connection.Metrics.SlowConsumerClosed();
         _ = UnsubscribeQuietlyAsync(subscriptionId);
         if (none) connection.AllSubscriptionsClosedAsSlow();
     }

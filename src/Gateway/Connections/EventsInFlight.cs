@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using NostrRelay.Framing;
+using NostrRelay.Metrics;
 using NostrRelay.Grains;
 using NostrRelay.Policies;
 using NostrRelay.Protocol;
@@ -13,7 +15,7 @@ namespace NostrRelay.Connections;
 /// arrival order (Orleans does not order concurrent calls).
 /// </summary>
 internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlight, Action<OutboundFrame> reply,
-    PolicyPipeline policies, ClientContext client, ILogger logger)
+    PolicyPipeline policies, ClientContext client, RelayMetrics metrics, ILogger logger)
 {
     private readonly SemaphoreSlim _slots = new(maxInFlight, maxInFlight);
     private readonly Dictionary<string, Task> _authorTails = new(StringComparer.Ordinal);
@@ -24,6 +26,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
     /// </summary>
     public async ValueTask SubmitAsync(NostrEvent evt, ValueTask<PolicyResult> verdict)
     {
+        var started = Stopwatch.GetTimestamp();
         await _slots.WaitAsync();
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task? previous;
@@ -32,7 +35,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             _authorTails.TryGetValue(evt.Pubkey, out previous);
             _authorTails[evt.Pubkey] = done.Task;
         }
-        _ = AppendAsync(evt, verdict, previous, done);
+        _ = AppendAsync(evt, verdict, previous, done, started);
     }
 
     /// <summary>Waits, at most <paramref name="timeout"/>, until every event in flight has its OK.</summary>
@@ -43,7 +46,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             await Task.Delay(10);
     }
 
-    private async Task AppendAsync(NostrEvent evt, ValueTask<PolicyResult> verdict, Task? previous, TaskCompletionSource done)
+    private async Task AppendAsync(NostrEvent evt, ValueTask<PolicyResult> verdict, Task? previous, TaskCompletionSource done, long started)
     {
         try
         {
@@ -52,19 +55,19 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             if (decided.IsRejected)
             {
                 // A shadow rejection is told OK true, as if stored.
-                reply(RelayFrames.Ok(evt.Id, decided.IsShadowRejected, decided.Message ?? ""));
+                Answer(evt.Id, decided.IsShadowRejected, decided.Message ?? "", started);
                 if (decided.Message is { } message && message.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal))
                     reply(RelayFrames.Auth(client.Challenge));
                 return;
             }
             var result = await grains.GetGrain<IAuthorStreamGrain>(evt.Pubkey).AppendAsync(evt);
-            reply(RelayFrames.Ok(evt.Id, result.Ok, result.Message));
+            Answer(evt.Id, result.Ok, result.Message, started);
             if (result.Status == AppendStatus.Accepted) policies.Stored(evt, client);
         }
         catch (Exception ex)
         {
             LogAppendFailed(logger, ex, evt.Id);
-            reply(RelayFrames.Ok(evt.Id, false, "error: the event could not be stored; try again"));
+            Answer(evt.Id, false, "error: the event could not be stored; try again", started);
         }
         finally
         {
@@ -75,6 +78,12 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             done.SetResult();
             _slots.Release();
         }
+    }
+
+    private void Answer(string eventId, bool accepted, string message, long started)
+    {
+        reply(RelayFrames.Ok(eventId, accepted, message));
+        metrics.Answered(accepted, message, started);
     }
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Append of event {EventId} failed")]

@@ -1,3 +1,4 @@
+using NostrRelay.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ namespace NostrRelay.Connections;
 /// while the grains can still answer.
 /// </summary>
 internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<RelayOptions> options, IHostApplicationLifetime lifetime,
-    ILogger<GatewayShards> logger) : IHostedService
+    RelayMetrics metrics, ILogger<GatewayShards> logger) : IHostedService
 {
     private readonly object _drainGate = new();
     private Task? _draining;
@@ -42,6 +43,12 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
             shards[i] = shard;
         }
         _shards = shards;
+        metrics.Observe(() => Connections.LongCount(), () =>
+        {
+            long open = 0;
+            foreach (var connection in Connections) open += connection.Subscriptions.Count;
+            return open;
+        });
         LastCheckIn = DateTimeOffset.UtcNow;
         Ready = true;
         LogStarted(logger, GatewayId, count);

@@ -26,6 +26,9 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 
     public Filter[] Filters { get; } = filters;
 
+    /// <summary>When the REQ arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), for the REQ to EOSE time.</summary>
+    public long Started { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <summary>Once true, a resume goes on from where the client got to; before, the REQ is registered whole again.</summary>
     public bool EndOfStoredEventsSent { get; set; }
 

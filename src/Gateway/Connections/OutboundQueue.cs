@@ -13,7 +13,7 @@ namespace NostrRelay.Connections;
 /// that subscription); replies the client asked for (OK, CLOSED, NOTICE) are always taken, since their
 /// number is bounded by what the client has in flight.
 /// </summary>
-internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>? drained = null)
+internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>? drained = null, Action<int>? sent = null)
 {
     /// <summary>Past this, the subscription grain is told the connection is behind and pauses its stored-event reads.</summary>
     private readonly long _behindBytes = maxBytes / 4;
@@ -126,6 +126,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
                     {
                         var send = socket.SendAsync(frame.Memory, WebSocketMessageType.Text, true, CancellationToken.None);
                         if (!send.IsCompletedSuccessfully) await send;
+                        sent?.Invoke(frame.Memory.Length);
                     }
                     finally
                     {

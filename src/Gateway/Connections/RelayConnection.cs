@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using NostrRelay.Framing;
 using NostrRelay.Hosting;
 using NostrRelay.Messages;
+using NostrRelay.Metrics;
 using NostrRelay.Policies;
 
 namespace NostrRelay.Connections;
@@ -28,8 +29,9 @@ internal sealed partial class RelayConnection
     private volatile bool _draining;
 
     public RelayConnection(long id, ClientContext client, WebSocket socket, GatewayShard shard, RelayOptions options, ClientMessages messages,
-        IGrainFactory grains, PolicyPipeline policies, ILogger logger)
+        IGrainFactory grains, PolicyPipeline policies, RelayMetrics metrics, ILogger logger)
     {
+        Metrics = metrics;
         Id = id;
         Client = client;
         Shard = shard;
@@ -37,13 +39,15 @@ internal sealed partial class RelayConnection
         _messages = messages;
         _options = options;
         _logger = logger;
-        Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode));
-        Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, policies, client, logger);
+        Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode), sent: metrics.Sent);
+        Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, policies, client, metrics, logger);
         Counts = new CountsInFlight(grains, Math.Max(1, options.MaxCountsInFlight), Reply, logger);
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);
     }
 
     public long Id { get; }
+
+    public RelayMetrics Metrics { get; }
 
     /// <summary>This connection as policies see it.</summary>
     public ClientContext Client { get; }
@@ -72,6 +76,13 @@ internal sealed partial class RelayConnection
     public void ChallengeIfAuthRequired(string refusal)
     {
         if (refusal.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal)) Reply(RelayFrames.Auth(Client.Challenge));
+    }
+
+    /// <summary>An EVENT refused before it went anywhere (shape, size, signature, a policy): its OK false, counted.</summary>
+    public void RefuseEvent(string eventId, string message)
+    {
+        Reply(RelayFrames.Ok(eventId, false, message));
+        Metrics.Answered(accepted: false, message, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     /// <summary>Queues a reply to the client's own message (OK, CLOSED, NOTICE): taken whatever the byte bound.</summary>
@@ -187,7 +198,10 @@ internal sealed partial class RelayConnection
                 else if (refusing)
                     Reply(RelayFrames.Notice($"invalid: message is larger than {max} bytes"));
                 else
+                {
+                    Metrics.Received(length);
                     await _messages.HandleAsync(this, buffer.AsMemory(0, length));
+                }
                 length = 0;
                 refusing = false;
             }

@@ -1,3 +1,4 @@
+using NostrRelay.Metrics;
 using NostrRelay.Management;
 using System.Net;
 using System.Net.WebSockets;
@@ -18,7 +19,8 @@ namespace NostrRelay.Connections;
 /// <c>application/nostr+json</c> gets the NIP-11 document; any other GET gets a short page for people.
 /// </summary>
 internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, ClientMessages messages,
-    IGrainFactory grains, PolicyPipeline policies, ManagementEndpoint management, IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
+    IGrainFactory grains, PolicyPipeline policies, ManagementEndpoint management, RelayMetrics metrics, IOptions<RelayOptions> options,
+    ILogger<RelayConnection> connectionLogger)
 {
     private const string NostrJson = "application/nostr+json";
 
@@ -36,7 +38,7 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
         {
             ConnectedUrl = NostrRelay.Auth.RelayUrl.Normalize($"ws://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}"),
         };
-        var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, policies, connectionLogger);
+        var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, policies, metrics, connectionLogger);
         shard.Add(connection);
         // NIP-42: the challenge goes out first, so a client may authenticate before it is asked to.
         connection.Reply(RelayFrames.Auth(client.Challenge));

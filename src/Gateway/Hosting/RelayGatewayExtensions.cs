@@ -1,3 +1,4 @@
+using NostrRelay.Metrics;
 using NostrRelay.Auth;
 using NostrRelay.Management;
 using Microsoft.AspNetCore.Builder;
@@ -41,6 +42,8 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton(sp => new RelayInformation(sp.GetRequiredService<IOptions<RelayOptions>>().Value, sp.GetRequiredService<SearchSupport>()));
         services.TryAddSingleton<ISchnorrVerifier>(_ => SchnorrVerifier.Default);
         services.TryAddSingleton(sp => new EventVerifier(sp.GetRequiredService<ISchnorrVerifier>()));
+        services.AddMetrics();
+        services.TryAddSingleton<RelayMetrics>();
         services.TryAddSingleton<RelayModeration>();
         services.AddHostedService(sp => sp.GetRequiredService<RelayModeration>());   // before connections are taken
         services.TryAddSingleton<GatewayShards>();

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using NostrRelay.Connections;
 using NostrRelay.Framing;
+using NostrRelay.Metrics;
 
 namespace NostrRelay.Messages;
 
 /// <summary>Reads a message's verb and hands the message to that verb's handler; answers the verbs this relay does not speak.</summary>
 internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandler reqs, CloseMessageHandler closes, AuthMessageHandler auths, CountMessageHandler counts,
-    NegentropyMessageHandler negentropy)
+    NegentropyMessageHandler negentropy, RelayMetrics metrics)
 {
     public ValueTask HandleAsync(RelayConnection connection, ReadOnlyMemory<byte> frame)
     {
@@ -22,6 +23,7 @@ internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandl
             return default;
         }
 
+        metrics.Message(Verb(kind));
         switch (kind)
         {
             case ClientFrameKind.Event: return events.HandleAsync(connection, frame);
@@ -39,4 +41,18 @@ internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandl
                 return default;
         }
     }
+
+    private static string Verb(ClientFrameKind kind) => kind switch
+    {
+        ClientFrameKind.Event => "EVENT",
+        ClientFrameKind.Req => "REQ",
+        ClientFrameKind.Close => "CLOSE",
+        ClientFrameKind.Count => "COUNT",
+        ClientFrameKind.Auth => "AUTH",
+        ClientFrameKind.NegentropyOpen => "NEG-OPEN",
+        ClientFrameKind.NegentropyMessage => "NEG-MSG",
+        ClientFrameKind.NegentropyClose => "NEG-CLOSE",
+        ClientFrameKind.Unknown => "unknown",
+        _ => "malformed",
+    };
 }

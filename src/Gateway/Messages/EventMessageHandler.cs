@@ -20,23 +20,23 @@ internal sealed class EventMessageHandler(RelayLimits limits, EventVerifier veri
         if (!TryRead(frame.Span, out var evt, out var error, out var malformed))
         {
             var id = FrameReader.PeekEventId(frame.Span);
-            connection.Reply(id is not null ? RelayFrames.Ok(id, false, malformed ? "invalid: malformed event JSON" : error)
-                : RelayFrames.Notice(error));
+            if (id is not null) connection.RefuseEvent(id, malformed ? "invalid: malformed event JSON" : error);
+            else connection.Reply(RelayFrames.Notice(error));
             return default;
         }
         if (evt.Content.Length > limits.MaxContentLength && CountRunes(evt.Content) > limits.MaxContentLength)
         {
-            connection.Reply(RelayFrames.Ok(evt.Id, false, $"invalid: content is longer than {limits.MaxContentLength} characters"));
+            connection.RefuseEvent(evt.Id, $"invalid: content is longer than {limits.MaxContentLength} characters");
             return default;
         }
         if (connection.Draining)
         {
-            connection.Reply(RelayFrames.Ok(evt.Id, false, "error: relay is shutting down; send it again after reconnecting"));
+            connection.RefuseEvent(evt.Id, "error: relay is shutting down; send it again after reconnecting");
             return default;
         }
         if (verifier.Check(evt) is { } problem)
         {
-            connection.Reply(RelayFrames.Ok(evt.Id, false, problem));
+            connection.RefuseEvent(evt.Id, problem);
             return default;
         }
         var verdict = policies.CheckEventAsync(evt, connection.Client);
@@ -46,7 +46,7 @@ internal sealed class EventMessageHandler(RelayLimits limits, EventVerifier veri
             var decided = verdict.Result;
             if (decided.IsRejected && !decided.IsShadowRejected)
             {
-                connection.Reply(RelayFrames.Ok(evt.Id, false, decided.Message!));
+                connection.RefuseEvent(evt.Id, decided.Message!);
                 connection.ChallengeIfAuthRequired(decided.Message!);
                 return default;
             }

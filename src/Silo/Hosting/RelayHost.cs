@@ -29,6 +29,7 @@ internal static class RelayHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddHostedService<MemoryTrim>();
+        RelayTelemetry.Add(builder);
 
         var orleans = configuration.GetSection("Orleans");
         var clustering = orleans.GetSection("Clustering");
@@ -89,6 +90,7 @@ internal static class RelayHost
 
         var app = builder.Build();
         app.MapRelayHealth();
+        RelayTelemetry.Map(app);
         if (mode != RelayMode.Silo) app.MapNostrRelay("/");
         return app;
     }

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace NostrRelay.Metrics;
+
+/// <summary>
+/// The gateway's instruments (meter "NostrRelay"): what clients do and what the relay answers. Exported by the host
+/// (OpenTelemetry: Prometheus at /metrics, OTLP when configured); every call here costs no allocation (tags are
+/// constant strings), so they sit on the per-frame and per-event paths.
+/// </summary>
+public sealed class RelayMetrics
+{
+    public const string MeterName = "NostrRelay";
+
+    private readonly Counter<long> _messages;
+    private readonly Counter<long> _events;
+    private readonly Histogram<double> _okDuration;
+    private readonly Histogram<double> _eoseDuration;
+    private readonly Counter<long> _liveDeliveries;
+    private readonly Counter<long> _slowConsumers;
+    private readonly Counter<long> _bytesIn;
+    private readonly Counter<long> _bytesOut;
+
+    public RelayMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _meter = meter;
+        _messages = meter.CreateCounter<long>("nostr.messages.received", "{message}", "client messages, by verb");
+        _events = meter.CreateCounter<long>("nostr.events.answered", "{event}", "EVENTs answered with OK, by outcome: accepted, duplicate, or the refusal's prefix");
+        _okDuration = meter.CreateHistogram<double>("nostr.event.ok.duration", "ms", "from an EVENT's arrival to its OK (after the durable commit)");
+        _eoseDuration = meter.CreateHistogram<double>("nostr.req.eose.duration", "ms", "from a REQ's arrival to its EOSE");
+        _liveDeliveries = meter.CreateCounter<long>("nostr.deliveries.live", "{event}", "live events sent to subscribers (after their EOSE)");
+        _slowConsumers = meter.CreateCounter<long>("nostr.slow_consumers.closed", "{subscription}", "subscriptions closed because the client read too slowly");
+        _bytesIn = meter.CreateCounter<long>("nostr.bytes.received", "By", "bytes of client messages");
+        _bytesOut = meter.CreateCounter<long>("nostr.bytes.sent", "By", "bytes of relay messages written to sockets");
+    }
+
+    private readonly Meter _meter;
+
+    /// <summary>
+    /// The gauges read when scraped (connections and REQ subscriptions open), from the gateway's shards: nothing to
+    /// keep in step on each connect and CLOSE.
+    /// </summary>
+    public void Observe(Func<long> connections, Func<long> subscriptions)
+    {
+        _meter.CreateObservableUpDownCounter("nostr.connections.open", connections, "{connection}", "WebSocket connections open on this gateway");
+        _meter.CreateObservableUpDownCounter("nostr.subscriptions.open", subscriptions, "{subscription}", "REQ subscriptions open on this gateway");
+    }
+
+    public void Message(string verb) => _messages.Add(1, new KeyValuePair<string, object?>("verb", verb));
+
+    /// <summary>An OK sent, <paramref name="started"/> being the <see cref="Stopwatch"/> timestamp of the EVENT's arrival.</summary>
+    public void Answered(bool accepted, string message, long started)
+    {
+        _events.Add(1, new KeyValuePair<string, object?>("outcome", Outcome(accepted, message)));
+        _okDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    public void EndOfStoredEvents(long started) => _eoseDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+
+    public void LiveDelivery() => _liveDeliveries.Add(1);
+
+    public void SlowConsumerClosed() => _slowConsumers.Add(1);
+
+    public void Received(int bytes) => _bytesIn.Add(bytes);
+
+    public void Sent(int bytes) => _bytesOut.Add(bytes);
+
+    /// <summary>A constant string per outcome (NIP-01's machine-readable prefixes), so a tag costs nothing.</summary>
+    private static string Outcome(bool accepted, string message)
+    {
+        if (accepted) return message.StartsWith("duplicate:", StringComparison.Ordinal) ? "duplicate" : "accepted";
+        foreach (var prefix in Prefixes)
+            if (message.StartsWith(prefix, StringComparison.Ordinal) && message.Length > prefix.Length && message[prefix.Length] == ':') return prefix;
+        return "other";
+    }
+
+    private static readonly string[] Prefixes = ["invalid", "blocked", "rate-limited", "restricted", "pow", "auth-required", "duplicate", "error", "mute", "replaced"];
+}
