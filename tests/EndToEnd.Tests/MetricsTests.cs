@@ -68,5 +68,11 @@ public sealed class MetricsTests(RelayFixture fixture)
         Assert.Contains(metrics.Keys, name => name.StartsWith("orleans_", StringComparison.Ordinal));
         Assert.Contains(metrics.Keys, name => name.StartsWith("dotnet_gc_", StringComparison.Ordinal));
         Assert.Contains(metrics.Keys, name => name.StartsWith("kestrel_", StringComparison.Ordinal));
+        Assert.Equal(0, metrics["nostr_slow_consumers_closed_total"]);
+        // Every series deploy/grafana's dashboard queries is exposed.
+        var dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "deploy", "grafana", "nostr-relay.json"));
+        var queried = System.Text.RegularExpressions.Regex.Matches(dashboard, @"\b(?:nostr|orleans|dotnet)_[a-z_]+").Select(m => m.Value).Distinct().ToList();
+        Assert.NotEmpty(queried);
+        Assert.All(queried, name => Assert.Contains(metrics.Keys, sample => sample == name || sample.StartsWith(name + "{", StringComparison.Ordinal)));
     }
 }

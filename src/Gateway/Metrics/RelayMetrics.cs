@@ -33,6 +33,9 @@ public sealed class RelayMetrics
         _slowConsumers = meter.CreateCounter<long>("nostr.slow_consumers.closed", "{subscription}", "subscriptions closed because the client read too slowly");
         _bytesIn = meter.CreateCounter<long>("nostr.bytes.received", "By", "bytes of client messages");
         _bytesOut = meter.CreateCounter<long>("nostr.bytes.sent", "By", "bytes of relay messages written to sockets");
+        // Exported from the start (at 0), so a dashboard's series exist before the first slow consumer.
+        _liveDeliveries.Add(0);
+        _slowConsumers.Add(0);
     }
 
     private readonly Meter _meter;

@@ -61,6 +61,18 @@ public sealed class DeployManifestTests
     [Theory]
     [InlineData("Silo")]
     [InlineData("Gateway")]
+    public void prometheus_scrapes_metrics_on_the_relay_port(string mode)
+    {
+        var relay = Kubernetes.Value.InMode(mode);
+        var annotations = relay.Workload.Map("spec", "template", "metadata", "annotations");
+        Assert.Equal("true", annotations["prometheus.io/scrape"]);
+        Assert.Equal(RelayPort.ToString(), annotations["prometheus.io/port"]);
+        Assert.Equal("/metrics", annotations["prometheus.io/path"]);
+    }
+
+    [Theory]
+    [InlineData("Silo")]
+    [InlineData("Gateway")]
     public void the_grace_period_outlasts_the_pre_stop_wait_and_the_hosts_30_second_shutdown(string mode)
     {
         var relay = Kubernetes.Value.InMode(mode);
