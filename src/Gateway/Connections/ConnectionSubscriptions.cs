@@ -39,6 +39,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
             _open[subscriptionId] = new GatewaySubscription(filters, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         }
         await _calls.WaitAsync();
+        using var scope = logger.BeginScope("Subscription {SubscriptionId}", subscriptionId);
         try
         {
             await Grain.SubscribeAsync(connection.Id, subscriptionId, filters);

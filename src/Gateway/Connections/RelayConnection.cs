@@ -93,6 +93,7 @@ internal sealed partial class RelayConnection
         try
         {
             await ReceiveLoopAsync();
+            LogConnectionLost(_logger, Id, "closed by the client");
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {

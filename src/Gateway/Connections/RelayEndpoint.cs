@@ -34,6 +34,8 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
             DangerousEnableCompression = false,
         });
         var shard = shards.Assign(out var connectionId);
+        // Every line logged for this connection (its messages, EVENTs, REQs) carries its id: a JSON log can be grouped by it.
+        using var scope = connectionLogger.BeginScope("Connection {ConnectionId} from {RemoteIp}", connectionId, remoteIp?.ToString() ?? "unknown");
         var client = new ClientContext(connectionId, remoteIp)
         {
             ConnectedUrl = NostrRelay.Auth.RelayUrl.Normalize($"ws://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}"),

@@ -7,7 +7,13 @@ public sealed class SiloProcess : IDisposable
 {
     private readonly Process _process;
 
-    private SiloProcess(Process process) => _process = process;
+    private readonly System.Text.StringBuilder _log;
+
+    private SiloProcess(Process process, System.Text.StringBuilder log)
+    {
+        _process = process;
+        _log = log;
+    }
 
     public int Id => _process.Id;
 
@@ -41,7 +47,8 @@ public sealed class SiloProcess : IDisposable
         if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // Unless a test asks for its own log levels on the command line.
+        if (!args.Any(a => a.StartsWith("--Logging:LogLevel:Default=", StringComparison.Ordinal))) start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start)!;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var log = new System.Text.StringBuilder();
@@ -61,7 +68,13 @@ public sealed class SiloProcess : IDisposable
             try { process.Kill(true); } catch (InvalidOperationException) { }
             lock (log) throw new InvalidOperationException("relay process did not start:\n" + log);
         }
-        return new SiloProcess(process);
+        return new SiloProcess(process, log);
+    }
+
+    /// <summary>What the process wrote to stdout and stderr so far.</summary>
+    public string Log
+    {
+        get { lock (_log) return _log.ToString(); }
     }
 
     /// <summary>SIGKILL, as a crash or the OOM killer would.</summary>
