@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the relay. On a fresh Debian machine it first installs what the tests need:
 # Debian's libsecp256k1 (signature verification), Debian's PostgreSQL (the Postgres store's tests run against
-# a real server, started here), the nostr-tools test client (npm ci, Node >= 20.19).
+# a real server, started here), Debian's chromium (the landing page is tested in a real browser), the nostr-tools
+# test client and playwright-core (npm ci, Node >= 20.19).
 # Set RELAY_TEST_POSTGRES to a connection string to test against a server of your own instead.
 # Ends with "N passed, N failed"; exits non-zero when a test failed.
 set -euo pipefail
@@ -54,6 +55,13 @@ start_postgres() {
   export RELAY_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=relay;Password=relay;Database=relay_tests"
 }
 if [ -z "${RELAY_TEST_POSTGRES:-}" ]; then start_postgres; fi
+
+# A real browser for the landing page's test: Debian's chromium, driven by playwright-core from npm (tests/js).
+if ! command -v chromium >/dev/null; then
+  echo "== installing chromium (Debian)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
 
 echo "== checking Node for the nostr-tools test client"
 command -v node >/dev/null || { echo "Node.js >= 20.19 is required for the test client (tests/js); it is not installed." >&2; exit 1; }

@@ -19,8 +19,8 @@ namespace NostrRelay.Connections;
 /// <c>application/nostr+json</c> gets the NIP-11 document; any other GET gets a short page for people.
 /// </summary>
 internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, ClientMessages messages,
-    IGrainFactory grains, PolicyPipeline policies, ManagementEndpoint management, RelayMetrics metrics, IOptions<RelayOptions> options,
-    ILogger<RelayConnection> connectionLogger)
+    IGrainFactory grains, PolicyPipeline policies, ManagementEndpoint management, RelayMetrics metrics, LiveFigures figures,
+    IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
 {
     private const string NostrJson = "application/nostr+json";
 
@@ -115,10 +115,15 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
             return;
         }
         context.Response.ContentType = "text/html; charset=utf-8";
-        await context.Response.WriteAsync(
-            $"<!doctype html><html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(information.Name)}</title></head>" +
-            $"<body><h1>{WebUtility.HtmlEncode(information.Name)}</h1><p>{WebUtility.HtmlEncode(information.Description)}</p>" +
-            "<p>This is a Nostr relay. Connect a Nostr client to this address with a WebSocket (ws:// or wss://).</p></body></html>",
-            context.RequestAborted);
+        var page = LandingPage.Render(information.Document, ConnectUrl(context), figures.Connections, await figures.EventsStoredAsync(), figures.EventsPerSecond);
+        await context.Response.WriteAsync(page, context.RequestAborted);
+    }
+
+    /// <summary>The address a client should use: the first public URL configured, else this request's host as a WebSocket URL.</summary>
+    private string ConnectUrl(HttpContext context)
+    {
+        if (options.Value.PublicUrls is { Length: > 0 } urls) return urls[0];
+        var scheme = context.Request.IsHttps ? "wss" : "ws";
+        return $"{scheme}://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}";
     }
 }

@@ -64,6 +64,7 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<NegentropyMessageHandler>();
         services.TryAddSingleton(sp => new NegentropyBudget(sp.GetRequiredService<IOptions<RelayOptions>>().Value.Negentropy.MaxRecordsHeld));
         services.TryAddSingleton<ClientMessages>();
+        services.TryAddSingleton<LiveFigures>();
         services.TryAddSingleton<RelayEndpoint>();
         services.AddHealthChecks().AddCheck<GatewayHealthCheck>("gateway", tags: [ReadyTag]);
         return services;

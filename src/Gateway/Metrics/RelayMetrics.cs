@@ -53,9 +53,16 @@ public sealed class RelayMetrics
     public void Message(string verb) => _messages.Add(1, new KeyValuePair<string, object?>("verb", verb));
 
     /// <summary>An OK sent, <paramref name="started"/> being the <see cref="Stopwatch"/> timestamp of the EVENT's arrival.</summary>
+    /// <summary>EVENTs stored since the gateway started (accepted, not duplicates): for the landing page's rate.</summary>
+    public long AcceptedTotal => Interlocked.Read(ref _accepted);
+
+    private long _accepted;
+
     public void Answered(bool accepted, string message, long started)
     {
-        _events.Add(1, new KeyValuePair<string, object?>("outcome", Outcome(accepted, message)));
+        var outcome = Outcome(accepted, message);
+        if (outcome == "accepted") Interlocked.Increment(ref _accepted);
+        _events.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
         _okDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
