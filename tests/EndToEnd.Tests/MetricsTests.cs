@@ -21,8 +21,9 @@ public sealed class MetricsTests(RelayFixture fixture)
             if (line.Length == 0 || line[0] == '#') continue;
             var space = line.LastIndexOf(' ');
             // The scope label every sample carries is dropped, so a sample reads as name{its own labels}.
-            var name = line[..space].Replace("otel_scope_name=\"NostrRelay\",", "", StringComparison.Ordinal)
-                .Replace("{otel_scope_name=\"NostrRelay\"}", "", StringComparison.Ordinal);
+            var name = line[..space];
+            foreach (var scope in new[] { "NostrRelay", "NostrRelay.Silo" })
+                name = name.Replace($"otel_scope_name=\"{scope}\",", "", StringComparison.Ordinal).Replace($"{{otel_scope_name=\"{scope}\"}}", "", StringComparison.Ordinal);
             samples[name] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
         }
         return samples;
@@ -69,6 +70,12 @@ public sealed class MetricsTests(RelayFixture fixture)
         Assert.Contains(metrics.Keys, name => name.StartsWith("dotnet_gc_", StringComparison.Ordinal));
         Assert.Contains(metrics.Keys, name => name.StartsWith("kestrel_", StringComparison.Ordinal));
         Assert.Equal(0, metrics["nostr_slow_consumers_closed_total"]);
+        // The silo's: every EVENT that reached the store (the duplicate too; the forged one never did), the REQs'
+        // stored-event reads, the batches that took the stored events to the subscription shards.
+        Assert.Equal(8, metrics["nostr_store_duration_milliseconds_count{operation=\"save\",store=\"Sqlite\"}"]);
+        Assert.Equal(2, metrics["nostr_store_duration_milliseconds_count{operation=\"query\",store=\"Sqlite\"}"]);
+        Assert.InRange(metrics["nostr_fanout_batches_total{destination=\"shard\"}"], 1, 7 * 16);
+        Assert.Equal(0, metrics["nostr_fanout_queued"]);
         // Every series deploy/grafana's dashboard queries is exposed.
         var dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Path, "deploy", "grafana", "nostr-relay.json"));
         var queried = System.Text.RegularExpressions.Regex.Matches(dashboard, @"\b(?:nostr|orleans|dotnet)_[a-z_]+").Select(m => m.Value).Distinct().ToList();

@@ -11,7 +11,7 @@ namespace NostrRelay.Counting;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-internal sealed class CountGrain(IEventStore store, CountReads reads) : Grain, ICountGrain
+internal sealed class CountGrain(IEventStore store, CountReads reads, NostrRelay.Metrics.SiloMetrics metrics) : Grain, ICountGrain
 {
     /// <summary>Under Orleans' response timeout (10 s by default): past it the gateway has already answered CLOSED.</summary>
     internal static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(8);
@@ -21,6 +21,9 @@ internal sealed class CountGrain(IEventStore store, CountReads reads) : Grain, I
     public async Task<CountResult> CountAsync(CountRequest request)
     {
         using var timeout = new CancellationTokenSource(MaxDuration);
-        return await reads.RunAsync(() => _counter.CountAsync(request, timeout.Token), timeout.Token);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await reads.RunAsync(() => _counter.CountAsync(request, timeout.Token), timeout.Token);
+        metrics.Store("count", started);
+        return result;
     }
 }

@@ -17,6 +17,8 @@ public static class RelayGrainsExtensions
     public static ISiloBuilder AddRelayGrains(this ISiloBuilder silo)
     {
         silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.AddMetrics();
+        silo.Services.TryAddSingleton<NostrRelay.Metrics.SiloMetrics>();
         silo.Services.TryAddSingleton<LiveFanOut>();
         silo.Services.TryAddSingleton<CatchUpReads>();
         silo.Services.TryAddSingleton<CountReads>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NostrRelay.Grains;
+using NostrRelay.Metrics;
 using NostrRelay.Hosting;
 using NostrRelay.Protocol;
 using NostrRelay.Storage;
@@ -17,6 +18,7 @@ internal sealed partial class AuthorStreamGrain(
     LiveFanOut fanOut,
     TimeProvider time,
     [PersistentState("vanish", RelayGrainStorage.Name)] IPersistentState<VanishRecord> vanish,
+    SiloMetrics metrics,
     ILogger<AuthorStreamGrain> logger)
     : Grain, IAuthorStreamGrain
 {
@@ -79,9 +81,11 @@ internal sealed partial class AuthorStreamGrain(
         if (evt.Kind == Vanishing.GiftWrapKind && await ForVanishedRecipientAsync(evt))
             return AppendResult.Rejected(Vanishing.RecipientVanishedMessage);
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var result = evt.Address is null
             ? await store.SaveAsync(evt, _stream, _head)
             : await store.ReplaceAsync(evt, _stream, _head);
+        metrics.Store(evt.Address is null ? "save" : "replace", started);
 
         if (result.Outcome == SaveOutcome.VersionConflict)
         {

@@ -12,10 +12,11 @@ namespace NostrRelay.Subscriptions;
 /// commit order and batches whatever queued up while the previous call was in flight, so a lone event leaves
 /// at once and a burst leaves in few calls. Other silos are found through cluster membership.
 /// </summary>
-internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider services, ILogger<LiveFanOut> logger)
+internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider services, NostrRelay.Metrics.SiloMetrics metrics, ILogger<LiveFanOut> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly ILogger _logger = logger;
+    private readonly NostrRelay.Metrics.SiloMetrics _metrics = metrics;
     private readonly ConcurrentDictionary<string, Outbox> _shards = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SiloAddress, Outbox> _silos = new();
     private volatile Outbox[] _shardSnapshot = [];
@@ -35,6 +36,13 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
 
     private Task StartAsync(CancellationToken cancellationToken)
     {
+        _metrics.ObserveQueued(() =>
+        {
+            long queued = 0;
+            foreach (var outbox in _shardSnapshot) queued += outbox.Queued;
+            foreach (var outbox in _siloSnapshot) queued += outbox.Queued;
+            return queued;
+        });
         // Resolved here, not injected: a silo's membership service exists only once the silo runs.
         var membership = services.GetService(typeof(IClusterMembershipService)) as IClusterMembershipService;
         var self = (services.GetService(typeof(ILocalSiloDetails)) as ILocalSiloDetails)?.SiloAddress;
@@ -167,6 +175,9 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         private int _lost;
         private volatile bool _abandoned;
 
+        /// <summary>Events waiting to be sent.</summary>
+        public int Queued => _queue.Count;
+
         public void Enqueue(QueuedEvent item)
         {
             var size = item.Event.Event.Json.Length;
@@ -253,6 +264,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 try
                 {
                     await send(batch);
+                    owner._metrics.Batch(retryWhileMember is null ? "shard" : "silo", batch.Events.Length);
                     return;
                 }
                 catch (Exception ex)

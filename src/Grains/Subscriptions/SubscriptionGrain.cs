@@ -16,7 +16,8 @@ namespace NostrRelay.Subscriptions;
 [Reentrant]
 [PreferLocalPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, CatchUpReads reads, TimeProvider time, ILogger<SubscriptionGrain> logger)
+internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, CatchUpReads reads, TimeProvider time, NostrRelay.Metrics.SiloMetrics metrics,
+    ILogger<SubscriptionGrain> logger)
     : Grain, ISubscriptionGrain
 {
     /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>

@@ -11,7 +11,7 @@ namespace NostrRelay.Syncing;
 /// </summary>
 [StatelessWorker]
 [Reentrant]
-internal sealed class NegentropyGrain(IEventStore store, CountReads reads) : Grain, INegentropyGrain
+internal sealed class NegentropyGrain(IEventStore store, CountReads reads, NostrRelay.Metrics.SiloMetrics metrics) : Grain, INegentropyGrain
 {
     /// <summary>Under the call's timeout (<see cref="INegentropyGrain.ReadAsync"/>).</summary>
     internal static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(35);
@@ -21,6 +21,9 @@ internal sealed class NegentropyGrain(IEventStore store, CountReads reads) : Gra
     public async Task<NegentropyRead> ReadAsync(NegentropyRequest request)
     {
         using var timeout = new CancellationTokenSource(MaxDuration);
-        return await reads.RunAsync(() => _reader.ReadAsync(request, timeout.Token), timeout.Token);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var read = await reads.RunAsync(() => _reader.ReadAsync(request, timeout.Token), timeout.Token);
+        metrics.Store("negentropy", started);
+        return read;
     }
 }

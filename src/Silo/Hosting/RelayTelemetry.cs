@@ -17,7 +17,7 @@ internal static class RelayTelemetry
         var otlp = metrics["OtlpEndpoint"] ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         builder.Services.AddOpenTelemetry().WithMetrics(meters =>
         {
-            meters.AddMeter(RelayMetrics.MeterName, "Microsoft.Orleans")
+            meters.AddMeter(RelayMetrics.MeterName, NostrRelay.Metrics.SiloMetrics.MeterName, "Microsoft.Orleans")
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation();
             if (Prometheus(builder.Configuration)) meters.AddPrometheusExporter();
