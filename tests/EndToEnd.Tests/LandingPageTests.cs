@@ -42,6 +42,13 @@ public sealed class LandingPageTests(RelayFixture fixture)
         await using (var client = await TestClient.ConnectAsync(relay.Url))
             for (var i = 0; i < 3; i++) Assert.True((await client.PublishAsync(await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, $"seen {i}"))).Accepted);
         await using var connected = await TestClient.ConnectAsync(relay.Url);
+        // A page load never waits for the count of stored events: the first one starts it, later ones show it.
+        using (var http = new HttpClient())
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!(await http.GetStringAsync(relay.HttpUrl)).Contains("<dt>Events stored</dt><dd>3</dd>", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                await Task.Delay(100);
+        }
 
         var seen = await OpenAsync(relay.HttpUrl);
 

@@ -40,10 +40,10 @@ public sealed class StructuredLogTests(RelayFixture fixture)
 
             var json = lines.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
             var ended = json.Single(l => l.GetProperty("EventId").GetInt32() == 400);
-            var scope = ended.GetProperty("Scopes").EnumerateArray().Single(s => s.TryGetProperty("RemoteIp", out _));   // ASP.NET Core's own scope has a ConnectionId too
+            var scope = ended.GetProperty("Scopes").EnumerateArray().Single(s => s.TryGetProperty("NostrConnectionId", out _));
             var afterPublishing = lines.Length - before;
 
-            Assert.Equal(ended.GetProperty("State").GetProperty("ConnectionId").GetInt64(), scope.GetProperty("ConnectionId").GetInt64());
+            Assert.Equal(ended.GetProperty("State").GetProperty("ConnectionId").GetInt64(), scope.GetProperty("NostrConnectionId").GetInt64());
             Assert.Equal("127.0.0.1", scope.GetProperty("RemoteIp").GetString());
             Assert.Equal("Debug", ended.GetProperty("LogLevel").GetString());
             // The connection's one debug line (it ended), not 30 lines for 30 events.

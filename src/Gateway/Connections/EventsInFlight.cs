@@ -55,7 +55,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             if (decided.IsRejected)
             {
                 // A shadow rejection is told OK true, as if stored.
-                Answer(evt.Id, decided.IsShadowRejected, decided.Message ?? "", started);
+                Answer(evt.Id, decided.IsShadowRejected, decided.Message ?? "", started, decided.IsShadowRejected);
                 if (decided.Message is { } message && message.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal))
                     reply(RelayFrames.Auth(client.Challenge));
                 return;
@@ -80,10 +80,10 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
         }
     }
 
-    private void Answer(string eventId, bool accepted, string message, long started)
+    private void Answer(string eventId, bool accepted, string message, long started, bool shadowRejected = false)
     {
         reply(RelayFrames.Ok(eventId, accepted, message));
-        metrics.Answered(accepted, message, started);
+        metrics.Answered(accepted, message, started, shadowRejected);
     }
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Append of event {EventId} failed")]

@@ -82,7 +82,7 @@ internal sealed partial class RelayConnection
     public void RefuseEvent(string eventId, string message)
     {
         Reply(RelayFrames.Ok(eventId, false, message));
-        Metrics.Answered(accepted: false, message, System.Diagnostics.Stopwatch.GetTimestamp());
+        Metrics.Refused(message);
     }
 
     /// <summary>Queues a reply to the client's own message (OK, CLOSED, NOTICE): taken whatever the byte bound.</summary>

@@ -35,7 +35,8 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
         });
         var shard = shards.Assign(out var connectionId);
         // Every line logged for this connection (its messages, EVENTs, REQs) carries its id: a JSON log can be grouped by it.
-        using var scope = connectionLogger.BeginScope("Connection {ConnectionId} from {RemoteIp}", connectionId, remoteIp?.ToString() ?? "unknown");
+        // Not "ConnectionId": Kestrel's own scope has that key (its connection's), and log tools merge scopes' keys.
+        using var scope = connectionLogger.BeginScope("Nostr connection {NostrConnectionId} from {RemoteIp}", connectionId, remoteIp?.ToString() ?? "unknown");
         var client = new ClientContext(connectionId, remoteIp)
         {
             ConnectedUrl = NostrRelay.Auth.RelayUrl.Normalize($"ws://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}"),
@@ -115,7 +116,7 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
             return;
         }
         context.Response.ContentType = "text/html; charset=utf-8";
-        var page = LandingPage.Render(information.Document, ConnectUrl(context), figures.Connections, await figures.EventsStoredAsync(), figures.EventsPerSecond);
+        var page = LandingPage.Render(information.Document, ConnectUrl(context), figures.Connections, figures.EventsStored, figures.EventsPerSecond);
         await context.Response.WriteAsync(page, context.RequestAborted);
     }
 

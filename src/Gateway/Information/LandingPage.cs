@@ -43,7 +43,7 @@ internal static class LandingPage
         html.Append("<section id=\"nips\"><h2>Supported NIPs</h2><ul class=\"nips\">");
         if (info.TryGetProperty("supported_nips", out var nips) && nips.ValueKind == JsonValueKind.Array)
             foreach (var nip in nips.EnumerateArray())
-                if (nip.TryGetInt32(out var number))
+                if (nip.ValueKind == JsonValueKind.Number && nip.TryGetInt32(out var number))
                 {
                     var padded = number.ToString("00", CultureInfo.InvariantCulture);
                     html.Append("<li><a href=\"").Append(NipsBase).Append(padded).Append(".md\">NIP-").Append(padded).Append("</a></li>");
@@ -56,7 +56,8 @@ internal static class LandingPage
             Row(html, "Contact", Link(contact) is { } href ? $"<a href=\"{E(href)}\">{E(contact)}</a>" : E(contact), encoded: true);
         var software = Text(info, "software");
         var version = Text(info, "version");
-        Row(html, "Software", software is not null && Link(software) is { } home ? $"<a href=\"{E(home)}\">{E(software)}</a>" : "Nostr relay on Microsoft Orleans", encoded: software is not null);
+        Row(html, "Software", software is null ? E("Nostr relay on Microsoft Orleans")
+            : Link(software) is { } home ? $"<a href=\"{E(home)}\">{E(software)}</a>" : E(software), encoded: true);
         if (version is not null) Row(html, "Version", version);
         foreach (var (key, label) in new[] { ("privacy_policy", "Privacy policy"), ("terms_of_service", "Terms of service"), ("posting_policy", "Posting policy") })
             if (Link(Text(info, key)) is { } page) Row(html, label, $"<a href=\"{E(page)}\">{E(page)}</a>", encoded: true);

@@ -21,7 +21,6 @@ internal sealed class LiveFigures : IDisposable
     private readonly Timer _sampler;
     private (long Ticks, long Accepted) _sample;
     private double? _perSecond;
-    private (long Ticks, long? Count) _stored = (0, null);
 
     public LiveFigures(GatewayShards shards, IGrainFactory grains, RelayMetrics metrics)
     {
@@ -37,20 +36,41 @@ internal sealed class LiveFigures : IDisposable
     /// <summary>Events accepted per second over the last 10 s, or null before the first sample.</summary>
     public double? EventsPerSecond => _perSecond;
 
-    /// <summary>How many events the store holds (all of them, as COUNT sees them), or null when it did not answer within 2 s.</summary>
-    public async Task<long?> EventsStoredAsync()
+    /// <summary>
+    /// How many events the store holds (all of them, as COUNT sees them), as last counted; null before the first count
+    /// ends. A request never waits for a count: at most one runs at a time, started when the last is 30 s old (or
+    /// failed 30 s ago), and its answer is kept whenever it comes.
+    /// </summary>
+    public long? EventsStored
     {
-        var (ticks, count) = _stored;
-        if (count is not null && Stopwatch.GetElapsedTime(ticks) < StoredFor) return count;
+        get
+        {
+            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _storedAt)) >= StoredFor && Interlocked.CompareExchange(ref _counting, 1, 0) == 0)
+                _ = CountAsync();
+            var count = Interlocked.Read(ref _stored);
+            return count < 0 ? null : count;
+        }
+    }
+
+    private long _stored = -1;
+    private long _storedAt = long.MinValue / 2;
+    private int _counting;
+
+    private async Task CountAsync()
+    {
         try
         {
-            var result = await _grains.GetGrain<ICountGrain>(0).CountAsync(new CountRequest([new Filter()])).WaitAsync(TimeSpan.FromSeconds(2));
-            _stored = (Stopwatch.GetTimestamp(), result.Count);
-            return result.Count;
+            var result = await _grains.GetGrain<ICountGrain>(0).CountAsync(new CountRequest([new Filter()]));
+            Interlocked.Exchange(ref _stored, result.Count);
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        catch (Exception)
         {
-            return count;
+            // Shown as it was (or "—"); tried again in 30 s.
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _storedAt, Stopwatch.GetTimestamp());
+            Volatile.Write(ref _counting, 0);
         }
     }
 

@@ -27,7 +27,7 @@ public sealed class RelayMetrics
         _meter = meter;
         _messages = meter.CreateCounter<long>("nostr.messages.received", "{message}", "client messages, by verb");
         _events = meter.CreateCounter<long>("nostr.events.answered", "{event}", "EVENTs answered with OK, by outcome: accepted, duplicate, or the refusal's prefix");
-        _okDuration = meter.CreateHistogram<double>("nostr.event.ok.duration", "ms", "from an EVENT's arrival to its OK (after the durable commit)");
+        _okDuration = meter.CreateHistogram<double>("nostr.event.ok.duration", "ms", "from an EVENT's arrival to its OK, for EVENTs that went to their author's grain (after the durable commit)");
         _eoseDuration = meter.CreateHistogram<double>("nostr.req.eose.duration", "ms", "from a REQ's arrival to its EOSE");
         _liveDeliveries = meter.CreateCounter<long>("nostr.deliveries.live", "{event}", "live events sent to subscribers (after their EOSE)");
         _slowConsumers = meter.CreateCounter<long>("nostr.slow_consumers.closed", "{subscription}", "subscriptions closed because the client read too slowly");
@@ -58,13 +58,17 @@ public sealed class RelayMetrics
 
     private long _accepted;
 
-    public void Answered(bool accepted, string message, long started)
+    /// <param name="shadowRejected">Told OK true but dropped by a policy: counted as "shadow", not as stored.</param>
+    public void Answered(bool accepted, string message, long started, bool shadowRejected = false)
     {
-        var outcome = Outcome(accepted, message);
+        var outcome = shadowRejected ? "shadow" : Outcome(accepted, message);
         if (outcome == "accepted") Interlocked.Increment(ref _accepted);
         _events.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
         _okDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
+
+    /// <summary>An EVENT refused before it went anywhere: counted by outcome, but not in the OK latency (which is the commit's).</summary>
+    public void Refused(string message) => _events.Add(1, new KeyValuePair<string, object?>("outcome", Outcome(false, message)));
 
     public void EndOfStoredEvents(long started) => _eoseDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 

@@ -96,8 +96,12 @@ internal sealed partial class WritePolicyPlugin(IOptions<RelayOptions> options, 
             var plugin = new PluginProcess(process);
             _process = plugin;
             LogStarted(logger, _command, process.Id);
-            _ = ReadAnswersAsync(plugin);
-            _ = ForwardErrorsAsync(process);
+            // Not in the scope of the connection whose EVENT started the plugin: its loops outlive that connection.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(() => ReadAnswersAsync(plugin));
+                _ = Task.Run(() => ForwardErrorsAsync(process));
+            }
             return plugin;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)

@@ -68,8 +68,22 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
         return next;
     }
 
+    /// <summary>Stopwatch ticks spent waiting on the store's reads, over every filter (not on the client or the gateway).</summary>
+    public long StoreTicks
+    {
+        get
+        {
+            long ticks = _disposedTicks;
+            foreach (var cursor in _cursors) ticks += cursor?.StoreTicks ?? 0;
+            return ticks;
+        }
+    }
+
+    private long _disposedTicks;
+
     public async ValueTask DisposeAsync()
     {
+        _disposedTicks = StoreTicks;
         foreach (var cursor in _cursors)
             if (cursor is not null) await cursor.DisposeAsync();
         _cursors = [];
@@ -84,6 +98,9 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
     /// <summary>One filter's answer, its next unexpired event at <see cref="Head"/>.</summary>
     private sealed class FilterCursor(IEventStore store, Filter filter, long now) : IAsyncDisposable
     {
+        /// <summary>Stopwatch ticks spent waiting on the store's reads, nothing else.</summary>
+        public long StoreTicks { get; private set; }
+
         private int _skipped;    // expired or already-read events passed over
         private IAsyncEnumerator<NostrEvent>? _reader;
         private int _asked;      // the limit of the current store query
@@ -126,7 +143,10 @@ internal sealed class HistoryReader(IEventStore store, Filter[] filters, long no
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (!await _reader!.MoveNextAsync())
+                var asked = System.Diagnostics.Stopwatch.GetTimestamp();
+                var more = await _reader!.MoveNextAsync();
+                StoreTicks += System.Diagnostics.Stopwatch.GetTimestamp() - asked;
+                if (!more)
                 {
                     if (Ranked) return;
                     // The store gave all it was asked for while expired events took places: ask for the rest,

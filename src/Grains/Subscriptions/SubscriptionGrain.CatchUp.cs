@@ -67,7 +67,7 @@ internal sealed partial class SubscriptionGrain
         var connection = subscription.Connection;
         var remembered = new HashSet<long>();
         HashSet<long>? sentBefore = resume is { Sent.Length: > 0 } ? [.. resume.Sent] : null;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();   // the whole read of a REQ's stored events: its "query"
+        long storeTicks = 0;
         try
         {
             await using var reader = new HistoryReader(store, resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume),
@@ -87,6 +87,7 @@ internal sealed partial class SubscriptionGrain
                     else Send(subscription, evt, remembered);
                 }
                 StartPump();
+                storeTicks = reader.StoreTicks;
                 if (!more) break;
                 // One page in flight: the gateway's receipt for it says whether the connection is behind, before the next read.
                 if (missed is null) await HandedOnAsync();
@@ -118,7 +119,7 @@ internal sealed partial class SubscriptionGrain
         // From here to the end there is no await: EOSE and the buffered live events are queued as one step after
         // the stored events, so nothing live can slip in between.
         if (resume is null) Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
-        metrics.Store("query", started);
+        metrics.StoreTime("query", storeTicks);
         var buffered = subscription.CatchUpBuffer!;
         subscription.CatchUpBuffer = null;
         connection.BufferedBytes -= subscription.BufferedBytes;

@@ -21,9 +21,17 @@ internal sealed class NegentropyGrain(IEventStore store, CountReads reads, Nostr
     public async Task<NegentropyRead> ReadAsync(NegentropyRequest request)
     {
         using var timeout = new CancellationTokenSource(MaxDuration);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var read = await reads.RunAsync(() => _reader.ReadAsync(request, timeout.Token), timeout.Token);
-        metrics.Store("negentropy", started);
-        return read;
+        return await reads.RunAsync(async () =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                return await _reader.ReadAsync(request, timeout.Token);
+            }
+            finally
+            {
+                metrics.Store("negentropy", started);
+            }
+        }, timeout.Token);
     }
 }

@@ -14,7 +14,10 @@ internal static class RelayTelemetry
     public static void Add(WebApplicationBuilder builder)
     {
         var metrics = builder.Configuration.GetSection("Relay:Metrics");
-        var otlp = metrics["OtlpEndpoint"] ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var otlp = metrics["OtlpEndpoint"];
+        // The standard variables are read by the exporter itself (it adds /v1/metrics for http/protobuf): only say to add it.
+        var otlpFromEnvironment = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
+            || !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
         builder.Services.AddOpenTelemetry().WithMetrics(meters =>
         {
             meters.AddMeter(RelayMetrics.MeterName, NostrRelay.Metrics.SiloMetrics.MeterName, "Microsoft.Orleans")
@@ -22,6 +25,7 @@ internal static class RelayTelemetry
                 .AddRuntimeInstrumentation();
             if (Prometheus(builder.Configuration)) meters.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(otlp)) meters.AddOtlpExporter(o => o.Endpoint = new Uri(otlp));
+            else if (otlpFromEnvironment) meters.AddOtlpExporter();
         });
     }
 

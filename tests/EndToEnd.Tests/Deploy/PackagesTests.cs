@@ -19,9 +19,27 @@ public sealed class PackagesTests
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
         return (process.ExitCode, await output + await errors);
     }
+
+    /// <summary>The version prefix src/Directory.Build.props gives the packages.</summary>
+    private static string VersionPrefix() =>
+        System.Xml.Linq.XDocument.Load(Path.Combine(RepositoryRoot.Path, "src", "Directory.Build.props")).Descendants()
+            .Single(e => e.Name.LocalName == "VersionPrefix").Value;
+
+    /// <summary>Where restored packages go: NUGET_PACKAGES when set, else the user's default.</summary>
+    private static string PackagesFolder() =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured ? configured
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
     [Fact]
     public async Task the_libraries_are_packed_and_the_embedded_sample_builds_from_them()
@@ -29,12 +47,12 @@ public sealed class PackagesTests
         var root = Directory.CreateTempSubdirectory("relay-packages-");
         var suffix = "test." + Guid.NewGuid().ToString("N")[..8];   // a version no cache holds yet
         var feed = Path.Combine(root.FullName, "feed");
+        var version = $"{VersionPrefix()}-{suffix}";
         try
         {
-            var pack = await RunAsync(RepositoryRoot.Path, "pack", "Orleans.sln", "-c", "Release", "--no-build", "-nologo", "-v", "quiet", "-o", feed, $"-p:VersionSuffix={suffix}");
+            var pack = await RunAsync(RepositoryRoot.Path, "pack", "Orleans.sln", "-c", "Release", "--no-build", "-nologo", "-v", "quiet", "-nodeReuse:false", "-o", feed, $"-p:VersionSuffix={suffix}");
             Assert.True(pack.ExitCode == 0, pack.Output);
             var packages = Directory.GetFiles(feed, "*.nupkg").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-            var version = $"0.12.0-{suffix}";
             Assert.Equal(new[] { "NostrRelay.Gateway", "NostrRelay.Grains", "NostrRelay.Grains.Abstractions" }.Select(id => $"{id}.{version}.nupkg").Order(StringComparer.Ordinal), packages);
             foreach (var package in packages)
             {
@@ -69,11 +87,14 @@ public sealed class PackagesTests
                 <?xml version="1.0" encoding="utf-8"?>
                 <configuration>
                   <packageSources>
+                    <!-- Only the feed and what this machine already restored: no network, no other source to fail. -->
+                    <clear />
                     <add key="relay-packages" value="{feed}" />
+                    <add key="restored" value="{PackagesFolder()}" />
                   </packageSources>
                 </configuration>
                 """);
-            var build = await RunAsync(sample, "build", "-c", "Release", "-nologo", "-v", "quiet");
+            var build = await RunAsync(sample, "build", "-c", "Release", "-nologo", "-v", "quiet", "-nodeReuse:false", "-p:UseSharedCompilation=false");
             Assert.True(build.ExitCode == 0, build.Output);
             Assert.True(File.Exists(Path.Combine(sample, "bin", "Release", "net10.0", "EmbeddedRelay.dll")));
         }
@@ -81,10 +102,9 @@ public sealed class PackagesTests
         {
             root.Delete(recursive: true);
             // The test's own version, out of the machine's package cache again.
-            var cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
             foreach (var id in new[] { "nostrrelay.gateway", "nostrrelay.grains", "nostrrelay.grains.abstractions" })
             {
-                var cached = Path.Combine(cache, id, $"0.12.0-{suffix}");
+                var cached = Path.Combine(PackagesFolder(), id, version);
                 if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
             }
         }
