@@ -34,6 +34,7 @@ Console.WriteLine("|---|---|---|---|---|---|");
 
 var lifecycle = new List<string>();
 var searches = new List<string>();
+var manyValues = new List<string>();
 var counts = new List<string>();
 const int reactions = 10_000;
 const int followers = 5_000;
@@ -71,6 +72,10 @@ foreach (var name in stores)
             var byAuthor = await TimeAsync(store, r => new Filter { Authors = [authors[r.Next(authorCount)]], Limit = 20 }, random);
             var byTag = await TimeAsync(store, r => new Filter { Tags = [new TagFilter('p', [authors[r.Next(authorCount)]])], Limit = 20 }, random);
             Console.WriteLine($"| {name} | {size:N0} | {savesPerSecond:N0} | {kinds} | {byAuthor} | {byTag} |");
+            // A tag condition of many values: a follow list's mentions, reactions to a page of notes.
+            var fiftyTags = await TimeAsync(store, r => new Filter { Tags = [new TagFilter('p', [.. Enumerable.Range(0, 50).Select(_ => authors[r.Next(authorCount)])])], Limit = 20 }, random);
+            var fiftyTagsOfKind = await TimeAsync(store, r => new Filter { Kinds = [7], Tags = [new TagFilter('p', [.. Enumerable.Range(0, 50).Select(_ => authors[r.Next(authorCount)])])], Limit = 20 }, random);
+            manyValues.Add($"| {name} | {size:N0} | {fiftyTags} | {fiftyTagsOfKind} |");
             counts.Add(await CountsAsync(name, store, size + reactions + followers));
             if (store.CanSearch)
             {
@@ -92,6 +97,10 @@ Console.WriteLine();
 Console.WriteLine("| store | events | {search:\"w<10..99>\",limit:20} p50 / p99 | {search:\"w1 w<2..19>\",limit:20} p50 / p99 |");
 Console.WriteLine("|---|---|---|---|");
 foreach (var row in searches) Console.WriteLine(row);
+Console.WriteLine();
+Console.WriteLine("| store | events | {#p:[50 values],limit:20} p50 / p99 | {kinds:[7],#p:[50 values],limit:20} p50 / p99 |");
+Console.WriteLine("|---|---|---|---|");
+foreach (var row in manyValues) Console.WriteLine(row);
 
 Console.WriteLine();
 Console.WriteLine($"| store | events | reactions ({reactions:N0}) count p50 / p99 | with hll p50 / p99 | followers ({followers:N0}) count p50 / p99 | with hll p50 / p99 |");

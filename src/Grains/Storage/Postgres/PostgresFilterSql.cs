@@ -28,6 +28,11 @@ internal static class PostgresFilterSql
     /// </summary>
     public static void Select(NpgsqlCommand command, PostgresSchema schema, Filter filter, EventCursor? after, int limit)
     {
+        if (MergedTag(filter) is var merged and >= 0)
+        {
+            SelectMerged(command, schema, filter, merged, after, limit);
+            return;
+        }
         var sql = new StringBuilder("SELECT e.json");
         var time = AppendFromWhere(sql, command.Parameters, schema, filter, after);
         sql.Append(" ORDER BY ").Append(time).Append(" DESC, e.id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
@@ -100,6 +105,15 @@ internal static class PostgresFilterSql
             time = "t.created_at";
         }
         sql.Append(" WHERE TRUE");
+        AppendConditions(sql, parameters, schema, filter, after, time, driver);
+        return time;
+    }
+
+    /// <summary>The filter's conditions but the tag condition at <paramref name="skipTag"/>, each as " AND ...".</summary>
+    private static void AppendConditions(StringBuilder sql, NpgsqlParameterCollection parameters, PostgresSchema schema, Filter filter,
+        EventCursor? after, string time, int skipTag)
+    {
+        var driver = skipTag;
         if (filter.Ids is { } ids) AppendIn(sql.Append(" AND e.id"), parameters, ids);
         if (filter.Authors is { } authors) AppendIn(sql.Append(" AND e.pubkey"), parameters, authors);
         if (filter.Kinds is { } kinds)
@@ -144,7 +158,44 @@ internal static class PostgresFilterSql
                 sql.Append(" AND x.created_at = e.created_at AND x.event_position = e.position)");
             }
         }
-        return time;
+    }
+
+    /// <summary>Tag conditions with more values than this are probed per event rather than merged per value.</summary>
+    internal const int MaxMergedValues = 256;
+
+    /// <summary>
+    /// The tag condition to merge per value (<see cref="SelectMerged"/>): the one with fewest values when no condition
+    /// has a single value, every one has at most <see cref="MaxMergedValues"/>, and the filter names no ids or search.
+    /// </summary>
+    private static int MergedTag(Filter filter)
+    {
+        if (filter.Ids is not null || filter.Search is not null || filter.Tags is not { Length: > 0 } tags || DrivingTag(filter) >= 0) return -1;
+        var best = -1;
+        for (var i = 0; i < tags.Length; i++)
+            if (tags[i].Values.Length <= MaxMergedValues && (best < 0 || tags[i].Values.Length < tags[best].Values.Length)) best = i;
+        return best;
+    }
+
+    /// <summary>
+    /// A tag condition with several values, as an ordered merge: for each value, the newest <paramref name="limit"/>
+    /// events carrying it that meet every other condition (a backward scan of that value's part of the tags index,
+    /// as for one value), then the newest <paramref name="limit"/> of those, each event once. The other plan (every
+    /// event newest first, probing its tags) reads until enough match, which is most of a table for rare values.
+    /// </summary>
+    private static void SelectMerged(NpgsqlCommand command, PostgresSchema schema, Filter filter, int tag, EventCursor? after, int limit)
+    {
+        var parameters = command.Parameters;
+        var condition = filter.Tags![tag];
+        var hashes = new byte[condition.Values.Length][];
+        for (var v = 0; v < hashes.Length; v++) hashes[v] = TagKeys.HashValue(condition.Values[v]);
+        var take = limit.ToString(CultureInfo.InvariantCulture);
+        var sql = new StringBuilder("SELECT DISTINCT ON (m.created_at, m.id) m.json FROM unnest(")
+            .Append(Add(parameters, hashes, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(") AS v(value) CROSS JOIN LATERAL (SELECT e.json, e.id, t.created_at FROM ")
+            .Append(schema.Tags).Append(" t JOIN ").Append(schema.Events).Append(" e ON e.position = t.event_position WHERE t.name = ")
+            .Append(Add(parameters, TagKeys.Name(condition.Name), NpgsqlDbType.Integer)).Append(" AND t.value = v.value");
+        AppendConditions(sql, parameters, schema, filter, after, "t.created_at", tag);
+        sql.Append(" ORDER BY t.created_at DESC, e.id LIMIT ").Append(take).Append(") m ORDER BY m.created_at DESC, m.id LIMIT ").Append(take);
+        command.CommandText = sql.ToString();
     }
 
     /// <summary>The first tag condition with exactly one value, or -1.</summary>
