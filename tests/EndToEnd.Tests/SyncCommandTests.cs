@@ -103,22 +103,10 @@ public sealed class SyncCommandTests(RelayFixture fixture)
         var there = await RelayServer.StartAsync(thereData, therePort, null);
         var key = NostrTools.NewSecretKey();
         var pubkey = await fixture.Tools.PublicKeyAsync(key);
-        var errors = new StringBuilder();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { SiloProcess.SiloDll, "stream", there.Url.ToString(), "--filter", $$"""{"authors":["{{pubkey}}"]}""" }.Concat(Here(here)))
-            start.ArgumentList.Add(arg);
-        using var stream = Process.Start(start)!;
-        var following = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        stream.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (errors) errors.AppendLine(e.Data);
-            if (e.Data.Contains("following", StringComparison.Ordinal)) following.TrySetResult();
-        };
-        stream.BeginErrorReadLine();
+        var (stream, errors, following) = StartStream(["stream", there.Url.ToString(), "--filter", $$"""{"authors":["{{pubkey}}"]}""", .. Here(here)]);
         try
         {
-            await following.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await following.WaitAsync(TimeSpan.FromSeconds(30));
             var before = await PublishAsync(there, key, 5, "before the restart");
             await WaitForAsync(here, pubkey, before.Select(e => e.Id), errors);
 
@@ -133,6 +121,7 @@ public sealed class SyncCommandTests(RelayFixture fixture)
         {
             stream.Kill(entireProcessTree: true);
             await stream.WaitForExitAsync();
+            stream.Dispose();
             await there.DisposeAsync();
             try { Directory.Delete(thereData, recursive: true); } catch (IOException) { }
         }
@@ -145,22 +134,10 @@ public sealed class SyncCommandTests(RelayFixture fixture)
         await using var there = await RelayServer.StartAsync();
         var key = NostrTools.NewSecretKey();
         var pubkey = await fixture.Tools.PublicKeyAsync(key);
-        var errors = new StringBuilder();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { SiloProcess.SiloDll, "stream", there.Url.ToString(), "--dir", "up", "--filter", $$"""{"authors":["{{pubkey}}"]}""" }.Concat(Here(here)))
-            start.ArgumentList.Add(arg);
-        using var stream = Process.Start(start)!;
-        var following = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        stream.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (errors) errors.AppendLine(e.Data);
-            if (e.Data.Contains("following", StringComparison.Ordinal)) following.TrySetResult();
-        };
-        stream.BeginErrorReadLine();
+        var (stream, errors, following) = StartStream(["stream", there.Url.ToString(), "--dir", "up", "--filter", $$"""{"authors":["{{pubkey}}"]}""", .. Here(here)]);
         try
         {
-            await following.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await following.WaitAsync(TimeSpan.FromSeconds(30));
             var published = await PublishAsync(here, key, 5, "going up");
             await WaitForAsync(there, pubkey, published.Select(e => e.Id), errors);
             lock (errors) Assert.Contains("stream up: following", errors.ToString());
@@ -169,7 +146,27 @@ public sealed class SyncCommandTests(RelayFixture fixture)
         {
             stream.Kill(entireProcessTree: true);
             await stream.WaitForExitAsync();
+            stream.Dispose();
         }
+    }
+
+    /// <summary>The relay's stream command as a process: what it writes to stderr, and when it says it is following.</summary>
+    private static (Process Process, StringBuilder Errors, Task Following) StartStream(string[] args)
+    {
+        var errors = new StringBuilder();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(SiloProcess.SiloDll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        var stream = Process.Start(start)!;
+        var following = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        stream.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (errors) errors.AppendLine(e.Data);
+            if (e.Data.Contains("following", StringComparison.Ordinal)) following.TrySetResult();
+        };
+        stream.BeginErrorReadLine();
+        return (stream, errors, following.Task);
     }
 
     private static async Task WaitForAsync(RelayServer relay, string pubkey, IEnumerable<string> ids, StringBuilder log)
