@@ -21,18 +21,7 @@ internal sealed class CountGrain(IEventStore store, CountReads reads, NostrRelay
     public async Task<CountResult> CountAsync(CountRequest request)
     {
         using var timeout = new CancellationTokenSource(MaxDuration);
-        return await reads.RunAsync(async () =>
-        {
-            // Timed once it runs: the wait for a read thread is not the store's.
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                return await _counter.CountAsync(request, timeout.Token);
-            }
-            finally
-            {
-                metrics.Store("count", started);
-            }
-        }, timeout.Token);
+        // Timed once it runs: the wait for a read thread is not the store's.
+        return await reads.RunAsync(() => metrics.TimeAsync("count", () => _counter.CountAsync(request, timeout.Token)), timeout.Token);
     }
 }

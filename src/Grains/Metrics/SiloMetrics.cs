@@ -34,6 +34,20 @@ public sealed class SiloMetrics
     public void Store(string operation, long started) =>
         _store.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _storeName, new KeyValuePair<string, object?>("operation", operation));
 
+    /// <summary>Runs a store read (a COUNT, a negentropy read) and records how long it took, failed or not.</summary>
+    public async Task<T> TimeAsync<T>(string operation, Func<Task<T>> read)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await read();
+        }
+        finally
+        {
+            Store(operation, started);
+        }
+    }
+
     /// <summary>Store time summed over a longer piece of work (a REQ's stored events, read page by page): Stopwatch ticks.</summary>
     public void StoreTime(string operation, long ticks) =>
         _store.Record(ticks * 1000.0 / Stopwatch.Frequency, _storeName, new KeyValuePair<string, object?>("operation", operation));

@@ -21,17 +21,6 @@ internal sealed class NegentropyGrain(IEventStore store, CountReads reads, Nostr
     public async Task<NegentropyRead> ReadAsync(NegentropyRequest request)
     {
         using var timeout = new CancellationTokenSource(MaxDuration);
-        return await reads.RunAsync(async () =>
-        {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                return await _reader.ReadAsync(request, timeout.Token);
-            }
-            finally
-            {
-                metrics.Store("negentropy", started);
-            }
-        }, timeout.Token);
+        return await reads.RunAsync(() => metrics.TimeAsync("negentropy", () => _reader.ReadAsync(request, timeout.Token)), timeout.Token);
     }
 }
