@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the relay. On a fresh Debian machine it first installs what the tests need:
-# Debian's libsecp256k1 (signature verification), Debian's PostgreSQL (the Postgres store's tests run against
-# a real server, started here), Debian's chromium (the landing page is tested in a real browser), the nostr-tools
+# Debian's libsecp256k1 (signature verification), Debian's PostgreSQL and MariaDB (the Postgres and MySql stores'
+# tests run against real servers, started here), Debian's chromium (the landing page is tested in a real browser), the nostr-tools
 # test client and playwright-core (npm ci, Node >= 20.19).
-# Set RELAY_TEST_POSTGRES to a connection string to test against a server of your own instead.
+# Set RELAY_TEST_POSTGRES or RELAY_TEST_MYSQL to a connection string to test against a server of your own instead.
 # Ends with "N passed, N failed"; exits non-zero when a test failed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -55,6 +55,31 @@ start_postgres() {
   export RELAY_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=relay;Password=relay;Database=relay_tests"
 }
 if [ -z "${RELAY_TEST_POSTGRES:-}" ]; then start_postgres; fi
+
+# Installs MariaDB when missing, starts it when it is down (mysqld_safe, in its own session like PostgreSQL), and
+# makes the test user, which creates and drops a database per test.
+start_mariadb() {
+  if [ ! -x /usr/sbin/mariadbd ]; then
+    echo "== installing MariaDB (Debian)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq mariadb-server >/dev/null
+  fi
+  # mysqladmin ping succeeds when the server answers, even when it refuses this user.
+  if ! mysqladmin ping --silent >/dev/null 2>&1; then
+    echo "== starting MariaDB"
+    as_root install -d -o mysql -g mysql -m 755 /run/mysqld
+    (cd / && as_root setsid /usr/bin/mysqld_safe --user=mysql </dev/null >/dev/null 2>&1 &)
+    for _ in $(seq 1 60); do
+      mysqladmin ping --silent >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+    mysqladmin ping --silent >/dev/null 2>&1 || { echo "MariaDB did not become ready; see /var/log/mysql/ and the syslog" >&2; exit 1; }
+  fi
+  as_root mysql -e "CREATE USER IF NOT EXISTS 'relay'@'localhost' IDENTIFIED BY 'relay'; CREATE USER IF NOT EXISTS 'relay'@'127.0.0.1' IDENTIFIED BY 'relay';
+    GRANT ALL PRIVILEGES ON *.* TO 'relay'@'localhost'; GRANT ALL PRIVILEGES ON *.* TO 'relay'@'127.0.0.1';"
+  export RELAY_TEST_MYSQL="Server=127.0.0.1;Port=3306;User ID=relay;Password=relay"
+}
+if [ -z "${RELAY_TEST_MYSQL:-}" ]; then start_mariadb; fi
 
 # A real browser for the landing page's test: Debian's chromium, driven by playwright-core from npm (tests/js).
 if ! command -v chromium >/dev/null; then

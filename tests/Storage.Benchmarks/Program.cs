@@ -290,6 +290,11 @@ static IConfigurationSection Section(string name, string directory)
                 ?? "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
             settings["S:Schema"] = "bench_" + Guid.NewGuid().ToString("N")[..8];
             break;
+        case "mysql":
+            settings["S:Type"] = "MySql";
+            settings["S:ConnectionString"] = Environment.GetEnvironmentVariable("RELAY_TEST_MYSQL") ?? "Server=127.0.0.1;Port=3306;User ID=relay;Password=relay";
+            settings["S:Database"] = "bench_" + Guid.NewGuid().ToString("N")[..8];
+            break;
         default:
             settings["S:Type"] = name;
             settings["S:Path"] = Path.Combine(directory, name == "lmdb" ? "lmdb" : "relay.db");

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NostrRelay.Storage;
 using NostrRelay.Storage.Compositions;
 using NostrRelay.Storage.Memory;
+using NostrRelay.Storage.MySql;
 using NostrRelay.Storage.Postgres;
 using NostrRelay.Storage.RocksDb;
 using NostrRelay.Storage.Sqlite;
@@ -46,6 +47,12 @@ public static class EventStoreFactory
                     throw new InvalidOperationException($"{section.Path}:Type is Postgres but {section.Path}:ConnectionString is not set.");
                 return new PostgresEventStore(new PostgresEventStoreOptions { ConnectionString = options.ConnectionString, Schema = options.Schema },
                     loggers.CreateLogger<PostgresEventStore>());
+            case "mysql":
+            case "mariadb":
+                if (string.IsNullOrWhiteSpace(options.ConnectionString))
+                    throw new InvalidOperationException($"{section.Path}:Type is {options.Type} but {section.Path}:ConnectionString is not set.");
+                return new MySqlEventStore(new MySqlEventStoreOptions { ConnectionString = options.ConnectionString, Database = options.Database },
+                    loggers.CreateLogger<MySqlEventStore>());
             case "rocksdb":
             {
                 // Not the Sqlite default: a RocksDb store is a directory.
@@ -78,7 +85,7 @@ public static class EventStoreFactory
                 return new ShardedEventStore(parts, Path.GetFullPath(section["Ledger"] ?? "data/ledger.db", contentRoot));
             }
             default:
-                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, RocksDb, Memory, Mirrored or Sharded.");
+                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, MySql, RocksDb, Memory, Mirrored or Sharded.");
         }
     }
 }

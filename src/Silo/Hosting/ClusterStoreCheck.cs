@@ -3,7 +3,7 @@ namespace NostrRelay.Silo.Hosting;
 /// <summary>
 /// Silos of one cluster must share one event store: an author's grain moves between silos, and a store in a
 /// local file would split each author's stream (and every query) over the machines. So a silo that joins a
-/// real cluster refuses to start on anything but PostgreSQL, unless <c>Relay:Cluster:AllowLocalStore=true</c>
+/// real cluster refuses to start on anything but PostgreSQL or MariaDB, unless <c>Relay:Cluster:AllowLocalStore=true</c>
 /// says the operator means it (a throwaway trial, or a store that is shared some other way).
 /// </summary>
 internal static class ClusterStoreCheck
@@ -16,7 +16,7 @@ internal static class ClusterStoreCheck
         if (local is not null)
             throw new InvalidOperationException(
                 $"{local} is not shared between silos, and this silo joins a cluster (Orleans:Clustering:ProviderType is set). " +
-                "Set Relay:Store:Type=Postgres with Relay:Store:ConnectionString, so every silo reads and writes the same events, " +
+                "Set Relay:Store:Type=Postgres (or MySql) with Relay:Store:ConnectionString, so every silo reads and writes the same events, " +
                 "or Relay:Cluster:AllowLocalStore=true if each silo keeping its own events is what you want.");
         // Grain state (consumer bookmarks) follows a Postgres store by itself; beside a composed store it would
         // fall back to a local Sqlite file, and a consumer grain moving silos would lose its bookmark.
@@ -36,6 +36,8 @@ internal static class ClusterStoreCheck
         switch (type.ToLowerInvariant())
         {
             case "postgres":
+            case "mysql":
+            case "mariadb":
                 return null;
             case "mirrored":
                 if (FindLocalStore(store.GetSection("Primary")) is { } primary) return primary;

@@ -154,6 +154,11 @@ internal static class RelayHost
             var connection = new Npgsql.NpgsqlConnectionStringBuilder(store["ConnectionString"]);
             Console.WriteLine($"Event store: Postgres, schema {store["Schema"] ?? "nostr"} of {connection.Database} on {connection.Host}");
         }
+        else if (store["Type"]?.ToLowerInvariant() is "mysql" or "mariadb")
+        {
+            var connection = new MySqlConnector.MySqlConnectionStringBuilder(store["ConnectionString"] ?? "");
+            Console.WriteLine($"Event store: MySql, database {store["Database"] ?? "nostr"} on {connection.Server}");
+        }
         else
         {
             var path = Path.GetFullPath(store["Path"] ?? "data/relay.db", app.Environment.ContentRootPath);

@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using NostrRelay.Protocol;
 using NostrRelay.Storage.Paging;
+using NostrRelay.Storage.Sql;
 
 namespace NostrRelay.Storage.Postgres;
 

@@ -33,89 +33,33 @@ namespace NostrRelay.Storage.Postgres;
 /// </para>
 /// </remarks>
 internal sealed class PostgresWriter(NpgsqlDataSource dataSource, PostgresSchema schema, PostgresEventStoreOptions options, ILogger logger)
-    : GroupCommitWriter("PostgreSQL", options.MaxWriteBatch, options.MaxQueuedWrites)
+    : ReadAheadWriter("PostgreSQL", options.MaxWriteBatch, options.MaxQueuedWrites, logger)
 {
     private readonly NpgsqlDataSource _dataSource = dataSource;
     private readonly PostgresSchema _schema = schema;
-    private readonly ILogger _logger = logger;
     private readonly WriteRound _round = new(schema);
-    private readonly Dictionary<StoreWrite, Exception> _refused = [];
+    private NpgsqlConnection? _connection;
 
     /// <summary>The words table's lexemes, each once (a tsvector holds a lexeme once).</summary>
     protected override string? SearchWordsFor(NostrRelay.Protocol.NostrEvent evt) => NostrRelay.Protocol.SearchQuery.IndexText(evt.Content, distinct: true);
-    private NpgsqlConnection? _connection;
 
-    /// <summary>
-    /// Commits the batch and completes its callers. Duplicates and conflicts are outcomes, not errors. A write
-    /// whose decision throws (stored JSON that cannot be read) fails alone before anything is sent for it. When
-    /// a statement fails on the server, nothing is committed and each write runs again in a transaction of its
-    /// own, so only the one at fault fails. A lost connection or a failed COMMIT fails the whole batch.
-    /// </summary>
-    protected override async ValueTask RunBatchAsync(List<StoreWrite> batch)
-    {
-        try
-        {
-            await CommitAsync(batch).ConfigureAwait(false);
-        }
-        catch (PostgresException e) when (batch.Count > 1 && _connection is { FullState: ConnectionState.Open })
-        {
-            StoreLog.BatchFailed(_logger, "PostgreSQL", batch.Count, e);
-            var single = new List<StoreWrite>(1);
-            foreach (var write in batch)
-            {
-                single.Add(write);
-                await RunBatchAsync(single).ConfigureAwait(false);
-                single.Clear();
-            }
-            return;
-        }
-        catch (Exception e)
-        {
-            if (batch.Count == 1) StoreLog.WriteFailed(_logger, "PostgreSQL", e);
-            else StoreLog.BatchFailed(_logger, "PostgreSQL", batch.Count, e);
-            foreach (var write in batch) write.Fail(e);
-            await DropConnectionUnlessOpenAsync().ConfigureAwait(false);
-            return;
-        }
-        foreach (var write in batch)
-        {
-            if (_refused.Remove(write, out var error))
-            {
-                StoreLog.WriteFailed(_logger, "PostgreSQL", error);
-                write.Fail(error);
-            }
-            else write.Complete();
-        }
-    }
+    protected override bool IsStatementFailure(Exception error) => error is PostgresException && _connection is { FullState: ConnectionState.Open };
+
+    protected override Task OnBatchLostAsync() => DropConnectionUnlessOpenAsync();
 
     /// <summary>Runs the writes in rounds (see <see cref="WriteRound"/>) inside one transaction and commits it.</summary>
-    private async Task CommitAsync(List<StoreWrite> writes)
+    protected override async Task CommitAsync(List<StoreWrite> writes)
     {
-        _refused.Clear();
         var connection = await ConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
         var sequencerLock = _schema.TakeSequencerLock;   // only the first round takes it; it is held to COMMIT
-        for (var start = 0; start < writes.Count;)
-        {
-            _round.Clear();
-            var end = start;
-            while (end < writes.Count && _round.TryJoin(writes[end])) end++;
-            await _round.ReadAsync(connection, sequencerLock, CancellationToken.None).ConfigureAwait(false);
-            sequencerLock = null;
-            for (var i = start; i < end; i++)
+        await RunRoundsAsync(writes, _round,
+            async () =>
             {
-                try
-                {
-                    writes[i].Decide(_round);
-                }
-                catch (Exception e)
-                {
-                    _refused[writes[i]] = e;
-                }
-            }
-            await _round.ApplyAsync(connection, CancellationToken.None).ConfigureAwait(false);
-            start = end;
-        }
+                await _round.ReadAsync(connection, sequencerLock, CancellationToken.None).ConfigureAwait(false);
+                sequencerLock = null;
+            },
+            () => _round.ApplyAsync(connection, CancellationToken.None)).ConfigureAwait(false);
         await transaction.CommitAsync().ConfigureAwait(false);
     }
 

@@ -2,6 +2,7 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Sql;
 using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Postgres;
@@ -12,21 +13,9 @@ namespace NostrRelay.Storage.Postgres;
 /// decides in memory in queue order, then one applies all their changes with set statements (unnest of
 /// arrays). <see cref="IWriteTransaction"/> in PostgreSQL. Reused by the writer: <see cref="Clear"/> starts the next round.
 /// </summary>
-internal sealed class WriteRound : IWriteTransaction, IWriteKeys
+internal sealed class WriteRound : ReadAheadRound
 {
     private readonly string _readById, _readByAddress, _readHeads, _readDeletionRequests, _insert, _deleteTags, _deleteEvents, _deleteWords, _writeHeads, _deleteExpirations;
-
-    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _addresses = new(StringComparer.Ordinal);
-    private readonly List<string> _claimedIds = [], _claimedStreams = [], _claimedAddresses = [];
-
-    private readonly Dictionary<long, StoredRow> _rows = [];
-    private readonly Dictionary<string, StoredRow> _rowsById = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<StoredRow>> _rowsByAddress = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _heads = new(StringComparer.Ordinal);
-    // Deletion requests naming a claimed id (e) or address (a), keyed by the letter and the value's hash.
-    private readonly Dictionary<string, List<DeletionMark>> _deletionRequests = new(StringComparer.Ordinal);
 
     private readonly List<Insertion> _inserts = [];
     private readonly List<string> _tagEventIds = [];
@@ -103,16 +92,9 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             """;
     }
 
-    public void Clear()
+    public override void Clear()
     {
-        _ids.Clear();
-        _streams.Clear();
-        _addresses.Clear();
-        _rows.Clear();
-        _rowsById.Clear();
-        _rowsByAddress.Clear();
-        _heads.Clear();
-        _deletionRequests.Clear();
+        base.Clear();
         _inserts.Clear();
         _tagEventIds.Clear();
         _tagNames.Clear();
@@ -130,32 +112,6 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
     }
 
     /// <summary>
-    /// Joins the write to the round unless an earlier write of it claimed one of the same keys (see
-    /// <see cref="StoreWrite.Claim"/>); then it waits for the next round, which reads what this one wrote. So every
-    /// decision in a round reads rows as the writes before it in the batch left them. Nothing is claimed on false.
-    /// </summary>
-    public bool TryJoin(StoreWrite write)
-    {
-        _claimedIds.Clear();
-        _claimedStreams.Clear();
-        _claimedAddresses.Clear();
-        write.Claim(this);
-        foreach (var id in _claimedIds) if (_ids.Contains(id)) return false;
-        foreach (var stream in _claimedStreams) if (_streams.Contains(stream)) return false;
-        foreach (var address in _claimedAddresses) if (_addresses.Contains(address)) return false;
-        foreach (var id in _claimedIds) _ids.Add(id);
-        foreach (var stream in _claimedStreams) _streams.Add(stream);
-        foreach (var address in _claimedAddresses) _addresses.Add(address);
-        return true;
-    }
-
-    void IWriteKeys.Id(string id) => _claimedIds.Add(id);
-
-    void IWriteKeys.Stream(string stream) => _claimedStreams.Add(stream);
-
-    void IWriteKeys.Address(string address) => _claimedAddresses.Add(address);
-
-    /// <summary>
     /// Reads the rows at the claimed ids and addresses and the claimed streams' heads, in one round trip. With
     /// <paramref name="sequencerLock"/> the batch's first statement takes the sequencer lock, so what is read is
     /// what every writer before it committed.
@@ -164,25 +120,24 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
     {
         await using var batch = new NpgsqlBatch(connection);
         if (sequencerLock is not null) batch.BatchCommands.Add(new NpgsqlBatchCommand(sequencerLock));
-        batch.BatchCommands.Add(Command(_readById, TextArray(_ids)));
-        var readAddresses = _addresses.Count > 0;
+        batch.BatchCommands.Add(Command(_readById, TextArray(Ids)));
+        var readAddresses = Addresses.Count > 0;
         if (readAddresses)
         {
-            var addresses = new byte[_addresses.Count][];
+            var addresses = new byte[Addresses.Count][];
             var i = 0;
-            foreach (var address in _addresses) addresses[i++] = TagKeys.Address(address);
+            foreach (var address in Addresses) addresses[i++] = TagKeys.Address(address);
             batch.BatchCommands.Add(Command(_readByAddress, Array(addresses, NpgsqlDbType.Bytea)));
         }
-        var readHeads = _streams.Count > 0;
-        if (readHeads) batch.BatchCommands.Add(Command(_readHeads, TextArray(_streams)));
-        batch.BatchCommands.Add(Command(_readDeletionRequests, HashArray(_ids), HashArray(_addresses)));
+        var readHeads = Streams.Count > 0;
+        if (readHeads) batch.BatchCommands.Add(Command(_readHeads, TextArray(Streams)));
+        batch.BatchCommands.Add(Command(_readDeletionRequests, HashArray(Ids), HashArray(Addresses)));
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (sequencerLock is not null) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var row = Row(reader);
-            _rowsById[row.Id] = row;
+            AddRow(Row(reader));
         }
         if (readAddresses)
         {
@@ -190,70 +145,33 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var row = Row(reader);
-                if (!_rowsByAddress.TryGetValue(row.Address!, out var holders)) _rowsByAddress[row.Address!] = holders = new List<StoredRow>(1);
-                holders.Add(row);
+                AddRow(row, row.Address);
             }
         }
         if (readHeads)
         {
             await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                _heads[reader.GetString(0)] = reader.GetInt64(1);
+                SetHead(reader.GetString(0), reader.GetInt64(1));
         }
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var key = DeletionKey(reader.GetInt32(0), reader.GetFieldValue<byte[]>(1));
-            if (!_deletionRequests.TryGetValue(key, out var marks)) _deletionRequests[key] = marks = new List<DeletionMark>(1);
-            marks.Add(new DeletionMark(reader.GetString(2), reader.GetInt64(3)));
+            AddDeletionRequest(reader.GetInt32(0), reader.GetFieldValue<byte[]>(1), new DeletionMark(reader.GetString(2), reader.GetInt64(3)));
         }
     }
-
-    /// <summary>Read ahead for the claimed ids and addresses only (a request inserted earlier in the batch is in the table by now).</summary>
-    public IReadOnlyList<DeletionMark> DeletionRequests(char tag, string value, long since)
-    {
-        if (_deletionRequests.Count == 0 || !_deletionRequests.TryGetValue(DeletionKey(TagKeys.Name(tag), TagKeys.HashValue(value)), out var marks))
-            return [];
-        if (since <= 0) return marks;
-        var kept = new List<DeletionMark>(marks.Count);
-        foreach (var mark in marks) if (mark.CreatedAt >= since) kept.Add(mark);
-        return kept;
-    }
-
-    private static string DeletionKey(int name, byte[] valueHash) => string.Create(null, stackalloc char[80], $"{name}:{Convert.ToHexString(valueHash)}");
 
     /// <summary>One object per position, so a row read both by id and by address is the same object.</summary>
     private StoredRow Row(NpgsqlDataReader reader)
     {
         var position = reader.GetInt64(0);
-        if (_rows.TryGetValue(position, out var known)) return known;
-        var row = new StoredRow(position, reader.GetString(1), reader.GetInt64(2),
+        if (TryGetRow(position, out var known)) return known;
+        return new StoredRow(position, reader.GetString(1), reader.GetInt64(2),
             reader.IsDBNull(3) ? null : Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(3)), reader.GetFieldValue<byte[]>(4));
-        _rows[position] = row;
-        return row;
-    }
-
-    /// <summary>The stored event with this id, unless a write of this round removed it.</summary>
-    public StoredRow? FindById(string id) => _rowsById.TryGetValue(id, out var row) && !row.Removed ? row : null;
-
-    public long Head(string stream) => _heads.TryGetValue(stream, out var version) ? version : 0;
-
-    /// <summary>The events holding the address (normally one), less those a write of this round removed.</summary>
-    public IReadOnlyList<StoredRow> Holders(string address)
-    {
-        if (!_rowsByAddress.TryGetValue(address, out var holders)) return [];
-        foreach (var holder in holders)
-        {
-            if (!holder.Removed) continue;
-            var kept = new List<StoredRow>(holders.Count);
-            foreach (var row in holders) if (!row.Removed) kept.Add(row);
-            return kept;
-        }
-        return holders;
     }
 
     /// <summary>Removes a stored event and its tag rows, whose keys its stored JSON gives.</summary>
-    public void Remove(StoredRow row)
+    public override void Remove(StoredRow row)
     {
         var stored = row.Event;
         row.Removed = true;
@@ -274,7 +192,7 @@ internal sealed class WriteRound : IWriteTransaction, IWriteKeys
     }
 
     /// <summary>Records the insert; its position is drawn when the round is applied.</summary>
-    public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
+    public override void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
     {
         _inserts.Add(new Insertion(evt, stream, version, owner));
         if (evt.Expiration is { } expiresAt)

@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace NostrRelay.Storage.Postgres;
+namespace NostrRelay.Storage.Sql;
 
-/// <summary>How a tag is keyed in the tags table: its one-letter name as a UTF-16 code, and the SHA-256 of its value.</summary>
+/// <summary>How a tag is keyed in the SQL server stores' tags tables (PostgreSQL, MariaDB): its one-letter name as a UTF-16 code, and the SHA-256 of its value.</summary>
 internal static class TagKeys
 {
     /// <summary>Values up to this many UTF-8 bytes are hashed from the stack.</summary>
