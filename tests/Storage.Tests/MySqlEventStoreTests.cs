@@ -354,8 +354,8 @@ public sealed class MySqlEventStoreTests : EventStoreConformance, IAsyncLifetime
             SELECT seq, UNHEX(SHA2(seq, 256)), CASE WHEN seq % 4 = 0 THEN UNHEX(@a) ELSE UNHEX(SHA2(seq % 997, 256)) END,
                    1700000000 + seq * 7, CASE WHEN seq % 10 < 7 THEN 1 ELSE 7 END, SHA2(seq, 256), 1, '{}'
             FROM seq_1_to_20000;
-            INSERT INTO tags (name, value, created_at, id, event_position)
-            SELECT 112, UNHEX(SHA2(CASE WHEN position % 4 = 1 THEN @a ELSE position END, 256)), created_at, id, position FROM events;
+            INSERT INTO tags (name, value, created_at, id, event_position, kind, pubkey)
+            SELECT 112, UNHEX(SHA2(CASE WHEN position % 4 = 1 THEN @a ELSE position END, 256)), created_at, id, position, kind, pubkey FROM events;
             ANALYZE TABLE events, tags;
             """, connection))
         {

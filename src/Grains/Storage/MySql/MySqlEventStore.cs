@@ -49,7 +49,9 @@ public sealed class MySqlEventStore : IEventStore
         if (!given.ContainsKey("Maximum Pool Size") && !given.ContainsKey("Max Pool Size") && !given.ContainsKey("MaximumPoolSize") && !given.ContainsKey("MaxPoolSize"))
             settings.MaximumPoolSize = DefaultMaxPoolSize;
         settings.Database = "";
+        settings.Pooling = false;   // used once, at init
         _serverOnly = settings.ConnectionString;
+        settings.Pooling = true;
         settings.Database = options.Database;
         _dataSource = new MySqlDataSource(settings.ConnectionString);
         var db = _schema.Quoted;
@@ -91,10 +93,22 @@ public sealed class MySqlEventStore : IEventStore
     }
 
     public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
-        Writer().SaveAsync(evt, stream, expectedVersion, replace: false, cancellationToken);
+        Writer().SaveAsync(Checked(evt), stream, expectedVersion, replace: false, cancellationToken);
 
     public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
-        Writer().SaveAsync(evt, stream, expectedVersion, replace: true, cancellationToken);
+        Writer().SaveAsync(Checked(evt), stream, expectedVersion, replace: true, cancellationToken);
+
+    /// <summary>
+    /// The writer puts an event's id and pubkey into its SQL as hex literals, so they must be hex: the relay's parser
+    /// makes sure of it, but an embedder may hand the store an event it built.
+    /// </summary>
+    private static NostrEvent Checked(NostrEvent evt)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        if (!Hex.IsLowerHex(evt.Id, 64) || !Hex.IsLowerHex(evt.Pubkey, 64))
+            throw new ArgumentException("an event's id and pubkey are 64 lowercase hex digits", nameof(evt));
+        return evt;
+    }
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
         Writer().DeleteAsync(id, cancellationToken);

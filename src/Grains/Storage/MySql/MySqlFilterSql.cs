@@ -40,7 +40,8 @@ internal static class MySqlFilterSql
         var driver = filter.Ids is null ? DrivingTag(filter) : -1;
         if (driver >= 0)
         {
-            AppendTagDriven(sql.Append("SELECT STRAIGHT_JOIN e.json"), command, schema, filter, driver, filter.Tags![driver].Values[0], after);
+            sql.Append("SELECT STRAIGHT_JOIN e.json");
+            AppendTagDriven(sql, command, schema, filter, driver, filter.Tags![driver].Values[0], after, joinEvents: true);
             sql.Append(" ORDER BY t.created_at DESC, t.id LIMIT ").Append(take);
         }
         else
@@ -67,9 +68,8 @@ internal static class MySqlFilterSql
         command.CommandText = sql.ToString();
     }
 
-    /// <summary><c>SELECT id, pubkey, kind, created_at</c> of every match, in no order.</summary>
-    public static void Keys(MySqlCommand command, MySqlSchema schema, Filter filter) =>
-        Unordered(command, schema, filter, "e.id, e.pubkey, e.kind, e.created_at");
+    /// <summary><c>SELECT id, pubkey, kind, created_at</c> of every match, in no order; from the tags key alone when a tag condition drives.</summary>
+    public static void Keys(MySqlCommand command, MySqlSchema schema, Filter filter) => Unordered(command, schema, filter, "{0}.id, {0}.pubkey, {0}.kind, {0}.created_at");
 
     public static void Count(MySqlCommand command, MySqlSchema schema, Filter filter) => Unordered(command, schema, filter, "COUNT(*)");
 
@@ -77,36 +77,43 @@ internal static class MySqlFilterSql
     {
         var sql = new StringBuilder();
         var driver = filter.Ids is null ? DrivingTag(filter) : -1;
-        if (driver >= 0) AppendTagDriven(sql.Append("SELECT STRAIGHT_JOIN ").Append(columns), command, schema, filter, driver, filter.Tags![driver].Values[0], after: null);
+        if (driver >= 0)
+        {
+            sql.Append("SELECT ").Append(string.Format(CultureInfo.InvariantCulture, columns, "t"));
+            AppendTagDriven(sql, command, schema, filter, driver, filter.Tags![driver].Values[0], after: null, joinEvents: false);
+        }
         else
         {
-            sql.Append("SELECT ").Append(columns).Append(" FROM ").Append(schema.Quoted).Append(".events e WHERE TRUE");
+            sql.Append("SELECT ").Append(string.Format(CultureInfo.InvariantCulture, columns, "e")).Append(" FROM ").Append(schema.Quoted).Append(".events e WHERE TRUE");
             AppendConditions(sql, command, schema, filter, after: null, "e", skipTag: -1);
         }
         command.CommandText = sql.ToString();
     }
 
     /// <summary>
-    /// " FROM tags t JOIN events e ... WHERE" the tag condition at <paramref name="tag"/> has <paramref name="value"/>, and
-    /// every other condition; times and the cursor are the tag row's, so its key orders the rows.
+    /// " FROM tags t [JOIN events e] WHERE" the tag condition at <paramref name="tag"/> has <paramref name="value"/>, and
+    /// every other condition, all on the tag row (it holds the event's created_at, id, kind and pubkey), so its key orders
+    /// the rows and no event is read to decide; <paramref name="joinEvents"/> reads the events returned.
     /// </summary>
-    private static void AppendTagDriven(StringBuilder sql, MySqlCommand command, MySqlSchema schema, Filter filter, int tag, string value, EventCursor? after)
+    private static void AppendTagDriven(StringBuilder sql, MySqlCommand command, MySqlSchema schema, Filter filter, int tag, string value, EventCursor? after, bool joinEvents)
     {
-        sql.Append(" FROM ").Append(schema.Quoted).Append(".tags t JOIN ").Append(schema.Quoted).Append(".events e ON e.position = t.event_position WHERE t.name = ")
-            .Append(TagKeys.Name(filter.Tags![tag].Name).ToString(CultureInfo.InvariantCulture)).Append(" AND t.value = ");
+        sql.Append(" FROM ").Append(schema.Quoted).Append(".tags t");
+        if (joinEvents) sql.Append(" JOIN ").Append(schema.Quoted).Append(".events e ON e.position = t.event_position");
+        sql.Append(" WHERE t.name = ").Append(TagKeys.Name(filter.Tags![tag].Name).ToString(CultureInfo.InvariantCulture)).Append(" AND t.value = ");
         AppendHash(sql, value);
         AppendConditions(sql, command, schema, filter, after, "t", tag);
     }
 
     /// <summary>The filter's conditions but the tag condition at <paramref name="skipTag"/>, each as " AND ...".</summary>
-    /// <param name="keyTable">The alias whose created_at and id the times and the cursor compare (<c>e</c>, or the driving tag row <c>t</c>).</param>
+    /// <param name="keyTable">The alias whose columns the conditions read: the event row <c>e</c>, or the driving tag row <c>t</c>, which holds them too.</param>
     private static void AppendConditions(StringBuilder sql, MySqlCommand command, MySqlSchema schema, Filter filter, EventCursor? after, string keyTable, int skipTag)
     {
-        if (filter.Ids is { } ids) AppendHexIn(sql, "e.id", ids);
-        if (filter.Authors is { } authors) AppendHexIn(sql, "e.pubkey", authors);
+        var position = keyTable == "t" ? "t.event_position" : "e.position";
+        if (filter.Ids is { } ids) AppendHexIn(sql, keyTable + ".id", ids);
+        if (filter.Authors is { } authors) AppendHexIn(sql, keyTable + ".pubkey", authors);
         if (filter.Kinds is { } kinds)
         {
-            sql.Append(" AND e.kind IN (");
+            sql.Append(" AND ").Append(keyTable).Append(".kind IN (");
             for (var i = 0; i < kinds.Length; i++) sql.Append(i == 0 ? "" : ",").Append(kinds[i].ToString(CultureInfo.InvariantCulture));
             sql.Append(')');
         }
@@ -124,7 +131,7 @@ internal static class MySqlFilterSql
         }
         if (filter.Search is { } search && SearchQuery.Parse(search) is { IsEmpty: false } query)
         {
-            sql.Append(" AND e.position IN (SELECT w.event_position FROM ").Append(schema.Quoted).Append(".words w WHERE MATCH(w.words) AGAINST (? IN BOOLEAN MODE))");
+            sql.Append(" AND ").Append(position).Append(" IN (SELECT w.event_position FROM ").Append(schema.Quoted).Append(".words w WHERE MATCH(w.words) AGAINST (? IN BOOLEAN MODE))");
             command.Parameters.Add(new MySqlParameter { Value = MySqlKeys.SearchMatch(query) });
         }
         if (filter.Tags is { } tags)
@@ -133,7 +140,7 @@ internal static class MySqlFilterSql
             {
                 if (i == skipTag) continue;
                 var condition = tags[i];
-                sql.Append(" AND e.position IN (SELECT x.event_position FROM ").Append(schema.Quoted).Append(".tags x WHERE x.name = ")
+                sql.Append(" AND ").Append(position).Append(" IN (SELECT x.event_position FROM ").Append(schema.Quoted).Append(".tags x WHERE x.name = ")
                     .Append(TagKeys.Name(condition.Name).ToString(CultureInfo.InvariantCulture)).Append(" AND x.value IN (");
                 for (var v = 0; v < condition.Values.Length; v++) AppendHash(sql.Append(v == 0 ? "" : ","), condition.Values[v]);
                 sql.Append("))");
@@ -156,7 +163,8 @@ internal static class MySqlFilterSql
 
     /// <summary>
     /// A tag condition with several values, as an ordered merge: for each value, the newest <paramref name="take"/>
-    /// events carrying it that meet every other condition (a range of that value's part of the tags key, in order),
+    /// events carrying it that meet every other condition (a range of that value's part of the tags key, in order,
+    /// deciding on the tag rows alone),
     /// then the newest of all of those, each event once. Reading every event newest first and probing its tags would
     /// read most of a table for rare values.
     /// </summary>
@@ -167,7 +175,7 @@ internal static class MySqlFilterSql
         for (var v = 0; v < values.Length; v++)
         {
             if (v > 0) sql.Append(" UNION ALL ");
-            AppendTagDriven(sql.Append("(SELECT STRAIGHT_JOIN t.created_at, t.id, t.event_position"), command, schema, filter, tag, values[v], after);
+            AppendTagDriven(sql.Append("(SELECT t.created_at, t.id, t.event_position"), command, schema, filter, tag, values[v], after, joinEvents: false);
             sql.Append(" ORDER BY t.created_at DESC, t.id LIMIT ").Append(take).Append(')');
         }
         sql.Append(") m ORDER BY m.created_at DESC, m.id LIMIT ").Append(take).Append(") p JOIN ").Append(schema.Quoted)

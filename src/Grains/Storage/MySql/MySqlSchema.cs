@@ -31,8 +31,10 @@ internal sealed class MySqlSchema
     // position: drawn by the writer from log_position (see MySqlWriter), not AUTO_INCREMENT, which hands out values
     //   at insert and lets a later commit show a lower one.
     // Indexes are (..., created_at DESC, id): MariaDB 10.8+ reads them in NIP-01 order, so ORDER BY ... LIMIT stops
-    //   after a page with no sort. tags keeps the event's id too, so a tag condition is answered in that order from
-    //   the tags key alone, joining events by position only for the rows returned.
+    //   after a page with no sort. tags keeps the event's id, kind and pubkey too, so a tag condition with others on
+    //   kinds, authors and times is decided in that order from the tags key alone (as RocksDb's index values do), and
+    //   events are joined by position only for the rows returned: an event row holds its JSON, and reading a thousand
+    //   of them to find twenty of one kind is what made a tag filter slow.
     // stream: UTF-8 bytes of the stream name (an author's pubkey in hex), at most 1,024 bytes.
     // words: NIP-50's index. InnoDB's full-text parser has its own idea of a word (at least 3 characters, stop words,
     //   punctuation); to keep the relay's own (SearchQuery), each word is stored as a token of hex of its hash, which the
@@ -61,6 +63,8 @@ internal sealed class MySqlSchema
             created_at     BIGINT NOT NULL,
             id             BINARY(32) NOT NULL,
             event_position BIGINT NOT NULL,
+            kind           INT NOT NULL,
+            pubkey         BINARY(32) NOT NULL,
             PRIMARY KEY (name, value, created_at DESC, id)
         ) ENGINE=InnoDB;
         CREATE TABLE IF NOT EXISTS {Quoted}.streams (
@@ -93,7 +97,7 @@ internal sealed class MySqlSchema
     public async Task<bool> ApplyAsync(MySqlConnection connection, CancellationToken cancellationToken)
     {
         var lockName = "nostr-relay-ddl:" + Name;
-        await using (var take = new MySqlCommand("SELECT GET_LOCK(@name, 120)", connection))
+        await using (var take = new MySqlCommand("SELECT GET_LOCK(@name, 120)", connection) { CommandTimeout = 130 })
         {
             take.Parameters.AddWithValue("@name", lockName);
             if (await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not (1 or 1L))
@@ -133,7 +137,8 @@ internal sealed class MySqlSchema
 
     private static async Task ExecuteAsync(MySqlConnection connection, string sql, CancellationToken cancellationToken)
     {
-        await using var command = new MySqlCommand(sql, connection);
+        // DDL on a large table can take longer than the default 30 s.
+        await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -14,8 +14,9 @@ namespace NostrRelay.Storage.MySql;
 /// <see cref="IWriteTransaction"/> in MariaDB. Reused by the writer: <see cref="Clear"/> starts the next round.
 /// </summary>
 /// <remarks>
-/// Keys go into the SQL text as hex literals (<c>X'...'</c>) and numbers, which are checked hex or integers; an event's
-/// JSON and a stream name go as parameters.
+/// Keys go into the SQL text as hex literals (<c>X'...'</c>) and numbers: claimed ids are checked here, an event's own
+/// id and pubkey by <see cref="MySqlEventStore"/> before it queues the write, tag values and addresses are hashes. An
+/// event's JSON and a stream name go as parameters.
 /// </remarks>
 internal sealed class MySqlWriteRound : ReadAheadRound
 {
@@ -30,7 +31,7 @@ internal sealed class MySqlWriteRound : ReadAheadRound
         _schema = schema;
         var db = schema.Quoted;
         _events = new SqlRows($"INSERT INTO {db}.events (position, id, pubkey, created_at, kind, stream, version, address, json) VALUES ", ",");
-        _tags = new SqlRows($"INSERT INTO {db}.tags (name, value, created_at, id, event_position) VALUES ", ",");
+        _tags = new SqlRows($"INSERT INTO {db}.tags (name, value, created_at, id, event_position, kind, pubkey) VALUES ", ",");
         _expirations = new SqlRows($"INSERT INTO {db}.expirations (expires_at, event_position) VALUES ", ",");
         _words = new SqlRows($"INSERT INTO {db}.words (event_position, words) VALUES ", ",");
         _headRows = new SqlRows($"INSERT INTO {db}.streams (stream, version) VALUES ", ",", " ON DUPLICATE KEY UPDATE version = VALUES(version)");
@@ -115,7 +116,7 @@ internal sealed class MySqlWriteRound : ReadAheadRound
 
     /// <summary>
     /// The stored deletion requests (kind 5) with an e tag naming a claimed id or an a tag naming a claimed address:
-    /// a range of the tags key per value, then each hit's event by position.
+    /// a range of the tags key per value, whose rows say the kind, the pubkey and the time.
     /// </summary>
     private async Task ReadDeletionRequestsAsync(MySqlConnection connection, MySqlTransaction transaction, CancellationToken cancellationToken)
     {
@@ -125,9 +126,9 @@ internal sealed class MySqlWriteRound : ReadAheadRound
         {
             if (values.Count == 0) continue;
             if (sql.Length > 0) sql.Append(" UNION ALL ");
-            sql.Append("SELECT STRAIGHT_JOIN t.name, t.value, e.pubkey, e.created_at FROM ").Append(db).Append(".tags t JOIN ").Append(db)
-                .Append(".events e ON e.position = t.event_position WHERE t.name = ").Append(TagKeys.Name(letter).ToString(CultureInfo.InvariantCulture))
-                .Append(" AND e.kind = ").Append(DeletionRules.DeletionRequestKind.ToString(CultureInfo.InvariantCulture)).Append(" AND t.value IN (");
+            sql.Append("SELECT t.name, t.value, t.pubkey, t.created_at FROM ").Append(db).Append(".tags t WHERE t.name = ")
+                .Append(TagKeys.Name(letter).ToString(CultureInfo.InvariantCulture))
+                .Append(" AND t.kind = ").Append(DeletionRules.DeletionRequestKind.ToString(CultureInfo.InvariantCulture)).Append(" AND t.value IN (");
             var first = true;
             foreach (var value in values)
             {
@@ -182,9 +183,10 @@ internal sealed class MySqlWriteRound : ReadAheadRound
         owner.Inserted(position);
         var at = position.ToString(CultureInfo.InvariantCulture);
         var createdAt = evt.CreatedAt.ToString(CultureInfo.InvariantCulture);
+        var kind = evt.Kind.ToString(CultureInfo.InvariantCulture);
         var row = _events.Row(evt.Json.Length).Append('(').Append(at).Append(',');
         AppendHex(row, evt.Id).Append(',');
-        AppendHex(row, evt.Pubkey).Append(',').Append(createdAt).Append(',').Append(evt.Kind.ToString(CultureInfo.InvariantCulture)).Append(',');
+        AppendHex(row, evt.Pubkey).Append(',').Append(createdAt).Append(',').Append(kind).Append(',');
         _events.Parameter(row, MySqlKeys.Stream(stream)).Append(',').Append(version.ToString(CultureInfo.InvariantCulture)).Append(',');
         if (evt.Address is { } address) AppendHex(row, Convert.ToHexStringLower(TagKeys.HashValue(address)));
         else row.Append("NULL");
@@ -197,7 +199,8 @@ internal sealed class MySqlWriteRound : ReadAheadRound
             if (!TagKeys.IsFilterable(tag) || !_eventTags.Add((tag[0][0], tag[1]))) continue;
             var sql = _tags.Row().Append('(').Append(TagKeys.Name(tag[0][0]).ToString(CultureInfo.InvariantCulture)).Append(',');
             AppendHex(sql, Convert.ToHexStringLower(TagKeys.HashValue(tag[1]))).Append(',').Append(createdAt).Append(',');
-            AppendHex(sql, evt.Id).Append(',').Append(at).Append(')');
+            AppendHex(sql, evt.Id).Append(',').Append(at).Append(',').Append(kind).Append(',');
+            AppendHex(sql, evt.Pubkey).Append(')');
         }
         if (evt.Expiration is { } expiresAt)
             _expirations.Row().Append('(').Append(expiresAt.ToString(CultureInfo.InvariantCulture)).Append(',').Append(at).Append(')');

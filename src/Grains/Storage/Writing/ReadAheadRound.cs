@@ -12,6 +12,13 @@ namespace NostrRelay.Storage.Writing;
 /// </summary>
 internal abstract class ReadAheadRound : IWriteTransaction, IWriteKeys
 {
+    /// <summary>
+    /// Keys a round reads at most, unless its first write alone claims more (a deletion request may name thousands):
+    /// every claimed key goes into one read statement, and a server refuses a statement over its packet limit
+    /// (MariaDB's max_allowed_packet) and drops the connection, failing the whole batch.
+    /// </summary>
+    private const int MaxKeysPerRound = 2_000;
+
     private readonly List<string> _claimedIds = [], _claimedStreams = [], _claimedAddresses = [];
     private readonly Dictionary<long, StoredRow> _rows = [];
     private readonly Dictionary<string, StoredRow> _rowsById = new(StringComparer.Ordinal);
@@ -43,8 +50,9 @@ internal abstract class ReadAheadRound : IWriteTransaction, IWriteKeys
 
     /// <summary>
     /// Joins the write to the round unless an earlier write of it claimed one of the same keys (see
-    /// <see cref="StoreWrite.Claim"/>); then it waits for the next round, which reads what this one wrote. So every
-    /// decision in a round reads rows as the writes before it in the batch left them. Nothing is claimed on false.
+    /// <see cref="StoreWrite.Claim"/>) or the round has keys enough; then it waits for the next round, which reads what
+    /// this one wrote. So every decision in a round reads rows as the writes before it in the batch left them. Nothing
+    /// is claimed on false.
     /// </summary>
     public bool TryJoin(StoreWrite write)
     {
@@ -52,6 +60,8 @@ internal abstract class ReadAheadRound : IWriteTransaction, IWriteKeys
         _claimedStreams.Clear();
         _claimedAddresses.Clear();
         write.Claim(this);
+        var claimed = Ids.Count + Streams.Count + Addresses.Count;
+        if (claimed > 0 && claimed + _claimedIds.Count + _claimedStreams.Count + _claimedAddresses.Count > MaxKeysPerRound) return false;
         foreach (var id in _claimedIds) if (Ids.Contains(id)) return false;
         foreach (var stream in _claimedStreams) if (Streams.Contains(stream)) return false;
         foreach (var address in _claimedAddresses) if (Addresses.Contains(address)) return false;

@@ -15,6 +15,7 @@ internal abstract class ReadAheadWriter : GroupCommitWriter
     private readonly ILogger _logger;
     private readonly Dictionary<StoreWrite, Exception> _refused = [];
 
+    // Set after the base starts its loop, which is safe: nothing is queued before the constructor returns.
     protected ReadAheadWriter(string storeName, int maxBatch, int maxQueued, ILogger logger) : base(storeName, maxBatch, maxQueued)
     {
         _storeName = storeName;
