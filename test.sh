@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the relay. On a fresh Debian machine it first installs what the tests need:
-# Debian's libsecp256k1 (signature verification), Debian's PostgreSQL and MariaDB (the Postgres and MySql stores'
+# Debian's libsecp256k1 (signature verification) and liblmdb0 (the Lmdb store), Debian's PostgreSQL and MariaDB (the Postgres and MySql stores'
 # tests run against real servers, started here), Debian's chromium (the landing page is tested in a real browser), the nostr-tools
 # test client and playwright-core (npm ci, Node >= 20.19).
 # Set RELAY_TEST_POSTGRES or RELAY_TEST_MYSQL to a connection string to test against a server of your own instead.
@@ -15,6 +15,12 @@ if ! ldconfig -p | grep -q 'libsecp256k1\.so\.1 '; then
   echo "== installing libsecp256k1-1 (Debian)"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq libsecp256k1-1 >/dev/null
+fi
+# The Lmdb store binds Debian's LMDB (liblmdb.so.0).
+if ! ldconfig -p | grep -q 'liblmdb\.so\.0 '; then
+  echo "== installing liblmdb0 (Debian)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq liblmdb0 >/dev/null
 fi
 
 # Installs PostgreSQL when missing, starts its first cluster when it is down, and makes the test role and
@@ -68,7 +74,8 @@ start_mariadb() {
   if ! mysqladmin ping --silent >/dev/null 2>&1; then
     echo "== starting MariaDB"
     as_root install -d -o mysql -g mysql -m 755 /run/mysqld
-    (cd / && as_root setsid /usr/bin/mysqld_safe --user=mysql </dev/null >/dev/null 2>&1 &)
+    # Debian's mysqld_safe logs to syslog, which a container has not: keep the server's own log in a file.
+    (cd / && as_root setsid /usr/bin/mysqld_safe --user=mysql --skip-syslog --log-error=/var/log/mysql/error.log </dev/null >/dev/null 2>&1 &)
     for _ in $(seq 1 60); do
       mysqladmin ping --silent >/dev/null 2>&1 && break
       sleep 0.5

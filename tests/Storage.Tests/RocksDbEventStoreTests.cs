@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using NostrRelay.Hosting;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.KeyValue;
 using NostrRelay.Storage.RocksDb;
 
 namespace NostrRelay.Storage.Tests;
@@ -190,8 +191,8 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
         }
         using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions(), options.Path))
         {
-            db.Remove(RocksDbKeys.ExpiringKey(150, 1));
-            db.Remove(RocksDbKeys.ExpirationsIndexed);
+            db.Remove(KeyValueKeys.ExpiringKey(150, 1));
+            db.Remove(KeyValueKeys.ExpirationsIndexed);
         }
 
         await using var reopened = new RocksDbEventStore(options);
@@ -214,11 +215,11 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
         using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions(), options.Path))
         {
             Span<byte> id32 = stackalloc byte[32];
-            Assert.True(RocksDbKeys.TryHex32(note.Id, id32));
-            var order = new byte[RocksDbKeys.OrderLength];
-            RocksDbKeys.WriteOrder(order, note.CreatedAt, id32);
-            foreach (var word in new[] { "orleans", "grains", "everywhere" }) db.Remove(RocksDbKeys.IndexKey(RocksDbKeys.WordPrefix(word), order));
-            db.Remove(RocksDbKeys.WordsIndexed);
+            Assert.True(KeyValueKeys.TryHex32(note.Id, id32));
+            var order = new byte[KeyValueKeys.OrderLength];
+            KeyValueKeys.WriteOrder(order, note.CreatedAt, id32);
+            foreach (var word in new[] { "orleans", "grains", "everywhere" }) db.Remove(KeyValueKeys.IndexKey(KeyValueKeys.WordPrefix(word), order));
+            db.Remove(KeyValueKeys.WordsIndexed);
         }
 
         await using var reopened = new RocksDbEventStore(options);
@@ -243,12 +244,12 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
         {
             // The oldest reaction's tag entry as an older build wrote it: the position alone.
             Span<byte> id32 = stackalloc byte[32];
-            Assert.True(RocksDbKeys.TryHex32(reactions[0].Id, id32));
-            var order = new byte[RocksDbKeys.OrderLength];
-            RocksDbKeys.WriteOrder(order, reactions[0].CreatedAt, id32);
-            var key = RocksDbKeys.IndexKey(RocksDbKeys.TagPrefix('e', target), order);
+            Assert.True(KeyValueKeys.TryHex32(reactions[0].Id, id32));
+            var order = new byte[KeyValueKeys.OrderLength];
+            KeyValueKeys.WriteOrder(order, reactions[0].CreatedAt, id32);
+            var key = KeyValueKeys.IndexKey(KeyValueKeys.TagPrefix('e', target), order);
             var value = db.Get(key);
-            Assert.Equal(RocksDbKeys.TagValueLength, value.Length);
+            Assert.Equal(KeyValueKeys.TagValueLength, value.Length);
             db.Put(key, value[..8]);
         }
 
@@ -276,7 +277,7 @@ public sealed class RocksDbEventStoreTests : EventStoreConformance, IDisposable
         using (var db = RocksDbSharp.RocksDb.Open(new RocksDbSharp.DbOptions(), options.Path))
         {
             // Every event's JSON made unreadable: what is still answered was answered from the index.
-            for (var position = 1L; position <= events.Count; position++) db.Put(RocksDbKeys.EventKey(position), "not an event"u8.ToArray());
+            for (var position = 1L; position <= events.Count; position++) db.Put(KeyValueKeys.EventKey(position), "not an event"u8.ToArray());
         }
 
         await using var reopened = new RocksDbEventStore(options);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NostrRelay.Storage;
 using NostrRelay.Storage.Compositions;
+using NostrRelay.Storage.Lmdb;
 using NostrRelay.Storage.Memory;
 using NostrRelay.Storage.MySql;
 using NostrRelay.Storage.Postgres;
@@ -28,7 +29,7 @@ public static class EventStoreFactory
 {
     /// <param name="readOnly">
     /// For a tool that reads the store beside the running relay: a RocksDb store is opened read-only (the relay holds
-    /// its lock); the SQL stores take concurrent readers as they are.
+    /// its lock), an LMDB one read-only beside the relay's writer; the SQL stores take concurrent readers as they are.
     /// </param>
     public static IEventStore Create(IConfigurationSection section, string contentRoot, ILoggerFactory? loggers = null, bool readOnly = false)
     {
@@ -60,6 +61,13 @@ public static class EventStoreFactory
                 return new RocksDbEventStore(new RocksDbEventStoreOptions { Path = Path.GetFullPath(directory, contentRoot), ReadOnly = readOnly },
                     loggers.CreateLogger<RocksDbEventStore>());
             }
+            case "lmdb":
+            {
+                var directory = section["Path"] ?? "data/relay.lmdb";
+                var lmdb = new LmdbEventStoreOptions { Path = Path.GetFullPath(directory, contentRoot), ReadOnly = readOnly };
+                if (section["MapSizeBytes"] is { } mapSize) lmdb.MapSizeBytes = long.Parse(mapSize, System.Globalization.CultureInfo.InvariantCulture);
+                return new LmdbEventStore(lmdb, loggers.CreateLogger<LmdbEventStore>());
+            }
             case "mirrored":
             {
                 var primary = section.GetSection("Primary");
@@ -85,7 +93,7 @@ public static class EventStoreFactory
                 return new ShardedEventStore(parts, Path.GetFullPath(section["Ledger"] ?? "data/ledger.db", contentRoot));
             }
             default:
-                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, MySql, RocksDb, Memory, Mirrored or Sharded.");
+                throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, MySql, RocksDb, Lmdb, Memory, Mirrored or Sharded.");
         }
     }
 }

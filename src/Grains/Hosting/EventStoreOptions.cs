@@ -7,7 +7,8 @@ public sealed class EventStoreOptions
     /// Sqlite (default: one file, durable, embedded), Postgres (a PostgreSQL database a cluster of silos shares),
     /// MySql (a MariaDB 10.8+ database a cluster of silos shares),
     /// RocksDb (one directory, durable, embedded; the fastest reads on one box, see
-    /// <see cref="NostrRelay.Storage.RocksDb.RocksDbEventStore"/>), Memory (lost on exit; for tests and trials) or
+    /// <see cref="NostrRelay.Storage.RocksDb.RocksDbEventStore"/>), Lmdb (one directory through Debian's liblmdb0, durable,
+    /// embedded; see <see cref="NostrRelay.Storage.Lmdb.LmdbEventStore"/>), Memory (lost on exit; for tests and trials) or
     /// Mirrored (a <c>Primary</c> section and a <c>Mirrors</c> list of store sections) or Sharded (a <c>Shards</c> list,
     /// each with <c>Kinds</c> and a <c>Store</c> section, one without Kinds for the rest, and a <c>Ledger</c> file);
     /// see <see cref="EventStoreFactory"/>.
@@ -15,8 +16,8 @@ public sealed class EventStoreOptions
     public string Type { get; set; } = "Sqlite";
 
     /// <summary>
-    /// The Sqlite file or the RocksDb directory, relative to the content root. Default <c>data/relay.db</c> for
-    /// Sqlite and <c>data/relay.rocksdb</c> for RocksDb.
+    /// The Sqlite file or the RocksDb or Lmdb directory, relative to the content root. Default <c>data/relay.db</c> for
+    /// Sqlite, <c>data/relay.rocksdb</c> for RocksDb and <c>data/relay.lmdb</c> for Lmdb.
     /// </summary>
     public string Path { get; set; } = "data/relay.db";
 

@@ -161,7 +161,8 @@ internal static class RelayHost
         }
         else
         {
-            var path = Path.GetFullPath(store["Path"] ?? "data/relay.db", app.Environment.ContentRootPath);
+            var defaultPath = store["Type"]?.ToLowerInvariant() switch { "rocksdb" => "data/relay.rocksdb", "lmdb" => "data/relay.lmdb", _ => "data/relay.db" };
+            var path = Path.GetFullPath(store["Path"] ?? defaultPath, app.Environment.ContentRootPath);
             Console.WriteLine($"Event store: {store["Type"] ?? "Sqlite"} at {path}");
         }
     }

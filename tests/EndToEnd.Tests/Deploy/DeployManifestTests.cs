@@ -232,7 +232,7 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
-    public void the_image_installs_the_libsecp256k1_the_verifier_loads_and_runs_as_a_non_root_user()
+    public void the_image_installs_the_libsecp256k1_the_verifier_loads_and_the_liblmdb_the_lmdb_store_loads_and_runs_as_a_non_root_user()
     {
         var final = ReadDockerfile().Final;
         Assert.StartsWith("mcr.microsoft.com/dotnet/aspnet:10.0", final.From);
@@ -241,6 +241,10 @@ public sealed class DeployManifestTests
         var soname = NativeSchnorrVerifier.LibraryName[(NativeSchnorrVerifier.LibraryName.LastIndexOf(".so.", StringComparison.Ordinal) + 4)..];
         var package = "libsecp256k1-" + soname;
         Assert.Contains(final.Arguments("RUN"), run => Regex.IsMatch(run, $@"apt-get install\b.*\s{Regex.Escape(package)}(\s|$)"));
+        // The Lmdb store's liblmdb.so.0 comes in liblmdb0.
+        var lmdb = NostrRelay.Storage.Lmdb.LmdbNative.LibraryName;
+        var lmdbPackage = "liblmdb" + lmdb[(lmdb.LastIndexOf(".so.", StringComparison.Ordinal) + 4)..];
+        Assert.Contains(final.Arguments("RUN"), run => Regex.IsMatch(run, $@"apt-get install\b.*\s{Regex.Escape(lmdbPackage)}(\s|$)"));
 
         var user = final.Arguments("USER").LastOrDefault();
         Assert.True(user is not null, "the final stage sets no USER, so the relay would run as root");

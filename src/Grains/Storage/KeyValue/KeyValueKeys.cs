@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using NostrRelay.Protocol;
 
-namespace NostrRelay.Storage.RocksDb;
+namespace NostrRelay.Storage.KeyValue;
 
 /// <summary>
 /// The key layout: one key space, a table per first byte. Index keys end in the NIP-01 order key
@@ -28,7 +28,7 @@ namespace NostrRelay.Storage.RocksDb;
 /// so every prefix has one length; a reader checks each candidate against the whole filter, so a collision
 /// costs a wasted read, never a wrong answer.
 /// </summary>
-internal static class RocksDbKeys
+internal static class KeyValueKeys
 {
     public const byte Meta = (byte)'m', Event = (byte)'e', Id = (byte)'i', Stream = (byte)'s', StreamVersion = (byte)'v',
         Address = (byte)'a', Expiring = (byte)'x', ByCreatedAt = (byte)'C', ByKind = (byte)'K', ByPubkey = (byte)'P', ByPubkeyKind = (byte)'Q', ByTag = (byte)'T',

@@ -1,9 +1,7 @@
 using System.Buffers.Binary;
 using NostrRelay.Protocol;
-using RocksDbSharp;
-using NativeRocksDb = RocksDbSharp.RocksDb;
 
-namespace NostrRelay.Storage.RocksDb;
+namespace NostrRelay.Storage.KeyValue;
 
 /// <summary>
 /// Reads of one snapshot: every method takes a consistent view, so a supersede committed meanwhile is seen
@@ -11,23 +9,22 @@ namespace NostrRelay.Storage.RocksDb;
 /// merge them by the order key; an event reached through two values (two listed tag values) comes up twice in a
 /// row and is read once. Synchronous, and nothing is held between calls.
 /// </summary>
-internal static class RocksDbReader
+internal static class KeyValueReader
 {
     /// <summary>Entries a cursor reads per seek: about its share of the page, within these bounds.</summary>
     private const int MinPerRefill = 4, MaxPerRefill = 256;
 
     /// <summary>The events with the filter's ids that match it, in NIP-01 order.</summary>
-    public static List<NostrEvent> ReadByIds(NativeRocksDb db, Filter filter)
+    public static List<NostrEvent> ReadByIds(IKeyValueEngine db, Filter filter)
     {
         var found = new List<NostrEvent>();
-        using var snapshot = db.CreateSnapshot();
-        var read = new ReadOptions().SetSnapshot(snapshot);
+        using var snapshot = db.OpenSnapshot();
         Span<byte> id32 = stackalloc byte[32];
         foreach (var id in new HashSet<string>(filter.Ids!, StringComparer.Ordinal))
         {
-            if (!RocksDbKeys.TryHex32(id, id32)) continue;
-            if (db.Get(RocksDbKeys.IdKey(id32), null, read) is not { } idValue) continue;
-            var json = db.Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(idValue)), null, read)
+            if (!KeyValueKeys.TryHex32(id, id32)) continue;
+            if (snapshot.Get(KeyValueKeys.IdKey(id32)) is not { } idValue) continue;
+            var json = snapshot.Get(KeyValueKeys.EventKey(KeyValueKeys.ReadInt64(idValue)))
                 ?? throw new InvalidDataException($"id {id} points at a missing event");
             var evt = EventReader.ParseStored(json);
             if (filter.Matches(evt)) found.Add(evt);
@@ -42,15 +39,14 @@ internal static class RocksDbReader
     /// matched or <paramref name="maxCandidates"/> were looked at. <paramref name="lastScanned"/> gets the order key
     /// of the last candidate looked at, where the next call resumes. True when the scan reached the end.
     /// </summary>
-    public static bool Scan(NativeRocksDb db, Filter filter, RocksDbScanPlan plan, byte[]? after, int take, int maxCandidates,
-        List<NostrEvent>? page, ref long matched, byte[] lastScanned, RocksDbKeyCheck? keyCheck = null)
+    public static bool Scan(IKeyValueEngine db, Filter filter, KeyValueScanPlan plan, byte[]? after, int take, int maxCandidates,
+        List<NostrEvent>? page, ref long matched, byte[] lastScanned, KeyValueKeyCheck? keyCheck = null)
     {
         var start = StartOrder(filter.Until, after);
-        var sinceBound = filter.Since is { } since ? RocksDbKeys.InvertedTime(since) : ulong.MaxValue;
-        using var snapshot = db.CreateSnapshot();
-        var read = new ReadOptions().SetSnapshot(snapshot);
-        // One iterator serves every prefix: creating one costs far more than a seek, and a filter may list hundreds of authors.
-        using var iterator = db.NewIterator(null, read);
+        var sinceBound = filter.Since is { } since ? KeyValueKeys.InvertedTime(since) : ulong.MaxValue;
+        using var snapshot = db.OpenSnapshot();
+        // One cursor serves every prefix: creating one costs far more than a seek, and a filter may list hundreds of authors.
+        using var iterator = snapshot.OpenCursor();
         var perRefill = Math.Clamp(take / plan.Prefixes.Length + 2, MinPerRefill, MaxPerRefill);
         var cursors = new PriorityQueue<Cursor, Cursor>(plan.Prefixes.Length, Cursor.NewestFirst);
         foreach (var prefix in plan.Prefixes)
@@ -77,7 +73,7 @@ internal static class RocksDbReader
             }
             else
             {
-                var json = db.Get(RocksDbKeys.EventKey(cursor.Position), null, read)
+                var json = snapshot.Get(KeyValueKeys.EventKey(cursor.Position))
                     ?? throw new InvalidDataException($"index entry points at missing event {cursor.Position}");
                 var evt = EventReader.ParseStored(json);
                 if (filter.Matches(evt))
@@ -94,22 +90,21 @@ internal static class RocksDbReader
     }
 
     /// <summary>The stored events after a position, in position order, with their streams and versions.</summary>
-    public static void ReadAll(NativeRocksDb db, long afterPosition, int take, List<StoredEvent> page)
+    public static void ReadAll(IKeyValueEngine db, long afterPosition, int take, List<StoredEvent> page)
     {
         if (afterPosition == long.MaxValue) return;
-        using var snapshot = db.CreateSnapshot();
-        var read = new ReadOptions().SetSnapshot(snapshot);
-        using var iterator = db.NewIterator(null, read);
+        using var snapshot = db.OpenSnapshot();
+        using var iterator = snapshot.OpenCursor();
         // Positions start at 1; a negative key would sort after every real one (big-endian, two's complement).
-        iterator.Seek(RocksDbKeys.EventKey(Math.Max(afterPosition, 0) + 1));
+        iterator.Seek(KeyValueKeys.EventKey(Math.Max(afterPosition, 0) + 1));
         Span<byte> id32 = stackalloc byte[32];
-        while (page.Count < take && iterator.Valid())
+        while (page.Count < take && iterator.Valid)
         {
-            var key = iterator.GetKeySpan();
-            if (key.Length != 9 || key[0] != RocksDbKeys.Event) break;
-            var evt = EventReader.ParseStored(iterator.Value());
-            if (!RocksDbKeys.TryHex32(evt.Id, id32)) throw new InvalidDataException($"stored event {evt.Id} has no hex id");
-            var (position, version, stream) = RocksDbKeys.ReadIdValue(db.Get(RocksDbKeys.IdKey(id32), null, read)
+            var key = iterator.Key;
+            if (key.Length != 9 || key[0] != KeyValueKeys.Event) break;
+            var evt = EventReader.ParseStored(iterator.Value.ToArray());
+            if (!KeyValueKeys.TryHex32(evt.Id, id32)) throw new InvalidDataException($"stored event {evt.Id} has no hex id");
+            var (position, version, stream) = KeyValueKeys.ReadIdValue(snapshot.Get(KeyValueKeys.IdKey(id32))
                 ?? throw new InvalidDataException($"stored event {evt.Id} has no id entry"));
             page.Add(new StoredEvent(evt, stream, version, position));
             iterator.Next();
@@ -120,37 +115,39 @@ internal static class RocksDbReader
     /// The stored events of a stream after a version, in version order: a scan of the stream's (stream, version)
     /// keys, which the writer deletes with their event, then one point read per event.
     /// </summary>
-    public static void ReadStream(NativeRocksDb db, string stream, long afterVersion, int take, List<StoredEvent> page)
+    public static void ReadStream(IKeyValueEngine db, string stream, long afterVersion, int take, List<StoredEvent> page)
     {
         if (afterVersion == long.MaxValue) return;
-        using var snapshot = db.CreateSnapshot();
-        var read = new ReadOptions().SetSnapshot(snapshot);
-        using var iterator = db.NewIterator(null, read);
+        using var snapshot = db.OpenSnapshot();
+        using var iterator = snapshot.OpenCursor();
         // Versions start at 1; a negative key would sort after every real one (big-endian, two's complement).
-        var start = RocksDbKeys.StreamVersionKey(stream, Math.Max(afterVersion, 0) + 1);
+        var start = KeyValueKeys.StreamVersionKey(stream, Math.Max(afterVersion, 0) + 1);
         var prefixLength = start.Length - 8;   // 'v', the stream's length, the stream: one stream's keys and no other's
         iterator.Seek(start);
-        while (page.Count < take && iterator.Valid())
+        while (page.Count < take && iterator.Valid)
         {
-            var key = iterator.GetKeySpan();
+            var key = iterator.Key;
             if (key.Length != start.Length || !key.StartsWith(start.AsSpan(0, prefixLength))) break;
-            var version = RocksDbKeys.ReadInt64(key[prefixLength..]);
-            var position = RocksDbKeys.ReadInt64(iterator.GetValueSpan());
-            var json = db.Get(RocksDbKeys.EventKey(position), null, read)
+            var version = KeyValueKeys.ReadInt64(key[prefixLength..]);
+            var position = KeyValueKeys.ReadInt64(iterator.Value);
+            var json = snapshot.Get(KeyValueKeys.EventKey(position))
                 ?? throw new InvalidDataException($"stream {stream} version {version} points at missing event {position}");
             page.Add(new StoredEvent(EventReader.ParseStored(json), stream, version, position));
             iterator.Next();
         }
     }
 
-    public static long ReadHead(NativeRocksDb db, string stream) =>
-        db.Get(RocksDbKeys.StreamKey(stream)) is { } value ? RocksDbKeys.ReadInt64(value) : 0;
+    public static long ReadHead(IKeyValueEngine db, string stream)
+    {
+        using var snapshot = db.OpenSnapshot();
+        return snapshot.Get(KeyValueKeys.StreamKey(stream)) is { } value ? KeyValueKeys.ReadInt64(value) : 0;
+    }
 
     /// <summary>Where a scan starts: at <paramref name="until"/> (inclusive), or at the resume point when that is later in scan order.</summary>
     private static byte[] StartOrder(long? until, byte[]? after)
     {
-        var start = new byte[RocksDbKeys.OrderLength];
-        BinaryPrimitives.WriteUInt64BigEndian(start, until is { } u ? RocksDbKeys.InvertedTime(u) : 0);
+        var start = new byte[KeyValueKeys.OrderLength];
+        BinaryPrimitives.WriteUInt64BigEndian(start, until is { } u ? KeyValueKeys.InvertedTime(u) : 0);
         return after is not null && after.AsSpan().SequenceCompareTo(start) > 0 ? after : start;
     }
 
@@ -162,7 +159,7 @@ internal static class RocksDbReader
     {
         public static readonly IComparer<Cursor> NewestFirst = Comparer<Cursor>.Create((a, b) => a.Order.SequenceCompareTo(b.Order));
 
-        private readonly byte[] _orders = new byte[perRefill * RocksDbKeys.OrderLength];
+        private readonly byte[] _orders = new byte[perRefill * KeyValueKeys.OrderLength];
         private readonly long[] _positions = new long[perRefill];
         private readonly int[] _kinds = new int[perRefill];
         private readonly byte[] _pubkeys = new byte[perRefill * 32];
@@ -171,43 +168,43 @@ internal static class RocksDbReader
         private bool _ended;
 
         /// <summary>The order key of the current entry (inverted created_at, id).</summary>
-        public ReadOnlySpan<byte> Order => _orders.AsSpan(_index * RocksDbKeys.OrderLength, RocksDbKeys.OrderLength);
+        public ReadOnlySpan<byte> Order => _orders.AsSpan(_index * KeyValueKeys.OrderLength, KeyValueKeys.OrderLength);
 
         public long Position => _positions[_index];
 
-        /// <summary>The event's kind, from an index key's value (<see cref="RocksDbKeys.TagValue"/>); -1 when the value holds only the position.</summary>
+        /// <summary>The event's kind, from an index key's value (<see cref="KeyValueKeys.TagValue"/>); -1 when the value holds only the position.</summary>
         public int Kind => _kinds[_index];
 
         /// <summary>The event's pubkey (32 bytes), valid when <see cref="Kind"/> is not -1.</summary>
         public ReadOnlySpan<byte> Pubkey => _pubkeys.AsSpan(_index * 32, 32);
 
-        public bool MoveNext(Iterator iterator)
+        public bool MoveNext(IKeyValueCursor iterator)
         {
             if (++_index < _count) return true;
             if (_ended) return false;
-            var last = _orders.AsSpan((_count - 1) * RocksDbKeys.OrderLength, RocksDbKeys.OrderLength).ToArray();
+            var last = _orders.AsSpan((_count - 1) * KeyValueKeys.OrderLength, KeyValueKeys.OrderLength).ToArray();
             return Fill(iterator, last, exclusive: true);
         }
 
         /// <summary>Reads the next entries from <paramref name="from"/> on (after it, when exclusive); false when there are none.</summary>
-        public bool Fill(Iterator iterator, byte[] from, bool exclusive)
+        public bool Fill(IKeyValueCursor iterator, byte[] from, bool exclusive)
         {
             _count = 0;
             _index = 0;
-            iterator.Seek(RocksDbKeys.IndexKey(prefix, from));
+            iterator.Seek(KeyValueKeys.IndexKey(prefix, from));
             var first = true;
-            while (_count < perRefill && iterator.Valid())
+            while (_count < perRefill && iterator.Valid)
             {
-                var key = iterator.GetKeySpan();
-                if (key.Length != prefix.Length + RocksDbKeys.OrderLength || !key.StartsWith(prefix)) break;
+                var key = iterator.Key;
+                if (key.Length != prefix.Length + KeyValueKeys.OrderLength || !key.StartsWith(prefix)) break;
                 var order = key[prefix.Length..];
                 if (BinaryPrimitives.ReadUInt64BigEndian(order) > sinceBound) break;
                 if (!(first && exclusive && order.SequenceEqual(from)))
                 {
-                    order.CopyTo(_orders.AsSpan(_count * RocksDbKeys.OrderLength));
-                    var value = iterator.GetValueSpan();
-                    _positions[_count] = RocksDbKeys.ReadInt64(value);
-                    if (value.Length == RocksDbKeys.TagValueLength)
+                    order.CopyTo(_orders.AsSpan(_count * KeyValueKeys.OrderLength));
+                    var value = iterator.Value;
+                    _positions[_count] = KeyValueKeys.ReadInt64(value);
+                    if (value.Length == KeyValueKeys.TagValueLength)
                     {
                         _kinds[_count] = BinaryPrimitives.ReadInt32BigEndian(value[8..]);
                         value[12..].CopyTo(_pubkeys.AsSpan(_count * 32));
@@ -224,18 +221,17 @@ internal static class RocksDbReader
     }
 
     /// <summary>The ids of events expired by <paramref name="now"/>, soonest first: a scan of the 'x' keys that stops at now.</summary>
-    public static List<string> ReadExpired(NativeRocksDb db, long now, int max)
+    public static List<string> ReadExpired(IKeyValueEngine db, long now, int max)
     {
         var ids = new List<string>();
-        using var snapshot = db.CreateSnapshot();
-        var read = new ReadOptions().SetSnapshot(snapshot);
-        using var iterator = db.NewIterator(null, read);
-        for (iterator.Seek([RocksDbKeys.Expiring]); iterator.Valid() && ids.Count < max; iterator.Next())
+        using var snapshot = db.OpenSnapshot();
+        using var iterator = snapshot.OpenCursor();
+        for (iterator.Seek([KeyValueKeys.Expiring]); iterator.Valid && ids.Count < max; iterator.Next())
         {
-            var key = iterator.GetKeySpan();
-            if (key.Length != 17 || key[0] != RocksDbKeys.Expiring) break;
-            if (RocksDbKeys.ReadInt64(key[1..]) > now) break;
-            if (db.Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(key[9..])), null, read) is { } json)
+            var key = iterator.Key;
+            if (key.Length != 17 || key[0] != KeyValueKeys.Expiring) break;
+            if (KeyValueKeys.ReadInt64(key[1..]) > now) break;
+            if (snapshot.Get(KeyValueKeys.EventKey(KeyValueKeys.ReadInt64(key[9..]))) is { } json)
                 ids.Add(EventReader.ParseStored(json).Id);
         }
         return ids;
@@ -245,57 +241,82 @@ internal static class RocksDbReader
     /// Puts the 'W' keys (NIP-50's word index) of every stored event, once, for a database written before those keys
     /// existed; the marker says it is done. Runs at open, before the writer starts, in batches.
     /// </summary>
-    public static void IndexWords(NativeRocksDb db)
+    public static void IndexWords(IKeyValueEngine db)
     {
-        if (db.Get(RocksDbKeys.WordsIndexed) is not null) return;
-        var batch = new WriteBatch();
-        var inBatch = 0;
+        using (var snapshot = db.OpenSnapshot())
+            if (snapshot.Get(KeyValueKeys.WordsIndexed) is not null) return;
+        var pending = new List<(byte[] Key, byte[] Value)>();
         Span<byte> id32 = stackalloc byte[32];
-        Span<byte> order = stackalloc byte[RocksDbKeys.OrderLength];
-        using (var iterator = db.NewIterator())
+        Span<byte> order = stackalloc byte[KeyValueKeys.OrderLength];
+        var after = new byte[] { KeyValueKeys.Event };
+        while (true)
         {
-            for (iterator.Seek([RocksDbKeys.Event]); iterator.Valid(); iterator.Next())
+            // A snapshot per page: LMDB allows no write while this thread holds a read transaction.
+            var read = 0;
+            using (var snapshot = db.OpenSnapshot())
+            using (var iterator = snapshot.OpenCursor())
             {
-                var key = iterator.GetKeySpan();
-                if (key.Length != 9 || key[0] != RocksDbKeys.Event) break;
-                NostrEvent evt;
-                try { evt = EventReader.ParseStored(iterator.Value()); }
-                catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException) { continue; }
-                if (evt.Content.Length == 0 || !RocksDbKeys.TryHex32(evt.Id, id32)) continue;
-                RocksDbKeys.WriteOrder(order, evt.CreatedAt, id32);
-                var position = RocksDbKeys.Int64Value(RocksDbKeys.PositionOfEventKey(key));
-                foreach (var wordKey in RocksDbKeys.WordKeys(evt.Content, order)) batch.Put(wordKey, position);
-                if (++inBatch < 10_000) continue;
-                db.Write(batch, new WriteOptions().SetSync(true));
-                batch.Dispose();
-                batch = new WriteBatch();
-                inBatch = 0;
+                for (iterator.Seek(after); iterator.Valid && read < 10_000; iterator.Next())
+                {
+                    var key = iterator.Key;
+                    if (key.Length != 9 || key[0] != KeyValueKeys.Event) break;
+                    read++;
+                    after = KeyValueKeys.EventKey(KeyValueKeys.PositionOfEventKey(key) + 1);
+                    NostrEvent evt;
+                    try { evt = EventReader.ParseStored(iterator.Value.ToArray()); }
+                    catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException) { continue; }
+                    if (evt.Content.Length == 0 || !KeyValueKeys.TryHex32(evt.Id, id32)) continue;
+                    KeyValueKeys.WriteOrder(order, evt.CreatedAt, id32);
+                    var position = KeyValueKeys.Int64Value(KeyValueKeys.PositionOfEventKey(key));
+                    foreach (var wordKey in KeyValueKeys.WordKeys(evt.Content, order)) pending.Add((wordKey, position));
+                }
             }
+            if (read == 0) break;
+            Write(db, pending);
+            pending.Clear();
         }
-        batch.Put(RocksDbKeys.WordsIndexed, new byte[] { 1 });
-        db.Write(batch, new WriteOptions().SetSync(true));
-        batch.Dispose();
+        Write(db, [(KeyValueKeys.WordsIndexed, [1])]);
     }
 
     /// <summary>
     /// Puts the 'x' key of every stored event with an expiration, once, for a database written before those keys
     /// existed; the marker says it is done. Runs at open, before the writer starts.
     /// </summary>
-    public static void IndexExpirations(NativeRocksDb db)
+    public static void IndexExpirations(IKeyValueEngine db)
     {
-        if (db.Get(RocksDbKeys.ExpirationsIndexed) is not null) return;
-        using var batch = new WriteBatch();
-        using (var iterator = db.NewIterator())
+        var pending = new List<(byte[] Key, byte[] Value)>();
+        using (var snapshot = db.OpenSnapshot())
         {
-            for (iterator.Seek([RocksDbKeys.Event]); iterator.Valid(); iterator.Next())
+            if (snapshot.Get(KeyValueKeys.ExpirationsIndexed) is not null) return;
+            using var iterator = snapshot.OpenCursor();
+            for (iterator.Seek([KeyValueKeys.Event]); iterator.Valid; iterator.Next())
             {
-                var key = iterator.GetKeySpan();
-                if (key.Length != 9 || key[0] != RocksDbKeys.Event) break;
-                if (EventReader.ParseStored(iterator.Value()).Expiration is { } expiresAt)
-                    batch.Put(RocksDbKeys.ExpiringKey(expiresAt, RocksDbKeys.PositionOfEventKey(key)), Array.Empty<byte>());
+                var key = iterator.Key;
+                if (key.Length != 9 || key[0] != KeyValueKeys.Event) break;
+                if (EventReader.ParseStored(iterator.Value.ToArray()).Expiration is { } expiresAt)
+                    pending.Add((KeyValueKeys.ExpiringKey(expiresAt, KeyValueKeys.PositionOfEventKey(key)), []));
             }
         }
-        batch.Put(RocksDbKeys.ExpirationsIndexed, new byte[] { 1 });
-        db.Write(batch, new WriteOptions().SetSync(true));
+        pending.Add((KeyValueKeys.ExpirationsIndexed, [1]));
+        Write(db, pending);
+    }
+
+    private static void Write(IKeyValueEngine db, List<(byte[] Key, byte[] Value)> entries)
+    {
+        while (true)
+        {
+            using var batch = db.OpenBatch();
+            try
+            {
+                foreach (var (key, value) in entries) batch.Put(key, value);
+                batch.Commit();
+                return;
+            }
+            catch (KeyValueFullException)
+            {
+                batch.Abandon();
+            }
+            db.MakeRoom();
+        }
     }
 }

@@ -1,18 +1,18 @@
 using NostrRelay.Protocol;
 
-namespace NostrRelay.Storage.RocksDb;
+namespace NostrRelay.Storage.KeyValue;
 
 /// <summary>
 /// Which index a filter (without ids) is read from: one key prefix per value of its most selective condition,
 /// each scanned newest first and merged. Authors (with their kinds, while the pairs are few), else the tag
 /// condition with the fewest values when it has fewer than the authors, else kinds, else everything by created_at.
 /// </summary>
-internal sealed class RocksDbScanPlan
+internal sealed class KeyValueScanPlan
 {
     /// <summary>Past this many (author, kind) pairs, scan by author and check kinds on each event instead.</summary>
     private const int MaxPairPrefixes = 256;
 
-    private RocksDbScanPlan(byte[][] prefixes, bool exact)
+    private KeyValueScanPlan(byte[][] prefixes, bool exact)
     {
         Prefixes = prefixes;
         Exact = exact;
@@ -27,22 +27,22 @@ internal sealed class RocksDbScanPlan
     /// </summary>
     public bool Exact { get; }
 
-    public static RocksDbScanPlan For(Filter filter)
+    public static KeyValueScanPlan For(Filter filter)
     {
         var plan = ForConditions(filter);
         if (SearchQuery.Parse(filter.Search ?? "") is not { IsEmpty: false } search) return plan;
         // NIP-50: the words are checked on every event. Unless authors or a tag narrow the scan, read the postings of
         // the query's longest word (usually its rarest) instead of a kind or of everything.
-        if (plan.Prefixes.Length > 0 && (plan.Prefixes[0][0] is RocksDbKeys.ByKind or RocksDbKeys.ByCreatedAt))
+        if (plan.Prefixes.Length > 0 && (plan.Prefixes[0][0] is KeyValueKeys.ByKind or KeyValueKeys.ByCreatedAt))
         {
             var longest = search.Terms[0];
             foreach (var term in search.Terms) if (term.Length > longest.Length) longest = term;
-            return new RocksDbScanPlan([RocksDbKeys.WordPrefix(longest)], exact: false);
+            return new KeyValueScanPlan([KeyValueKeys.WordPrefix(longest)], exact: false);
         }
-        return new RocksDbScanPlan(plan.Prefixes, exact: false);
+        return new KeyValueScanPlan(plan.Prefixes, exact: false);
     }
 
-    private static RocksDbScanPlan ForConditions(Filter filter)
+    private static KeyValueScanPlan ForConditions(Filter filter)
     {
         var tagCondition = SmallestTagCondition(filter.Tags);
         var authorCount = filter.Authors?.Length ?? int.MaxValue;
@@ -51,8 +51,8 @@ internal sealed class RocksDbScanPlan
             var values = new HashSet<string>(tagCondition.Values, StringComparer.Ordinal);
             var prefixes = new byte[values.Count][];
             var i = 0;
-            foreach (var value in values) prefixes[i++] = RocksDbKeys.TagPrefix(tagCondition.Name, value);
-            return new RocksDbScanPlan(prefixes, exact: false);
+            foreach (var value in values) prefixes[i++] = KeyValueKeys.TagPrefix(tagCondition.Name, value);
+            return new KeyValueScanPlan(prefixes, exact: false);
         }
         if (filter.Authors is { } authors)
         {
@@ -61,29 +61,29 @@ internal sealed class RocksDbScanPlan
             foreach (var author in authors)
             {
                 var pubkey = new byte[32];
-                if (seen.Add(author) && RocksDbKeys.TryHex32(author, pubkey)) pubkeys.Add(pubkey);   // other strings match no stored event
+                if (seen.Add(author) && KeyValueKeys.TryHex32(author, pubkey)) pubkeys.Add(pubkey);   // other strings match no stored event
             }
             var kinds = filter.Kinds is null ? null : new HashSet<int>(filter.Kinds);
             if (kinds is not null && (long)pubkeys.Count * kinds.Count <= MaxPairPrefixes)
             {
                 var pairs = new List<byte[]>(pubkeys.Count * kinds.Count);
                 foreach (var pubkey in pubkeys)
-                    foreach (var kind in kinds) pairs.Add(RocksDbKeys.PubkeyKindPrefix(pubkey, kind));
-                return new RocksDbScanPlan(pairs.ToArray(), exact: filter.Tags is null);
+                    foreach (var kind in kinds) pairs.Add(KeyValueKeys.PubkeyKindPrefix(pubkey, kind));
+                return new KeyValueScanPlan(pairs.ToArray(), exact: filter.Tags is null);
             }
             var byAuthor = new byte[pubkeys.Count][];
-            for (var i = 0; i < byAuthor.Length; i++) byAuthor[i] = RocksDbKeys.PubkeyPrefix(pubkeys[i]);
-            return new RocksDbScanPlan(byAuthor, exact: filter.Kinds is null && filter.Tags is null);
+            for (var i = 0; i < byAuthor.Length; i++) byAuthor[i] = KeyValueKeys.PubkeyPrefix(pubkeys[i]);
+            return new KeyValueScanPlan(byAuthor, exact: filter.Kinds is null && filter.Tags is null);
         }
         if (filter.Kinds is { } kindList)
         {
             var distinct = new HashSet<int>(kindList);
             var prefixes = new byte[distinct.Count][];
             var i = 0;
-            foreach (var kind in distinct) prefixes[i++] = RocksDbKeys.KindPrefix(kind);
-            return new RocksDbScanPlan(prefixes, exact: true);
+            foreach (var kind in distinct) prefixes[i++] = KeyValueKeys.KindPrefix(kind);
+            return new KeyValueScanPlan(prefixes, exact: true);
         }
-        return new RocksDbScanPlan([RocksDbKeys.CreatedAtPrefix], exact: true);
+        return new KeyValueScanPlan([KeyValueKeys.CreatedAtPrefix], exact: true);
     }
 
     private static TagFilter? SmallestTagCondition(TagFilter[]? tags)

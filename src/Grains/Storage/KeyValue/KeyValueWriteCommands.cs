@@ -1,41 +1,39 @@
 using NostrRelay.Protocol;
 using NostrRelay.Storage.Writing;
-using RocksDbSharp;
-using NativeRocksDb = RocksDbSharp.RocksDb;
 
-namespace NostrRelay.Storage.RocksDb;
+namespace NostrRelay.Storage.KeyValue;
 
 /// <summary>
-/// <see cref="IWriteTransaction"/> in RocksDB: what the writer thread does to the database, one batch at a time. Every change goes into one indexed write
-/// batch, and every read here looks through that batch to the committed data, so a check sees what earlier
-/// writes of the same batch did before anything is committed. Used by the writer thread only.
+/// <see cref="IWriteTransaction"/> in an ordered key-value engine: what the writer thread does to the database, one
+/// batch at a time. Every change goes into the engine's batch, and every read here looks through that batch to the
+/// committed data, so a check sees what earlier writes of the same batch did before anything is committed. Used by
+/// the writer thread only.
 /// </summary>
-internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
+internal sealed class KeyValueWriteCommands : IWriteTransaction, IDisposable
 {
-    private readonly NativeRocksDb _db;
-    private readonly WriteBatchWithIndex _batch = new(reservedBytes: 0, overwriteKeys: true);
-    private readonly ReadOptions _read = new();
-    private readonly WriteOptions _durable = new WriteOptions().SetSync(true);
+    private readonly IKeyValueEngine _db;
+    private IKeyValueBatch _batch;
     private long _committedPosition;
     private long _lastPosition;
     private long _positionAtSavePoint;
-    // Deletion requests put in the open batch: a scan of the database does not see them yet.
+    // Deletion requests put in the open batch: a scan of the database may not see them yet.
     private readonly List<NostrEvent> _batchDeletionRequests = [];
-    // One iterator over what was committed before this batch, made on the first deletion check and reused by the
-    // rest: a new iterator per save costs more than the seek it makes.
-    private Iterator? _committed;
     private readonly DeletionFilter _deletionFilter = new();
     private int _deletionRequestsAtSavePoint;
 
-    public RocksDbWriteCommands(NativeRocksDb db)
+    public KeyValueWriteCommands(IKeyValueEngine db)
     {
         _db = db;
-        var last = db.Get(RocksDbKeys.LastPosition);
-        _committedPosition = _lastPosition = last is null ? 0 : RocksDbKeys.ReadInt64(last);
-        var requests = RocksDbKeys.KindPrefix(DeletionRules.DeletionRequestKind);
-        using var iterator = db.NewIterator();
-        for (iterator.Seek(requests); iterator.Valid() && iterator.GetKeySpan().StartsWith(requests); iterator.Next())
-            if (db.Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(iterator.Value()))) is { } json) _deletionFilter.Add(EventReader.ParseStored(json));
+        using (var snapshot = db.OpenSnapshot())
+        {
+            var last = snapshot.Get(KeyValueKeys.LastPosition);
+            _committedPosition = _lastPosition = last is null ? 0 : KeyValueKeys.ReadInt64(last);
+            var requests = KeyValueKeys.KindPrefix(DeletionRules.DeletionRequestKind);
+            using var iterator = snapshot.OpenCursor();
+            for (iterator.Seek(requests); iterator.Valid && iterator.Key.StartsWith(requests); iterator.Next())
+                if (snapshot.Get(KeyValueKeys.EventKey(KeyValueKeys.ReadInt64(iterator.Value))) is { } json) _deletionFilter.Add(EventReader.ParseStored(json));
+        }
+        _batch = db.OpenBatch();
     }
 
     /// <summary>Marks where the next write starts, so that a write that throws can be undone alone.</summary>
@@ -46,6 +44,9 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         _deletionRequestsAtSavePoint = _batchDeletionRequests.Count;
     }
 
+    /// <summary>The write since the save point went well: its changes stay in the batch.</summary>
+    public void ReleaseSavePoint() => _batch.ReleaseSavePoint();
+
     public void RollbackToSavePoint()
     {
         _batch.RollbackToSavePoint();
@@ -53,53 +54,55 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
         _batchDeletionRequests.RemoveRange(_deletionRequestsAtSavePoint, _batchDeletionRequests.Count - _deletionRequestsAtSavePoint);
     }
 
-    /// <summary>Writes the batch with a synced WAL: when this returns, the batch survives a crash or power loss.</summary>
+    /// <summary>Writes the batch durably: when this returns, the batch survives a crash or power loss.</summary>
     public void Commit()
     {
-        if (_lastPosition != _committedPosition) _batch.Put(RocksDbKeys.LastPosition, RocksDbKeys.Int64Value(_lastPosition));
-        if (_batch.Count() > 0) _db.Write(_batch, _durable);
+        if (_lastPosition != _committedPosition) _batch.Put(KeyValueKeys.LastPosition, KeyValueKeys.Int64Value(_lastPosition));
+        _batch.Commit();
         _committedPosition = _lastPosition;
-        _batch.Clear();
         EndBatch();
     }
 
-    /// <summary>Drops everything the batch holds; nothing of it was written.</summary>
+    /// <summary>Drops everything the batch holds; nothing of it was written. The next batch starts afresh.</summary>
     public void Abandon()
     {
-        _batch.Clear();
+        _batch.Abandon();
         _lastPosition = _committedPosition;
         EndBatch();
     }
 
-    private void EndBatch()
+    /// <summary>After <see cref="Abandon"/> on a full engine: lets it make room, with no batch open.</summary>
+    public void MakeRoom()
     {
-        _batchDeletionRequests.Clear();
-        _committed?.Dispose();
-        _committed = null;
+        _batch.Dispose();
+        _db.MakeRoom();
+        _batch = _db.OpenBatch();
     }
 
-    private byte[]? Get(byte[] key) => _batch.Get(_db, key, null, _read);
+    private void EndBatch() => _batchDeletionRequests.Clear();
+
+    private byte[]? Get(byte[] key) => _batch.Get(key);
 
     public StoredRow? FindById(string id)
     {
         Span<byte> id32 = stackalloc byte[32];
-        if (!RocksDbKeys.TryHex32(id, id32)) return null;   // no stored event has such an id
-        if (Get(RocksDbKeys.IdKey(id32)) is not { } idValue) return null;
-        var position = RocksDbKeys.ReadInt64(idValue);
-        var json = Get(RocksDbKeys.EventKey(position)) ?? throw new InvalidDataException($"id {id} points at missing event {position}");
+        if (!KeyValueKeys.TryHex32(id, id32)) return null;   // no stored event has such an id
+        if (Get(KeyValueKeys.IdKey(id32)) is not { } idValue) return null;
+        var position = KeyValueKeys.ReadInt64(idValue);
+        var json = Get(KeyValueKeys.EventKey(position)) ?? throw new InvalidDataException($"id {id} points at missing event {position}");
         return new StoredRow(position, EventReader.ParseStored(json));
     }
 
-    public long Head(string stream) => Get(RocksDbKeys.StreamKey(stream)) is { } value ? RocksDbKeys.ReadInt64(value) : 0;
+    public long Head(string stream) => Get(KeyValueKeys.StreamKey(stream)) is { } value ? KeyValueKeys.ReadInt64(value) : 0;
 
     public IReadOnlyList<StoredRow> Holders(string address)
     {
         var holders = new List<StoredRow>(1);
-        if (Get(RocksDbKeys.AddressKey(address)) is not { } positions) return holders;
+        if (Get(KeyValueKeys.AddressKey(address)) is not { } positions) return holders;
         for (var offset = 0; offset < positions.Length; offset += 8)
         {
-            var position = RocksDbKeys.ReadInt64(positions.AsSpan(offset));
-            var json = Get(RocksDbKeys.EventKey(position)) ?? throw new InvalidDataException($"address entry points at missing event {position}");
+            var position = KeyValueKeys.ReadInt64(positions.AsSpan(offset));
+            var json = Get(KeyValueKeys.EventKey(position)) ?? throw new InvalidDataException($"address entry points at missing event {position}");
             var holder = EventReader.ParseStored(json);
             if (holder.Address == address) holders.Add(new StoredRow(position, holder));   // else: another address with the same hash
         }
@@ -111,29 +114,29 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     {
         Span<byte> id32 = stackalloc byte[32];
         Span<byte> pubkey32 = stackalloc byte[32];
-        if (!RocksDbKeys.TryHex32(evt.Id, id32)) throw new ArgumentException("the id must be 64 lowercase hex characters", nameof(evt));
-        if (!RocksDbKeys.TryHex32(evt.Pubkey, pubkey32)) throw new ArgumentException("the pubkey must be 64 lowercase hex characters", nameof(evt));
+        if (!KeyValueKeys.TryHex32(evt.Id, id32)) throw new ArgumentException("the id must be 64 lowercase hex characters", nameof(evt));
+        if (!KeyValueKeys.TryHex32(evt.Pubkey, pubkey32)) throw new ArgumentException("the pubkey must be 64 lowercase hex characters", nameof(evt));
         // The head moves with every insert, so a taken (stream, version) means a damaged head: refuse rather than overwrite.
-        if (Get(RocksDbKeys.StreamVersionKey(stream, version)) is not null)
+        if (Get(KeyValueKeys.StreamVersionKey(stream, version)) is not null)
             throw new InvalidDataException($"stream {stream} already holds version {version} above its head");
         var position = ++_lastPosition;
-        var positionValue = RocksDbKeys.Int64Value(position);
-        _batch.Put(RocksDbKeys.EventKey(position), evt.Json);
-        _batch.Put(RocksDbKeys.IdKey(id32), RocksDbKeys.IdValue(position, version, stream));
-        _batch.Put(RocksDbKeys.StreamVersionKey(stream, version), positionValue);
-        _batch.Put(RocksDbKeys.StreamKey(stream), RocksDbKeys.Int64Value(version));
+        var positionValue = KeyValueKeys.Int64Value(position);
+        _batch.Put(KeyValueKeys.EventKey(position), evt.Json);
+        _batch.Put(KeyValueKeys.IdKey(id32), KeyValueKeys.IdValue(position, version, stream));
+        _batch.Put(KeyValueKeys.StreamVersionKey(stream, version), positionValue);
+        _batch.Put(KeyValueKeys.StreamKey(stream), KeyValueKeys.Int64Value(version));
         // Every index but the word index holds the kind and pubkey beside the position: a COUNT's or a negentropy
-        // session's keys come from the index alone (RocksDbKeyCheck). A search reads its candidates in full anyway.
-        var keyValue = RocksDbKeys.TagValue(position, evt.Kind, pubkey32);
-        foreach (var key in RocksDbKeys.IndexKeys(evt, id32, pubkey32))
-            _batch.Put(key, key[0] == RocksDbKeys.ByWord ? positionValue : keyValue);
+        // session's keys come from the index alone (KeyValueKeyCheck). A search reads its candidates in full anyway.
+        var keyValue = KeyValueKeys.TagValue(position, evt.Kind, pubkey32);
+        foreach (var key in KeyValueKeys.IndexKeys(evt, id32, pubkey32))
+            _batch.Put(key, key[0] == KeyValueKeys.ByWord ? positionValue : keyValue);
         if (evt.Address is { } address)
         {
-            var addressKey = RocksDbKeys.AddressKey(address);
+            var addressKey = KeyValueKeys.AddressKey(address);
             var holders = Get(addressKey) ?? [];
             _batch.Put(addressKey, (byte[])[.. holders, .. positionValue]);
         }
-        if (evt.Expiration is { } expiresAt) _batch.Put(RocksDbKeys.ExpiringKey(expiresAt, position), Array.Empty<byte>());
+        if (evt.Expiration is { } expiresAt) _batch.Put(KeyValueKeys.ExpiringKey(expiresAt, position), Array.Empty<byte>());
         if (evt.Kind == DeletionRules.DeletionRequestKind) _batchDeletionRequests.Add(evt);
         _deletionFilter.Add(evt);
         owner.Inserted(position);
@@ -147,18 +150,34 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     {
         if (!_deletionFilter.MayName(tag, value)) return [];
         List<DeletionMark>? marks = null;
-        var prefix = RocksDbKeys.TagPrefix(tag, value);
-        var iterator = _committed ??= _db.NewIterator(null, _read);
-        for (iterator.Seek(prefix); iterator.Valid(); iterator.Next())
+        var prefix = KeyValueKeys.TagPrefix(tag, value);
+        var hits = new List<long>();
+        using (var iterator = _batch.OpenCursor())
         {
-            var key = iterator.GetKeySpan();
-            if (!key.StartsWith(prefix)) break;
-            if (RocksDbKeys.CreatedAtOfOrder(key[prefix.Length..]) < since) break;
-            if (Get(RocksDbKeys.EventKey(RocksDbKeys.ReadInt64(iterator.Value()))) is not { } json) continue;
-            AddIfNamed(ref marks, EventReader.ParseStored(json), tag, value, since);
+            for (iterator.Seek(prefix); iterator.Valid; iterator.Next())
+            {
+                var key = iterator.Key;
+                if (!key.StartsWith(prefix)) break;
+                if (KeyValueKeys.CreatedAtOfOrder(key[prefix.Length..]) < since) break;
+                hits.Add(KeyValueKeys.ReadInt64(iterator.Value));
+            }
+        }
+        foreach (var position in hits)
+        {
+            if (Get(KeyValueKeys.EventKey(position)) is not { } json) continue;
+            var request = EventReader.ParseStored(json);
+            // An engine whose cursor sees the batch finds the batch's own requests here too: they are added below.
+            if (!ContainsPending(request.Id)) AddIfNamed(ref marks, request, tag, value, since);
         }
         foreach (var pending in _batchDeletionRequests) AddIfNamed(ref marks, pending, tag, value, since);
         return marks ?? (IReadOnlyList<DeletionMark>)[];
+    }
+
+    private bool ContainsPending(string id)
+    {
+        foreach (var pending in _batchDeletionRequests)
+            if (pending.Id == id) return true;
+        return false;
     }
 
     /// <summary>The tag index keys a hash of the value: the event itself says whether it really names it.</summary>
@@ -183,22 +202,22 @@ internal sealed class RocksDbWriteCommands : IWriteTransaction, IDisposable
     {
         Span<byte> id32 = stackalloc byte[32];
         Span<byte> pubkey32 = stackalloc byte[32];
-        if (!RocksDbKeys.TryHex32(stored.Id, id32) || !RocksDbKeys.TryHex32(stored.Pubkey, pubkey32))
+        if (!KeyValueKeys.TryHex32(stored.Id, id32) || !KeyValueKeys.TryHex32(stored.Pubkey, pubkey32))
             throw new InvalidDataException($"stored event {position} has no hex id or pubkey");
-        var idKey = RocksDbKeys.IdKey(id32);
-        var (_, version, stream) = RocksDbKeys.ReadIdValue(Get(idKey) ?? throw new InvalidDataException($"event {position} has no id entry"));
-        foreach (var key in RocksDbKeys.IndexKeys(stored, id32, pubkey32)) _batch.Delete(key);
-        _batch.Delete(RocksDbKeys.StreamVersionKey(stream, version));
+        var idKey = KeyValueKeys.IdKey(id32);
+        var (_, version, stream) = KeyValueKeys.ReadIdValue(Get(idKey) ?? throw new InvalidDataException($"event {position} has no id entry"));
+        foreach (var key in KeyValueKeys.IndexKeys(stored, id32, pubkey32)) _batch.Delete(key);
+        _batch.Delete(KeyValueKeys.StreamVersionKey(stream, version));
         _batch.Delete(idKey);
-        _batch.Delete(RocksDbKeys.EventKey(position));
-        if (stored.Expiration is { } expiresAt) _batch.Delete(RocksDbKeys.ExpiringKey(expiresAt, position));
+        _batch.Delete(KeyValueKeys.EventKey(position));
+        if (stored.Expiration is { } expiresAt) _batch.Delete(KeyValueKeys.ExpiringKey(expiresAt, position));
         if (stored.Address is { } address)
         {
-            var addressKey = RocksDbKeys.AddressKey(address);
+            var addressKey = KeyValueKeys.AddressKey(address);
             var holders = Get(addressKey) ?? [];
             var kept = new List<byte>(holders.Length);
             for (var offset = 0; offset < holders.Length; offset += 8)
-                if (RocksDbKeys.ReadInt64(holders.AsSpan(offset)) != position) kept.AddRange(holders.AsSpan(offset, 8));
+                if (KeyValueKeys.ReadInt64(holders.AsSpan(offset)) != position) kept.AddRange(holders.AsSpan(offset, 8));
             if (kept.Count == 0) _batch.Delete(addressKey);
             else _batch.Put(addressKey, kept.ToArray());
         }
