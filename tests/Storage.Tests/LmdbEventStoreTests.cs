@@ -97,20 +97,54 @@ public sealed class LmdbEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
-    public async Task a_read_only_store_beside_the_writer_reads_what_it_commits()
+    public async Task a_read_only_store_reads_the_environment_and_refuses_writes()
     {
+        // LMDB allows one open of an environment per process: the sync command that reads beside a running relay is a
+        // process of its own. Here the writer is closed first.
         var options = NewOptions();
         var alice = TestEvents.Pubkey("alice");
-        await using var writer = new LmdbEventStore(options);
-        await writer.InitAsync();
-        await writer.SaveAsync(TestEvents.Create(alice, 100), alice, 0);
+        await using (var writer = new LmdbEventStore(options))
+        {
+            await writer.InitAsync();
+            await writer.SaveAsync(TestEvents.Create(alice, 100), alice, 0);
+            await writer.SaveAsync(TestEvents.Create(alice, 101), alice, 1);
+        }
 
         await using var reader = new LmdbEventStore(new LmdbEventStoreOptions { Path = options.Path, ReadOnly = true });
         await reader.InitAsync();
-        Assert.Equal(1, await reader.CountAsync(Filter.Everything));
-        await writer.SaveAsync(TestEvents.Create(alice, 101), alice, 1);
         Assert.Equal(2, await reader.CountAsync(Filter.Everything));
+        Assert.Equal(2, await reader.ReadStreamHeadAsync(alice));
         await Assert.ThrowsAsync<InvalidOperationException>(() => reader.SaveAsync(TestEvents.Create(alice, 102), alice, 2));
+    }
+
+    [Fact]
+    public async Task an_environment_that_grew_opens_at_the_size_it_grew_to()
+    {
+        var options = NewOptions(mapSize: 1L << 20);
+        var padding = new string('y', 8192);
+        var authors = Enumerable.Range(0, 300).Select(i => TestEvents.Pubkey($"big {i}")).ToArray();
+        await using (var store = new LmdbEventStore(options))
+        {
+            await store.InitAsync();
+            await Task.WhenAll(authors.Select(a => store.SaveAsync(TestEvents.Create(a, 100, content: padding), a, 0)));
+        }
+        var grownTo = MapSizeOf(options.Path);
+        Assert.True(grownTo > 1L << 20, $"the map did not grow ({grownTo} bytes)");
+
+        await using var reopened = new LmdbEventStore(options);
+        await reopened.InitAsync();
+        Assert.Equal(grownTo, MapSizeOf(options.Path));
+        Assert.Equal(300, await reopened.CountAsync(Filter.Everything));
+    }
+
+    /// <summary>The map size an environment records (LMDB's meta page: the map size follows the magic, version and address).</summary>
+    private static long MapSizeOf(string directory)
+    {
+        using var file = new FileStream(Path.Combine(directory, "data.mdb"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        Span<byte> page = stackalloc byte[64];
+        file.ReadExactly(page);
+        // Page header (16 bytes), then MDB_meta: magic (4), version (4), address (8), map size (8).
+        return BitConverter.ToInt64(page[32..40]);
     }
 
     [Fact]

@@ -11,6 +11,9 @@ internal interface IKeyValueEngine : IDisposable
     /// <summary>A consistent view of what is committed now; dispose it soon, as it holds old data back.</summary>
     IKeyValueSnapshot OpenSnapshot();
 
+    /// <summary>One committed value, copied; null when there is none. Cheaper than a snapshot for a single read.</summary>
+    byte[]? Get(byte[] key);
+
     /// <summary>The writer's batch. Only one is open at a time, on the writer's thread.</summary>
     IKeyValueBatch OpenBatch();
 

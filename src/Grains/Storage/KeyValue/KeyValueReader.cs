@@ -137,11 +137,8 @@ internal static class KeyValueReader
         }
     }
 
-    public static long ReadHead(IKeyValueEngine db, string stream)
-    {
-        using var snapshot = db.OpenSnapshot();
-        return snapshot.Get(KeyValueKeys.StreamKey(stream)) is { } value ? KeyValueKeys.ReadInt64(value) : 0;
-    }
+    public static long ReadHead(IKeyValueEngine db, string stream) =>
+        db.Get(KeyValueKeys.StreamKey(stream)) is { } value ? KeyValueKeys.ReadInt64(value) : 0;
 
     /// <summary>Where a scan starts: at <paramref name="until"/> (inclusive), or at the resume point when that is later in scan order.</summary>
     private static byte[] StartOrder(long? until, byte[]? after)

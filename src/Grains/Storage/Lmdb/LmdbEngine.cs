@@ -24,6 +24,7 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
     private readonly bool _readOnly;
     private IntPtr _env;
     private uint _dbi;
+    private bool _broken;
 
     public LmdbEngine(string path, long mapSizeBytes, bool readOnly)
     {
@@ -35,12 +36,20 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
         try
         {
             _lmdb.Check(_lmdb.EnvSetMaxReaders(env, MaxReaders), "env_set_maxreaders");
-            // An environment already larger keeps its size: LMDB takes the larger of this and what the file records.
             _lmdb.Check(_lmdb.EnvSetMapSize(env, (nuint)mapSizeBytes), "env_set_mapsize");
             if (!readOnly) Directory.CreateDirectory(path);
             var flags = LmdbNative.NoThreadLocalStorage | LmdbNative.NoReadAhead | (readOnly ? LmdbNative.ReadOnly : 0);
             fixed (byte* directory = NullTerminated(path))
                 _lmdb.Check(_lmdb.EnvOpen(env, directory, flags, 0b110_100_100), $"env_open {path}");
+            // LMDB opens with the size asked for, raised only to the space in use; the size an environment grew to is
+            // recorded in it. Take the larger of the two, so a store that grew does not start each run full.
+            LmdbNative.EnvInfo info;
+            _lmdb.Check(_lmdb.EnvSetMapSize(env, 0), "env_set_mapsize");
+            _lmdb.Check(_lmdb.EnvInfoOf(env, &info), "env_info");
+            if ((long)info.MapSize < mapSizeBytes) _lmdb.Check(_lmdb.EnvSetMapSize(env, (nuint)mapSizeBytes), "env_set_mapsize");
+            // Reader slots a crashed process left would keep old pages from being reused.
+            int dead;
+            _lmdb.Check(_lmdb.ReaderCheck(env, &dead), "reader_check");
             IntPtr txn;
             _lmdb.Check(_lmdb.TxnBegin(env, IntPtr.Zero, readOnly ? LmdbNative.ReadOnly : 0, &txn), "txn_begin");
             uint dbi;
@@ -77,6 +86,11 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
         while (true)
         {
             _room.EnterReadLock();
+            if (_broken)
+            {
+                _room.ExitReadLock();
+                ThrowIfBroken();
+            }
             IntPtr txn;
             var code = _lmdb.TxnBegin(_env, IntPtr.Zero, LmdbNative.ReadOnly, &txn);
             if (code == 0) return new Snapshot(this, txn);
@@ -91,19 +105,43 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
 
     public IKeyValueBatch OpenBatch() => new Batch(this);
 
-    /// <summary>Doubles the map, once no read transaction of this process is open and no batch is.</summary>
+    /// <summary>
+    /// Doubles the map, once no read transaction of this process is open and no batch is. LMDB unmaps the old map before
+    /// it maps the new one, so a failed grow (address space refused) leaves no map: the engine then refuses every
+    /// transaction rather than read freed memory.
+    /// </summary>
     public void MakeRoom()
     {
         _room.EnterWriteLock();
         try
         {
+            ThrowIfBroken();
+            int dead;
+            _lmdb.Check(_lmdb.ReaderCheck(_env, &dead), "reader_check");
             var size = MapSize;
-            _lmdb.Check(_lmdb.EnvSetMapSize(_env, (nuint)(size * 2)), "env_set_mapsize");
+            var grown = _lmdb.EnvSetMapSize(_env, (nuint)(size * 2));
+            if (grown != 0)
+            {
+                _broken = true;
+                _lmdb.Check(grown, "env_set_mapsize");
+            }
         }
         finally
         {
             _room.ExitWriteLock();
         }
+    }
+
+    private void ThrowIfBroken()
+    {
+        if (_broken) throw new IOException("the LMDB map could not grow and is unmapped; restart the relay (and give it address space)");
+    }
+
+    /// <summary>The committed value at the key, in a read transaction of its own.</summary>
+    public byte[]? Get(byte[] key)
+    {
+        using var snapshot = OpenSnapshot();
+        return snapshot.Get(key);
     }
 
     public void Dispose()
@@ -202,6 +240,8 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
     private sealed class Batch(LmdbEngine engine) : IKeyValueBatch
     {
         private IntPtr _root, _child;
+        // A save point's nested transaction begins at the write's first change: a duplicate changes nothing and costs none.
+        private bool _savePointSet;
 
         private IntPtr Current
         {
@@ -211,11 +251,25 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
                 if (_root == IntPtr.Zero)
                 {
                     if (engine._readOnly) throw new InvalidOperationException("this LMDB store is open read-only");
+                    engine.ThrowIfBroken();
                     IntPtr txn;
                     engine._lmdb.Check(engine._lmdb.TxnBegin(engine._env, IntPtr.Zero, 0, &txn), "txn_begin (write)");
                     _root = txn;
                 }
                 return _root;
+            }
+        }
+
+        /// <summary>Where a change goes: the save point's nested transaction, begun now if it is not yet.</summary>
+        private IntPtr Changing
+        {
+            get
+            {
+                var current = Current;
+                if (!_savePointSet || _child != IntPtr.Zero) return current;
+                IntPtr txn;
+                engine._lmdb.Check(engine._lmdb.TxnBegin(engine._env, current, 0, &txn), "txn_begin (nested)");
+                return _child = txn;
             }
         }
 
@@ -225,7 +279,7 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
 
         public void Put(byte[] key, byte[] value)
         {
-            var txn = Current;
+            var txn = Changing;
             fixed (byte* k = key)
             fixed (byte* v = value)
             {
@@ -237,7 +291,7 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
 
         public void Delete(byte[] key)
         {
-            var txn = Current;
+            var txn = Changing;
             fixed (byte* k = key)
             {
                 var keyValue = new LmdbNative.Value { Size = (nuint)key.Length, Data = k };
@@ -249,10 +303,7 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
         public void SetSavePoint()
         {
             EndChild(commit: true);
-            var parent = Current;
-            IntPtr txn;
-            engine._lmdb.Check(engine._lmdb.TxnBegin(engine._env, parent, 0, &txn), "txn_begin (nested)");
-            _child = txn;
+            _savePointSet = true;
         }
 
         public void ReleaseSavePoint() => EndChild(commit: true);
@@ -261,6 +312,7 @@ internal sealed unsafe class LmdbEngine : IKeyValueEngine
 
         private void EndChild(bool commit)
         {
+            _savePointSet = false;
             var child = _child;
             if (child == IntPtr.Zero) return;
             _child = IntPtr.Zero;

@@ -7,11 +7,12 @@ public sealed class LmdbEventStoreOptions
     public string Path { get; set; } = "data/relay.lmdb";
 
     /// <summary>
-    /// The map's first size, in bytes. Default 1 GiB. It is address space, not disk: the file grows with the data. A full
-    /// map doubles by itself (the writer waits for open reads, grows it and runs its batch again), so this only sets how
-    /// soon the first growth comes; an environment already larger keeps its size.
+    /// The map's first size, in bytes. Default 1 TiB, as strfry does: it is address space, not memory or disk (the file
+    /// grows with the data), and a map that never fills never makes the writer wait. A full map doubles by itself all the
+    /// same (the writer waits for the open reads, grows it and runs its batch again), and an environment keeps the size it
+    /// grew to. Lower it only where address space is limited (<c>ulimit -v</c>).
     /// </summary>
-    public long MapSizeBytes { get; set; } = 1L << 30;
+    public long MapSizeBytes { get; set; } = 1L << 40;
 
     /// <summary>Most writes committed in one transaction, so with one fsync. Default 512.</summary>
     public int MaxWriteBatch { get; set; } = 512;

@@ -23,6 +23,7 @@ internal sealed unsafe class LmdbNative
     public readonly delegate* unmanaged<IntPtr, byte*, uint, uint, int> EnvOpen;
     public readonly delegate* unmanaged<IntPtr, void> EnvClose;
     public readonly delegate* unmanaged<IntPtr, EnvInfo*, int> EnvInfoOf;
+    public readonly delegate* unmanaged<IntPtr, int*, int> ReaderCheck;
     public readonly delegate* unmanaged<IntPtr, IntPtr, uint, IntPtr*, int> TxnBegin;
     public readonly delegate* unmanaged<IntPtr, int> TxnCommit;
     public readonly delegate* unmanaged<IntPtr, void> TxnAbort;
@@ -43,6 +44,7 @@ internal sealed unsafe class LmdbNative
         EnvOpen = (delegate* unmanaged<IntPtr, byte*, uint, uint, int>)NativeLibrary.GetExport(library, "mdb_env_open");
         EnvClose = (delegate* unmanaged<IntPtr, void>)NativeLibrary.GetExport(library, "mdb_env_close");
         EnvInfoOf = (delegate* unmanaged<IntPtr, EnvInfo*, int>)NativeLibrary.GetExport(library, "mdb_env_info");
+        ReaderCheck = (delegate* unmanaged<IntPtr, int*, int>)NativeLibrary.GetExport(library, "mdb_reader_check");
         TxnBegin = (delegate* unmanaged<IntPtr, IntPtr, uint, IntPtr*, int>)NativeLibrary.GetExport(library, "mdb_txn_begin");
         TxnCommit = (delegate* unmanaged<IntPtr, int>)NativeLibrary.GetExport(library, "mdb_txn_commit");
         TxnAbort = (delegate* unmanaged<IntPtr, void>)NativeLibrary.GetExport(library, "mdb_txn_abort");

@@ -11,6 +11,8 @@ internal sealed class RocksDbEngine(NativeRocksDb db) : IKeyValueEngine
 
     public IKeyValueSnapshot OpenSnapshot() => new Snapshot(db);
 
+    public byte[]? Get(byte[] key) => db.Get(key);
+
     public IKeyValueBatch OpenBatch() => new Batch(db);
 
     /// <summary>RocksDB grows its files as it needs: never full short of the disk.</summary>
