@@ -20,6 +20,8 @@ namespace NostrRelay.Hosting;
 ///            "Shards": [ { "Kinds": [1], "Store": { "Type": "Sqlite", "Path": "data/notes.db" } },
 ///                        { "Kinds": [30023], "Store": { "Type": "Postgres", "ConnectionString": "..." } },
 ///                        { "Store": { "Type": "Sqlite", "Path": "data/rest.db" } } ] }
+/// "Store": { "Type": "Sharded", "Ledger": { "Type": "Postgres", "ConnectionString": "...", "Schema": "ledger" },
+///            "Shards": [ ... ] }     (a ledger every silo of a cluster shares)
 /// "Store": { "Type": "Mirrored",
 ///            "Primary": { "Type": "Sqlite", "Path": "data/relay.db" },
 ///            "Mirrors": [ { "Type": "Sqlite", "Path": "/backup/relay.db" } ] }
@@ -90,7 +92,16 @@ public static class EventStoreFactory
                     if (!store.Exists()) throw new InvalidOperationException($"{shard.Path}: a shard needs a Store section.");
                     parts.Add((kinds, Create(store, contentRoot, loggers, readOnly)));
                 }
-                return new ShardedEventStore(parts, Path.GetFullPath(section["Ledger"] ?? "data/ledger.db", contentRoot));
+                var ledger = section.GetSection("Ledger");
+                if (ledger["Type"] is { } ledgerType)
+                {
+                    if (!string.Equals(ledgerType, "Postgres", StringComparison.OrdinalIgnoreCase))
+                        throw new InvalidOperationException($"{ledger.Path}:Type '{ledgerType}' is not known; a ledger is a Sqlite file (Ledger: \"path\") or Postgres.");
+                    if (string.IsNullOrWhiteSpace(ledger["ConnectionString"]))
+                        throw new InvalidOperationException($"{ledger.Path}:Type is Postgres but {ledger.Path}:ConnectionString is not set.");
+                    return new ShardedEventStore(parts, ledger["ConnectionString"]!, ledger["Schema"] ?? "nostr_ledger");
+                }
+                return new ShardedEventStore(parts, Path.GetFullPath(ledger.Value ?? "data/ledger.db", contentRoot));
             }
             default:
                 throw new InvalidOperationException($"{section.Path}:Type '{options.Type}' is not known; use Sqlite, Postgres, MySql, RocksDb, Lmdb, Memory, Mirrored or Sharded.");

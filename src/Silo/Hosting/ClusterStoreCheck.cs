@@ -45,7 +45,11 @@ internal static class ClusterStoreCheck
                     if (FindLocalStore(mirror) is { } local) return local;
                 return null;
             case "sharded":
-                return $"{store.Path} (Sharded keeps its ledger in a local file)";
+                if (!string.Equals(store["Ledger:Type"], "Postgres", StringComparison.OrdinalIgnoreCase))
+                    return $"{store.Path} (Sharded keeps its ledger in a local file unless Ledger:Type is Postgres)";
+                foreach (var shard in store.GetSection("Shards").GetChildren())
+                    if (FindLocalStore(shard.GetSection("Store")) is { } local) return local;
+                return null;
             default:
                 return $"{store.Path}:Type={type}";
         }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using NostrRelay.Protocol;
+using NostrRelay.Storage.Compositions.Ledger;
 using NostrRelay.Storage.Writing;
 
 namespace NostrRelay.Storage.Compositions;
@@ -8,9 +9,10 @@ namespace NostrRelay.Storage.Compositions;
 /// Events spread over stores by kind (kind 1 here, kind 30023 there, the rest in a default store). Writes go
 /// to the one store their kind routes to; a query asks only the stores that can hold matches and merges their
 /// answers in NIP-01 order with the limit applied once. Streams and the log span the shards through a
-/// <see cref="ShardLedger"/>: it reserves each stream version and draws the global position before the shard
-/// write, so versions stay contiguous and conflicts are caught across shards, and <see cref="ReadAllAsync"/>
-/// reads one gap-free log.
+/// ledger: it reserves each stream version and draws the global position before the shard write, so versions stay
+/// contiguous and conflicts are caught across shards, and <see cref="ReadAllAsync"/> reads one gap-free log. The ledger
+/// is a Sqlite file beside one silo, or tables in PostgreSQL that every silo of a cluster shares; either commits the
+/// ledger writes of concurrent saves in groups.
 /// </summary>
 public sealed class ShardedEventStore : IEventStore
 {
@@ -21,13 +23,26 @@ public sealed class ShardedEventStore : IEventStore
     private readonly IEventStore[] _stores;
     private readonly Dictionary<int, int> _shardOfKind = [];
     private readonly int _defaultShard;
-    private readonly string _ledgerPath;
+    private readonly IShardLedger _ledger;
     private readonly SemaphoreSlim[] _streamLocks = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
-    private ShardLedger? _ledger;
+    private bool _initialised;
 
     /// <param name="shards">Each store with the kinds it holds; exactly one has no kinds: it takes every other kind.</param>
     /// <param name="ledgerPath">The ledger's Sqlite file.</param>
     public ShardedEventStore(IEnumerable<(int[]? Kinds, IEventStore Store)> shards, string ledgerPath)
+        : this(shards, new SqliteShardLedger(ledgerPath))
+    {
+    }
+
+    /// <param name="shards">Each store with the kinds it holds; exactly one has no kinds: it takes every other kind.</param>
+    /// <param name="ledgerConnectionString">A PostgreSQL connection string (Npgsql): the ledger every silo of a cluster shares.</param>
+    /// <param name="ledgerSchema">The schema holding the ledger's tables; created when missing.</param>
+    public ShardedEventStore(IEnumerable<(int[]? Kinds, IEventStore Store)> shards, string ledgerConnectionString, string ledgerSchema)
+        : this(shards, new PostgresShardLedger(ledgerConnectionString, ledgerSchema))
+    {
+    }
+
+    internal ShardedEventStore(IEnumerable<(int[]? Kinds, IEventStore Store)> shards, IShardLedger ledger)
     {
         var list = shards.ToList();
         _stores = list.Select(s => s.Store).ToArray();
@@ -44,17 +59,18 @@ public sealed class ShardedEventStore : IEventStore
                 if (!_shardOfKind.TryAdd(kind, i)) throw new ArgumentException($"kind {kind} is routed to two shards", nameof(shards));
         }
         if (_defaultShard < 0) throw new ArgumentException("one shard must take every kind the others do not list", nameof(shards));
-        _ledgerPath = ledgerPath;
+        _ledger = ledger;
     }
 
-    private ShardLedger Ledger => _ledger ?? throw new InvalidOperationException("call InitAsync before using the store");
+    private IShardLedger Ledger => _initialised ? _ledger : throw new InvalidOperationException("call InitAsync before using the store");
 
     private int Route(int kind) => _shardOfKind.TryGetValue(kind, out var shard) ? shard : _defaultShard;
 
     public async Task InitAsync(CancellationToken cancellationToken = default)
     {
         foreach (var store in _stores) await store.InitAsync(cancellationToken);
-        _ledger ??= new ShardLedger(_ledgerPath);
+        await _ledger.InitAsync(cancellationToken);
+        _initialised = true;
     }
 
     public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
@@ -87,7 +103,7 @@ public sealed class ShardedEventStore : IEventStore
             if (requests != shard && await IsDeletedAsync(requests, evt, cancellationToken)) return SaveResult.Deleted;
             var doomed = evt.Kind == DeletionRules.DeletionRequestKind ? await DoomedAsync(evt, cancellationToken) : null;
             var replaced = replace ? await HoldersAsync(shard, evt, cancellationToken) : null;
-            if (Ledger.Reserve(stream, expectedVersion, index, evt.Id) is not { } position) return SaveResult.VersionConflict;
+            if (await Ledger.ReserveAsync(stream, expectedVersion, index, evt.Id) is not { } position) return SaveResult.VersionConflict;
 
             SaveResult result;
             try
@@ -99,17 +115,18 @@ public sealed class ShardedEventStore : IEventStore
             }
             catch
             {
-                Ledger.Release(position, stream, expectedVersion);
+                await Ledger.ReleaseAsync(position, stream, expectedVersion);
                 throw;
             }
             if (result.Outcome != SaveOutcome.Saved)
             {
-                Ledger.Release(position, stream, expectedVersion);
+                await Ledger.ReleaseAsync(position, stream, expectedVersion);
                 return new SaveResult(result.Outcome);
             }
-            Ledger.MarkStored(position);
+            var marks = new List<Task>(1 + (replaced?.Count ?? 0)) { Ledger.MarkStoredAsync(position) };
             if (replaced is not null)
-                foreach (var id in replaced) Ledger.MarkRemoved(id);
+                foreach (var id in replaced) marks.Add(Ledger.MarkRemovedAsync(id));
+            await Task.WhenAll(marks);
             // The request's own shard removed its targets with it; targets in other shards go now.
             if (doomed is not null) await RemoveDoomedAsync(doomed, shard);
             return new SaveResult(SaveOutcome.Saved, expectedVersion + 1, position);
@@ -141,7 +158,7 @@ public sealed class ShardedEventStore : IEventStore
         foreach (var (holder, id) in doomed)
         {
             if (holder != requestShard) await holder.DeleteAsync(id, CancellationToken.None);
-            Ledger.MarkRemoved(id);
+            await Ledger.MarkRemovedAsync(id);
         }
     }
 
@@ -189,7 +206,7 @@ public sealed class ShardedEventStore : IEventStore
     {
         var deleted = false;
         foreach (var store in _stores) deleted |= await store.DeleteAsync(id, cancellationToken);
-        if (deleted) Ledger.MarkRemoved(id);
+        if (deleted) await Ledger.MarkRemovedAsync(id);
         return deleted;
     }
 
@@ -230,7 +247,7 @@ public sealed class ShardedEventStore : IEventStore
         return shards.Count == 0 ? [_stores[_defaultShard]] : shards;
     }
 
-    public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default) => Task.FromResult(Ledger.Head(stream));
+    public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default) => Ledger.HeadAsync(stream, cancellationToken);
 
     /// <summary>
     /// The ledger in position order, each stored event fetched from its shard. A write still in flight stops the
@@ -243,7 +260,7 @@ public sealed class ShardedEventStore : IEventStore
         var position = afterPosition;
         while (remaining > 0)
         {
-            var entries = Ledger.Read(position, LedgerPage);   // a full page: removed entries do not count toward max
+            var entries = await Ledger.ReadAsync(position, LedgerPage, cancellationToken);   // a full page: removed entries do not count toward max
             if (entries.Count == 0) yield break;
             var found = await FetchAsync(entries, cancellationToken);
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -251,7 +268,7 @@ public sealed class ShardedEventStore : IEventStore
             {
                 if (InFlight(entry, now)) yield break;
                 position = entry.Position;
-                if (entry.State != ShardLedger.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
+                if (entry.State != LedgerState.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
                 yield return new StoredEvent(evt, entry.Stream, entry.Version, entry.Position);
                 if (--remaining == 0) yield break;
             }
@@ -273,7 +290,7 @@ public sealed class ShardedEventStore : IEventStore
         while (remaining > 0)
         {
             var take = Math.Min(remaining, LedgerPage);
-            var entries = Ledger.ReadStream(stream, version, take);   // removed entries are left out already
+            var entries = await Ledger.ReadStreamAsync(stream, version, take, cancellationToken);   // removed entries are left out already
             if (entries.Count == 0) yield break;
             var found = await FetchAsync(entries, cancellationToken);
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -282,7 +299,7 @@ public sealed class ShardedEventStore : IEventStore
                 // As in ReadAllAsync: a write in flight becomes this version or is released, so nothing is read past it.
                 if (InFlight(entry, now)) yield break;
                 version = entry.Version;
-                if (entry.State != ShardLedger.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
+                if (entry.State != LedgerState.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
                 yield return new StoredEvent(evt, stream, entry.Version, entry.Position);
                 if (--remaining == 0) yield break;
             }
@@ -292,7 +309,7 @@ public sealed class ShardedEventStore : IEventStore
 
     /// <summary>Pending, and not for so long that a crash must have interrupted it.</summary>
     private static bool InFlight(LedgerEntry entry, long nowMilliseconds) =>
-        entry.State == ShardLedger.Pending && nowMilliseconds - entry.WrittenAtMilliseconds < InFlightWindow.TotalMilliseconds;
+        entry.State == LedgerState.Pending && nowMilliseconds - entry.WrittenAtMilliseconds < InFlightWindow.TotalMilliseconds;
 
     private async Task<Dictionary<string, NostrEvent>> FetchAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
     {
@@ -301,7 +318,7 @@ public sealed class ShardedEventStore : IEventStore
         {
             var ids = new List<string>();
             foreach (var entry in entries)
-                if (entry.Shard == shard && entry.State == ShardLedger.Stored) ids.Add(entry.Id);
+                if (entry.Shard == shard && entry.State == LedgerState.Stored) ids.Add(entry.Id);
             if (ids.Count == 0) continue;
             await foreach (var evt in _stores[shard].QueryAsync(new Filter { Ids = [.. ids] }, cancellationToken)) found[evt.Id] = evt;
         }
@@ -311,7 +328,6 @@ public sealed class ShardedEventStore : IEventStore
     public async ValueTask DisposeAsync()
     {
         foreach (var store in _stores) await store.DisposeAsync();
-        _ledger?.Dispose();
-        _ledger = null;
+        await _ledger.DisposeAsync();
     }
 }
