@@ -284,6 +284,24 @@ static IConfigurationSection Section(string name, string directory)
             settings["S:Shards:1:Store:Type"] = "Sqlite";
             settings["S:Shards:1:Store:Path"] = Path.Combine(directory, "rest.db");
             break;
+        case "sharded-postgres":
+        {
+            // As a cluster shards: kind 1 in one Postgres schema, everything else in another, the ledger in a third.
+            var connection = Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=5432;Username=relay;Password=relay;Database=relay_tests";
+            var id = Guid.NewGuid().ToString("N")[..8];
+            settings["S:Type"] = "Sharded";
+            settings["S:Ledger:Type"] = "Postgres";
+            settings["S:Ledger:ConnectionString"] = connection;
+            settings["S:Ledger:Schema"] = $"bench_{id}_ledger";
+            settings["S:Shards:0:Kinds:0"] = "1";
+            settings["S:Shards:0:Store:Type"] = "Postgres";
+            settings["S:Shards:0:Store:ConnectionString"] = connection;
+            settings["S:Shards:0:Store:Schema"] = $"bench_{id}_notes";
+            settings["S:Shards:1:Store:Type"] = "Postgres";
+            settings["S:Shards:1:Store:ConnectionString"] = connection;
+            settings["S:Shards:1:Store:Schema"] = $"bench_{id}_rest";
+            break;
+        }
         case "postgres":
             settings["S:Type"] = "Postgres";
             settings["S:ConnectionString"] = Environment.GetEnvironmentVariable("RELAY_TEST_POSTGRES")
