@@ -58,6 +58,7 @@ foreach (var scenario in options.Scenarios)
             case BenchmarkOptions.HostileScenario: await HostileScenario.RunAsync(context); break;
             case BenchmarkOptions.NegentropyScenario: await NegentropyScenario.RunAsync(context); break;
             case BenchmarkOptions.VerifyScenario: await VerifyScenario.RunAsync(context); break;
+            case BenchmarkOptions.LogConsumersScenario: await LogConsumersScenario.RunAsync(context); break;
         }
     }
     catch (Exception ex)

@@ -23,13 +23,25 @@ public abstract class RelayTestCluster(short silos) : IAsyncLifetime
         {
             silo.AddRelayGrains();
             silo.Services.AddSingleton(Store);
+            ConfigureSilo(silo);
         });
+        builder.ConfigureClient(ConfigureClient);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
         if (silos > 1) await Cluster.WaitForLivenessToStabilizeAsync();
     }
 
-    public async Task DisposeAsync()
+    /// <summary>What a test's own cluster adds to every silo.</summary>
+    protected virtual void ConfigureSilo(ISiloBuilder silo)
+    {
+    }
+
+    /// <summary>What a test's own cluster adds to the client.</summary>
+    protected virtual void ConfigureClient(IClientBuilder client)
+    {
+    }
+
+    public virtual async Task DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();

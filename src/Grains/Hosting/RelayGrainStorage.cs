@@ -22,30 +22,32 @@ public static class RelayGrainStorage
     /// The "relay" grain storage in PostgreSQL through Orleans' own ADO.NET provider (invariant Npgsql), its table and
     /// queries installed in <paramref name="schema"/> as the silo starts.
     /// </summary>
-    public static ISiloBuilder AddPostgresRelayGrainStorage(this ISiloBuilder silo, string connectionString, string schema)
+    public static ISiloBuilder AddPostgresRelayGrainStorage(this ISiloBuilder silo, string connectionString, string schema, string name = Name)
     {
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new PostgresGrainStorageInstaller(connectionString, schema));
-        return silo.AddAdoNetGrainStorage(Name, options =>
+        return silo.AddAdoNetGrainStorage(name, options =>
         {
             options.Invariant = "Npgsql";
             options.ConnectionString = PostgresGrainStorageSchema.ConnectionStringFor(connectionString, schema);
         });
     }
 
-    public static ISiloBuilder AddRelayGrainStorage(this ISiloBuilder silo, IConfigurationSection relay, string contentRoot)
+    /// <param name="name">The storage's name: "relay" for the relay's own grains; the event log's streams keep their
+    /// explicit subscriptions in one named "PubSubStore" in the same place.</param>
+    public static ISiloBuilder AddRelayGrainStorage(this ISiloBuilder silo, IConfigurationSection relay, string contentRoot, string name = Name)
     {
         var section = relay.GetSection("GrainStorage");
         var storeType = relay["Store:Type"];
         var type = section["Type"]
             ?? (string.Equals(storeType, "Memory", StringComparison.OrdinalIgnoreCase) ? "Memory"
                 : string.Equals(storeType, "Postgres", StringComparison.OrdinalIgnoreCase) ? "Postgres" : "Sqlite");
-        if (string.Equals(type, "Memory", StringComparison.OrdinalIgnoreCase)) return silo.AddMemoryGrainStorage(Name);
+        if (string.Equals(type, "Memory", StringComparison.OrdinalIgnoreCase)) return silo.AddMemoryGrainStorage(name);
         if (string.Equals(type, "Postgres", StringComparison.OrdinalIgnoreCase))
         {
             var connectionString = section["ConnectionString"] ?? relay["Store:ConnectionString"]
                 ?? throw new InvalidOperationException($"{section.Path}: Postgres grain storage needs a ConnectionString (or a Postgres event store's).");
             var schema = section["Schema"] ?? relay["Store:Schema"] ?? "nostr";
-            return silo.AddPostgresRelayGrainStorage(connectionString, schema);
+            return silo.AddPostgresRelayGrainStorage(connectionString, schema, name);
         }
         if (!string.Equals(type, "Sqlite", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"{section.Path}:Type '{type}' is not known; use Sqlite, Postgres or Memory.");
@@ -55,7 +57,7 @@ public static class RelayGrainStorage
             : storeType is null || string.Equals(storeType, "Sqlite", StringComparison.OrdinalIgnoreCase) ? storePath
             : storePath.TrimEnd('/', '\\') + ".grains.db";
         var path = Path.GetFullPath(section["Path"] ?? besideStore ?? "data/relay.db", contentRoot);
-        silo.Services.AddGrainStorage(Name, (_, _) => new SqliteGrainStorage(path));
+        silo.Services.AddGrainStorage(name, (_, _) => new SqliteGrainStorage(path));
         return silo;
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NostrRelay.Expiry;
 using NostrRelay.Hosting;
+using NostrRelay.Streaming;
 using NostrRelay.Silo.Clustering;
 using NostrRelay.Silo.Health;
 using Orleans.Configuration;
@@ -79,6 +80,12 @@ internal static class RelayHost
                 silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout(orleans));
                 silo.AddRelayGrains();
                 silo.AddRelayGrainStorage(relay, builder.Environment.ContentRootPath);
+                var streams = relay.GetSection("EventLogStreams");
+                if (streams.GetValue("Enabled", false))
+                {
+                    silo.AddEventLogStreams(options => streams.Bind(options));
+                    silo.AddRelayGrainStorage(relay, builder.Environment.ContentRootPath, "PubSubStore");
+                }
             });
             health.AddCheck<SiloHealthCheck>("silo", tags: [RelayGatewayExtensions.ReadyTag])
                   .AddCheck<StoreHealthCheck>("store", tags: [RelayGatewayExtensions.ReadyTag]);

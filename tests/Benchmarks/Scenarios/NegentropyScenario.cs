@@ -89,7 +89,7 @@ internal static class NegentropyScenario
     private static string Bytes(long bytes) => bytes >= 1_000_000 ? $"{bytes / 1e6:0.0} MB" : $"{bytes / 1e3:0.0} kB";
 
     /// <summary>Events of 1,000 authors over a year, kind 1, a tag and 100–300 characters of content each.</summary>
-    private static async Task<NostrEvent[]> FillAsync(string path, int size)
+    internal static async Task<NostrEvent[]> FillAsync(string path, int size)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var authors = Enumerable.Range(0, 1_000).Select(a => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(a)))).ToArray();
