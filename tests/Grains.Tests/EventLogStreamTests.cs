@@ -24,7 +24,7 @@ public sealed class EventLogStreamTests : IAsyncLifetime
         protected override void ConfigureSilo(ISiloBuilder silo)
         {
             silo.AddEventLogStreams(options => options.PollPeriod = TimeSpan.FromMilliseconds(20));
-            silo.Services.AddGrainStorage("PubSubStore", (_, _) => new SqliteGrainStorage(pubSubStore));
+            silo.Services.AddGrainStorage("PubSubStore", (services, _) => new SqliteGrainStorage(pubSubStore, services.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>()));
         }
 
         protected override void ConfigureClient(IClientBuilder client) => client.AddEventLogStreams();
@@ -130,6 +130,32 @@ public sealed class EventLogStreamTests : IAsyncLifetime
                 $"position {received[i].Position} came after {received[i - 1].Position} and is not a repeat");
         var byPosition = all.ToDictionary(e => e.Position, e => e.Event.Id);
         Assert.All(received, r => Assert.Equal(byPosition[r.Position], r.Id));
+    }
+
+    [Fact]
+    public async Task a_subscriber_from_the_start_of_a_log_longer_than_the_cache_reads_the_older_part_from_the_store()
+    {
+        // 6,000 events, five of them articles: the cache keeps the newest 4,096, so the first articles come from the store.
+        var kinds = Enumerable.Range(0, 6_000).Select(i => i % 1_300 == 7 ? 30_023 : 1).ToArray();
+        var appended = await AppendAsync(kinds);
+        var articles = appended.Where(e => e.Event.Kind == 30_023).ToList();
+        Assert.Equal(5, articles.Count);
+        await WaitUntilReadAsync(appended[^1].Position);
+
+        var collector = new Collector();
+        await Stream(_cluster.Client, EventLogStreams.OfKind(30_023)).SubscribeAsync(collector, EventLogStreams.From(1));
+        var received = await collector.UntilAsync(articles.Select(e => e.Position), TimeSpan.FromSeconds(30));
+
+        Assert.Equal(articles.Select(e => (e.Position, e.Event.Id)), received);
+    }
+
+    /// <summary>Until the silo reading the log has read up to <paramref name="position"/>.</summary>
+    private async Task WaitUntilReadAsync(long position)
+    {
+        var collector = new Collector();
+        var handle = await Stream(_cluster.Client, EventLogStreams.All).SubscribeAsync(collector, EventLogStreams.From(position));
+        await collector.UntilAsync([position], TimeSpan.FromSeconds(30));
+        await handle.UnsubscribeAsync();
     }
 
     [Fact]

@@ -14,11 +14,17 @@ internal sealed class SqliteGrainStorage : IGrainStorage, IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
     private readonly string _connectionString;
+    private readonly IGrainStorageSerializer? _serializer;
     private readonly SemaphoreSlim _schema = new(1, 1);
     private bool _created;
 
-    public SqliteGrainStorage(string path)
+    /// <param name="serializer">
+    /// Orleans' own (JSON, so the payload stays text) for state whose types System.Text.Json cannot round-trip, such as
+    /// Orleans' stream pub-sub records; null for the relay's own state.
+    /// </param>
+    public SqliteGrainStorage(string path, IGrainStorageSerializer? serializer = null)
     {
+        _serializer = serializer;
         var directory = Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
@@ -40,13 +46,15 @@ internal sealed class SqliteGrainStorage : IGrainStorage, IDisposable
             return;
         }
         grainState.ETag = reader.GetInt64(0).ToString(CultureInfo.InvariantCulture);
-        grainState.State = JsonSerializer.Deserialize<T>(reader.GetString(1), Json) ?? Activator.CreateInstance<T>();
+        var stored = reader.GetString(1);
+        grainState.State = (_serializer is null ? JsonSerializer.Deserialize<T>(stored, Json) : _serializer.Deserialize<T>(BinaryData.FromString(stored)))
+            ?? Activator.CreateInstance<T>();
         grainState.RecordExists = true;
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        var payload = JsonSerializer.Serialize(grainState.State, Json);
+        var payload = _serializer is null ? JsonSerializer.Serialize(grainState.State, Json) : _serializer.Serialize(grainState.State).ToString();
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         if (grainState.ETag is null)

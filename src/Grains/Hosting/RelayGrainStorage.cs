@@ -57,7 +57,9 @@ public static class RelayGrainStorage
             : storeType is null || string.Equals(storeType, "Sqlite", StringComparison.OrdinalIgnoreCase) ? storePath
             : storePath.TrimEnd('/', '\\') + ".grains.db";
         var path = Path.GetFullPath(section["Path"] ?? besideStore ?? "data/relay.db", contentRoot);
-        silo.Services.AddGrainStorage(name, (_, _) => new SqliteGrainStorage(path));
+        // Orleans' own state (stream subscriptions) in Orleans' serializer; the relay's own types in System.Text.Json.
+        silo.Services.AddGrainStorage(name, (services, _) =>
+            new SqliteGrainStorage(path, name == Name ? null : services.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>()));
         return silo;
     }
 }

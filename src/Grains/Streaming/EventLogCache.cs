@@ -82,10 +82,11 @@ internal sealed class EventLogCache(IEventStore store, bool authorStreams) : IQu
             next = Tail + 1;
             return;
         }
-        // Older than the window: a page of the log, read on the agent's turn (Orleans' cursors are synchronous).
+        // Older than the window: a page of the log. Orleans' cursors are synchronous, so the agent's turn waits for it;
+        // the read itself runs on the thread pool, since a store's awaits must not queue behind the turn that waits.
         var windowStart = _count > 0 ? _positions[_start] : Tail + 1;
         var read = 0;
-        foreach (var stored in store.ReadAllAsync(next - 1, StorePage).ToBlockingEnumerable())
+        foreach (var stored in ReadPage(next - 1))
         {
             read++;
             if (stored.Position >= windowStart || stored.Position > Tail) break;
@@ -94,6 +95,22 @@ internal sealed class EventLogCache(IEventStore store, bool authorStreams) : IQu
         }
         // The page ran into the window, or the store had nothing more below it: go on from the window.
         if (read < StorePage || next >= windowStart) next = Math.Max(next, windowStart);
+    }
+
+    /// <summary>A page of the log after <paramref name="after"/>, tried three times before the error reaches Orleans.</summary>
+    private List<StoredEvent> ReadPage(long after)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return Task.Run(async () => await store.ReadAllAsync(after, StorePage).ToListAsync().ConfigureAwait(false)).GetAwaiter().GetResult();
+            }
+            catch (Exception) when (attempt < 3)
+            {
+                Thread.Sleep(100 * attempt);
+            }
+        }
     }
 
     private int FirstAtOrAfter(long position)

@@ -15,7 +15,12 @@ internal sealed class EventLogReceiver(IEventStore store, EventLogStreamOptions 
     private Task? _started;
     private long _after;
 
-    public Task Initialize(TimeSpan timeout) => _started ??= StartAsync();
+    /// <summary>Starts once; a start that failed (the store was down) is tried again by the next poll.</summary>
+    public Task Initialize(TimeSpan timeout)
+    {
+        if (_started is { IsFaulted: true } or { IsCanceled: true }) _started = null;
+        return _started ??= StartAsync();
+    }
 
     private async Task StartAsync() => _after = Math.Max(0, await LastPositionAsync(store).ConfigureAwait(false) - options.ReplayOnStart);
 
@@ -26,14 +31,16 @@ internal sealed class EventLogReceiver(IEventStore store, EventLogStreamOptions 
     {
         await Initialize(TimeSpan.Zero).ConfigureAwait(false);
         var take = maxCount is > 0 and < MaxEventsPerPoll ? maxCount : MaxEventsPerPoll;
-        var messages = new List<IBatchContainer>();
-        await foreach (var stored in store.ReadAllAsync(_after, take, cancellationToken).ConfigureAwait(false))
+        // Read whole before anything moves: a read that fails half way is read again from the same place.
+        var page = await store.ReadAllAsync(_after, take, cancellationToken).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var messages = new List<IBatchContainer>(page.Count * 3);
+        foreach (var stored in page)
         {
             messages.Add(EventLogBatch.Of(EventLogStreams.All, stored.Position, stored.Event));
             messages.Add(EventLogBatch.Of(EventLogStreams.OfKind(stored.Event.Kind), stored.Position, stored.Event));
             if (options.AuthorStreams) messages.Add(EventLogBatch.Of(EventLogStreams.OfAuthor(stored.Event.Pubkey), stored.Position, stored.Event));
-            _after = stored.Position;
         }
+        if (page.Count > 0) _after = page[^1].Position;
         return messages;
     }
 

@@ -13,9 +13,9 @@ public sealed class EventLogStreamOptions
     public bool AuthorStreams { get; set; }
 
     /// <summary>
-    /// Events a queue's pulling agent reads again when it starts (on a silo, or on another after a silo died): they
+    /// Positions a queue's pulling agent reads again when it starts (on a silo, or on another after a silo died): they
     /// register their streams again, so a subscriber of a quiet stream is caught up without waiting for its next event.
-    /// Events a subscriber already has are not delivered twice. Default 1,000.
+    /// Events a subscriber already has are not delivered twice. Default 1,000 positions (deleted events leave gaps in them).
     /// </summary>
     public int ReplayOnStart { get; set; } = 1_000;
 }

@@ -123,9 +123,11 @@ public sealed class ShardedEventStore : IEventStore
                 await Ledger.ReleaseAsync(position, stream, expectedVersion);
                 return new SaveResult(result.Outcome);
             }
-            var marks = new List<Task>(1 + (replaced?.Count ?? 0)) { Ledger.MarkStoredAsync(position) };
+            // The event is in its shard now: its mark must reach the ledger, or readers of the log skip it once it has
+            // been pending for the in-flight window. Marks are idempotent, so a failed one is tried again.
+            var marks = new List<Task>(1 + (replaced?.Count ?? 0)) { UntilMarkedAsync(() => Ledger.MarkStoredAsync(position)) };
             if (replaced is not null)
-                foreach (var id in replaced) marks.Add(Ledger.MarkRemovedAsync(id));
+                foreach (var id in replaced) marks.Add(UntilMarkedAsync(() => Ledger.MarkRemovedAsync(id)));
             await Task.WhenAll(marks);
             // The request's own shard removed its targets with it; targets in other shards go now.
             if (doomed is not null) await RemoveDoomedAsync(doomed, shard);
@@ -134,6 +136,23 @@ public sealed class ShardedEventStore : IEventStore
         finally
         {
             streamLock.Release();
+        }
+    }
+
+    /// <summary>A ledger mark, tried up to five times over about three seconds before its error reaches the caller.</summary>
+    private static async Task UntilMarkedAsync(Func<Task> mark)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await mark();
+                return;
+            }
+            catch (Exception) when (attempt < 5)
+            {
+                await Task.Delay(100 * attempt * attempt);
+            }
         }
     }
 
@@ -158,7 +177,7 @@ public sealed class ShardedEventStore : IEventStore
         foreach (var (holder, id) in doomed)
         {
             if (holder != requestShard) await holder.DeleteAsync(id, CancellationToken.None);
-            await Ledger.MarkRemovedAsync(id);
+            await UntilMarkedAsync(() => Ledger.MarkRemovedAsync(id));
         }
     }
 
@@ -263,10 +282,9 @@ public sealed class ShardedEventStore : IEventStore
             var entries = await Ledger.ReadAsync(position, LedgerPage, cancellationToken);   // a full page: removed entries do not count toward max
             if (entries.Count == 0) yield break;
             var found = await FetchAsync(entries, cancellationToken);
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var entry in entries)
             {
-                if (InFlight(entry, now)) yield break;
+                if (InFlight(entry)) yield break;
                 position = entry.Position;
                 if (entry.State != LedgerState.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
                 yield return new StoredEvent(evt, entry.Stream, entry.Version, entry.Position);
@@ -293,11 +311,10 @@ public sealed class ShardedEventStore : IEventStore
             var entries = await Ledger.ReadStreamAsync(stream, version, take, cancellationToken);   // removed entries are left out already
             if (entries.Count == 0) yield break;
             var found = await FetchAsync(entries, cancellationToken);
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var entry in entries)
             {
                 // As in ReadAllAsync: a write in flight becomes this version or is released, so nothing is read past it.
-                if (InFlight(entry, now)) yield break;
+                if (InFlight(entry)) yield break;
                 version = entry.Version;
                 if (entry.State != LedgerState.Stored || !found.TryGetValue(entry.Id, out var evt)) continue;
                 yield return new StoredEvent(evt, stream, entry.Version, entry.Position);
@@ -308,8 +325,8 @@ public sealed class ShardedEventStore : IEventStore
     }
 
     /// <summary>Pending, and not for so long that a crash must have interrupted it.</summary>
-    private static bool InFlight(LedgerEntry entry, long nowMilliseconds) =>
-        entry.State == LedgerState.Pending && nowMilliseconds - entry.WrittenAtMilliseconds < InFlightWindow.TotalMilliseconds;
+    private static bool InFlight(LedgerEntry entry) =>
+        entry.State == LedgerState.Pending && entry.AgeMilliseconds < InFlightWindow.TotalMilliseconds;
 
     private async Task<Dictionary<string, NostrEvent>> FetchAsync(List<LedgerEntry> entries, CancellationToken cancellationToken)
     {

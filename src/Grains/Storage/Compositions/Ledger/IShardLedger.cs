@@ -16,7 +16,7 @@ internal interface IShardLedger : IAsyncDisposable
     /// <summary>The position reserved for version expected + 1, durable when this returns; null when the head is not <paramref name="expectedVersion"/>.</summary>
     Task<long?> ReserveAsync(string stream, long expectedVersion, int shard, string id);
 
-    /// <summary>The shard refused the write: the reservation goes, and the head returns to where it was.</summary>
+    /// <summary>The shard refused the write: the reservation goes, and the head returns to where it was unless another reservation moved it on.</summary>
     Task ReleaseAsync(long position, string stream, long expectedVersion);
 
     Task MarkStoredAsync(long position);
@@ -36,4 +36,6 @@ internal static class LedgerState
     public const int Pending = 0, Stored = 1, Removed = 2;
 }
 
-internal sealed record LedgerEntry(long Position, string Stream, long Version, int Shard, string Id, int State, long WrittenAtMilliseconds);
+/// <param name="AgeMilliseconds">How long ago the entry was written, by the ledger's own clock (the database's for a
+/// shared ledger), so silos whose clocks differ agree on which pending write a crash left behind.</param>
+internal sealed record LedgerEntry(long Position, string Stream, long Version, int Shard, string Id, int State, long AgeMilliseconds);

@@ -5,7 +5,8 @@ namespace NostrRelay.Storage.Compositions.Ledger;
 /// <summary>
 /// The one writer of a ledger: a dedicated thread takes whatever ledger writes are queued (up to a batch), runs them in
 /// order in one transaction and completes their callers after COMMIT, so concurrent saves of a Sharded store share one
-/// durable commit instead of paying one each. When a batch fails, every write in it fails (none of it committed).
+/// durable commit instead of paying one each. When a batch fails, none of it committed and each write runs again alone,
+/// so only a write at fault fails.
 /// </summary>
 internal abstract class LedgerWriter : IAsyncDisposable
 {
@@ -44,17 +45,39 @@ internal abstract class LedgerWriter : IAsyncDisposable
         while (WaitToRead(reader))
         {
             while (batch.Count < MaxBatch && reader.TryRead(out var write)) batch.Add(write);
-            try
+            if (!TryCommit(batch, out var error))
             {
-                var commit = CommitAsync(batch);
-                if (!commit.IsCompletedSuccessfully) commit.AsTask().GetAwaiter().GetResult();
-                foreach (var write in batch) write.Complete();
-            }
-            catch (Exception e)
-            {
-                foreach (var write in batch) write.Fail(e);
+                if (batch.Count == 1) batch[0].Fail(error!);
+                else
+                {
+                    // One write's fault must not fail the saves queued beside it: each runs again in a transaction of its own.
+                    var single = new List<LedgerWrite>(1);
+                    foreach (var write in batch)
+                    {
+                        single.Add(write);
+                        if (!TryCommit(single, out var alone)) write.Fail(alone!);
+                        single.Clear();
+                    }
+                }
             }
             batch.Clear();
+        }
+    }
+
+    private bool TryCommit(List<LedgerWrite> batch, out Exception? error)
+    {
+        try
+        {
+            var commit = CommitAsync(batch);
+            if (!commit.IsCompletedSuccessfully) commit.AsTask().GetAwaiter().GetResult();
+            foreach (var write in batch) write.Complete();
+            error = null;
+            return true;
+        }
+        catch (Exception e)
+        {
+            error = e;
+            return false;
         }
     }
 

@@ -18,6 +18,9 @@ internal sealed class PostgresShardLedger : LedgerWriter, IShardLedger
 {
     private const int SequencerLockClass = 0x4E_52_4C_47;   // "NRLG"
 
+    /// <summary>The database's clock in milliseconds: silos' clocks may differ, and the in-flight window compares ages.</summary>
+    private const string DatabaseNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _quoted;
     private readonly string _takeLock;
@@ -48,13 +51,13 @@ internal sealed class PostgresShardLedger : LedgerWriter, IShardLedger
                 ON CONFLICT (stream) DO UPDATE SET version = excluded.version),
             entry AS (
                 INSERT INTO {_quoted}.ledger (stream, version, shard, id, state, written_at)
-                SELECT $1, $2 + 1, $3, $4, {LedgerState.Pending}, $5 FROM head WHERE head.version = $2
+                SELECT $1, $2 + 1, $3, $4, {LedgerState.Pending}, {DatabaseNow} FROM head WHERE head.version = $2
                 RETURNING position)
             SELECT (SELECT position FROM entry)
             """;
         _release = $"""
             WITH gone AS (DELETE FROM {_quoted}.ledger WHERE position = $1),
-            head AS (UPDATE {_quoted}.ledger_heads SET version = $3 WHERE stream = $2)
+            head AS (UPDATE {_quoted}.ledger_heads SET version = $3 WHERE stream = $2 AND version = $3 + 1)
             SELECT NULL::bigint
             """;
         _markStored = $"WITH marked AS (UPDATE {_quoted}.ledger SET state = {LedgerState.Stored} WHERE position = $1) SELECT NULL::bigint";
@@ -108,14 +111,13 @@ internal sealed class PostgresShardLedger : LedgerWriter, IShardLedger
             await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
             await using var statements = new NpgsqlBatch(connection, transaction);
             statements.BatchCommands.Add(new NpgsqlBatchCommand(_takeLock));
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var write in batch)
             {
                 switch (write.Kind)
                 {
                     case LedgerWriteKind.Reserve:
                         statements.BatchCommands.Add(Command(_reserve, Text(write.Stream!), Bigint(write.Number), new NpgsqlParameter<int> { TypedValue = write.Shard },
-                            Text(write.Id!), Bigint(now)));
+                            Text(write.Id!)));
                         break;
                     case LedgerWriteKind.Release:
                         statements.BatchCommands.Add(Command(_release, Bigint(write.Number), Text(write.Stream!), Bigint(write.Version)));
@@ -177,7 +179,7 @@ internal sealed class PostgresShardLedger : LedgerWriter, IShardLedger
 
     private async Task<List<LedgerEntry>> ReadEntriesAsync(string where, string? stream, long after, int max, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT position, stream, version, shard, id, state, written_at FROM {_quoted}.ledger " + where);
+        await using var command = _dataSource.CreateCommand($"SELECT position, stream, version, shard, id, state, {DatabaseNow} - written_at FROM {_quoted}.ledger " + where);
         command.Parameters.Add(Bigint(after));
         command.Parameters.Add(Bigint(max));
         if (stream is not null) command.Parameters.Add(Text(stream));

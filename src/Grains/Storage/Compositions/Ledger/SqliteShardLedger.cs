@@ -51,7 +51,7 @@ internal sealed class SqliteShardLedger : LedgerWriter, IShardLedger
         _insert = Prepare(connection, $"INSERT INTO ledger (stream, version, shard, id, state, written_at) VALUES ($s, $v, $shard, $id, {LedgerState.Pending}, $at) RETURNING position",
             "$s", "$v", "$shard", "$id", "$at");
         _delete = Prepare(connection, "DELETE FROM ledger WHERE position = $p", "$p");
-        _restoreHead = Prepare(connection, "UPDATE heads SET version = $v WHERE stream = $s", "$v", "$s");
+        _restoreHead = Prepare(connection, "UPDATE heads SET version = $v WHERE stream = $s AND version = $v + 1", "$v", "$s");
         _markStored = Prepare(connection, $"UPDATE ledger SET state = {LedgerState.Stored} WHERE position = $p", "$p");
         _markRemoved = Prepare(connection, $"UPDATE ledger SET state = {LedgerState.Removed} WHERE id = $id AND state = {LedgerState.Stored}", "$id");
         _connection = connection;
@@ -147,8 +147,9 @@ internal sealed class SqliteShardLedger : LedgerWriter, IShardLedger
         command.Parameters.AddWithValue("$max", max);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var entries = new List<LedgerEntry>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();   // one machine writes and reads this file
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            entries.Add(new LedgerEntry(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6)));
+            entries.Add(new LedgerEntry(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4), reader.GetInt32(5), now - reader.GetInt64(6)));
         return entries;
     }
 
