@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 using NostrRelay.Hosting;
@@ -85,41 +84,7 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         await Task.WhenAll(stores.Select(InitAsync));
         try
         {
-            const int writersPerStore = 12, eventsPerWriter = 40;
-            var saved = new ConcurrentBag<long>();
-            var writing = Task.WhenAll(stores.SelectMany((store, s) => Enumerable.Range(0, writersPerStore).Select(w => Task.Run(async () =>
-            {
-                var author = TestEvents.Pubkey($"silo {s} writer {w}");
-                for (var v = 0; v < eventsPerWriter; v++)
-                {
-                    var result = await store.SaveAsync(TestEvents.Create(author, 1_700_000_000 + v, tags: [["t", "gap"]]), author, v);
-                    Assert.Equal(SaveOutcome.Saved, result.Outcome);
-                    saved.Add(result.Position);
-                }
-            }))));
-
-            var seen = new List<long>();
-            var reader = stores[0];
-            var last = 0L;
-            var reads = 0;
-            while (true)
-            {
-                var done = writing.IsCompleted;   // read once more after the writers finished
-                await foreach (var stored in reader.ReadAllAsync(last, 50))
-                {
-                    Assert.True(stored.Position > last, $"position {stored.Position} came after {last}");
-                    seen.Add(stored.Position);
-                    last = stored.Position;
-                }
-                reads++;
-                if (done) break;
-            }
-            await writing;
-
-            Assert.Equal(stores.Length * writersPerStore * eventsPerWriter, saved.Count);
-            var missed = saved.Except(seen).Order().ToList();
-            Assert.True(missed.Count == 0, $"the reader skipped {missed.Count} positions in {reads} reads, first {string.Join(", ", missed.Take(10))}");
-            Assert.Equal(saved.Order(), seen);
+            await SharedLogCheck.ReadersSeeEveryPositionOnceInOrderAsync(stores, writersPerStore: 12, eventsPerWriter: 40);
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 using NostrRelay.Hosting;
@@ -70,35 +69,8 @@ public sealed class ShardedPostgresLedgerTests : EventStoreConformance, IAsyncLi
         foreach (var store in stores) await store.InitAsync();
         try
         {
-            const int writersPerStore = 8, eventsPerWriter = 25;
-            var saved = new ConcurrentBag<long>();
-            var writing = Task.WhenAll(stores.SelectMany((store, s) => Enumerable.Range(0, writersPerStore).Select(w => Task.Run(async () =>
-            {
-                var author = TestEvents.Pubkey($"silo {s} writer {w}");
-                for (var v = 0; v < eventsPerWriter; v++)
-                {
-                    // Kind 1 and kind 7 alternate, so one stream's versions run through both shards.
-                    var result = await store.SaveAsync(TestEvents.Create(author, 1_700_000_000 + v, kind: v % 2 == 0 ? 1 : 7), author, v);
-                    Assert.Equal(SaveOutcome.Saved, result.Outcome);
-                    saved.Add(result.Position);
-                }
-            }))));
-
-            var seen = new List<long>();
-            var last = 0L;
-            while (true)
-            {
-                var done = writing.IsCompleted;
-                await foreach (var stored in stores[1].ReadAllAsync(last, 50))
-                {
-                    Assert.True(stored.Position > last, $"position {stored.Position} came after {last}");
-                    seen.Add(stored.Position);
-                    last = stored.Position;
-                }
-                if (done) break;
-            }
-            await writing;
-            Assert.Equal(saved.Order(), seen);
+            // Kind 1 and kind 7 alternate, so one stream's versions run through both shards.
+            await SharedLogCheck.ReadersSeeEveryPositionOnceInOrderAsync(stores, writersPerStore: 8, eventsPerWriter: 25, kindOf: v => v % 2 == 0 ? 1 : 7);
 
             // One stream written through two silos at once: one of them takes the version.
             var alice = TestEvents.Pubkey("alice");
