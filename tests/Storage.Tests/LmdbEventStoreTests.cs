@@ -6,7 +6,7 @@ using NostrRelay.Storage.Lmdb;
 namespace NostrRelay.Storage.Tests;
 
 /// <summary>The LMDB store, through Debian's liblmdb (the test command installs liblmdb0), in a directory per test.</summary>
-public sealed class LmdbEventStoreTests : EventStoreConformance, IDisposable
+public sealed class LmdbEventStoreTests : KeyValueStoreTests, IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "nostr-relay-lmdb-tests", Guid.NewGuid().ToString("N"));
 
@@ -14,6 +14,10 @@ public sealed class LmdbEventStoreTests : EventStoreConformance, IDisposable
 
     // A small first map: the conformance suite then grows it too.
     private LmdbEventStoreOptions NewOptions(long mapSize = 4L << 20) => new() { Path = NewPath(), MapSizeBytes = mapSize };
+
+    protected override string NewStorePath() => NewPath();
+
+    protected override IEventStore Open(string path) => new LmdbEventStore(new LmdbEventStoreOptions { Path = path, MapSizeBytes = 4L << 20 });
 
     protected override async Task<IEventStore> CreateEmptyStoreAsync()
     {
@@ -65,35 +69,6 @@ public sealed class LmdbEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal(3_000, await reopened.CountAsync(Filter.Everything));
         Assert.Equal(100, await reopened.ReadStreamHeadAsync(authors[7]));
         Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(TestEvents.Create(authors[7], 5_000), authors[7], 100)).Outcome);
-    }
-
-    [Fact]
-    public async Task events_heads_addresses_and_positions_survive_reopening_the_directory()
-    {
-        var options = NewOptions();
-        var alice = TestEvents.Pubkey("alice");
-        var first = TestEvents.Create(alice, 100, tags: [["t", "kept"]]);
-        var last = TestEvents.Create(alice, 101);
-        var profile = TestEvents.Create(alice, 100, EventKind.Metadata, content: "v1");
-        SaveResult lastSaved;
-        await using (var store = new LmdbEventStore(options))
-        {
-            await store.InitAsync();
-            await store.InitAsync();
-            await store.SaveAsync(first, alice, 0);
-            Assert.Equal(SaveOutcome.Saved, (await store.ReplaceAsync(profile, alice, 1)).Outcome);
-            lastSaved = await store.SaveAsync(last, alice, 2);
-            Assert.True(await store.DeleteAsync(last.Id));
-        }
-
-        await using var reopened = new LmdbEventStore(options);
-        await reopened.InitAsync();
-        Assert.Equal([first.Id], await reopened.QueryAsync(new Filter { Tags = [new TagFilter('t', ["kept"])] }).Select(e => e.Id).ToListAsync());
-        Assert.Equal(3, await reopened.ReadStreamHeadAsync(alice));
-        Assert.Equal(SaveResult.Superseded, await reopened.ReplaceAsync(TestEvents.Create(alice, 99, EventKind.Metadata, content: "old"), alice, 3));
-        var renamed = await reopened.ReplaceAsync(TestEvents.Create(alice, 102, EventKind.Metadata, content: "v2"), alice, 3);
-        Assert.Equal(4, renamed.Version);
-        Assert.True(renamed.Position > lastSaved.Position, "a position handed out before the restart must not be handed out again");
     }
 
     [Fact]
@@ -160,61 +135,4 @@ public sealed class LmdbEventStoreTests : EventStoreConformance, IDisposable
         Assert.True(File.Exists(Path.Combine(contentRoot, "data", "relay.lmdb", "data.mdb")));
     }
 
-    [Fact]
-    public async Task a_write_that_throws_is_undone_alone_and_the_rest_of_its_batch_commits()
-    {
-        await using var store = await CreateEmptyStoreAsync();
-        var authors = Enumerable.Range(0, 50).Select(i => TestEvents.Pubkey($"bystander {i}")).ToArray();
-        // An uppercase id is no NIP-01 id: the writer refuses it after the batch has begun.
-        var good = TestEvents.Create(TestEvents.Pubkey("alice"), 100);
-        var bad = good with { Id = good.Id.ToUpperInvariant() };
-
-        var before = authors[..25].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
-        var refused = store.SaveAsync(bad, bad.Pubkey, 0);
-        var after = authors[25..].Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
-
-        await Assert.ThrowsAsync<ArgumentException>(() => refused);
-        Assert.All(await Task.WhenAll(before.Concat(after)), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
-        Assert.Equal(50, await store.CountAsync(Filter.Everything));
-        var positions = (await store.ReadAllAsync(0, 100).ToListAsync()).Select(s => s.Position).ToList();
-        Assert.Equal(Enumerable.Range(1, 50).Select(p => (long)p), positions);   // the undone write took no position
-    }
-
-    [Fact]
-    public async Task dispose_commits_the_writes_already_queued()
-    {
-        var options = NewOptions();
-        var authors = Enumerable.Range(0, 300).Select(i => TestEvents.Pubkey($"queued {i}")).ToArray();
-        var store = new LmdbEventStore(options);
-        await store.InitAsync();
-        var saves = authors.Select(a => store.SaveAsync(TestEvents.Create(a, 100), a, 0)).ToArray();
-        await store.DisposeAsync();
-
-        Assert.All(await Task.WhenAll(saves), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
-        await using var reopened = new LmdbEventStore(options);
-        await reopened.InitAsync();
-        Assert.Equal(authors.Length, await reopened.CountAsync(Filter.Everything));
-    }
-
-    [Fact]
-    public async Task queries_read_while_writes_commit_see_whole_batches()
-    {
-        await using var store = await CreateEmptyStoreAsync();
-        var alice = TestEvents.Pubkey("alice");
-        var lists = Enumerable.Range(0, 200).Select(i => TestEvents.Create(alice, 1_000 + i, EventKind.FollowList, [["p", TestEvents.Pubkey($"f{i}")]])).ToArray();
-        using var done = new CancellationTokenSource();
-        var reader = Task.Run(async () =>
-        {
-            var reads = 0;
-            while (!done.IsCancellationRequested)
-            {
-                Assert.InRange(await store.QueryAsync(new Filter { Kinds = [EventKind.FollowList] }).CountAsync(), 0, 1);
-                reads++;
-            }
-            return reads;
-        });
-        for (var i = 0; i < lists.Length; i++) Assert.Equal(SaveOutcome.Saved, (await store.ReplaceAsync(lists[i], alice, i)).Outcome);
-        done.Cancel();
-        Assert.True(await reader > 0);
-    }
 }
