@@ -73,14 +73,26 @@ start_mariadb() {
   # mysqladmin ping succeeds when the server answers, even when it refuses this user.
   if ! mysqladmin ping --silent >/dev/null 2>&1; then
     echo "== starting MariaDB"
+    # A machine image may come without /run and /var/log's contents: make the folders the server writes to.
     as_root install -d -o mysql -g mysql -m 755 /run/mysqld
+    as_root install -d -o mysql -g adm -m 2750 /var/log/mysql
+    if [ ! -d /var/lib/mysql/mysql ]; then
+      echo "== initialising MariaDB's data folder"
+      as_root install -d -o mysql -g mysql -m 755 /var/lib/mysql
+      as_root mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null
+    fi
     # Debian's mysqld_safe logs to syslog, which a container has not: keep the server's own log in a file.
-    (cd / && as_root setsid /usr/bin/mysqld_safe --user=mysql --skip-syslog --log-error=/var/log/mysql/error.log </dev/null >/dev/null 2>&1 &)
-    for _ in $(seq 1 60); do
+    local log=/var/log/mysql/error.log
+    (cd / && as_root setsid /usr/bin/mysqld_safe --user=mysql --skip-syslog --log-error="$log" </dev/null >/dev/null 2>&1 &)
+    for _ in $(seq 1 120); do
       mysqladmin ping --silent >/dev/null 2>&1 && break
       sleep 0.5
     done
-    mysqladmin ping --silent >/dev/null 2>&1 || { echo "MariaDB did not become ready; see /var/log/mysql/ and the syslog" >&2; exit 1; }
+    if ! mysqladmin ping --silent >/dev/null 2>&1; then
+      echo "MariaDB did not become ready in 60 s; the end of $log:" >&2
+      as_root tail -n 30 "$log" >&2 || true
+      exit 1
+    fi
   fi
   as_root mysql -e "CREATE USER IF NOT EXISTS 'relay'@'localhost' IDENTIFIED BY 'relay'; CREATE USER IF NOT EXISTS 'relay'@'127.0.0.1' IDENTIFIED BY 'relay';
     GRANT ALL PRIVILEGES ON *.* TO 'relay'@'localhost'; GRANT ALL PRIVILEGES ON *.* TO 'relay'@'127.0.0.1';"
