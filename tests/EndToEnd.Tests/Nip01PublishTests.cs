@@ -159,4 +159,46 @@ public sealed class Nip01PublishTests(RelayFixture fixture)
             Assert.True(ok[2].GetBoolean());
         }
     }
+
+    [Fact]
+    public async Task one_authors_events_in_flight_together_are_each_answered_as_if_sent_alone()
+    {
+        await using var client = await fixture.ConnectAsync();
+        var key = NostrTools.NewSecretKey();
+        var notes = new List<SignedEvent>();
+        for (var i = 0; i < 120; i++) notes.Add(await fixture.Tools.SignAsync(key, 1, $"one author, pipelined {i}"));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var newerProfile = await fixture.Tools.SignAsync(key, 0, "{\"name\":\"new\"}", createdAt: now - 10);
+        var olderProfile = await fixture.Tools.SignAsync(key, 0, "{\"name\":\"old\"}", createdAt: now - 1_000);
+
+        // Sent back to back: the relay has most of them in flight at once, in one call to the author's grain.
+        var sent = new List<(SignedEvent Event, bool Ok, string Prefix)>();
+        for (var i = 0; i < notes.Count; i++)
+        {
+            sent.Add((notes[i], true, ""));
+            if (i == 40) sent.Add((notes[3], true, "duplicate:"));
+            if (i == 60) sent.Add((newerProfile, true, ""));
+            if (i == 61) sent.Add((olderProfile, false, "replaced:"));
+        }
+        foreach (var (evt, _, _) in sent) await client.SendAsync($"[\"EVENT\",{evt.Json}]");
+
+        var answers = new Dictionary<string, (bool Ok, string Message)>();
+        while (answers.Count < sent.Count)   // notes[3] twice: its second answer is kept under its own key
+        {
+            var ok = await client.ExpectAsync(f => Frames.Is(f, "OK"));
+            var id = ok[1].GetString()!;
+            var message = ok[3].GetString()!;
+            if (message.StartsWith("duplicate:", StringComparison.Ordinal)) id += "/again";
+            answers[id] = (ok[2].GetBoolean(), message);
+        }
+        Assert.All(notes, n => Assert.True(answers[n.Id].Ok, answers[n.Id].Message));
+        Assert.True(answers[notes[3].Id + "/again"].Ok);
+        Assert.True(answers[newerProfile.Id].Ok, answers[newerProfile.Id].Message);
+        Assert.Equal((false, true), (answers[olderProfile.Id].Ok, answers[olderProfile.Id].Message.StartsWith("replaced:", StringComparison.Ordinal)));
+
+        var pubkey = notes[0].Pubkey;
+        var stored = await client.QueryAsync("mine", new { authors = new[] { pubkey }, limit = 500 });
+        Assert.Equal(121, stored.Count);
+        Assert.Equal(newerProfile.Id, Assert.Single(stored, e => e.GetProperty("kind").GetInt32() == 0).GetProperty("id").GetString());
+    }
 }

@@ -112,14 +112,22 @@ public sealed class LmdbEventStoreTests : KeyValueStoreTests, IDisposable
         Assert.Equal(300, await reopened.CountAsync(Filter.Everything));
     }
 
-    /// <summary>The map size an environment records (LMDB's meta page: the map size follows the magic, version and address).</summary>
+    /// <summary>
+    /// The map size an environment records, from the newer of LMDB's two meta pages (commits alternate between them).
+    /// A meta page: page header (16 bytes), then MDB_meta: magic (4), version (4), address (8), map size (8), two
+    /// MDB_db records of 48 bytes (the first one's leading 4 bytes hold the page size), the last page (8), the txn id (8).
+    /// </summary>
     private static long MapSizeOf(string directory)
     {
         using var file = new FileStream(Path.Combine(directory, "data.mdb"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        Span<byte> page = stackalloc byte[64];
-        file.ReadExactly(page);
-        // Page header (16 bytes), then MDB_meta: magic (4), version (4), address (8), map size (8).
-        return BitConverter.ToInt64(page[32..40]);
+        Span<byte> meta = stackalloc byte[152];
+        file.ReadExactly(meta);
+        var pageSize = BitConverter.ToInt32(meta[40..44]);
+        var (size0, txn0) = (BitConverter.ToInt64(meta[32..40]), BitConverter.ToInt64(meta[144..152]));
+        file.Position = pageSize;
+        file.ReadExactly(meta);
+        var (size1, txn1) = (BitConverter.ToInt64(meta[32..40]), BitConverter.ToInt64(meta[144..152]));
+        return txn1 > txn0 ? size1 : size0;
     }
 
     [Fact]

@@ -10,15 +10,18 @@ namespace NostrRelay.Connections;
 
 /// <summary>
 /// One connection's EVENTs between check and OK. A bounded number are in flight at once (reading the socket pauses
-/// beyond it); each is sent to its author's grain without waiting for the others, except that an event waits for the
-/// previous one of the same author from this connection, so each author grain sees one connection's events in
-/// arrival order (Orleans does not order concurrent calls).
+/// beyond it). Each author has a lane: one call to the author's grain at a time, and the events that come while it
+/// is out go together in the next call (<see cref="IAuthorStreamGrain.AppendManyAsync"/>), so the grain sees this
+/// connection's events in arrival order (Orleans does not order concurrent calls) and a busy author's events share
+/// one store commit.
 /// </summary>
 internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlight, Action<OutboundFrame> reply,
     PolicyPipeline policies, ClientContext client, RelayMetrics metrics, ILogger logger)
 {
     private readonly SemaphoreSlim _slots = new(maxInFlight, maxInFlight);
-    private readonly Dictionary<string, Task> _authorTails = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Queue<WaitingEvent>> _lanes = new(StringComparer.Ordinal);
+
+    private readonly record struct WaitingEvent(NostrEvent Event, ValueTask<PolicyResult> Verdict, long Started);
 
     /// <summary>
     /// Returns once the event is in flight (at once, unless the bound is reached); its OK is sent later, after
@@ -28,14 +31,19 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
     {
         var started = Stopwatch.GetTimestamp();
         await _slots.WaitAsync();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task? previous;
-        lock (_authorTails)
+        Queue<WaitingEvent>? lane;
+        lock (_lanes)
         {
-            _authorTails.TryGetValue(evt.Pubkey, out previous);
-            _authorTails[evt.Pubkey] = done.Task;
+            if (_lanes.TryGetValue(evt.Pubkey, out var busy))
+            {
+                busy.Enqueue(new WaitingEvent(evt, verdict, started));   // the lane's sender takes it with its next call
+                return;
+            }
+            lane = new Queue<WaitingEvent>();
+            lane.Enqueue(new WaitingEvent(evt, verdict, started));
+            _lanes[evt.Pubkey] = lane;
         }
-        _ = AppendAsync(evt, verdict, previous, done, started);
+        _ = SendLaneAsync(evt.Pubkey, lane);
     }
 
     /// <summary>Waits, at most <paramref name="timeout"/>, until every event in flight has its OK.</summary>
@@ -46,38 +54,91 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
             await Task.Delay(10);
     }
 
-    private async Task AppendAsync(NostrEvent evt, ValueTask<PolicyResult> verdict, Task? previous, TaskCompletionSource done, long started)
+    /// <summary>Sends what the lane holds, call after call, until it is empty; then the lane is gone.</summary>
+    private async Task SendLaneAsync(string pubkey, Queue<WaitingEvent> lane)
     {
+        var taken = new List<WaitingEvent>();
+        while (true)
+        {
+            lock (_lanes)
+            {
+                if (lane.Count == 0)
+                {
+                    _lanes.Remove(pubkey);
+                    return;
+                }
+                while (lane.TryDequeue(out var waiting)) taken.Add(waiting);
+            }
+            await SendAsync(pubkey, taken);
+            taken.Clear();
+        }
+    }
+
+    /// <summary>Answers the events the policies refuse, sends the rest in one call, answers each. Never throws.</summary>
+    private async Task SendAsync(string pubkey, List<WaitingEvent> taken)
+    {
+        var accepted = new List<WaitingEvent>(taken.Count);
+        foreach (var waiting in taken)
+        {
+            PolicyResult decided;
+            try
+            {
+                decided = await waiting.Verdict;
+            }
+            catch (Exception ex)
+            {
+                Failed(waiting, ex);
+                _slots.Release();
+                continue;
+            }
+            if (!decided.IsRejected)
+            {
+                accepted.Add(waiting);
+                continue;
+            }
+            // A shadow rejection is told OK true, as if stored.
+            Answer(waiting.Event.Id, decided.IsShadowRejected, decided.Message ?? "", waiting.Started, decided.IsShadowRejected);
+            if (decided.Message is { } message && message.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal))
+                reply(RelayFrames.Auth(client.Challenge));
+            _slots.Release();
+        }
+        if (accepted.Count == 0) return;
+
+        var grain = grains.GetGrain<IAuthorStreamGrain>(pubkey);
         try
         {
-            var decided = await verdict;
-            if (previous is not null) await previous;
-            if (decided.IsRejected)
+            if (accepted.Count == 1)
             {
-                // A shadow rejection is told OK true, as if stored.
-                Answer(evt.Id, decided.IsShadowRejected, decided.Message ?? "", started, decided.IsShadowRejected);
-                if (decided.Message is { } message && message.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal))
-                    reply(RelayFrames.Auth(client.Challenge));
-                return;
+                Answered(accepted[0], await grain.AppendAsync(accepted[0].Event));
             }
-            var result = await grains.GetGrain<IAuthorStreamGrain>(evt.Pubkey).AppendAsync(evt);
-            Answer(evt.Id, result.Ok, result.Message, started);
-            if (result.Status == AppendStatus.Accepted) policies.Stored(evt, client);
+            else
+            {
+                var events = new NostrEvent[accepted.Count];
+                for (var i = 0; i < events.Length; i++) events[i] = accepted[i].Event;
+                var results = await grain.AppendManyAsync(events);
+                for (var i = 0; i < events.Length; i++) Answered(accepted[i], results[i]);
+            }
         }
         catch (Exception ex)
         {
-            LogAppendFailed(logger, ex, evt.Id);
-            Answer(evt.Id, false, "error: the event could not be stored; try again", started);
+            foreach (var waiting in accepted) Failed(waiting, ex);
         }
         finally
         {
-            lock (_authorTails)
-            {
-                if (_authorTails.TryGetValue(evt.Pubkey, out var tail) && tail == done.Task) _authorTails.Remove(evt.Pubkey);
-            }
-            done.SetResult();
-            _slots.Release();
+            _slots.Release(accepted.Count);
         }
+    }
+
+    private void Answered(WaitingEvent waiting, AppendResult result)
+    {
+        Answer(waiting.Event.Id, result.Ok, result.Message, waiting.Started);
+        if (result.Status == AppendStatus.Accepted) policies.Stored(waiting.Event, client);
+    }
+
+    private void Failed(WaitingEvent waiting, Exception ex)
+    {
+        LogAppendFailed(logger, ex, waiting.Event.Id);
+        Answer(waiting.Event.Id, false, "error: the event could not be stored; try again", waiting.Started);
     }
 
     private void Answer(string eventId, bool accepted, string message, long started, bool shadowRejected = false)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using NostrRelay.Grains;
 using NostrRelay.Metrics;
 using NostrRelay.Hosting;
@@ -10,9 +11,12 @@ namespace NostrRelay.Streams;
 
 /// <summary>
 /// One author's stream: decides duplicate and supersession, assigns the next version and returns only
-/// after the store committed. Not reentrant on purpose: one append at a time per author is what makes
-/// replacement race-free without locks.
+/// after the store committed. Calls interleave, but every append goes through one queue in arrival order
+/// (<see cref="PumpAsync"/>): a round of queued events goes to the store at once, so a busy author's events
+/// share the store's group commit instead of one durable commit each, while the store, which decides a
+/// stream's writes in the order they were handed to it, keeps versions, duplicates and supersession exact.
 /// </summary>
+[Reentrant]
 internal sealed partial class AuthorStreamGrain(
     IEventStore store,
     LiveFanOut fanOut,
@@ -66,17 +70,41 @@ internal sealed partial class AuthorStreamGrain(
         if (redriven > 0) LogRedriven(logger, _stream, redriven);
     }
 
-    public async Task<AppendResult> AppendAsync(NostrEvent evt)
+    public Task<AppendResult> AppendAsync(NostrEvent evt)
     {
-        if (!string.Equals(evt.Pubkey, _stream, StringComparison.Ordinal))
-            return AppendResult.Rejected("invalid: event was routed to another author's stream");
+        var pending = Enqueue(evt);
+        StartPump();
+        return pending.Answer;
+    }
 
-        if (EventKind.IsEphemeral(evt.Kind))
+    public async Task<AppendResult[]> AppendManyAsync(NostrEvent[] events)
+    {
+        var answers = new Task<AppendResult>[events.Length];
+        for (var i = 0; i < events.Length; i++) answers[i] = Enqueue(events[i]).Answer;
+        StartPump();
+        var results = new AppendResult[events.Length];
+        for (var i = 0; i < answers.Length; i++)
         {
-            fanOut.Publish(new LiveEvent(evt, 0, 0));   // NIP-01: ephemeral events are not stored; OK true once handed to fan-out.
-            return AppendResult.Accepted(0, 0);
+            try
+            {
+                results[i] = await answers[i];
+            }
+            catch (Exception ex)
+            {
+                // The others in the call were answered on their own; only this one's outcome is unknown.
+                LogAppendFailed(logger, ex, events[i].Id);
+                results[i] = AppendResult.Rejected("error: the event could not be stored; try again");
+            }
         }
+        return results;
+    }
 
+    /// <summary>
+    /// One event on its own, after every event queued before it is answered and before any queued after it is sent:
+    /// a request to vanish, and a gift wrap whose recipients are asked whether they vanished.
+    /// </summary>
+    private async Task<AppendResult> AppendAloneAsync(NostrEvent evt)
+    {
         if (Vanished(evt)) return AppendResult.Rejected(Vanishing.AuthorVanishedMessage);
         if (evt.Kind == Vanishing.GiftWrapKind && await ForVanishedRecipientAsync(evt))
             return AppendResult.Rejected(Vanishing.RecipientVanishedMessage);
@@ -100,25 +128,33 @@ internal sealed partial class AuthorStreamGrain(
                 : await store.ReplaceAsync(evt, _stream, _head);
         }
 
+        var answer = Answer(evt, result);
+        // A request to vanish sent again (its first OK lost to a timeout or a crash) finishes what it started.
+        if (evt.Kind == Vanishing.Kind && result.Outcome is SaveOutcome.Saved or SaveOutcome.Duplicate) await VanishAsync(evt);
+        return answer;
+    }
+
+    /// <summary>The answer to a store's outcome; a saved event moves the head and goes to live subscribers.</summary>
+    private AppendResult Answer(NostrEvent evt, SaveResult result)
+    {
         switch (result.Outcome)
         {
             case SaveOutcome.Saved:
                 _head = result.Version;
                 fanOut.Publish(new LiveEvent(evt, result.Version, result.Position));   // after the commit: a subscriber never sees an event that could still be lost.
-                if (evt.Kind == Vanishing.Kind) await VanishAsync(evt);
                 return AppendResult.Accepted(result.Version, result.Position);
             case SaveOutcome.Duplicate:
-                // A request to vanish sent again (its first OK lost to a timeout or a crash) finishes what it started.
-                if (evt.Kind == Vanishing.Kind) await VanishAsync(evt);
                 return AppendResult.Duplicate("already have this event");
             case SaveOutcome.Superseded:
                 return AppendResult.Rejected("replaced: have a newer version of this event");
             case SaveOutcome.Deleted:
                 return AppendResult.Rejected(DeletedMessage);
             default:
-                return AppendResult.Rejected("error: concurrent write to this author's stream, try again");
+                return AppendResult.Rejected(ConcurrentWriteMessage);
         }
     }
+
+    private const string ConcurrentWriteMessage = "error: concurrent write to this author's stream, try again";
 
     public Task<long> VanishedUntilAsync() => Task.FromResult(vanish.State.Until);
 
@@ -189,6 +225,9 @@ internal sealed partial class AuthorStreamGrain(
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Stream {Stream} asked to vanish (NIP-62); its purge stopped and resumes on its next activation")]
     private static partial void LogVanishIncomplete(ILogger logger, Exception ex, string stream);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "Append of event {EventId} failed")]
+    private static partial void LogAppendFailed(ILogger logger, Exception ex, string eventId);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Stream {Stream} was written elsewhere; head is now {Head}")]
     private static partial void LogVersionConflict(ILogger logger, string stream, long head);
