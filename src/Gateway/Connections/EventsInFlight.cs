@@ -15,7 +15,7 @@ namespace NostrRelay.Connections;
 /// connection's events in arrival order (Orleans does not order concurrent calls) and a busy author's events share
 /// one store commit.
 /// </summary>
-internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlight, Action<OutboundFrame> reply,
+internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWatch calls, int maxInFlight, Action<OutboundFrame> reply,
     PolicyPipeline policies, ClientContext client, RelayMetrics metrics, ILogger logger)
 {
     private readonly SemaphoreSlim _slots = new(maxInFlight, maxInFlight);
@@ -104,20 +104,12 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
         }
         if (accepted.Count == 0) return;
 
-        var grain = grains.GetGrain<IAuthorStreamGrain>(pubkey);
+        var events = new NostrEvent[accepted.Count];
+        for (var i = 0; i < events.Length; i++) events[i] = accepted[i].Event;
         try
         {
-            if (accepted.Count == 1)
-            {
-                Answered(accepted[0], await grain.AppendAsync(accepted[0].Event));
-            }
-            else
-            {
-                var events = new NostrEvent[accepted.Count];
-                for (var i = 0; i < events.Length; i++) events[i] = accepted[i].Event;
-                var results = await grain.AppendManyAsync(events);
-                for (var i = 0; i < events.Length; i++) Answered(accepted[i], results[i]);
-            }
+            var results = await AppendAsync(grains.GetGrain<IAuthorStreamGrain>(pubkey), events);
+            for (var i = 0; i < events.Length; i++) Answered(accepted[i], results[i]);
         }
         catch (Exception ex)
         {
@@ -126,6 +118,27 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
         finally
         {
             _slots.Release(accepted.Count);
+        }
+    }
+
+    /// <summary>The call, sent once more if the client lost a gateway while it was out (<see cref="ClusterCallWatch"/>).</summary>
+    private async Task<AppendResult[]> AppendAsync(IAuthorStreamGrain grain, NostrEvent[] events)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var lost = calls.CallsInFlight;
+            var call = grain.AppendManyAsync(events);
+            try
+            {
+                return await call.WaitAsync(lost);
+            }
+            catch (OperationCanceledException) when (lost.IsCancellationRequested)
+            {
+                _ = call.ContinueWith(static abandoned => _ = abandoned.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                if (attempt == 2) throw;
+                LogResent(logger, events.Length, events[0].Pubkey);
+            }
         }
     }
 
@@ -146,6 +159,9 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, int maxInFlig
         reply(RelayFrames.Ok(eventId, accepted, message));
         metrics.Answered(accepted, message, started, shadowRejected);
     }
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "A gateway connection was lost with {Count} events of {Pubkey} in flight; sent again")]
+    private static partial void LogResent(ILogger logger, int count, string pubkey);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Append of event {EventId} failed")]
     private static partial void LogAppendFailed(ILogger logger, Exception ex, string eventId);

@@ -29,7 +29,7 @@ internal sealed partial class RelayConnection
     private volatile bool _draining;
 
     public RelayConnection(long id, ClientContext client, WebSocket socket, GatewayShard shard, RelayOptions options, ClientMessages messages,
-        IGrainFactory grains, PolicyPipeline policies, RelayMetrics metrics, ILogger logger)
+        IGrainFactory grains, ClusterCallWatch calls, PolicyPipeline policies, RelayMetrics metrics, ILogger logger)
     {
         Metrics = metrics;
         Id = id;
@@ -40,7 +40,7 @@ internal sealed partial class RelayConnection
         _options = options;
         _logger = logger;
         Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode), sent: metrics.Sent);
-        Events = new EventsInFlight(grains, options.MaxEventsInFlight, Reply, policies, client, metrics, logger);
+        Events = new EventsInFlight(grains, calls, options.MaxEventsInFlight, Reply, policies, client, metrics, logger);
         Counts = new CountsInFlight(grains, Math.Max(1, options.MaxCountsInFlight), Reply, logger);
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);
     }

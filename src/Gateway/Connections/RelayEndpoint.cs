@@ -20,7 +20,7 @@ namespace NostrRelay.Connections;
 /// </summary>
 internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation information, ClientMessages messages,
     IGrainFactory grains, PolicyPipeline policies, ManagementEndpoint management, RelayMetrics metrics, LiveFigures figures,
-    IOptions<RelayOptions> options, ILogger<RelayConnection> connectionLogger)
+    IOptions<RelayOptions> options, ClusterCallWatch calls, ILogger<RelayConnection> connectionLogger)
 {
     private const string NostrJson = "application/nostr+json";
 
@@ -41,7 +41,7 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
         {
             ConnectedUrl = NostrRelay.Auth.RelayUrl.Normalize($"ws://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}"),
         };
-        var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, policies, metrics, connectionLogger);
+        var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, calls, policies, metrics, connectionLogger);
         shard.Add(connection);
         // NIP-42: the challenge goes out first, so a client may authenticate before it is asked to.
         connection.Reply(RelayFrames.Auth(client.Challenge));

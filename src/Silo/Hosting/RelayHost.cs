@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NostrRelay.Expiry;
+using NostrRelay.Connections;
 using NostrRelay.Hosting;
 using NostrRelay.Streaming;
 using NostrRelay.Silo.Clustering;
@@ -41,8 +42,11 @@ internal static class RelayHost
         var health = builder.Services.AddHealthChecks();
         if (mode == RelayMode.Gateway)
         {
+            var calls = new ClusterCallWatch();
+            builder.Services.AddSingleton(calls);
             builder.UseOrleansClient(client =>
             {
+                client.AddClusterConnectionStatusObserver(calls);
                 if (clustering["ProviderType"] is null)
                     client.UseLocalhostClustering(orleans.GetValue("Endpoints:GatewayPort", 30000), ServiceId(orleans), ClusterId(orleans));
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout(orleans));

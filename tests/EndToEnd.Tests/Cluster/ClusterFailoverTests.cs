@@ -90,6 +90,33 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         Assert.True(onDoomed.Reconnects >= 1);
     }
 
+    [Fact]
+    public async Task a_gateway_only_process_lets_go_of_calls_through_a_killed_silo_without_waiting_for_their_timeout()
+    {
+        // A response timeout far longer than a failover: a call the gateway waited out would stall its lane for a minute.
+        using var cluster = new ClusterDeployment { Settings = { "--Orleans:ResponseTimeout=00:01:00" } };
+        var doomed = await cluster.StartSiloAsync();
+        await cluster.StartSiloAsync();
+        var gateway = await cluster.StartGatewayAsync();
+        var lane = new PublishingLane("on-gateway", [gateway.Url], 12);
+
+        using var stop = new CancellationTokenSource();
+        var publishing = lane.RunAsync(stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var killedAt = lane.AcknowledgedAt.LastOrDefault();
+        doomed.Process.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        stop.Cancel();
+        await publishing;
+
+        var afterKill = lane.AcknowledgedAt.Where(at => at >= killedAt).Prepend(killedAt).ToList();
+        var longest = afterKill.Zip(afterKill.Skip(1)).Select(pair => pair.Second - pair.First).DefaultIfEmpty(0).Max();
+        output.WriteLine($"lane: {lane.Acknowledged.Count} acknowledged, {lane.Refused} refused, {lane.Unanswered} unanswered, longest pause after the kill {longest} ms");
+        Assert.Equal(0, lane.Unanswered);
+        Assert.True(longest < 8_000, $"the gateway-only lane paused {longest} ms after the kill");
+        Assert.Contains(lane.AcknowledgedAt, at => at > killedAt + 8_000);
+    }
+
     private static long LongestPause(PublishingLane lane)
     {
         long longest = 0, previous = 0;
