@@ -128,6 +128,8 @@ internal sealed class FailoverLane(string name, Uri[] relays, SignedEvent[] even
     private bool Handle(ReadOnlySpan<byte> frame, long now)
     {
         var reply = Reply.Read(frame);
+        // NIP-42: the relay sends its AUTH challenge first on every connection; this lane does not authenticate.
+        if (reply.Kind == ReplyKind.Unknown && frame.StartsWith("[\"AUTH\""u8)) return false;
         if (reply.Kind != ReplyKind.Ok || !index.TryGetValue(IdKey.From(reply.EventId), out var i) || i < First || i >= First + Count)
         {
             AddProblem("unexpected frame: " + System.Text.Encoding.UTF8.GetString(frame[..Math.Min(frame.Length, 120)]));
