@@ -161,7 +161,7 @@ public sealed class Nip01PublishTests(RelayFixture fixture)
     }
 
     [Fact]
-    public async Task one_authors_events_in_flight_together_are_each_answered_as_if_sent_alone()
+    public async Task one_authors_events_sent_back_to_back_are_each_answered_as_if_sent_alone()
     {
         await using var client = await fixture.ConnectAsync();
         var key = NostrTools.NewSecretKey();
@@ -171,7 +171,7 @@ public sealed class Nip01PublishTests(RelayFixture fixture)
         var newerProfile = await fixture.Tools.SignAsync(key, 0, "{\"name\":\"new\"}", createdAt: now - 10);
         var olderProfile = await fixture.Tools.SignAsync(key, 0, "{\"name\":\"old\"}", createdAt: now - 1_000);
 
-        // Sent back to back: the relay has most of them in flight at once, in one call to the author's grain.
+        // Sent back to back: the relay has many in flight at once, most of them in a few calls to the author's grain.
         var sent = new List<(SignedEvent Event, bool Ok, string Prefix)>();
         for (var i = 0; i < notes.Count; i++)
         {

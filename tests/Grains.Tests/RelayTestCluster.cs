@@ -10,10 +10,10 @@ namespace NostrRelay.Grains.Tests;
 /// A real Orleans TestCluster (in-process silos) with the relay's grains over one Memory store the tests can
 /// inspect, shared by every silo as the silos of a real cluster share PostgreSQL.
 /// </summary>
-public abstract class RelayTestCluster(short silos) : IAsyncLifetime
+public abstract class RelayTestCluster(short silos, IEventStore? store = null) : IAsyncLifetime
 {
     public InProcessTestCluster Cluster { get; private set; } = null!;
-    public IEventStore Store { get; } = new MemoryEventStore();
+    public IEventStore Store { get; } = store ?? new MemoryEventStore();
     public IClusterClient Client => Cluster.Client;
 
     public async Task InitializeAsync()

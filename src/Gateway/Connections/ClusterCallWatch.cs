@@ -27,7 +27,8 @@ internal sealed class ClusterCallWatch : IClusterConnectionStatusObserver
         if (currentNumberOfGateways < previousNumberOfGateways) Break();
     }
 
-    public void NotifyClusterConnectionLost() => Break();
+    /// <summary>Orleans reports the last gateway's loss as a count change too; breaking here as well would let go of the calls sent again after the first break.</summary>
+    public void NotifyClusterConnectionLost() { }
 
     private void Break()
     {

@@ -121,26 +121,55 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
         }
     }
 
-    /// <summary>The call, sent once more if the client lost a gateway while it was out (<see cref="ClusterCallWatch"/>).</summary>
+    /// <summary>
+    /// The call, sent once more if the client lost a gateway while it was out (<see cref="ClusterCallWatch"/>). Stored
+    /// events are safe to send again (one that was stored comes back a duplicate); an ephemeral one may already have
+    /// reached subscribers, so it is not sent twice but answered "try again".
+    /// </summary>
     private async Task<AppendResult[]> AppendAsync(IAuthorStreamGrain grain, NostrEvent[] events)
     {
-        for (var attempt = 1; ; attempt++)
+        var lost = calls.CallsInFlight;
+        var call = grain.AppendManyAsync(events);
+        try
         {
-            var lost = calls.CallsInFlight;
-            var call = grain.AppendManyAsync(events);
-            try
-            {
-                return await call.WaitAsync(lost);
-            }
-            catch (OperationCanceledException) when (lost.IsCancellationRequested)
-            {
-                _ = call.ContinueWith(static abandoned => _ = abandoned.Exception, CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                if (attempt == 2) throw;
-                LogResent(logger, events.Length, events[0].Pubkey);
-            }
+            return await call.WaitAsync(lost);
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested)
+        {
+            Abandon(call);
+        }
+        LogResent(logger, events.Length, events[0].Pubkey);
+        var results = new AppendResult[events.Length];
+        var again = new List<NostrEvent>(events.Length);
+        foreach (var evt in events)
+            if (!EventKind.IsEphemeral(evt.Kind)) again.Add(evt);
+        var resent = again.Count == 0 ? [] : await SendAgainAsync(grain, [.. again]);
+        for (int i = 0, j = 0; i < events.Length; i++)
+            results[i] = EventKind.IsEphemeral(events[i].Kind) ? AppendResult.Rejected(LostEphemeralMessage) : resent[j++];
+        return results;
+    }
+
+    private async Task<AppendResult[]> SendAgainAsync(IAuthorStreamGrain grain, NostrEvent[] events)
+    {
+        var lost = calls.CallsInFlight;
+        var call = grain.AppendManyAsync(events);
+        try
+        {
+            return await call.WaitAsync(lost);
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested)
+        {
+            Abandon(call);
+            throw;
         }
     }
+
+    private const string LostEphemeralMessage = "error: the relay lost a connection inside its cluster while sending this event; try again";
+
+    /// <summary>An abandoned call still ends (answered or timed out): its failure is observed here, not left unobserved.</summary>
+    private static void Abandon(Task call) =>
+        _ = call.ContinueWith(static abandoned => _ = abandoned.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private void Answered(WaitingEvent waiting, AppendResult result)
     {

@@ -162,28 +162,43 @@ internal sealed partial class RelayConnection
         }
     }
 
+    /// <summary>
+    /// Between messages the connection waits with a zero-byte read and holds no buffer: an idle connection then costs
+    /// its objects only, not 16 KiB of pooled array (the pool keeps few arrays, so each idle one was its own). The
+    /// buffer is rented when a message starts and returned once it is handled.
+    /// </summary>
     private async Task ReceiveLoopAsync()
     {
         var max = _options.Limits.MaxMessageBytes;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBuffer, max + 1));
+        byte[]? buffer = null;
         try
         {
             var length = 0;
             var refusing = false;   // the message is too large or binary: read the rest without keeping it
             while (true)
             {
-                if (length == buffer.Length)
+                ValueWebSocketReceiveResult result;
+                if (buffer is null)
                 {
-                    if (buffer.Length > max) { refusing = true; length = 0; }
-                    else
-                    {
-                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
-                        buffer.AsSpan(0, length).CopyTo(bigger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = bigger;
-                    }
+                    result = await _socket.ReceiveAsync(Memory<byte>.Empty, _receiving.Token);
+                    if (result.MessageType == WebSocketMessageType.Close) return;
+                    buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBuffer, max + 1));
                 }
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(length), _receiving.Token);
+                else
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length > max) { refusing = true; length = 0; }
+                        else
+                        {
+                            var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
+                            buffer.AsSpan(0, length).CopyTo(bigger);
+                            ArrayPool<byte>.Shared.Return(buffer);
+                            buffer = bigger;
+                        }
+                    }
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), _receiving.Token);
+                }
                 if (result.MessageType == WebSocketMessageType.Close) return;
                 if (result.MessageType == WebSocketMessageType.Binary) refusing = true;
                 if (refusing) length = 0;
@@ -205,11 +220,13 @@ internal sealed partial class RelayConnection
                 }
                 length = 0;
                 refusing = false;
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

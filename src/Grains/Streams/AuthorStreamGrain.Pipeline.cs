@@ -24,6 +24,14 @@ internal sealed partial class AuthorStreamGrain
     private readonly Queue<PendingAppend> _waiting = new();
     private bool _pumping;
 
+    /// <summary>
+    /// Set by a round in which a replaceable event came back superseded: the store checks the version before the
+    /// address, so such an event makes the rest of its round conflict, and a client re-publishing many old versions
+    /// would cost a round per event, each sending the whole rest again. Until a round has no superseded event,
+    /// rounds take one event: as many commits as events, as before the pipeline, never more.
+    /// </summary>
+    private bool _oneAtATime;
+
     private PendingAppend Enqueue(NostrEvent evt)
     {
         var pending = new PendingAppend(evt);
@@ -35,7 +43,9 @@ internal sealed partial class AuthorStreamGrain
     {
         if (_pumping) return;
         _pumping = true;
-        _ = PumpAsync();
+        // The pump outlives the call that started it: it must not carry that call's context (its activity, its
+        // request context) into the rounds it runs for later calls.
+        using (ExecutionContext.SuppressFlow()) _ = PumpAsync();
     }
 
     /// <summary>Runs on the grain's scheduler until the queue is empty; calls that come meanwhile only queue.</summary>
@@ -59,10 +69,21 @@ internal sealed partial class AuthorStreamGrain
                     continue;
                 }
                 round ??= new List<PendingAppend>(Math.Min(MaxRound, _waiting.Count));
-                while (round.Count < MaxRound && _waiting.TryPeek(out next) && !GoesAlone(next.Event)
+                var size = _oneAtATime ? 1 : MaxRound;
+                while (round.Count < size && _waiting.TryPeek(out next) && !GoesAlone(next.Event)
                        && string.Equals(next.Event.Pubkey, _stream, StringComparison.Ordinal))
                     round.Add(_waiting.Dequeue());
-                await RunRoundAsync(round);
+                try
+                {
+                    await RunRoundAsync(round);
+                }
+                catch (Exception ex)
+                {
+                    // The head could not be read again after a conflict: whoever in the round has no answer yet gets
+                    // the error (the gateway says "try again"), and the next round reads the head afresh.
+                    foreach (var pending in round) pending.Fail(ex);
+                    LogRoundFailed(logger, ex, _stream);
+                }
                 round.Clear();
             }
         }
@@ -90,6 +111,7 @@ internal sealed partial class AuthorStreamGrain
         // Answered in order: a saved event's fan-out follows the saves before it.
         var broken = false;
         var conflicted = false;
+        var superseded = false;
         List<PendingAppend>? again = null;
         for (var i = 0; i < round.Count; i++)
         {
@@ -116,7 +138,6 @@ internal sealed partial class AuthorStreamGrain
                 pending.Fail(ex);
                 continue;
             }
-            metrics.Store(evt.Address is null ? "save" : "replace", started);
             if (result.Outcome == SaveOutcome.VersionConflict)
             {
                 if (!broken)
@@ -137,9 +158,12 @@ internal sealed partial class AuthorStreamGrain
                 continue;
             }
             if (result.Outcome != SaveOutcome.Saved) broken = true;
+            if (result.Outcome == SaveOutcome.Superseded) superseded = true;
+            metrics.Store(evt.Address is null ? "save" : "replace", started);   // once per event, with its final outcome
             pending.Complete(Answer(evt, result));
         }
 
+        _oneAtATime = superseded;
         if (conflicted)
         {
             _head = await store.ReadStreamHeadAsync(_stream);
@@ -169,4 +193,7 @@ internal sealed partial class AuthorStreamGrain
         foreach (var pending in again) _waiting.Enqueue(pending);
         foreach (var pending in behind) _waiting.Enqueue(pending);
     }
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Stream {Stream}: a round of appends failed after a version conflict; its unanswered events were refused")]
+    private static partial void LogRoundFailed(ILogger logger, Exception ex, string stream);
 }

@@ -146,6 +146,9 @@ internal sealed class RelayProcess : IAsyncDisposable
     private string RecentOutput => string.Join(Environment.NewLine, _recentOutput);
 
     /// <summary>Polls <c>GET /readyz</c> until it answers 200: a cluster member has joined and its gateway shards are attached.</summary>
+    /// <summary>The relay's <c>/metrics</c> page (Prometheus text).</summary>
+    public Task<string> ReadMetricsAsync() => Http.GetStringAsync(new Uri(HttpUri, "metrics"));
+
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -23,6 +23,7 @@ public sealed partial class MirroredEventStore : IEventStore
     private readonly IEventStore[] _mirrors;
     private readonly IEventStore[] _all;
     private readonly ILogger _logger;
+    private readonly Dictionary<string, Task> _mirrorTails = new(StringComparer.Ordinal);
 
     public MirroredEventStore(IEventStore primary, IEnumerable<IEventStore> mirrors, ILogger<MirroredEventStore>? logger = null)
     {
@@ -37,18 +38,48 @@ public sealed partial class MirroredEventStore : IEventStore
         foreach (var store in _all) await store.InitAsync(cancellationToken);
     }
 
-    public async Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
+    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        WriteAsync(_primary.SaveAsync(evt, stream, expectedVersion, cancellationToken), evt, stream, replace: false);
+
+    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        WriteAsync(_primary.ReplaceAsync(evt, stream, expectedVersion, cancellationToken), evt, stream, replace: true);
+
+    /// <summary>
+    /// An author grain hands a stream's writes over several at a time, in version order, and the primary's answers
+    /// come back on thread-pool continuations in any order: the mirror writes of a stream are chained in the order the
+    /// writes were handed over, so the mirror sees them in version order too.
+    /// </summary>
+    private async Task<SaveResult> WriteAsync(Task<SaveResult> primary, NostrEvent evt, string stream, bool replace)
     {
-        var result = await _primary.SaveAsync(evt, stream, expectedVersion, cancellationToken);
-        if (result.Outcome == SaveOutcome.Saved) await MirrorAsync(evt, stream, expectedVersion, replace: false);
-        return result;
+        Task mirrored;
+        lock (_mirrorTails)
+        {
+            _mirrorTails.TryGetValue(stream, out var previous);
+            mirrored = MirrorAfterAsync(previous, primary, evt, stream, replace);
+            _mirrorTails[stream] = mirrored;
+        }
+        try
+        {
+            var result = await primary;
+            await mirrored;
+            return result;
+        }
+        finally
+        {
+            lock (_mirrorTails)
+            {
+                if (_mirrorTails.TryGetValue(stream, out var tail) && tail == mirrored) _mirrorTails.Remove(stream);
+            }
+        }
     }
 
-    public async Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default)
+    private async Task MirrorAfterAsync(Task? previous, Task<SaveResult> primary, NostrEvent evt, string stream, bool replace)
     {
-        var result = await _primary.ReplaceAsync(evt, stream, expectedVersion, cancellationToken);
-        if (result.Outcome == SaveOutcome.Saved) await MirrorAsync(evt, stream, expectedVersion, replace: true);
-        return result;
+        if (previous is not null) await previous;   // never throws: a mirror write logs its failure
+        SaveResult result;
+        try { result = await primary; }
+        catch (Exception) { return; }   // the caller gets the primary's failure
+        if (result.Outcome == SaveOutcome.Saved) await MirrorAsync(evt, stream, result.Version - 1, replace);
     }
 
     private Task MirrorAsync(NostrEvent evt, string stream, long expectedVersion, bool replace)

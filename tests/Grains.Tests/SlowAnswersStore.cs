@@ -1,0 +1,58 @@
+using NostrRelay.Protocol;
+using NostrRelay.Storage;
+using NostrRelay.Storage.Memory;
+
+namespace NostrRelay.Grains.Tests;
+
+/// <summary>
+/// A Memory store whose writes are decided in the order they come, as every store's single writer decides them, but
+/// answered a few milliseconds later and out of order, as a group commit answers a batch; an event whose content is
+/// <see cref="Failing"/> fails without being stored, and stream heads can be made to fail. It counts the writes it takes.
+/// </summary>
+public sealed class SlowAnswersStore : IEventStore
+{
+    public const string Failing = "the store fails on this one";
+    private readonly MemoryEventStore _inner = new();
+    private int _writes;
+
+    public int Writes => Volatile.Read(ref _writes);
+    public bool FailHeadReads { get; set; }
+
+    public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        Later(evt, () => _inner.SaveAsync(evt, stream, expectedVersion, cancellationToken));
+
+    public Task<SaveResult> ReplaceAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
+        Later(evt, () => _inner.ReplaceAsync(evt, stream, expectedVersion, cancellationToken));
+
+    private async Task<SaveResult> Later(NostrEvent evt, Func<Task<SaveResult>> write)
+    {
+        Interlocked.Increment(ref _writes);
+        var decided = evt.Content == Failing ? Task.FromException<SaveResult>(new IOException("the disk is full")) : write();
+        await Task.Delay(Random.Shared.Next(1, 6));
+        return await decided;
+    }
+
+    public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default) =>
+        FailHeadReads ? Task.FromException<long>(new IOException("the store is unreachable")) : _inner.ReadStreamHeadAsync(stream, cancellationToken);
+
+    public Task InitAsync(CancellationToken cancellationToken = default) => _inner.InitAsync(cancellationToken);
+    public IAsyncEnumerable<NostrEvent> QueryAsync(Filter filter, CancellationToken cancellationToken = default) => _inner.QueryAsync(filter, cancellationToken);
+    public Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default) => _inner.CountAsync(filter, cancellationToken);
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) => _inner.DeleteAsync(id, cancellationToken);
+    public IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, CancellationToken cancellationToken = default) => _inner.ReadExpiredAsync(now, max, cancellationToken);
+    public IAsyncEnumerable<StoredEvent> ReadAllAsync(long afterPosition, int max, CancellationToken cancellationToken = default) => _inner.ReadAllAsync(afterPosition, max, cancellationToken);
+    public IAsyncEnumerable<StoredEvent> ReadStreamAsync(string stream, long afterVersion, int max, CancellationToken cancellationToken = default) => _inner.ReadStreamAsync(stream, afterVersion, max, cancellationToken);
+    public ValueTask DisposeAsync() => _inner.DisposeAsync();
+}
+
+/// <summary>One silo over a <see cref="SlowAnswersStore"/>.</summary>
+public sealed class SlowStoreClusterFixture() : RelayTestCluster(silos: 1, new SlowAnswersStore())
+{
+    public SlowAnswersStore Slow => (SlowAnswersStore)Store;
+}
+
+[CollectionDefinition(Name)]
+public sealed class SlowStoreCollection : ICollectionFixture<SlowStoreClusterFixture>
+{
+    public const string Name = "slow store";
+}
