@@ -25,6 +25,9 @@ internal readonly ref struct Reply
     /// <summary>OK false, CLOSED and NOTICE: the relay's reason.</summary>
     public string? Message { get; private init; }
 
+    /// <summary>NIP-42: the relay's AUTH challenge, sent first on every connection; the bench does not authenticate.</summary>
+    public static bool IsAuthChallenge(ReadOnlySpan<byte> frame) => frame.StartsWith("[\"AUTH\""u8);
+
     public static Reply Read(ReadOnlySpan<byte> frame)
     {
         try

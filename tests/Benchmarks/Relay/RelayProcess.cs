@@ -149,6 +149,22 @@ internal sealed class RelayProcess : IAsyncDisposable
     /// <summary>The relay's <c>/metrics</c> page (Prometheus text).</summary>
     public Task<string> ReadMetricsAsync() => Http.GetStringAsync(new Uri(HttpUri, "metrics"));
 
+    /// <summary>
+    /// Bytes the relay's runtime has allocated since it started (<c>dotnet.gc.heap.total_allocated</c>); -1 from a
+    /// relay without the figure (an older build measured with --relay-dll).
+    /// </summary>
+    public async Task<long> ReadAllocatedBytesAsync()
+    {
+        const string Metric = "dotnet_gc_heap_total_allocated_bytes_total";
+        string metrics;
+        try { metrics = await ReadMetricsAsync(); }
+        catch (HttpRequestException) { return -1; }
+        foreach (var line in metrics.Split('\n'))
+            if (line.StartsWith(Metric, StringComparison.Ordinal) && (line.Length == Metric.Length || line[Metric.Length] is ' ' or '{'))
+                return (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        return -1;
+    }
+
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -129,7 +129,7 @@ internal sealed class FailoverLane(string name, Uri[] relays, SignedEvent[] even
     {
         var reply = Reply.Read(frame);
         // NIP-42: the relay sends its AUTH challenge first on every connection; this lane does not authenticate.
-        if (reply.Kind == ReplyKind.Unknown && frame.StartsWith("[\"AUTH\""u8)) return false;
+        if (Reply.IsAuthChallenge(frame)) return false;
         if (reply.Kind != ReplyKind.Ok || !index.TryGetValue(IdKey.From(reply.EventId), out var i) || i < First || i >= First + Count)
         {
             AddProblem("unexpected frame: " + System.Text.Encoding.UTF8.GetString(frame[..Math.Min(frame.Length, 120)]));

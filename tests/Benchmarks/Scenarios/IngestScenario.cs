@@ -43,11 +43,13 @@ internal static class IngestScenario
             foreach (var problem in warm.Problems) report.Problem("ingest warm-up: " + problem);
 
             ScenarioContext.Progress($"ingest round {round}: timing");
+            var allocatedBefore = await relay.ReadAllocatedBytesAsync();
             var relayCpu = relay.CpuTime;
             var ownCpu = ProcessCpu.ReadSelf();
             var outcome = await Publisher.PublishAsync(relay.Uri, lanes, options.EventsInFlight, options.StallTimeout);
             relayCpu = relay.CpuTime - relayCpu;
             ownCpu = ProcessCpu.ReadSelf() - ownCpu;
+            var allocatedAfter = await relay.ReadAllocatedBytesAsync();
 
             foreach (var problem in outcome.Problems) report.Problem($"ingest round {round}: {problem}");
             if (outcome.Accepted != options.IngestEvents)
@@ -61,6 +63,8 @@ internal static class IngestScenario
                 $"{options.Connections} connections ({options.EventsInFlight} in flight each)";
             result.Row($"{label}: accepted/s", Report.Count(outcome.AcceptedPerSecond));
             result.Row("ingest: relay CPU per event", $"{Report.Fixed(relayCpu.TotalMilliseconds / Math.Max(outcome.Accepted, 1), "0.000")} ms");
+            if (allocatedBefore >= 0 && allocatedAfter >= 0)
+                result.Row("ingest: relay bytes allocated per event (whole process)", Report.Count((allocatedAfter - allocatedBefore) / (double)Math.Max(outcome.Accepted, 1)));
             result.Row($"ingest {Report.Count(options.IngestEvents / options.Connections)} × {options.Connections} connections: OK latency p50 / p99", outcome.Latencies.P50P99());
             result.Row("ingest: signature verifier (as the relay announced it)", relay.Verifier);
             result.Note($"ingest: {Report.Count(outcome.Accepted)} accepted of {Report.Count(options.IngestEvents)} in {Report.Fixed(outcome.Elapsed.TotalSeconds, "0.00")} s " +

@@ -69,6 +69,7 @@ internal sealed class LivePublisher(RelayClient client, SignedEvent[] events, in
     private bool Handle(ReadOnlySpan<byte> frame, long now)
     {
         var reply = Reply.Read(frame);
+        if (Reply.IsAuthChallenge(frame)) return false;
         if (reply.Kind != ReplyKind.Ok || !index.TryGetValue(IdKey.From(reply.EventId), out var i) || i < first || i >= first + count)
         {
             if (Problems.Count < 5) Problems.Add("unexpected frame: " + System.Text.Encoding.UTF8.GetString(frame[..Math.Min(frame.Length, 100)]));

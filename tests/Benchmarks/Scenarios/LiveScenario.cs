@@ -78,6 +78,7 @@ internal static class LiveScenario
             }
 
             ScenarioContext.Progress($"{name}: publishing {timed:N0} events {(paced ? $"at {rate}/s" : "unpaced")}");
+            var allocatedBefore = await relay.ReadAllocatedBytesAsync();
             var relayCpu = relay.CpuTime;
             var ownCpu = ProcessCpu.ReadSelf();
             var publisher = new LivePublisher(publisherClient, events, warmUp, timed, index, sentAt, rate, options.EventsInFlight);
@@ -85,6 +86,8 @@ internal static class LiveScenario
             var failed = await RunPhaseAsync(subscribers, publisher, total, watchdog);
             relayCpu = relay.CpuTime - relayCpu;
             ownCpu = ProcessCpu.ReadSelf() - ownCpu;
+            var allocatedAfter = await relay.ReadAllocatedBytesAsync();
+            var allocated = allocatedAfter - allocatedBefore;
 
             var deliveries = subscribers.Sum(s => (long)s.TimedUnique);
             var expected = (long)timed * subscribers.Length;
@@ -111,6 +114,9 @@ internal static class LiveScenario
                 result.Row("same, unpaced: delivery p50 / p99", latencies.P50P99());
             }
             result.Row($"{Kind(paced)}: relay CPU per delivery", $"{Report.Fixed(relayCpu.TotalMilliseconds * 1000 / Math.Max(deliveries, 1), "0.0")} µs");
+            if (allocatedBefore >= 0 && allocatedAfter >= 0)
+                result.Row($"{Kind(paced)}: relay bytes allocated per event / per delivery (whole process)",
+                $"{Report.Count(allocated / (double)Math.Max(timed, 1))} / {Report.Count(allocated / (double)Math.Max(deliveries, 1))}");
             result.Note($"{Kind(paced)}: {Report.Count(timed)} events published in {Report.Fixed(publishSeconds, "0.00")} s " +
                 $"({Report.Count((timed - 1) / Math.Max(publishSeconds, 1e-9))}/s) after {Report.Count(warmUp)} warm-up events; {publisher.Accepted} OK true, " +
                 $"OK latency p50 / p99 {publisher.OkLatencies.P50P99()} (the commit every delivery waits for); last delivery " +

@@ -102,7 +102,7 @@ internal sealed class LiveSubscriber(int total, int firstTimed, Dictionary<ulong
                 AddProblem("NOTICE: " + reply.Message);
                 return true;
             default:
-                AddProblem("unexpected frame: " + System.Text.Encoding.UTF8.GetString(frame[..Math.Min(frame.Length, 100)]));
+                if (!Reply.IsAuthChallenge(frame)) AddProblem("unexpected frame: " + System.Text.Encoding.UTF8.GetString(frame[..Math.Min(frame.Length, 100)]));
                 return true;
         }
     }

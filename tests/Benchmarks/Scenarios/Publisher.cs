@@ -132,6 +132,7 @@ internal static class Publisher
             var reply = Reply.Read(frame);
             if (reply.Kind != ReplyKind.Ok)
             {
+                if (Reply.IsAuthChallenge(frame)) return false;
                 AddProblem(reply.Kind == ReplyKind.Notice ? "NOTICE while publishing: " + reply.Message
                     : "unexpected frame while publishing: " + System.Text.Encoding.UTF8.GetString(frame[..Math.Min(frame.Length, 120)]));
                 return false;
