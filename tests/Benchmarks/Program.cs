@@ -56,6 +56,7 @@ foreach (var scenario in options.Scenarios)
             case "cluster-sizes": await ClusterSizesScenario.RunAsync(context); break;
             case "cluster-failover": await ClusterFailoverScenario.RunAsync(context); break;
             case "idle-connections": await IdleConnectionsScenario.RunAsync(context); break;
+            case "hot-path": await HotPathScenario.RunAsync(context); break;
             case BenchmarkOptions.HostileScenario: await HostileScenario.RunAsync(context); break;
             case BenchmarkOptions.NegentropyScenario: await NegentropyScenario.RunAsync(context); break;
             case BenchmarkOptions.VerifyScenario: await VerifyScenario.RunAsync(context); break;

@@ -26,6 +26,7 @@ internal sealed class BenchmarkOptions
     /// <summary>The whole event log read by a bookmarked consumer and by an Orleans stream subscriber, in process; only when named.</summary>
     public const string LogConsumersScenario = "log-consumers";
     public const string IdleConnectionsScenario = "idle-connections";
+    public const string HotPathScenario = "hot-path";
 
     public List<string> Scenarios { get; } = [];
     public bool Quick { get; private set; }
@@ -146,7 +147,7 @@ internal sealed class BenchmarkOptions
                     break;
                 case "-h" or "--help": throw new ArgumentException(Usage);
                 default:
-                    if (Array.IndexOf(AllScenarios, arg) < 0 && Array.IndexOf(ClusterScenarios, arg) < 0 && arg != HostileScenario && arg != NegentropyScenario && arg != VerifyScenario && arg != LogConsumersScenario && arg != IdleConnectionsScenario) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
+                    if (Array.IndexOf(AllScenarios, arg) < 0 && Array.IndexOf(ClusterScenarios, arg) < 0 && arg != HostileScenario && arg != NegentropyScenario && arg != VerifyScenario && arg != LogConsumersScenario && arg != IdleConnectionsScenario && arg != HotPathScenario) throw new ArgumentException($"unknown argument '{arg}'.{Environment.NewLine}{Usage}");
                     options.Scenarios.Add(arg);
                     break;
             }
@@ -166,5 +167,5 @@ internal sealed class BenchmarkOptions
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.{Environment.NewLine}{Usage}");
 
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all|cluster|cluster-sizes|cluster-failover|hostile|negentropy|verify|log-consumers|idle-connections]... [--rounds N] [--live-warm-up N] [--failover-backdate SECONDS] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH] [--peer-url ws://HOST:PORT --peer-pid N --peer-name NAME] [--hostile-depth N]";
+        "usage: dotnet run -c Release --project tests/Benchmarks -- [ingest|queries|live|fanout|all|cluster|cluster-sizes|cluster-failover|hostile|negentropy|verify|log-consumers|idle-connections|hot-path]... [--rounds N] [--live-warm-up N] [--failover-backdate SECONDS] [--quick] [--no-build] [--repo PATH] [--relay-dll PATH] [--peer-url ws://HOST:PORT --peer-pid N --peer-name NAME] [--hostile-depth N]";
 }
