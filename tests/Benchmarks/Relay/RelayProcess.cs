@@ -117,6 +117,8 @@ internal sealed class RelayProcess : IAsyncDisposable
         start.ArgumentList.Add(siloDll);
         start.ArgumentList.Add("--Relay:Host=127.0.0.1");
         start.ArgumentList.Add($"--Relay:Port={port}");
+        // The URL its clients use: without it the relay warns at start that NIP-42 AUTH trusts the Host header.
+        start.ArgumentList.Add($"--Relay:PublicUrls:0=ws://127.0.0.1:{port}/");
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         start.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
         start.ArgumentList.Add("--Logging:LogLevel:NostrRelay.Gateway=Information");   // for "Verifying signatures with ..."
