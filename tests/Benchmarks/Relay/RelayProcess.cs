@@ -153,10 +153,12 @@ internal sealed class RelayProcess : IAsyncDisposable
 
     /// <summary>
     /// Bytes the relay's runtime has allocated since it started (<c>dotnet.gc.heap.total_allocated</c>); -1 from a
-    /// relay without the figure (an older build measured with --relay-dll).
+    /// relay without the figure (an older build measured with --relay-dll). The Prometheus exporter answers from a
+    /// cache for 300 ms, so a read closer than that to the previous one would see the same figure: this waits first.
     /// </summary>
     public async Task<long> ReadAllocatedBytesAsync()
     {
+        await Task.Delay(TimeSpan.FromMilliseconds(400));
         const string Metric = "dotnet_gc_heap_total_allocated_bytes_total";
         string metrics;
         try { metrics = await ReadMetricsAsync(); }
