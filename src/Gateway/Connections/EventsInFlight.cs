@@ -128,28 +128,21 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
     /// </summary>
     private async Task<AppendResult[]> AppendAsync(IAuthorStreamGrain grain, NostrEvent[] events)
     {
-        var lost = calls.CallsInFlight;
-        var call = grain.AppendManyAsync(events);
-        try
-        {
-            return await call.WaitAsync(lost);
-        }
-        catch (OperationCanceledException) when (lost.IsCancellationRequested)
-        {
-            Abandon(call);
-        }
+        if (await TrySendAsync(grain, events) is { } answered) return answered;
         LogResent(logger, events.Length, events[0].Pubkey);
-        var results = new AppendResult[events.Length];
         var again = new List<NostrEvent>(events.Length);
         foreach (var evt in events)
             if (!EventKind.IsEphemeral(evt.Kind)) again.Add(evt);
-        var resent = again.Count == 0 ? [] : await SendAgainAsync(grain, [.. again]);
+        var resent = again.Count == 0 ? []
+            : await TrySendAsync(grain, [.. again]) ?? throw new OperationCanceledException("a gateway connection was lost twice while these events were out");
+        var results = new AppendResult[events.Length];
         for (int i = 0, j = 0; i < events.Length; i++)
             results[i] = EventKind.IsEphemeral(events[i].Kind) ? AppendResult.Rejected(LostEphemeralMessage) : resent[j++];
         return results;
     }
 
-    private async Task<AppendResult[]> SendAgainAsync(IAuthorStreamGrain grain, NostrEvent[] events)
+    /// <summary>The call's answers; null when the client lost a gateway while it was out (the call is then abandoned).</summary>
+    private async Task<AppendResult[]?> TrySendAsync(IAuthorStreamGrain grain, NostrEvent[] events)
     {
         var lost = calls.CallsInFlight;
         var call = grain.AppendManyAsync(events);
@@ -160,7 +153,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
         catch (OperationCanceledException) when (lost.IsCancellationRequested)
         {
             Abandon(call);
-            throw;
+            return null;
         }
     }
 
