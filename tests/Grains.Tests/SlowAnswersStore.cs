@@ -14,8 +14,13 @@ public sealed class SlowAnswersStore : IEventStore
     public const string Failing = "the store fails on this one";
     private readonly MemoryEventStore _inner = new();
     private int _writes;
+    private int _outstanding;
+    private int _mostOutstanding;
 
     public int Writes => Volatile.Read(ref _writes);
+
+    /// <summary>The most writes handed over and not yet answered at one time: above 1 only when writes go in rounds.</summary>
+    public int MostOutstanding => Volatile.Read(ref _mostOutstanding);
     public bool FailHeadReads { get; set; }
 
     public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
@@ -27,9 +32,19 @@ public sealed class SlowAnswersStore : IEventStore
     private async Task<SaveResult> Later(NostrEvent evt, Func<Task<SaveResult>> write)
     {
         Interlocked.Increment(ref _writes);
-        var decided = evt.Content == Failing ? Task.FromException<SaveResult>(new IOException("the disk is full")) : write();
-        await Task.Delay(Random.Shared.Next(1, 6));
-        return await decided;
+        var outstanding = Interlocked.Increment(ref _outstanding);
+        int most;
+        while (outstanding > (most = Volatile.Read(ref _mostOutstanding)) && Interlocked.CompareExchange(ref _mostOutstanding, outstanding, most) != most) { }
+        try
+        {
+            var decided = evt.Content == Failing ? Task.FromException<SaveResult>(new IOException("the disk is full")) : write();
+            await Task.Delay(Random.Shared.Next(1, 6));
+            return await decided;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _outstanding);
+        }
     }
 
     public Task<long> ReadStreamHeadAsync(string stream, CancellationToken cancellationToken = default) =>

@@ -16,60 +16,94 @@ namespace NostrRelay.Storage.Transfer;
 /// </summary>
 public sealed class EventImporter(IEventStore store, EventVerifier verifier, int maxInFlight = 256, Func<NostrEvent, ValueTask<string?>>? admit = null)
 {
-    private readonly Dictionary<string, ImportLane> _lanes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _inFlight = new(maxInFlight, maxInFlight);
 
-    /// <summary>What <see cref="ImportLane"/> answers for an event the store already had.</summary>
-    internal const string DuplicateOutcome = "duplicate";
-
-    /// <summary>Lines that fail are counted as rejected and reported through <paramref name="onRejected"/> (line number, reason).</summary>
+    /// <summary>
+    /// Lines that fail are counted as rejected and reported through <paramref name="onRejected"/> (line number, reason).
+    /// Returns once every line read is answered, also when reading stops on an error or a cancellation.
+    /// </summary>
     public async Task ImportAsync(TextReader input, TransferProgress progress, Action<long, string>? onRejected = null, CancellationToken cancellationToken = default)
     {
-        long lineNumber = 0;
-        while (await input.ReadLineAsync(cancellationToken) is { } line)
+        var lanes = new Dictionary<string, ImportLane>(StringComparer.Ordinal);
+        try
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            progress.CountRead();
-            NostrEvent evt;
-            try
+            long lineNumber = 0;
+            while (await input.ReadLineAsync(cancellationToken) is { } line)
             {
-                evt = EventReader.Parse(Encoding.UTF8.GetBytes(line));
+                lineNumber++;
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                progress.CountRead();
+                NostrEvent evt;
+                try
+                {
+                    evt = EventReader.Parse(Encoding.UTF8.GetBytes(line));
+                }
+                catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
+                {
+                    Reject(progress, onRejected, lineNumber, ex is FormatException ? ex.Message : "invalid: malformed JSON");
+                    continue;
+                }
+                if (verifier.Check(evt) is { } problem)
+                {
+                    Reject(progress, onRejected, lineNumber, problem);
+                    continue;
+                }
+                if (EventKind.IsEphemeral(evt.Kind))
+                {
+                    Reject(progress, onRejected, lineNumber, "invalid: ephemeral events are not stored");
+                    continue;
+                }
+                await _inFlight.WaitAsync(cancellationToken);
+                if (!lanes.TryGetValue(evt.Pubkey, out var lane))
+                {
+                    lane = new ImportLane(store, evt.Pubkey, (answered, outcome, reason) => Answered(answered, outcome, reason, progress, onRejected));
+                    lanes[evt.Pubkey] = lane;
+                }
+                lane.Add(new ImportLane.Line(evt, lineNumber, AdmitAsync(evt)));
             }
-            catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
-            {
-                Reject(progress, onRejected, lineNumber, ex is FormatException ? ex.Message : "invalid: malformed JSON");
-                continue;
-            }
-            if (verifier.Check(evt) is { } problem)
-            {
-                Reject(progress, onRejected, lineNumber, problem);
-                continue;
-            }
-            if (EventKind.IsEphemeral(evt.Kind))
-            {
-                Reject(progress, onRejected, lineNumber, "invalid: ephemeral events are not stored");
-                continue;
-            }
-            await _inFlight.WaitAsync(cancellationToken);
-            if (!_lanes.TryGetValue(evt.Pubkey, out var lane))
-            {
-                lane = new ImportLane(store, evt.Pubkey, (answered, outcome) => Answered(answered, outcome, progress, onRejected));
-                _lanes[evt.Pubkey] = lane;
-            }
-            lane.Add(new ImportLane.Line(evt, lineNumber, AdmitAsync(evt)));
         }
-        foreach (var lane in _lanes.Values) await lane.Sent;
+        finally
+        {
+            foreach (var lane in lanes.Values) await lane.Sent;
+        }
     }
 
-    private Task<string?> AdmitAsync(NostrEvent evt) => admit is null ? Task.FromResult<string?>(null) : admit(evt).AsTask();
-
-    private void Answered(ImportLane.Line line, string? outcome, TransferProgress progress, Action<long, string>? onRejected)
+    private Task<string?> AdmitAsync(NostrEvent evt)
     {
-        if (outcome is null) progress.CountAccepted();
-        else if (outcome == DuplicateOutcome) progress.CountDuplicate();
-        else Reject(progress, onRejected, line.Number, outcome);
-        _inFlight.Release();
+        if (admit is null) return Task.FromResult<string?>(null);
+        try
+        {
+            return admit(evt).AsTask();
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<string?>(ex);
+        }
+    }
+
+    /// <summary>Never throws: a lane's answer must not be lost to the caller's reporting.</summary>
+    private void Answered(ImportLane.Line line, ImportOutcome outcome, string? reason, TransferProgress progress, Action<long, string>? onRejected)
+    {
+        try
+        {
+            switch (outcome)
+            {
+                case ImportOutcome.Accepted: progress.CountAccepted(); break;
+                case ImportOutcome.Duplicate: progress.CountDuplicate(); break;
+                default:
+                    progress.CountRejected();
+                    onRejected?.Invoke(line.Number, reason ?? "error");
+                    break;
+            }
+        }
+        catch (Exception)
+        {
+            // The count is kept; a failing report of one line does not stop the import.
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
     }
 
     private static void Reject(TransferProgress progress, Action<long, string>? onRejected, long lineNumber, string reason)

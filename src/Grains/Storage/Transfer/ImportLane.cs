@@ -10,8 +10,11 @@ namespace NostrRelay.Storage.Transfer;
 /// one that was not saved comes back a version conflict and goes first into the next round; after a superseded event
 /// rounds take one event until one is saved.
 /// </summary>
-internal sealed class ImportLane(IEventStore store, string pubkey, Action<ImportLane.Line, string?> done)
+internal sealed class ImportLane(IEventStore store, string pubkey, Action<ImportLane.Line, ImportOutcome, string?> done)
 {
+    /// <summary>Lines handed to the store in one round; more wait for the next.</summary>
+    private const int MaxRound = 256;
+
     /// <summary>A line of the import: its event, its number, and the policies' verdict still coming.</summary>
     internal sealed record Line(NostrEvent Event, long Number, Task<string?> Refusal)
     {
@@ -38,52 +41,56 @@ internal sealed class ImportLane(IEventStore store, string pubkey, Action<Import
         }
     }
 
+    /// <summary>Never throws: every line it takes is answered through <c>done</c>.</summary>
     private async Task SendAsync()
     {
-        var round = new List<Line>();
+        await Task.Yield();   // off the reading loop and out of Add's lock: a store that answers at once runs here
+        var carried = new List<Line>();
         while (true)
         {
+            var taken = new List<Line>();
             lock (_waiting)
             {
-                if (_waiting.Count == 0)
+                if (_waiting.Count == 0 && carried.Count == 0)
                 {
                     _sending = false;
                     return;
                 }
-                while (_waiting.TryDequeue(out var line)) round.Add(line);
+                while (_waiting.TryDequeue(out var line)) taken.Add(line);
             }
-            var admitted = new List<Line>(round.Count);
-            foreach (var line in round)
+            foreach (var line in taken)
             {
                 string? refused;
                 try { refused = await line.Refusal; }
                 catch (Exception ex) { refused = "error: " + ex.Message; }
-                if (refused is null) admitted.Add(line);
-                else done(line, refused);
+                if (refused is null) carried.Add(line);
+                else done(line, ImportOutcome.Rejected, refused);
             }
-            round.Clear();
+            if (carried.Count == 0) continue;
             try
             {
-                while (admitted.Count > 0) admitted = await RunRoundAsync(admitted);
+                carried = await RunRoundAsync(carried);
             }
             catch (Exception ex)
             {
-                foreach (var line in admitted) done(line, "error: " + ex.Message);
+                // The stream's head could not be read: nothing of this round was sent.
+                foreach (var line in carried) done(line, ImportOutcome.Rejected, "error: " + ex.Message);
+                carried.Clear();
             }
         }
     }
 
-    /// <summary>Saves what it can of <paramref name="lines"/> in one round; returns the lines for the next round.</summary>
+    /// <summary>Saves what it can of the first lines of <paramref name="lines"/> in one round; returns the lines left, in order.</summary>
     private async Task<List<Line>> RunRoundAsync(List<Line> lines)
     {
         _head ??= await store.ReadStreamHeadAsync(pubkey);
-        var count = _oneAtATime ? 1 : lines.Count;
+        var count = Math.Min(lines.Count, _oneAtATime ? 1 : MaxRound);
         var saves = new Task<SaveResult>[count];
         for (var i = 0; i < count; i++) saves[i] = SaveAsync(lines[i].Event, _head.Value + i);
 
-        var next = new List<Line>();
+        var conflicts = new List<Line>();
         var broken = false;
-        var conflicted = false;
+        var foreign = false;
         var superseded = false;
         for (var i = 0; i < count; i++)
         {
@@ -96,7 +103,7 @@ internal sealed class ImportLane(IEventStore store, string pubkey, Action<Import
             catch (Exception ex)
             {
                 broken = true;
-                done(line, "error: " + ex.Message);
+                done(line, ImportOutcome.Rejected, "error: " + ex.Message);
                 continue;
             }
             if (result.Outcome == SaveOutcome.VersionConflict)
@@ -104,33 +111,40 @@ internal sealed class ImportLane(IEventStore store, string pubkey, Action<Import
                 if (!broken)
                 {
                     // Nothing before it failed to take its version: the relay wrote to this stream meanwhile.
-                    conflicted = true;
+                    foreign = true;
                     if (line.Retried)
                     {
                         broken = true;
-                        done(line, "error: the author's stream kept moving; import it again");
+                        done(line, ImportOutcome.Rejected, "error: the author's stream kept moving; import it again");
                         continue;
                     }
                     line.Retried = true;
                 }
                 broken = true;
-                next.Add(line);
+                conflicts.Add(line);
                 continue;
             }
             if (result.Outcome != SaveOutcome.Saved) broken = true;
             if (result.Outcome == SaveOutcome.Superseded) superseded = true;
-            if (result.Outcome == SaveOutcome.Saved) _head = result.Version;
-            done(line, result.Outcome switch
+            switch (result.Outcome)
             {
-                SaveOutcome.Saved => null,
-                SaveOutcome.Duplicate => EventImporter.DuplicateOutcome,
-                SaveOutcome.Superseded => "replaced: have a newer version of this event",
-                _ => "blocked: a deletion request (NIP-09) names this event",
-            });
+                case SaveOutcome.Saved:
+                    _head = result.Version;
+                    done(line, ImportOutcome.Accepted, null);
+                    break;
+                case SaveOutcome.Duplicate:
+                    done(line, ImportOutcome.Duplicate, null);
+                    break;
+                case SaveOutcome.Superseded:
+                    done(line, ImportOutcome.Rejected, "replaced: have a newer version of this event");
+                    break;
+                default:
+                    done(line, ImportOutcome.Rejected, "blocked: a deletion request (NIP-09) names this event");
+                    break;
+            }
         }
         _oneAtATime = superseded;
-        for (var i = count; i < lines.Count; i++) next.Add(lines[i]);
-        if (conflicted)
+        if (foreign)
         {
             try
             {
@@ -138,13 +152,14 @@ internal sealed class ImportLane(IEventStore store, string pubkey, Action<Import
             }
             catch (Exception ex)
             {
-                // Those waiting on the head are refused; the next round reads it again.
+                // Those that waited on the head are refused; the lines not sent yet wait, and the next round reads it again.
                 _head = null;
-                foreach (var line in next) done(line, "error: " + ex.Message);
-                return [];
+                foreach (var line in conflicts) done(line, ImportOutcome.Rejected, "error: " + ex.Message);
+                conflicts.Clear();
             }
         }
-        return next;
+        conflicts.AddRange(lines.Skip(count));
+        return conflicts;
     }
 
     private Task<SaveResult> SaveAsync(NostrEvent evt, long expected)
@@ -159,3 +174,6 @@ internal sealed class ImportLane(IEventStore store, string pubkey, Action<Import
         }
     }
 }
+
+/// <summary>What became of an imported line.</summary>
+internal enum ImportOutcome { Accepted, Duplicate, Rejected }
