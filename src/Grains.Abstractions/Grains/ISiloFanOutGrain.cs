@@ -1,3 +1,5 @@
+using Orleans.Runtime;
+
 namespace NostrRelay.Grains;
 
 /// <summary>
@@ -9,4 +11,11 @@ public interface ISiloFanOutGrain : IGrainWithStringKey
 {
     /// <summary>Events from one other silo, in the order that silo committed them.</summary>
     Task PublishAsync(EventBatch batch);
+
+    /// <summary>
+    /// What the subscriptions on silo <paramref name="from"/> can match, as changes in order. Answers the generation
+    /// this silo now holds for it, or −1 when a change did not follow on from what it held (it then sends that
+    /// silo every event until a whole summary arrives).
+    /// </summary>
+    Task<long> InterestAsync(SiloAddress from, InterestUpdate[] updates);
 }

@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Orleans.Runtime;
 using NostrRelay.Grains;
 using NostrRelay.Subscriptions;
 
@@ -6,7 +7,7 @@ namespace NostrRelay.Cluster;
 
 /// <summary>
 /// This silo's inbox for events committed elsewhere: hands each batch to the local fan-out, which queues
-/// it for every subscription shard here. Never blocks, so it may take calls from all silos at once; each
+/// it for every subscription shard here; and for what other silos' subscriptions want from this one. Never blocks, so it may take calls from all silos at once; each
 /// sender awaits its calls one at a time, which keeps that sender's order.
 /// </summary>
 [SiloPinnedPlacement]
@@ -19,4 +20,6 @@ internal sealed class SiloFanOutGrain(LiveFanOut fanOut) : Grain, ISiloFanOutGra
         fanOut.PublishLocal(batch);
         return Task.CompletedTask;
     }
+
+    public Task<long> InterestAsync(SiloAddress from, InterestUpdate[] updates) => Task.FromResult(fanOut.InterestOf(from, updates));
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using NostrRelay.Cluster;
+using NostrRelay.Cluster.Interest;
 using NostrRelay.Counting;
 using NostrRelay.Expiry;
 using NostrRelay.Storage;
@@ -19,6 +20,7 @@ public static class RelayGrainsExtensions
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddMetrics();
         silo.Services.TryAddSingleton<NostrRelay.Metrics.SiloMetrics>();
+        silo.Services.TryAddSingleton(SiloInterest.ForCluster);
         silo.Services.TryAddSingleton<LiveFanOut>();
         silo.Services.TryAddSingleton<CatchUpReads>();
         silo.Services.TryAddSingleton<CountReads>();

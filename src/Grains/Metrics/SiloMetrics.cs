@@ -16,6 +16,7 @@ public sealed class SiloMetrics
     private readonly Meter _meter;
     private readonly Histogram<double> _store;
     private readonly Counter<long> _batches;
+    private readonly Counter<long> _notSent;
     private readonly Histogram<long> _batchSize;
     private readonly KeyValuePair<string, object?> _storeName;
 
@@ -24,6 +25,7 @@ public sealed class SiloMetrics
         _meter = meters.Create(MeterName);
         _store = _meter.CreateHistogram<double>("nostr.store.duration", "ms", "event store operations, by store and operation");
         _batches = _meter.CreateCounter<long>("nostr.fanout.batches", "{batch}", "batches of live events sent, to this silo's subscription shards or to other silos");
+        _notSent = _meter.CreateCounter<long>("nostr.fanout.peer.skipped", "{event}", "live events not sent to another silo, because no subscription there can match them");
         _batchSize = _meter.CreateHistogram<long>("nostr.fanout.batch.size", "{event}", "live events per batch sent");
         var name = store.GetType().Name;
         _storeName = new("store", name.EndsWith("EventStore", StringComparison.Ordinal) ? name[..^"EventStore".Length] : name);
@@ -59,6 +61,9 @@ public sealed class SiloMetrics
         _batches.Add(1, tag);
         _batchSize.Record(events, tag);
     }
+
+    /// <summary>Live events kept from peer silos that said nothing there matches them (one count per event and silo).</summary>
+    public void NotSent(int peers) => _notSent.Add(peers);
 
     /// <summary>The gauge of live events waiting in the outboxes, read when scraped.</summary>
     public void ObserveQueued(Func<long> queued) =>

@@ -1,10 +1,11 @@
+using NostrRelay.Cluster.Interest;
 using NostrRelay.Protocol;
 
 namespace NostrRelay.Subscriptions;
 
 /// <summary>
 /// An inverted index of live filters. Each filter is filed under the values of its most selective
-/// condition (ids, then authors, then one tag, then kinds); only filters with none of those are
+/// condition (<see cref="InterestKeys.Choose"/>: ids, then authors, then one tag, then kinds); only filters with none of those are
 /// scanned. Matching an event costs the filters that share a key with it, not every filter.
 /// </summary>
 internal sealed class FilterIndex
@@ -23,31 +24,15 @@ internal sealed class FilterIndex
         foreach (var filter in subscription.Filters)
         {
             if (filter.CannotMatch) continue;
-            IndexEntry entry;
-            if (filter.Ids is { } ids)
+            var keyKind = InterestKeys.Choose(filter);
+            var entry = new IndexEntry(subscription, filter, keyKind);
+            switch (keyKind)
             {
-                entry = new IndexEntry(subscription, filter, IndexKeyKind.Id);
-                foreach (var id in ids) File(_byId, id, entry);
-            }
-            else if (filter.Authors is { } authors)
-            {
-                entry = new IndexEntry(subscription, filter, IndexKeyKind.Author);
-                foreach (var author in authors) File(_byAuthor, author, entry);
-            }
-            else if (filter.Tags is { Length: > 0 } tags)
-            {
-                entry = new IndexEntry(subscription, filter, IndexKeyKind.Tag);
-                foreach (var value in tags[0].Values) File(_byTag, (tags[0].Name, value), entry);
-            }
-            else if (filter.Kinds is { } kinds)
-            {
-                entry = new IndexEntry(subscription, filter, IndexKeyKind.Kind);
-                foreach (var kind in kinds) File(_byKind, kind, entry);
-            }
-            else
-            {
-                entry = new IndexEntry(subscription, filter, IndexKeyKind.Scan);
-                _scan.Add(entry);
+                case IndexKeyKind.Id: foreach (var id in filter.Ids!) File(_byId, id, entry); break;
+                case IndexKeyKind.Author: foreach (var author in filter.Authors!) File(_byAuthor, author, entry); break;
+                case IndexKeyKind.Tag: foreach (var value in filter.Tags![0].Values) File(_byTag, (filter.Tags[0].Name, value), entry); break;
+                case IndexKeyKind.Kind: foreach (var kind in filter.Kinds!) File(_byKind, kind, entry); break;
+                default: _scan.Add(entry); break;
             }
             subscription.Entries.Add(entry);
             FilterCount++;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using NostrRelay.Cluster.Interest;
 using NostrRelay.Grains;
 using Orleans.Runtime;
 
@@ -7,12 +8,14 @@ namespace NostrRelay.Subscriptions;
 
 /// <summary>
 /// This silo's path from committed events to live subscribers. An event an author grain committed here goes
-/// to every subscription shard on this silo and, once per silo, to every other silo's
-/// <see cref="ISiloFanOutGrain"/>, which hands it to that silo's shards. One outbox per destination keeps
+/// to every subscription shard on this silo and, once per silo, to each other silo's
+/// <see cref="ISiloFanOutGrain"/> whose subscriptions may match it (<see cref="SiloInterest"/>), which hands it to
+/// that silo's shards. One outbox per destination keeps
 /// commit order and batches whatever queued up while the previous call was in flight, so a lone event leaves
 /// at once and a burst leaves in few calls. Other silos are found through cluster membership.
 /// </summary>
-internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider services, NostrRelay.Metrics.SiloMetrics metrics, ILogger<LiveFanOut> logger)
+internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider services, SiloInterest interest, NostrRelay.Metrics.SiloMetrics metrics,
+    ILogger<LiveFanOut> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly ILogger _logger = logger;
@@ -23,6 +26,11 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     private volatile Outbox[] _siloSnapshot = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task _watching = Task.CompletedTask;
+    private SiloAddress? _self;
+    private IClusterMembershipService? _membership;
+
+    /// <summary>What this silo's subscriptions want from the other silos, and what each of them wants from this one.</summary>
+    public SiloInterest Interest => interest;
 
     /// <summary>How many other silos this one sends live events to.</summary>
     public int PeerCount => _siloSnapshot.Length;
@@ -47,6 +55,9 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         var membership = services.GetService(typeof(IClusterMembershipService)) as IClusterMembershipService;
         var self = (services.GetService(typeof(ILocalSiloDetails)) as ILocalSiloDetails)?.SiloAddress;
         if (membership is null || self is null) return Task.CompletedTask;
+        interest.Self = self;
+        _self = self;
+        _membership = membership;
         Apply(membership.CurrentSnapshot, self);
         _watching = WatchMembershipAsync(membership, self, _stopping.Token);
         return Task.CompletedTask;
@@ -55,6 +66,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping.Cancel();
+        Interest.Stop();
         try { await _watching; }
         catch (OperationCanceledException) { }
     }
@@ -93,21 +105,30 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 if (address.Equals(self)) continue;
                 if (member.Status == SiloStatus.Active)
                 {
-                    if (_silos.TryAdd(address, new Outbox(address.ToString(), grains.GetGrain<ISiloFanOutGrain>(address.ToParsableString()).PublishAsync, this, retryWhileMember: address)))
-                    {
-                        changed = true;
-                        LogPeerAdded(_logger, address.ToString());
-                    }
+                    if (AddPeer(address)) changed = true;
                 }
                 else if (member.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping && _silos.TryRemove(address, out var gone))
                 {
                     gone.Abandon();
+                    Interest.RemovePeer(address);
                     changed = true;
                     LogPeerRemoved(_logger, address.ToString(), member.Status.ToString());
                 }
             }
             if (changed) _siloSnapshot = [.. _silos.Values];
         }
+    }
+
+    /// <summary>Under the lock on the silos: an outbox for the peer, sending what it says it wants, and a channel telling it what this silo wants.</summary>
+    private bool AddPeer(SiloAddress address)
+    {
+        var outbox = new Outbox(address.ToString(), grains.GetGrain<ISiloFanOutGrain>(address.ToParsableString()).PublishAsync, this, retryWhileMember: address,
+            wants: interest.Of(address));
+        if (!_silos.TryAdd(address, outbox)) return false;
+        interest.AddPeer(address);
+        _siloSnapshot = [.. _silos.Values];
+        LogPeerAdded(_logger, address.ToString());
+        return true;
     }
 
     /// <summary>Called by a subscription grain when it activates: from now on it receives every live event.</summary>
@@ -152,15 +173,40 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         for (var i = 0; i < shards.Length; i++) shards[i].Enqueue(item);
         if (!toPeers) return;
         var silos = _siloSnapshot;
-        for (var i = 0; i < silos.Length; i++) silos[i].Enqueue(item);
+        var skipped = 0;
+        for (var i = 0; i < silos.Length; i++)
+        {
+            if (silos[i].Wants(evt.Event)) silos[i].Enqueue(item);
+            else skipped++;
+        }
+        if (skipped > 0) _metrics.NotSent(skipped);
     }
 
     private bool IsPeer(SiloAddress silo) => _silos.ContainsKey(silo);
 
+    /// <summary>
+    /// What another silo's subscriptions want, as it told this one. A silo that speaks is alive: if membership has not
+    /// shown it active here yet, it becomes a peer now, since it goes on to open REQs that count on this silo's events.
+    /// </summary>
+    public long InterestOf(SiloAddress from, InterestUpdate[] updates)
+    {
+        if (_self is { } self && !from.Equals(self) && !_silos.ContainsKey(from) && _membership is { } membership)
+        {
+            lock (_silos)
+            {
+                var known = membership.CurrentSnapshot.Members.TryGetValue(from, out var member);
+                if (!_silos.ContainsKey(from) && (!known || member!.Status is SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created))
+                    AddPeer(from);
+            }
+        }
+        return interest.Apply(from, updates);
+    }
+
     private readonly record struct QueuedEvent(LiveEvent Event, bool Redriven);
 
     /// <summary>One destination's queue, drained by at most one sender at a time.</summary>
-    private sealed class Outbox(string name, Func<EventBatch, Task> send, LiveFanOut owner, SiloAddress? retryWhileMember, Func<Task>? lost = null)
+    private sealed class Outbox(string name, Func<EventBatch, Task> send, LiveFanOut owner, SiloAddress? retryWhileMember, Func<Task>? lost = null,
+        PeerInterest? wants = null)
     {
         /// <summary>Pauses between tries of a batch to a local shard: a shard busy past the response timeout gets about 15 s more.</summary>
         private static readonly TimeSpan[] ShardRetries = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
@@ -177,6 +223,9 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
 
         /// <summary>Events waiting to be sent.</summary>
         public int Queued => _queue.Count;
+
+        /// <summary>False when the destination, a peer silo, said nothing there can match the event.</summary>
+        public bool Wants(Protocol.NostrEvent evt) => wants is null || wants.Wants(evt);
 
         public void Enqueue(QueuedEvent item)
         {

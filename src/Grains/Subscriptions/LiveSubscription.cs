@@ -30,6 +30,12 @@ internal sealed class LiveSubscription(ShardConnection connection, string subscr
     /// <summary>Marks the event being matched, so a subscription matched by several filters is sent it once.</summary>
     public long LastMatchStamp { get; set; }
 
+    /// <summary>Counted in this silo's interest (<see cref="NostrRelay.Cluster.Interest.SiloInterest"/>): to be counted out once when it goes.</summary>
+    public bool Interested { get; set; }
+
+    /// <summary>The interest generation every peer silo must confirm before this REQ reads the store.</summary>
+    public long Announced { get; set; }
+
     /// <summary>The index entries this subscription owns, to remove it in one pass.</summary>
     public List<IndexEntry> Entries { get; } = [];
 }

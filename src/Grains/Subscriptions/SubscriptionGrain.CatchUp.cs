@@ -13,6 +13,9 @@ internal sealed partial class SubscriptionGrain
     /// <summary>Per filter: a resume covers seconds of outage, not the archive.</summary>
     private const int MaxResumedEvents = 5000;
 
+    /// <summary>How long a REQ waits for the other silos to confirm its keys before it is closed.</summary>
+    internal static readonly TimeSpan PeerConfirmTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Stored events read per step of a catch-up, off the grain's turn (and at most <see cref="CatchUpRoomBytes"/> of them).</summary>
     private const int CatchUpPage = 256;
 
@@ -70,6 +73,7 @@ internal sealed partial class SubscriptionGrain
         long storeTicks = 0;
         try
         {
+            if (!await ConfirmedByPeersAsync(subscription)) return;
             await using var reader = new HistoryReader(store, resume is null ? subscription.Filters : ResumeFilters(subscription.Filters, resume),
                 time.GetUtcNow().ToUnixTimeSeconds());
             var page = new List<NostrEvent>(CatchUpPage);
@@ -142,6 +146,31 @@ internal sealed partial class SubscriptionGrain
         StartPump();
     }
 
+    /// <summary>
+    /// Waits until every other silo holds this REQ's keys: an event committed there afterwards is then sent here, and
+    /// one committed before is in the store read that follows. A peer that does not confirm in time (one about to be
+    /// declared dead, usually) ends the REQ with CLOSED rather than a silent gap.
+    /// </summary>
+    private async Task<bool> ConfirmedByPeersAsync(LiveSubscription subscription)
+    {
+        var confirmed = fanOut.Interest.WhenConfirmedAsync(subscription.Announced);
+        if (confirmed.IsCompleted) return true;
+        try
+        {
+            await confirmed.WaitAsync(PeerConfirmTimeout, time);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            LogPeersDidNotConfirm(logger, subscription.SubscriptionId);
+            if (!subscription.Active) return false;
+            Remove(subscription.ConnectionId, subscription.SubscriptionId);
+            Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, "error: the relay's cluster did not confirm this subscription in time; REQ again"));
+            StartPump();
+            return false;
+        }
+    }
+
     private void Send(LiveSubscription subscription, NostrEvent evt, HashSet<long> remembered)
     {
         if (remembered.Count < MaxRememberedHistory) remembered.Add(ResumePoint.IdKey(evt.Id));
@@ -162,6 +191,9 @@ internal sealed partial class SubscriptionGrain
         }
         return resumed;
     }
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} was closed: the other silos did not confirm its interest in time")]
+    private static partial void LogPeersDidNotConfirm(ILogger logger, string subscriptionId);
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Catch-up read failed for subscription {SubscriptionId}")]
     private static partial void LogCatchUpFailed(ILogger logger, Exception ex, string subscriptionId);

@@ -87,6 +87,8 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         if (_serving) fanOut.RemoveShard(this.GetPrimaryKeyString());
+        foreach (var connection in _connections.Values)
+            foreach (var subscription in connection.Subscriptions.Values) Drop(subscription);   // this silo's interest forgets them
         return Task.CompletedTask;
     }
 
@@ -115,8 +117,11 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         var subscription = new LiveSubscription(connection, subscriptionId, filters);
         connection.Subscriptions[subscriptionId] = subscription;
         // Registered live before the store is read: an event committed during the read is either in the
-        // history or buffered here, never missed.
+        // history or buffered here, never missed. Other silos send events here by this silo's interest, so the
+        // read also waits until they all confirmed the REQ's keys (see CatchUpAsync).
         _index.Add(subscription);
+        subscription.Announced = fanOut.Interest.Add(filters);
+        subscription.Interested = true;
         connection.CatchUps.Enqueue((subscription, resume));
         if (!connection.CatchingUp)
         {
@@ -221,6 +226,11 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         subscription.BufferedBytes = 0;
         subscription.Connection.Wake();   // a catch-up waiting for room finds it gone
         _index.Remove(subscription);
+        if (subscription.Interested)
+        {
+            subscription.Interested = false;
+            fanOut.Interest.Remove(subscription.Filters);
+        }
     }
 
     private LiveSubscription? Find(long connectionId, string subscriptionId) =>

@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using NostrRelay.Grains;
+using NostrRelay.Protocol;
+
+namespace NostrRelay.Cluster.Interest;
+
+/// <summary>
+/// Routing live events by interest across a cluster. Outgoing: what this silo's subscriptions can match
+/// (<see cref="InterestLedger"/>), announced to every peer in numbered changes, and a REQ goes live only once every
+/// peer confirmed the change that covers it, so an event another silo commits after the REQ's stored events were
+/// read is sent here. Incoming: what each peer announced (<see cref="PeerInterest"/>), which decides whether an event
+/// committed here is sent to it; a peer whose summary has not arrived is sent everything.
+/// </summary>
+internal sealed partial class SiloInterest
+{
+    private readonly Lock _gate = new();
+    private readonly InterestLedger _ledger = new();
+    private readonly Dictionary<SiloAddress, InterestChannel> _channels = [];
+    private readonly ConcurrentDictionary<SiloAddress, PeerInterest> _peers = new();
+    private readonly List<(long Generation, TaskCompletionSource Confirmed)> _waiters = [];
+    private readonly List<InterestKey> _keys = [];
+    private readonly Func<SiloAddress, SiloAddress, InterestUpdate[], Task<long>> _send;
+    private readonly Action<Func<Task>> _run;
+    private readonly Func<int, Task> _pause;
+    private readonly ILogger _logger;
+    private bool _stopped;
+
+    /// <param name="send">Delivers changes from this silo to a peer and answers the generation it then holds (see <see cref="ISiloFanOutGrain.InterestAsync"/>).</param>
+    /// <param name="run">Starts a send loop (off the calling grain's turn).</param>
+    /// <param name="pause">Waits before the given retry of a failed send.</param>
+    public SiloInterest(Func<SiloAddress, SiloAddress, InterestUpdate[], Task<long>> send, Action<Func<Task>> run, Func<int, Task> pause, ILogger logger)
+    {
+        _send = send;
+        _run = run;
+        _pause = pause;
+        _logger = logger;
+    }
+
+    /// <summary>In the cluster: Orleans sends the grain call.</summary>
+    public static SiloInterest ForCluster(IServiceProvider services) => new(
+        (self, peer, updates) => services.GetRequiredService<IGrainFactory>().GetGrain<ISiloFanOutGrain>(peer.ToParsableString()).InterestAsync(self, updates),
+        send => _ = Task.Run(send),
+        attempt => Task.Delay(Math.Min(1000, 50 * attempt)),
+        services.GetRequiredService<ILogger<SiloInterest>>());
+
+    /// <summary>This silo's address, which its peers know its changes by; set before the first peer is added.</summary>
+    public SiloAddress? Self { get; set; }
+
+    /// <summary>Keys this silo's subscriptions hold now.</summary>
+    public int KeyCount
+    {
+        get { lock (_gate) return _ledger.Count; }
+    }
+
+    /// <summary>Counts a REQ's filters in; returns the generation every peer must confirm before the REQ reads the store.</summary>
+    public long Add(Filter[] filters)
+    {
+        List<InterestChannel>? start = null;
+        long needed;
+        lock (_gate)
+        {
+            _keys.Clear();
+            InterestKeys.Collect(filters, _keys);
+            var update = _ledger.Add(_keys, out needed);
+            if (update is not null) start = Broadcast(update);
+        }
+        Start(start);
+        return needed;
+    }
+
+    /// <summary>Counts a REQ's filters out, once, when it closes.</summary>
+    public void Remove(Filter[] filters)
+    {
+        List<InterestChannel>? start = null;
+        lock (_gate)
+        {
+            _keys.Clear();
+            InterestKeys.Collect(filters, _keys);
+            var update = _ledger.Remove(_keys);
+            if (update is not null) start = Broadcast(update);
+        }
+        Start(start);
+    }
+
+    /// <summary>Completes once every current peer confirmed <paramref name="generation"/>, or left the cluster.</summary>
+    public Task WhenConfirmedAsync(long generation)
+    {
+        lock (_gate)
+        {
+            if (_stopped || generation <= LeastAcknowledged()) return Task.CompletedTask;
+            var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((generation, confirmed));
+            return confirmed.Task;
+        }
+    }
+
+    /// <summary>A silo joined: it is sent the whole summary, then every change.</summary>
+    public void AddPeer(SiloAddress peer)
+    {
+        List<InterestChannel>? start = null;
+        lock (_gate)
+        {
+            if (_stopped || _channels.ContainsKey(peer)) return;
+            var channel = new InterestChannel(peer);
+            _channels.Add(peer, channel);
+            if (channel.Enqueue(_ledger.Whole())) start = [channel];
+        }
+        Start(start);
+    }
+
+    /// <summary>A silo left: nothing more is sent to it, no REQ waits for it, and what it wanted is forgotten.</summary>
+    public void RemovePeer(SiloAddress peer)
+    {
+        lock (_gate)
+        {
+            if (_channels.Remove(peer, out var channel)) channel.Closed = true;
+            Release();
+        }
+        _peers.TryRemove(peer, out _);
+    }
+
+    /// <summary>What a peer wants, as far as it told this silo; shared with the outbox that sends to it.</summary>
+    public PeerInterest Of(SiloAddress peer) => _peers.GetOrAdd(peer, static _ => new PeerInterest());
+
+    /// <summary>Changes a peer sent; answers the generation now held for it (−1 after a gap).</summary>
+    public long Apply(SiloAddress from, InterestUpdate[] updates) => Of(from).Apply(updates);
+
+    /// <summary>The silo stops: sends stop and no REQ waits any more.</summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            foreach (var channel in _channels.Values) channel.Closed = true;
+            _channels.Clear();
+            Release();
+        }
+    }
+
+    private List<InterestChannel>? Broadcast(InterestUpdate update)
+    {
+        List<InterestChannel>? start = null;
+        foreach (var channel in _channels.Values)
+            if (channel.Enqueue(update)) (start ??= []).Add(channel);
+        return start;
+    }
+
+    private void Start(List<InterestChannel>? channels)
+    {
+        if (channels is null) return;
+        foreach (var channel in channels) _run(() => PumpAsync(channel));
+    }
+
+    private long LeastAcknowledged()
+    {
+        var least = long.MaxValue;
+        foreach (var channel in _channels.Values)
+            if (channel.Acknowledged < least) least = channel.Acknowledged;
+        return least;
+    }
+
+    /// <summary>Under the lock: lets go of every REQ whose generation all peers now hold.</summary>
+    private void Release()
+    {
+        if (_waiters.Count == 0) return;
+        var least = _stopped ? long.MaxValue : LeastAcknowledged();
+        for (var i = _waiters.Count - 1; i >= 0; i--)
+        {
+            if (_waiters[i].Generation > least) continue;
+            _waiters[i].Confirmed.TrySetResult();
+            _waiters.RemoveAt(i);
+        }
+    }
+
+    /// <summary>Sends a channel's changes one call at a time until none is pending; a failed call is tried again while the peer is a member.</summary>
+    private async Task PumpAsync(InterestChannel channel)
+    {
+        for (var failures = 0; ;)
+        {
+            InterestUpdate[] batch;
+            lock (_gate)
+            {
+                if (channel.Closed || channel.Pending.Count == 0)
+                {
+                    channel.Pumping = false;
+                    return;
+                }
+                batch = [.. channel.Pending];
+            }
+            long answer;
+            try
+            {
+                answer = await _send(Self!, channel.Peer, batch).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                if (failures++ == 0) LogSendFailed(_logger, ex, channel.Peer.ToString());
+                try { await _pause(failures).ConfigureAwait(false); }
+                catch (Exception) { }
+                continue;
+            }
+            failures = 0;
+            lock (_gate)
+            {
+                if (channel.Closed) continue;
+                for (var i = 0; i < batch.Length; i++) channel.Pending.Dequeue();
+                if (answer == batch[^1].Generation)
+                {
+                    channel.Acknowledged = answer;
+                    Release();
+                }
+                else
+                {
+                    // The peer lost track (a change did not follow on): it now sends everything until the whole summary lands.
+                    LogResync(_logger, channel.Peer.ToString(), answer);
+                    channel.Pending.Clear();
+                    channel.Pending.Enqueue(_ledger.Whole());
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Warning, Message = "Telling silo {Peer} what this silo's subscriptions want failed; retrying while it is a member")]
+    private static partial void LogSendFailed(ILogger logger, Exception ex, string peer);
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Warning, Message = "Silo {Peer} answered generation {Answer} out of step; sending it the whole summary")]
+    private static partial void LogResync(ILogger logger, string peer, long answer);
+}
