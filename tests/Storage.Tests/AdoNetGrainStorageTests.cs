@@ -21,12 +21,32 @@ public sealed class AdoNetGrainStorageTests : GrainStorageConformance, IAsyncLif
     private readonly string _schema = "a_" + Guid.NewGuid().ToString("N");
     private readonly List<IHost> _silos = [];
 
-    protected override IGrainStorage Open()
+    protected override IGrainStorage Open() => Open(ConnectionString);
+
+    [Fact]
+    public async Task a_burst_of_grain_activations_holds_at_most_ten_connections_to_PostgreSQL()
+    {
+        // A thousand author grains activating at once on a few silos must not take PostgreSQL's 100 connections.
+        var application = "pool-" + Guid.NewGuid().ToString("N")[..12];
+        var storage = Open(ConnectionString + $";Application Name={application}");
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(i =>
+            storage.ReadStateAsync("bookmark", GrainId.Create("consumer", $"burst-{i}"), new GrainState<NostrRelay.Consumers.ConsumerBookmark>())));
+
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", connection)
+        {
+            Parameters = { new() { Value = application } },
+        };
+        Assert.InRange((long)(await count.ExecuteScalarAsync())!, 1, 10);
+    }
+
+    private IGrainStorage Open(string connectionString)
     {
         var silo = Host.CreateDefaultBuilder()
             .UseOrleans(orleans => orleans
                 .UseLocalhostClustering(FreePort(), FreePort(), serviceId: "grain-storage-tests", clusterId: _schema)
-                .AddPostgresRelayGrainStorage(ConnectionString, _schema))
+                .AddPostgresRelayGrainStorage(connectionString, _schema))
             .Build();
         silo.StartAsync().GetAwaiter().GetResult();
         _silos.Add(silo);

@@ -54,10 +54,8 @@ public sealed class PostgresEventStore : IEventStore
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _schema = new PostgresSchema(options.Schema);
         var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = options.ConnectionString };
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0) builder.ConnectionStringBuilder.MaxAutoPrepare = AutoPreparedStatements;
-        if (!given.ContainsKey("Maximum Pool Size") && !given.ContainsKey("Max Pool Size") && !given.ContainsKey("MaxPoolSize"))
-            builder.ConnectionStringBuilder.MaxPoolSize = DefaultMaxPoolSize;
+        PostgresPool.DefaultMaxSize(builder.ConnectionStringBuilder, options.ConnectionString, DefaultMaxPoolSize);
         _dataSource = builder.Build();
         _readHead = $"SELECT version FROM {_schema.Streams} WHERE stream = $1";
         _readAll = $"SELECT position, stream, version, json FROM {_schema.Events} WHERE position > $1 ORDER BY position LIMIT $2";

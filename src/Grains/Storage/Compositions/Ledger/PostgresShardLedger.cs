@@ -3,6 +3,7 @@ using System.Data;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
+using NostrRelay.Storage.Postgres;
 using NpgsqlTypes;
 
 namespace NostrRelay.Storage.Compositions.Ledger;
@@ -34,9 +35,7 @@ internal sealed class PostgresShardLedger : LedgerWriter, IShardLedger
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
         // The writer holds one connection and reads are short: a small pool unless the string says otherwise.
         var builder = new NpgsqlDataSourceBuilder(connectionString);
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        if (!given.ContainsKey("Maximum Pool Size") && !given.ContainsKey("Max Pool Size") && !given.ContainsKey("MaxPoolSize"))
-            builder.ConnectionStringBuilder.MaxPoolSize = 8;
+        PostgresPool.DefaultMaxSize(builder.ConnectionStringBuilder, connectionString, 8);
         _dataSource = builder.Build();
         _quoted = "\"" + schema.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         var objectKey = BinaryPrimitives.ReadInt32BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(schema)));
