@@ -66,7 +66,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping.Cancel();
-        Interest.Stop();
+        interest.Stop();
         try { await _watching; }
         catch (OperationCanceledException) { }
     }
@@ -105,12 +105,13 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
                 if (address.Equals(self)) continue;
                 if (member.Status == SiloStatus.Active)
                 {
-                    if (AddPeer(address)) changed = true;
+                    if (AddOutbox(address)) changed = true;
+                    interest.AddPeer(address);   // told what this silo wants once it is active, not while it joins
                 }
                 else if (member.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping && _silos.TryRemove(address, out var gone))
                 {
                     gone.Abandon();
-                    Interest.RemovePeer(address);
+                    interest.RemovePeer(address);
                     changed = true;
                     LogPeerRemoved(_logger, address.ToString(), member.Status.ToString());
                 }
@@ -119,13 +120,13 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         }
     }
 
-    /// <summary>Under the lock on the silos: an outbox for the peer, sending what it says it wants, and a channel telling it what this silo wants.</summary>
-    private bool AddPeer(SiloAddress address)
+    /// <summary>Under the lock on the silos: an outbox for the peer, sending it what it says it wants (everything until it says).</summary>
+    private bool AddOutbox(SiloAddress address)
     {
+        if (_silos.ContainsKey(address)) return false;
         var outbox = new Outbox(address.ToString(), grains.GetGrain<ISiloFanOutGrain>(address.ToParsableString()).PublishAsync, this, retryWhileMember: address,
             wants: interest.Of(address));
         if (!_silos.TryAdd(address, outbox)) return false;
-        interest.AddPeer(address);
         _siloSnapshot = [.. _silos.Values];
         LogPeerAdded(_logger, address.ToString());
         return true;
@@ -186,20 +187,21 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
 
     /// <summary>
     /// What another silo's subscriptions want, as it told this one. A silo that speaks is alive: if membership has not
-    /// shown it active here yet, it becomes a peer now, since it goes on to open REQs that count on this silo's events.
+    /// shown it active here yet, this silo sends it events now, by what it asked for, since its REQs count on them. It is
+    /// told this silo's own interest only once membership shows it active (until then it sends this silo everything).
+    /// One that membership shows leaving is answered −1 and sent nothing.
     /// </summary>
     public long InterestOf(SiloAddress from, InterestUpdate[] updates)
     {
-        if (_self is { } self && !from.Equals(self) && !_silos.ContainsKey(from) && _membership is { } membership)
-        {
-            lock (_silos)
-            {
-                var known = membership.CurrentSnapshot.Members.TryGetValue(from, out var member);
-                if (!_silos.ContainsKey(from) && (!known || member!.Status is SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created))
-                    AddPeer(from);
-            }
-        }
-        return interest.Apply(from, updates);
+        if (_self is not { } self || from.Equals(self) || _silos.ContainsKey(from) || _membership is not { } membership)
+            return interest.Apply(from, updates);
+        var known = membership.CurrentSnapshot.Members.TryGetValue(from, out var member);
+        // A silo leaving the cluster is sent nothing: it must not count on this silo for its REQs.
+        if (known && member!.Status is not (SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created)) return -1;
+        // What it wants first, then the outbox: an event committed meanwhile goes by its summary, not to a silo not yet placeable.
+        var held = interest.Apply(from, updates);
+        lock (_silos) AddOutbox(from);
+        return held;
     }
 
     private readonly record struct QueuedEvent(LiveEvent Event, bool Redriven);

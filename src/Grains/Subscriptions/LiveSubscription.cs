@@ -36,6 +36,9 @@ internal sealed class LiveSubscription(ShardConnection connection, string subscr
     /// <summary>The interest generation every peer silo must confirm before this REQ reads the store.</summary>
     public long Announced { get; set; }
 
+    /// <summary>When the REQ arrived (a <see cref="TimeProvider"/> timestamp): its wait for the peers counts from here.</summary>
+    public long Registered { get; init; }
+
     /// <summary>The index entries this subscription owns, to remove it in one pass.</summary>
     public List<IndexEntry> Entries { get; } = [];
 }

@@ -157,7 +157,9 @@ internal sealed partial class SubscriptionGrain
         if (confirmed.IsCompleted) return true;
         try
         {
-            await confirmed.WaitAsync(PeerConfirmTimeout, time);
+            // From the REQ's arrival, not from its turn: REQs queued behind it on the connection do not wait 30 s each.
+            var left = PeerConfirmTimeout - time.GetElapsedTime(subscription.Registered);
+            await confirmed.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, time);
             return true;
         }
         catch (TimeoutException)

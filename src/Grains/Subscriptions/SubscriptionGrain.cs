@@ -112,16 +112,17 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         Serve();
         if (!_connections.TryGetValue(connectionId, out var connection))
             _connections[connectionId] = connection = new ShardConnection(connectionId);
+        var subscription = new LiveSubscription(connection, subscriptionId, filters) { Registered = time.GetTimestamp() };
+        // Counted in before a replaced REQ is counted out: a REQ sent again with the same keys does not withdraw them.
+        subscription.Announced = fanOut.Interest.Add(filters);
+        subscription.Interested = true;
         if (connection.Subscriptions.Remove(subscriptionId, out var replaced)) Drop(replaced);   // NIP-01: same id replaces.
 
-        var subscription = new LiveSubscription(connection, subscriptionId, filters);
         connection.Subscriptions[subscriptionId] = subscription;
         // Registered live before the store is read: an event committed during the read is either in the
         // history or buffered here, never missed. Other silos send events here by this silo's interest, so the
         // read also waits until they all confirmed the REQ's keys (see CatchUpAsync).
         _index.Add(subscription);
-        subscription.Announced = fanOut.Interest.Add(filters);
-        subscription.Interested = true;
         connection.CatchUps.Enqueue((subscription, resume));
         if (!connection.CatchingUp)
         {

@@ -169,6 +169,26 @@ internal sealed class RelayProcess : IAsyncDisposable
         return -1;
     }
 
+    /// <summary>
+    /// The sum of a metric's series whose line contains <paramref name="labels"/> (e.g. <c>destination="silo"</c>); 0 when
+    /// the relay has none (an older build, or nothing counted yet). Waits out the exporter's cache as above.
+    /// </summary>
+    public async Task<double> ReadSumAsync(string metric, string labels = "")
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(400));
+        string metrics;
+        try { metrics = await ReadMetricsAsync(); }
+        catch (HttpRequestException) { return 0; }
+        double sum = 0;
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (!line.StartsWith(metric, StringComparison.Ordinal) || line.Length == metric.Length || line[metric.Length] is not (' ' or '{')) continue;
+            if (labels.Length > 0 && !line.Contains(labels, StringComparison.Ordinal)) continue;
+            sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return sum;
+    }
+
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

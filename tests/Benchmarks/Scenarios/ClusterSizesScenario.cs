@@ -21,6 +21,10 @@ internal static class ClusterSizesScenario
 {
     private const string Name = "cluster-sizes";
 
+    /// <summary>Ingest authors followed by <see cref="Followers"/> subscribers on silo 1's gateway during ingest (a tenth of 1,000).</summary>
+    private const int FollowedAuthors = 100;
+    private const int Followers = 10;
+
     public static async Task RunAsync(ScenarioContext context)
     {
         var options = context.Options;
@@ -47,6 +51,7 @@ internal static class ClusterSizesScenario
         // The live events' created_at is the live subscribers' since; the fan-out's is one second later, so
         // the fan-out's fresh subscribers find no stored live events to page through before their EOSE.
         return new Workload(
+            authors.Pubkeys[..Math.Min(FollowedAuthors, authors.Count)], now - 3_600,
             EventSigning.Deal(ingest, options.Connections),
             EventSigning.Deal(warmUp, options.Connections),
             LiveEvents.Sign(options.LiveAuthors, seed: 6, "cluster live", live, now),
@@ -93,6 +98,12 @@ internal static class ClusterSizesScenario
         var warm = await Publisher.PublishAsync(gateways, workload.IngestWarmUp, options.EventsInFlight, options.StallTimeout);
         foreach (var problem in warm.Problems) report.Problem($"{label} ingest warm-up: {problem}");
 
+        // Subscribers sit on silo 1 and follow a tenth of the authors: the other silos' events for the rest go nowhere.
+        using var opening = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var followers = await IngestFollowers.OpenAsync(gateways[0], workload.Followed, Followers, workload.IngestSince, opening.Token);
+        var followedEvents = workload.Ingest.Sum(lane => lane.Count(e => workload.Followed.Contains(e.Pubkey)));
+
+        var hopsBefore = await PeerHopsAsync(cluster);
         var relayCpu = cluster.CpuTime;
         var ownCpu = ProcessCpu.ReadSelf();
         var machineCpu = ProcessCpu.ReadMachine();
@@ -101,12 +112,17 @@ internal static class ClusterSizesScenario
         ownCpu = ProcessCpu.ReadSelf() - ownCpu;
         machineCpu = ProcessCpu.ReadMachine() - machineCpu;
         foreach (var problem in outcome.Problems) report.Problem($"{label} ingest: {problem}");
+        var followed = await followers.WaitForAsync(followedEvents, TimeSpan.FromSeconds(10));
+        var hops = await PeerHopsAsync(cluster);
+        var sentPerEvent = (hops.Sent - hopsBefore.Sent) / Math.Max(outcome.Accepted, 1);
+        var keptPerEvent = (hops.Kept - hopsBefore.Kept) / Math.Max(outcome.Accepted, 1);
+        if (followed != followedEvents) report.Problem($"{label} ingest: followers on silo 1 received {Report.Count(followed)} of {Report.Count(followedEvents)} events");
         if (outcome.Accepted != options.IngestEvents)
         {
             report.Problem($"{label} ingest: {Report.Count(outcome.Accepted)} of {Report.Count(options.IngestEvents)} events accepted");
             return;
         }
-        result.Ingest.Add(new IngestRound(outcome.AcceptedPerSecond, relayCpu.TotalMilliseconds / outcome.Accepted, outcome.Latencies,
+        result.Ingest.Add(new IngestRound(outcome.AcceptedPerSecond, relayCpu.TotalMilliseconds / outcome.Accepted, outcome.Latencies, sentPerEvent, keptPerEvent,
             $"{Report.Count(outcome.AcceptedPerSecond)}/s ({Report.Fixed(outcome.Elapsed.TotalSeconds, "0.00")} s, relay CPU {Report.Fixed(relayCpu.TotalSeconds, "0.00")} s, " +
             $"load generator {Report.Fixed(ownCpu.TotalSeconds, "0.00")} s, rest of the machine, mostly PostgreSQL, {Report.Fixed((machineCpu - relayCpu - ownCpu).TotalSeconds, "0.00")} s)"));
     }
@@ -206,7 +222,10 @@ internal static class ClusterSizesScenario
             $"round-robin over the silos' gateways ({options.EventsInFlight} in flight each): accepted/s (× 1 silo)",
             ingest, (i, s) => Report.Count(i.PerSecond) + Ratio(i.PerSecond, ingest[0]?.PerSecond, s));
         Row("ingest: OK latency p50 / p99", ingest, (i, _) => i.Ok.P50P99());
-        Row("ingest: CPU per event, all relay processes", ingest, (i, _) => $"{Report.Fixed(i.CpuMsPerEvent, "0.000")} ms");
+        Row("ingest: events sent to other silos per ingested event (kept back by interest)", ingest,
+            (i, _) => $"{Report.Fixed(i.HopsPerEvent, "0.00")} ({Report.Fixed(i.KeptPerEvent, "0.00")})");
+        Row($"ingest: CPU per event, all relay processes ({Followers} subscribers on silo 1 follow {FollowedAuthors} of the authors) (× 1 silo)", ingest,
+            (i, s) => $"{Report.Fixed(i.CpuMsPerEvent, "0.000")} ms" + Ratio(i.CpuMsPerEvent, ingest[0]?.CpuMsPerEvent, s));
         Row($"live, {Report.Count(options.Subscribers)} subscribers round-robin over the gateways, {Report.Count(options.LiveEvents)} events at " +
             $"{options.LiveEventsPerSecond}/s on silo 1's gateway: delivery p50 / p99 to subscribers on silo 1", live, (l, _) => l.SameSilo.P50P99());
         Row("live: delivery p50 / p99 to subscribers on the other silos", live, (l, _) => l.OtherSilos.Count == 0 ? "(none)" : l.OtherSilos.P50P99());
@@ -243,9 +262,21 @@ internal static class ClusterSizesScenario
 
     private static string Silos(int size) => size == 1 ? "1 silo" : $"{size} silos";
 
-    private sealed record Workload(SignedEvent[][] Ingest, SignedEvent[][] IngestWarmUp, LiveEvents Live, LiveEvents Fanout);
+    private sealed record Workload(string[] Followed, long IngestSince, SignedEvent[][] Ingest, SignedEvent[][] IngestWarmUp, LiveEvents Live, LiveEvents Fanout);
 
-    private sealed record IngestRound(double PerSecond, double CpuMsPerEvent, Latencies Ok, string Text);
+    private sealed record IngestRound(double PerSecond, double CpuMsPerEvent, Latencies Ok, double HopsPerEvent, double KeptPerEvent, string Text);
+
+    /// <summary>Live events sent to other silos, and kept from them by interest, summed over the cluster's silos so far.</summary>
+    private static async Task<(double Sent, double Kept)> PeerHopsAsync(RelayCluster cluster)
+    {
+        double sent = 0, kept = 0;
+        foreach (var silo in cluster.Silos)
+        {
+            sent += await silo.ReadSumAsync("nostr_fanout_batch_size_sum", "destination=\"silo\"");
+            kept += await silo.ReadSumAsync("nostr_fanout_peer_skipped_total");
+        }
+        return (sent, kept);
+    }
 
     private sealed record LiveRound(double P50, double PerSecond, Latencies SameSilo, Latencies OtherSilos, Latencies PublisherOk, double CpuUsPerDelivery, string Text);
 

@@ -181,10 +181,19 @@ internal sealed class ClusterSimulation
                 answer.SetException(new TimeoutException("lost on the way"));
                 return;
             }
+            if (_random.Next(100) < 3)
+            {
+                // Held up on the way: the sender times out and retries, and this copy arrives later, after the retry.
+                answer.SetException(new TimeoutException("held up"));
+                After(_random.Next(1, 400), () => { if (to.Alive) to.Interest.Apply(from.Address, updates); });
+                return;
+            }
             if (!to.View.Contains(from) && from.Alive)
             {
+                // A silo that speaks is sent events by what it asked for; it is told this silo's interest only once
+                // membership shows it (LiveFanOut.InterestOf).
                 PeersHeardFirst++;
-                Learn(to, from);   // a silo that speaks is a peer (LiveFanOut.InterestOf)
+                to.View.Add(from);
             }
             var held = to.Interest.Apply(from.Address, updates);
             if (_random.Next(100) < 4) answer.SetException(new TimeoutException("answer lost"));
@@ -193,9 +202,11 @@ internal sealed class ClusterSimulation
         return answer.Task;
     }
 
+    /// <summary>Membership shows <paramref name="silo"/> its <paramref name="peer"/>: events go to it and it is told this silo's interest.</summary>
     private static void Learn(SimSilo silo, SimSilo peer)
     {
-        if (silo.View.Add(peer)) silo.Interest.AddPeer(peer.Address);
+        silo.View.Add(peer);
+        silo.Interest.AddPeer(peer.Address);
     }
 
     private void NoteLive()

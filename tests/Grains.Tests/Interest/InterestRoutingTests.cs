@@ -60,6 +60,65 @@ public sealed class InterestRoutingTests
     }
 
     [Fact]
+    public void a_whole_summary_overtaken_by_newer_changes_is_ignored_when_it_arrives_late()
+    {
+        var peer = new PeerInterest();
+        var late = Whole(5, InterestKey.ForAuthor(Alice.Pubkey));
+        Assert.Equal(6, peer.Apply([late, new InterestUpdate(5, 6, [InterestKey.ForAuthor(Bob.Pubkey)], [])]));   // the retry
+        Assert.Equal(6, peer.Apply([late]));   // the first call, held up on the way
+        Assert.True(peer.Wants(Bob.Note("b")));
+
+        Assert.Equal(-1, peer.Apply([new InterestUpdate(8, 9, [], [])]));   // a gap: everything until a whole summary
+        Assert.Equal(-1, peer.Apply([late]));   // not that old one
+        Assert.Equal(9, peer.Apply([Whole(9, InterestKey.ForAuthor(Carol.Pubkey))]));
+        Assert.False(peer.Wants(Bob.Note("b")));
+    }
+
+    [Fact]
+    public void a_silo_that_does_not_route_by_interest_sends_every_peer_everything_and_waits_for_nobody()
+    {
+        var calls = 0;
+        var interest = new SiloInterest((_, _, _) => { calls++; return Task.FromResult(0L); }, send => _ = send(), _ => Task.CompletedTask,
+            NullLogger.Instance, routes: false) { Self = Silo(1) };
+        interest.AddPeer(Silo(2));
+        Assert.True(interest.WhenConfirmedAsync(interest.Add([new Filter { Authors = [Alice.Pubkey] }])).IsCompleted);
+        Assert.Equal(0, calls);
+        Assert.True(interest.Of(Silo(2)).Wants(Bob.Note("b")));
+        Assert.Equal(4, interest.Apply(Silo(2), [Whole(4, InterestKey.ForAuthor(Carol.Pubkey))]));   // confirmed: it sends that peer everything
+        Assert.True(interest.Of(Silo(2)).Wants(Bob.Note("b")));
+    }
+
+    [Fact]
+    public void a_REQ_whose_filters_cannot_match_waits_for_nobody()
+    {
+        var interest = new SiloInterest((_, _, _) => new TaskCompletionSource<long>().Task, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance)
+            { Self = Silo(1) };
+        interest.AddPeer(Silo(2));   // never answers
+        Assert.True(interest.WhenConfirmedAsync(interest.Add([new Filter { Authors = [] }])).IsCompleted);
+        Assert.False(interest.WhenConfirmedAsync(interest.Add([new Filter { Kinds = [1] }])).IsCompleted);
+    }
+
+    [Fact]
+    public void a_peer_that_fell_far_behind_is_sent_one_whole_summary_not_every_change()
+    {
+        var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
+        var interest = new SiloInterest((_, _, updates) =>
+        {
+            var answer = new TaskCompletionSource<long>();
+            calls.Add((updates, answer));
+            return answer.Task;
+        }, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance) { Self = Silo(1) };
+        interest.AddPeer(Silo(2));
+        var authors = Enumerable.Range(0, 100).Select(_ => new Author().Pubkey).ToArray();
+        foreach (var author in authors) interest.Add([new Filter { Authors = [author] }]);   // 100 changes queue behind the first call
+        Inline(() => calls[0].Answer.SetResult(calls[0].Updates[^1].Generation));
+        var next = Assert.Single(calls[1].Updates);
+        Assert.True(next.IsWhole);
+        Assert.Equal(100, next.Added.Length);
+        Assert.Equal(100, next.Generation);
+    }
+
+    [Fact]
     public void a_key_is_announced_by_its_first_REQ_and_withdrawn_by_its_last()
     {
         var ledger = new InterestLedger();

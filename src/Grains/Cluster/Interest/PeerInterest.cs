@@ -18,11 +18,8 @@ internal sealed class PeerInterest
     private bool _everything;
     private long _generation = -1;
 
-    /// <summary>The generation applied last; −1 while nothing is known.</summary>
-    public long Generation
-    {
-        get { lock (_lock) return _generation; }
-    }
+    /// <summary>The highest generation ever applied, kept across a gap: a late copy of an older whole summary is stale.</summary>
+    private long _highest = -1;
 
     /// <summary>True when the event may match a subscription there (or nothing is known yet).</summary>
     public bool Wants(NostrEvent evt)
@@ -43,9 +40,10 @@ internal sealed class PeerInterest
     }
 
     /// <summary>
-    /// Applies changes in order: a whole summary replaces all; a change that follows on from the generation held is
-    /// applied; one already applied (a retried call) is skipped. Anything else is a gap: nothing is known any more.
-    /// Answers the generation held after, −1 after a gap.
+    /// Applies changes in order: a whole summary replaces all, unless it is older than one applied before (a timed-out
+    /// call overtaken by its retry); a change that follows on from the generation held is applied; one already applied
+    /// (a retried call) is skipped. Anything else is a gap: nothing is known any more. Answers the generation held
+    /// after, −1 after a gap.
     /// </summary>
     public long Apply(InterestUpdate[] updates)
     {
@@ -55,15 +53,16 @@ internal sealed class PeerInterest
             {
                 if (update.IsWhole)
                 {
+                    if (update.Generation < _highest) continue;
                     Clear();
                     foreach (var key in update.Added) Set(key, true);
-                    _generation = update.Generation;
+                    _generation = _highest = update.Generation;
                 }
                 else if (_generation >= 0 && update.Base == _generation)
                 {
                     foreach (var key in update.Removed) Set(key, false);
                     foreach (var key in update.Added) Set(key, true);
-                    _generation = update.Generation;
+                    _generation = _highest = update.Generation;
                 }
                 else if (_generation >= 0 && update.Generation <= _generation)
                 {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
@@ -16,6 +17,9 @@ namespace NostrRelay.Cluster.Interest;
 /// </summary>
 internal sealed partial class SiloInterest
 {
+    /// <summary>Changes queued for one peer past which the whole summary is sent instead.</summary>
+    private const int MaxQueuedChanges = 64;
+
     private readonly Lock _gate = new();
     private readonly InterestLedger _ledger = new();
     private readonly Dictionary<SiloAddress, InterestChannel> _channels = [];
@@ -31,33 +35,50 @@ internal sealed partial class SiloInterest
     /// <param name="send">Delivers changes from this silo to a peer and answers the generation it then holds (see <see cref="ISiloFanOutGrain.InterestAsync"/>).</param>
     /// <param name="run">Starts a send loop (off the calling grain's turn).</param>
     /// <param name="pause">Waits before the given retry of a failed send.</param>
-    public SiloInterest(Func<SiloAddress, SiloAddress, InterestUpdate[], Task<long>> send, Action<Func<Task>> run, Func<int, Task> pause, ILogger logger)
+    /// <param name="routes">False: this silo announces nothing, waits for nobody and sends every peer every event, as
+    /// silos did before routing by interest (<c>Relay:Cluster:RouteByInterest</c>, for a rolling upgrade from such a version).</param>
+    public SiloInterest(Func<SiloAddress, SiloAddress, InterestUpdate[], Task<long>> send, Action<Func<Task>> run, Func<int, Task> pause, ILogger logger,
+        bool routes = true)
     {
+        Routes = routes;
         _send = send;
         _run = run;
         _pause = pause;
         _logger = logger;
     }
 
-    /// <summary>In the cluster: Orleans sends the grain call.</summary>
+    /// <summary>In the cluster: Orleans sends the grain call. <c>Relay:Cluster:RouteByInterest</c> (default true) turns routing off.</summary>
     public static SiloInterest ForCluster(IServiceProvider services) => new(
-        (self, peer, updates) => services.GetRequiredService<IGrainFactory>().GetGrain<ISiloFanOutGrain>(peer.ToParsableString()).InterestAsync(self, updates),
+        (self, peer, updates) => SendWhenPlaceableAsync(services, self, peer, updates),
         send => _ = Task.Run(send),
         attempt => Task.Delay(Math.Min(1000, 50 * attempt)),
-        services.GetRequiredService<ILogger<SiloInterest>>());
+        services.GetRequiredService<ILogger<SiloInterest>>(),
+        services.GetService<IConfiguration>()?.GetValue("Relay:Cluster:RouteByInterest", true) ?? true);
+
+    /// <summary>
+    /// A silo membership has just shown active may not be in this silo's cluster manifest yet, and its inbox cannot be
+    /// placed until it is (Orleans retries the placement and logs a warning each time): wait for it, up to 5 s.
+    /// </summary>
+    private static async Task<long> SendWhenPlaceableAsync(IServiceProvider services, SiloAddress self, SiloAddress peer, InterestUpdate[] updates)
+    {
+        var manifest = services.GetService<IClusterManifestProvider>();
+        for (var i = 0; manifest is not null && !manifest.Current.Silos.ContainsKey(peer) && i < 100; i++) await Task.Delay(50);
+        return await services.GetRequiredService<IGrainFactory>().GetGrain<ISiloFanOutGrain>(peer.ToParsableString()).InterestAsync(self, updates);
+    }
+
+    /// <summary>Whether this silo routes by interest; when not, every peer is sent every event.</summary>
+    public bool Routes { get; }
+
+    /// <summary>What a silo that does not route by interest holds for every peer: nothing known, so everything is sent.</summary>
+    private static readonly PeerInterest Unrouted = new();
 
     /// <summary>This silo's address, which its peers know its changes by; set before the first peer is added.</summary>
     public SiloAddress? Self { get; set; }
 
-    /// <summary>Keys this silo's subscriptions hold now.</summary>
-    public int KeyCount
-    {
-        get { lock (_gate) return _ledger.Count; }
-    }
-
     /// <summary>Counts a REQ's filters in; returns the generation every peer must confirm before the REQ reads the store.</summary>
     public long Add(Filter[] filters)
     {
+        if (!Routes) return 0;
         List<InterestChannel>? start = null;
         long needed;
         lock (_gate)
@@ -74,6 +95,7 @@ internal sealed partial class SiloInterest
     /// <summary>Counts a REQ's filters out, once, when it closes.</summary>
     public void Remove(Filter[] filters)
     {
+        if (!Routes) return;
         List<InterestChannel>? start = null;
         lock (_gate)
         {
@@ -90,7 +112,7 @@ internal sealed partial class SiloInterest
     {
         lock (_gate)
         {
-            if (_stopped || generation <= LeastAcknowledged()) return Task.CompletedTask;
+            if (_stopped || generation <= 0 || generation <= LeastAcknowledged()) return Task.CompletedTask;   // 0: a REQ with no key
             var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((generation, confirmed));
             return confirmed.Task;
@@ -103,7 +125,7 @@ internal sealed partial class SiloInterest
         List<InterestChannel>? start = null;
         lock (_gate)
         {
-            if (_stopped || _channels.ContainsKey(peer)) return;
+            if (!Routes || _stopped || _channels.ContainsKey(peer)) return;
             var channel = new InterestChannel(peer);
             _channels.Add(peer, channel);
             if (channel.Enqueue(_ledger.Whole())) start = [channel];
@@ -123,10 +145,13 @@ internal sealed partial class SiloInterest
     }
 
     /// <summary>What a peer wants, as far as it told this silo; shared with the outbox that sends to it.</summary>
-    public PeerInterest Of(SiloAddress peer) => _peers.GetOrAdd(peer, static _ => new PeerInterest());
+    public PeerInterest Of(SiloAddress peer) => Routes ? _peers.GetOrAdd(peer, static _ => new PeerInterest()) : Unrouted;
 
-    /// <summary>Changes a peer sent; answers the generation now held for it (−1 after a gap).</summary>
-    public long Apply(SiloAddress from, InterestUpdate[] updates) => Of(from).Apply(updates);
+    /// <summary>
+    /// Changes a peer sent; answers the generation now held for it (−1 after a gap). A silo that does not route confirms
+    /// whatever it is sent: it sends that peer every event anyway.
+    /// </summary>
+    public long Apply(SiloAddress from, InterestUpdate[] updates) => Routes ? Of(from).Apply(updates) : updates.Length == 0 ? -1 : updates[^1].Generation;
 
     /// <summary>The silo stops: sends stop and no REQ waits any more.</summary>
     public void Stop()
@@ -167,12 +192,12 @@ internal sealed partial class SiloInterest
     {
         if (_waiters.Count == 0) return;
         var least = _stopped ? long.MaxValue : LeastAcknowledged();
-        for (var i = _waiters.Count - 1; i >= 0; i--)
+        _waiters.RemoveAll(waiter =>
         {
-            if (_waiters[i].Generation > least) continue;
-            _waiters[i].Confirmed.TrySetResult();
-            _waiters.RemoveAt(i);
-        }
+            if (waiter.Generation > least) return false;
+            waiter.Confirmed.TrySetResult();
+            return true;
+        });
     }
 
     /// <summary>Sends a channel's changes one call at a time until none is pending; a failed call is tried again while the peer is a member.</summary>
@@ -188,6 +213,12 @@ internal sealed partial class SiloInterest
                     channel.Pumping = false;
                     return;
                 }
+                // Many changes queued (a peer that did not answer for a while): the whole summary says it in one.
+                if (channel.Pending.Count > MaxQueuedChanges)
+                {
+                    channel.Pending.Clear();
+                    channel.Pending.Enqueue(_ledger.Whole());
+                }
                 batch = [.. channel.Pending];
             }
             long answer;
@@ -202,7 +233,7 @@ internal sealed partial class SiloInterest
                 catch (Exception) { }
                 continue;
             }
-            failures = 0;
+            var inStep = true;
             lock (_gate)
             {
                 if (channel.Closed) continue;
@@ -214,12 +245,21 @@ internal sealed partial class SiloInterest
                 }
                 else
                 {
-                    // The peer lost track (a change did not follow on): it now sends everything until the whole summary lands.
-                    LogResync(_logger, channel.Peer.ToString(), answer);
+                    // The peer lost track (a change did not follow on), or will not send to this silo (it is leaving):
+                    // it sends everything, or nothing that matters, until the whole summary lands.
+                    inStep = false;
                     channel.Pending.Clear();
                     channel.Pending.Enqueue(_ledger.Whole());
                 }
             }
+            if (inStep)
+            {
+                failures = 0;
+                continue;
+            }
+            if (failures++ == 0) LogResync(_logger, channel.Peer.ToString(), answer);
+            try { await _pause(failures).ConfigureAwait(false); }
+            catch (Exception) { }
         }
     }
 
