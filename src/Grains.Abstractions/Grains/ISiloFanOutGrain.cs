@@ -13,9 +13,10 @@ public interface ISiloFanOutGrain : IGrainWithStringKey
     Task PublishAsync(EventBatch batch);
 
     /// <summary>
-    /// What the subscriptions on silo <paramref name="from"/> can match, as changes in order. Answers the generation
-    /// this silo now holds for it, or −1 when a change did not follow on from what it held (it then sends that
-    /// silo every event until a whole summary arrives).
+    /// What the subscriptions on silo <paramref name="from"/> can match, as changes in order; <paramref name="waited"/> is
+    /// how long the oldest of them waited there to be sent. Answers the generation this silo now holds for it, or −1
+    /// when a change did not follow on from what it held (it then sends that silo every event until a whole summary
+    /// arrives). Events committed here while new keys travelled are sent to it then.
     /// </summary>
-    Task<long> InterestAsync(SiloAddress from, InterestUpdate[] updates);
+    Task<long> InterestAsync(SiloAddress from, InterestUpdate[] updates, TimeSpan waited);
 }

@@ -21,5 +21,5 @@ internal sealed class SiloFanOutGrain(LiveFanOut fanOut) : Grain, ISiloFanOutGra
         return Task.CompletedTask;
     }
 
-    public Task<long> InterestAsync(SiloAddress from, InterestUpdate[] updates) => Task.FromResult(fanOut.InterestOf(from, updates));
+    public Task<long> InterestAsync(SiloAddress from, InterestUpdate[] updates, TimeSpan waited) => Task.FromResult(fanOut.InterestOf(from, updates, waited));
 }

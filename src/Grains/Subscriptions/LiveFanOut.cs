@@ -28,6 +28,10 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     private Task _watching = Task.CompletedTask;
     private SiloAddress? _self;
     private IClusterMembershipService? _membership;
+    private readonly RecentEvents _recent = new(TimeProvider.System);
+
+    /// <summary>Recent events are remembered once another silo is known: a lone silo pays nothing for it.</summary>
+    private volatile bool _recording;
 
     /// <summary>What this silo's subscriptions want from the other silos, and what each of them wants from this one.</summary>
     public SiloInterest Interest => interest;
@@ -103,6 +107,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             foreach (var (address, member) in snapshot.Members)
             {
                 if (address.Equals(self)) continue;
+                _recording = interest.Routes;
                 if (member.Status == SiloStatus.Active)
                 {
                     if (AddOutbox(address)) changed = true;
@@ -173,13 +178,12 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         var shards = _shardSnapshot;
         for (var i = 0; i < shards.Length; i++) shards[i].Enqueue(item);
         if (!toPeers) return;
+        // Remembered before the peers are read: a peer added meanwhile either is among them or has it replayed.
+        var sent = _recording ? _recent.Add(evt, redriven) : null;
         var silos = _siloSnapshot;
         var skipped = 0;
         for (var i = 0; i < silos.Length; i++)
-        {
-            if (silos[i].Wants(evt.Event)) silos[i].Enqueue(item);
-            else skipped++;
-        }
+            if (!silos[i].Route(item, sent)) skipped++;
         if (skipped > 0) _metrics.NotSent(skipped);
     }
 
@@ -191,18 +195,21 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     /// told this silo's own interest only once membership shows it active (until then it sends this silo everything).
     /// One that membership shows leaving is answered −1 and sent nothing.
     /// </summary>
-    public long InterestOf(SiloAddress from, InterestUpdate[] updates)
+    public long InterestOf(SiloAddress from, InterestUpdate[] updates, TimeSpan waited)
     {
         if (_self is not { } self || from.Equals(self) || _silos.ContainsKey(from) || _membership is not { } membership)
-            return interest.Apply(from, updates);
+            return ApplyInterest(from, updates, waited);
         var known = membership.CurrentSnapshot.Members.TryGetValue(from, out var member);
         // A silo leaving the cluster is sent nothing: it must not count on this silo for its REQs.
         if (known && member!.Status is not (SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created)) return -1;
-        // What it wants first, then the outbox: an event committed meanwhile goes by its summary, not to a silo not yet placeable.
-        var held = interest.Apply(from, updates);
+        _recording = interest.Routes;
         lock (_silos) AddOutbox(from);
-        return held;
+        return ApplyInterest(from, updates, waited);
     }
+
+    /// <summary>Applies a peer's changes; recent events its new keys name go to its outbox, ahead of anything routed after.</summary>
+    private long ApplyInterest(SiloAddress from, InterestUpdate[] updates, TimeSpan waited) =>
+        interest.Apply(from, updates, _recent, _silos.TryGetValue(from, out var outbox) ? outbox.Resend : null, waited);
 
     private readonly record struct QueuedEvent(LiveEvent Event, bool Redriven);
 
@@ -226,8 +233,23 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         /// <summary>Events waiting to be sent.</summary>
         public int Queued => _queue.Count;
 
-        /// <summary>False when the destination, a peer silo, said nothing there can match the event.</summary>
-        public bool Wants(Protocol.NostrEvent evt) => wants is null || wants.Wants(evt);
+        /// <summary>
+        /// Sends a committed event to a peer silo if it may want it and did not have it replayed already; false when it
+        /// was not sent. Without <paramref name="sent"/> (no other silo was known when it was committed) only the wants count.
+        /// </summary>
+        public bool Route(QueuedEvent item, SentEvent? sent)
+        {
+            if (wants is null) { Enqueue(item); return true; }
+            if (sent is not null) return wants.Route(sent, _resend ??= Resend);
+            if (!wants.Wants(item.Event.Event)) return false;
+            Enqueue(item);
+            return true;
+        }
+
+        private Action<SentEvent>? _resend;
+
+        /// <summary>A recent event sent again to this peer (or for the first time, by its routing).</summary>
+        public void Resend(SentEvent sent) => Enqueue(new QueuedEvent(sent.Event, sent.Redriven));
 
         public void Enqueue(QueuedEvent item)
         {

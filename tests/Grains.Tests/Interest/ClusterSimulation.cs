@@ -28,9 +28,14 @@ internal sealed class ClusterSimulation
         _authors = [.. Enumerable.Range(0, 150).Select(_ => Hex())];
         _tagValues = [.. Enumerable.Range(0, 60).Select(_ => Hex())];
         Silos = [.. Enumerable.Range(0, silos).Select(i => new SimSilo(i, SiloAddress.New(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 20_000 + i), 1)))];
+        var clock = new StepClock(this);
         foreach (var silo in Silos)
-            silo.Interest = new SiloInterest((self, peer, updates) => Send(silo, Silos.First(s => s.Address.Equals(peer)), updates),
-                send => _ = send(), _ => Later(_random.Next(1, 30)), NullLogger.Instance) { Self = silo.Address };
+        {
+            silo.Interest = new SiloInterest((self, peer, updates, waited) => Send(silo, Silos.First(s => s.Address.Equals(peer)), updates, waited),
+                send => _ = send(), _ => Later(_random.Next(1, 30)), NullLogger.Instance, time: clock, reuseIndexAfter: TimeSpan.FromDays(1)) { Self = silo.Address };
+            // No time limit here: the simulation's delays are steps, not milliseconds, and the logic is what is checked.
+            silo.Recent = new RecentEvents(clock, capacity: 1 << 20, window: TimeSpan.FromDays(1), margin: TimeSpan.FromDays(1));
+        }
     }
 
     public SimSilo[] Silos { get; }
@@ -38,6 +43,10 @@ internal sealed class ClusterSimulation
     public List<SimEvent> Events { get; } = [];
     public long Step { get; private set; }
     public long EventMessages { get; private set; }
+
+    /// <summary>Events sent to a peer when committed, and sent to a peer later because its new keys named them.</summary>
+    public long Routed { get; private set; }
+    public long Replayed { get; private set; }
     public long PeersAtCommit { get; private set; }
     /// <summary>Times a silo learned of a peer from its interest before membership told it: the window that rule closes.</summary>
     public long PeersHeardFirst { get; private set; }
@@ -60,6 +69,7 @@ internal sealed class ClusterSimulation
     {
         var silo = Silos[index];
         silo.Alive = false;
+        silo.DiedAt = Step;
         silo.Interest.Stop();   // a dead process sends nothing more
         foreach (var req in Reqs) if (req.Silo == silo && req.Closed is null) req.Closed = Step;
         foreach (var other in Silos)
@@ -128,15 +138,20 @@ internal sealed class ClusterSimulation
         var committed = new SimEvent(evt, silo, Step);
         Events.Add(committed);
         silo.Received.Add(evt.Id);
+        var sent = silo.Recent.Add(new LiveEvent(evt, 0, 0), redriven: false);   // remembered before the peers are read, as LiveFanOut does
         foreach (var peer in silo.View)
         {
             PeersAtCommit++;
-            if (!silo.Interest.Of(peer.Address).Wants(evt)) continue;
-            committed.SentTo.Add(peer);
-            EventMessages++;
-            Enqueue(silo.Index, peer.Index, events: true, () => { if (peer.Alive) peer.Received.Add(evt.Id); });
+            if (silo.Interest.Of(peer.Address).Route(sent, s => { Routed++; Ship(silo, peer, s); })) committed.SentTo.Add(peer);
         }
         return committed;
+    }
+
+    private void Ship(SimSilo from, SimSilo to, SentEvent sent)
+    {
+        EventMessages++;
+        var id = sent.Event.Event.Id;
+        Enqueue(from.Index, to.Index, events: true, () => { if (to.Alive) to.Received.Add(id); });
     }
 
     public NostrEvent RandomEvent()
@@ -171,7 +186,7 @@ internal sealed class ClusterSimulation
         return filters;
     }
 
-    private Task<long> Send(SimSilo from, SimSilo to, InterestUpdate[] updates)
+    private Task<long> Send(SimSilo from, SimSilo to, InterestUpdate[] updates, TimeSpan waited)
     {
         var answer = new TaskCompletionSource<long>();
         Enqueue(from.Index, to.Index, events: false, () =>
@@ -185,7 +200,7 @@ internal sealed class ClusterSimulation
             {
                 // Held up on the way: the sender times out and retries, and this copy arrives later, after the retry.
                 answer.SetException(new TimeoutException("held up"));
-                After(_random.Next(1, 400), () => { if (to.Alive) to.Interest.Apply(from.Address, updates); });
+                After(_random.Next(1, 400), () => { if (to.Alive) Apply(to, from, updates, waited); });
                 return;
             }
             if (!to.View.Contains(from) && from.Alive)
@@ -195,12 +210,16 @@ internal sealed class ClusterSimulation
                 PeersHeardFirst++;
                 to.View.Add(from);
             }
-            var held = to.Interest.Apply(from.Address, updates);
+            var held = Apply(to, from, updates, waited);
             if (_random.Next(100) < 4) answer.SetException(new TimeoutException("answer lost"));
             else answer.SetResult(held);
         });
         return answer.Task;
     }
+
+    /// <summary>A peer's changes applied, with what it missed replayed to it when this silo sends to it (LiveFanOut.ApplyInterest).</summary>
+    private long Apply(SimSilo to, SimSilo from, InterestUpdate[] updates, TimeSpan waited) =>
+        to.Interest.Apply(from.Address, updates, to.Recent, to.View.Contains(from) ? s => { Replayed++; Ship(to, from, s); } : null, waited);
 
     /// <summary>Membership shows <paramref name="silo"/> its <paramref name="peer"/>: events go to it and it is told this silo's interest.</summary>
     private static void Learn(SimSilo silo, SimSilo peer)
@@ -278,6 +297,13 @@ internal sealed class ClusterSimulation
         return Convert.ToHexStringLower(bytes);
     }
 
+    /// <summary>One step is a millisecond.</summary>
+    private sealed class StepClock(ClusterSimulation sim) : TimeProvider
+    {
+        public override long TimestampFrequency => 1000;
+        public override long GetTimestamp() => sim.Step;
+    }
+
     private sealed class Link
     {
         public Queue<Action> Queue { get; } = new();
@@ -290,7 +316,9 @@ internal sealed class SimSilo(int index, SiloAddress address)
     public int Index { get; } = index;
     public SiloAddress Address { get; } = address;
     public SiloInterest Interest { get; set; } = null!;
+    public RecentEvents Recent { get; set; } = null!;
     public bool Alive { get; set; }
+    public long? DiedAt { get; set; }
     /// <summary>The silos this one knows as members, which it sends events to.</summary>
     public HashSet<SimSilo> View { get; } = [];
     public HashSet<string> Received { get; } = new(StringComparer.Ordinal);

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using NostrRelay.Cluster.Interest;
+using NostrRelay.Grains;
 using NostrRelay.Protocol;
 using Orleans.Runtime;
 
@@ -60,6 +61,36 @@ public sealed class InterestRoutingTests
     }
 
     [Fact]
+    public void an_event_committed_while_a_peers_new_keys_travelled_is_sent_to_it_when_they_arrive_and_never_twice()
+    {
+        var recent = new RecentEvents(TimeProvider.System);
+        var peer = new PeerInterest(index: 0);
+        var sent = new List<string>();
+        void Send(SentEvent e) => sent.Add(e.Event.Event.Id);
+        peer.Apply([Whole(1)], recent, Send, TimeSpan.Zero);   // known, and wanting nothing yet
+
+        var alice = recent.Add(new LiveEvent(Alice.Note("committed while the key travelled", kind: 20_001), 0, 0), redriven: false);
+        var bob = recent.Add(new LiveEvent(Bob.Note("not asked for yet"), 1, 1), redriven: false);
+        Assert.False(peer.Route(alice, Send));
+        Assert.False(peer.Route(bob, Send));
+
+        peer.Apply([new InterestUpdate(1, 2, [InterestKey.ForAuthor(Alice.Pubkey)], [])], recent, Send, TimeSpan.Zero);
+        Assert.Equal([alice.Event.Event.Id], sent);   // replayed: the new key names it and the peer did not have it
+        Assert.False(peer.Route(alice, Send));   // its own routing, had it come after the replay, sends nothing more
+
+        var later = recent.Add(new LiveEvent(Alice.Note("after"), 2, 2), redriven: false);
+        Assert.True(peer.Route(later, Send));
+        peer.Apply([new InterestUpdate(2, 3, [InterestKey.ForAuthor(Bob.Pubkey)], [])], recent, Send, TimeSpan.Zero);
+        Assert.Equal([alice.Event.Event.Id, later.Event.Event.Id, bob.Event.Event.Id], sent);   // Alice's events not again
+
+        var old = new RecentEvents(TimeProvider.System, window: TimeSpan.Zero, margin: TimeSpan.Zero);
+        var stale = old.Add(new LiveEvent(Carol.Note("too old"), 1, 3), redriven: false);
+        Thread.Sleep(5);
+        peer.Apply([new InterestUpdate(3, 4, [InterestKey.ForAuthor(Carol.Pubkey)], [])], old, Send, TimeSpan.Zero);
+        Assert.DoesNotContain(stale.Event.Event.Id, sent);   // past the window, only the store read has it
+    }
+
+    [Fact]
     public void a_whole_summary_overtaken_by_newer_changes_is_ignored_when_it_arrives_late()
     {
         var peer = new PeerInterest();
@@ -78,7 +109,7 @@ public sealed class InterestRoutingTests
     public void a_silo_that_does_not_route_by_interest_sends_every_peer_everything_and_waits_for_nobody()
     {
         var calls = 0;
-        var interest = new SiloInterest((_, _, _) => { calls++; return Task.FromResult(0L); }, send => _ = send(), _ => Task.CompletedTask,
+        var interest = new SiloInterest((_, _, _, _) => { calls++; return Task.FromResult(0L); }, send => _ = send(), _ => Task.CompletedTask,
             NullLogger.Instance, routes: false) { Self = Silo(1) };
         interest.AddPeer(Silo(2));
         Assert.True(interest.WhenConfirmedAsync(interest.Add([new Filter { Authors = [Alice.Pubkey] }])).IsCompleted);
@@ -91,7 +122,7 @@ public sealed class InterestRoutingTests
     [Fact]
     public void a_REQ_whose_filters_cannot_match_waits_for_nobody()
     {
-        var interest = new SiloInterest((_, _, _) => new TaskCompletionSource<long>().Task, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance)
+        var interest = new SiloInterest((_, _, _, _) => new TaskCompletionSource<long>().Task, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance)
             { Self = Silo(1) };
         interest.AddPeer(Silo(2));   // never answers
         Assert.True(interest.WhenConfirmedAsync(interest.Add([new Filter { Authors = [] }])).IsCompleted);
@@ -102,7 +133,7 @@ public sealed class InterestRoutingTests
     public void a_peer_that_fell_far_behind_is_sent_one_whole_summary_not_every_change()
     {
         var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
-        var interest = new SiloInterest((_, _, updates) =>
+        var interest = new SiloInterest((_, _, updates, _) =>
         {
             var answer = new TaskCompletionSource<long>();
             calls.Add((updates, answer));
@@ -166,7 +197,7 @@ public sealed class InterestRoutingTests
     public async Task a_REQ_reads_the_store_only_once_every_peer_confirmed_its_keys_or_left()
     {
         var network = new List<(SiloAddress Peer, InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
-        var interest = new SiloInterest((_, peer, updates) =>
+        var interest = new SiloInterest((_, peer, updates, _) =>
         {
             var answer = new TaskCompletionSource<long>();
             network.Add((peer, updates, answer));
@@ -198,7 +229,7 @@ public sealed class InterestRoutingTests
     public void a_peer_that_answers_out_of_step_is_sent_the_whole_summary_again()
     {
         var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
-        var interest = new SiloInterest((_, _, updates) =>
+        var interest = new SiloInterest((_, _, updates, _) =>
         {
             var answer = new TaskCompletionSource<long>();
             calls.Add((updates, answer));
@@ -217,7 +248,7 @@ public sealed class InterestRoutingTests
     public void a_failed_call_is_sent_again_in_order()
     {
         var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
-        var interest = new SiloInterest((_, _, updates) =>
+        var interest = new SiloInterest((_, _, updates, _) =>
         {
             var answer = new TaskCompletionSource<long>();
             calls.Add((updates, answer));

@@ -11,8 +11,8 @@ internal sealed class InterestChannel(SiloAddress peer)
 {
     public SiloAddress Peer { get; } = peer;
 
-    /// <summary>Changes not yet confirmed by the peer, oldest first.</summary>
-    public Queue<InterestUpdate> Pending { get; } = new();
+    /// <summary>Changes not yet confirmed by the peer, oldest first, each with when it was queued (a timestamp).</summary>
+    public Queue<(InterestUpdate Update, long Queued)> Pending { get; } = new();
 
     /// <summary>The last generation the peer confirmed holding; −1 before its first answer.</summary>
     public long Acknowledged { get; set; } = -1;
@@ -24,10 +24,10 @@ internal sealed class InterestChannel(SiloAddress peer)
     public bool Closed { get; set; }
 
     /// <summary>Queues a change; true when the caller must start the send loop.</summary>
-    public bool Enqueue(InterestUpdate update)
+    public bool Enqueue(InterestUpdate update, long now)
     {
         if (Closed) return false;
-        Pending.Enqueue(update);
+        Pending.Enqueue((update, now));
         if (Pumping) return false;
         Pumping = true;
         return true;

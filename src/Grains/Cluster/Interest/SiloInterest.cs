@@ -26,7 +26,11 @@ internal sealed partial class SiloInterest
     private readonly ConcurrentDictionary<SiloAddress, PeerInterest> _peers = new();
     private readonly List<(long Generation, TaskCompletionSource Confirmed)> _waiters = [];
     private readonly List<InterestKey> _keys = [];
-    private readonly Func<SiloAddress, SiloAddress, InterestUpdate[], Task<long>> _send;
+    private readonly Func<SiloAddress, SiloAddress, InterestUpdate[], TimeSpan, Task<long>> _send;
+    private readonly TimeProvider _time;
+    private readonly Queue<(int Index, long Freed)> _freeIndexes = new();
+    private readonly TimeSpan _reuseIndexAfter;
+    private int _nextIndex;
     private readonly Action<Func<Task>> _run;
     private readonly Func<int, Task> _pause;
     private readonly ILogger _logger;
@@ -37,10 +41,12 @@ internal sealed partial class SiloInterest
     /// <param name="pause">Waits before the given retry of a failed send.</param>
     /// <param name="routes">False: this silo announces nothing, waits for nobody and sends every peer every event, as
     /// silos did before routing by interest (<c>Relay:Cluster:RouteByInterest</c>, for a rolling upgrade from such a version).</param>
-    public SiloInterest(Func<SiloAddress, SiloAddress, InterestUpdate[], Task<long>> send, Action<Func<Task>> run, Func<int, Task> pause, ILogger logger,
-        bool routes = true)
+    public SiloInterest(Func<SiloAddress, SiloAddress, InterestUpdate[], TimeSpan, Task<long>> send, Action<Func<Task>> run, Func<int, Task> pause, ILogger logger,
+        bool routes = true, TimeProvider? time = null, TimeSpan? reuseIndexAfter = null)
     {
         Routes = routes;
+        _time = time ?? TimeProvider.System;
+        _reuseIndexAfter = reuseIndexAfter ?? RecentEvents.DefaultWindow + RecentEvents.DefaultMargin;
         _send = send;
         _run = run;
         _pause = pause;
@@ -49,7 +55,7 @@ internal sealed partial class SiloInterest
 
     /// <summary>In the cluster: Orleans sends the grain call. <c>Relay:Cluster:RouteByInterest</c> (default true) turns routing off.</summary>
     public static SiloInterest ForCluster(IServiceProvider services) => new(
-        (self, peer, updates) => SendWhenPlaceableAsync(services, self, peer, updates),
+        (self, peer, updates, waited) => SendWhenPlaceableAsync(services, self, peer, updates, waited),
         send => _ = Task.Run(send),
         attempt => Task.Delay(Math.Min(1000, 50 * attempt)),
         services.GetRequiredService<ILogger<SiloInterest>>(),
@@ -59,11 +65,11 @@ internal sealed partial class SiloInterest
     /// A silo membership has just shown active may not be in this silo's cluster manifest yet, and its inbox cannot be
     /// placed until it is (Orleans retries the placement and logs a warning each time): wait for it, up to 5 s.
     /// </summary>
-    private static async Task<long> SendWhenPlaceableAsync(IServiceProvider services, SiloAddress self, SiloAddress peer, InterestUpdate[] updates)
+    private static async Task<long> SendWhenPlaceableAsync(IServiceProvider services, SiloAddress self, SiloAddress peer, InterestUpdate[] updates, TimeSpan waited)
     {
         var manifest = services.GetService<IClusterManifestProvider>();
         for (var i = 0; manifest is not null && !manifest.Current.Silos.ContainsKey(peer) && i < 100; i++) await Task.Delay(50);
-        return await services.GetRequiredService<IGrainFactory>().GetGrain<ISiloFanOutGrain>(peer.ToParsableString()).InterestAsync(self, updates);
+        return await services.GetRequiredService<IGrainFactory>().GetGrain<ISiloFanOutGrain>(peer.ToParsableString()).InterestAsync(self, updates, waited);
     }
 
     /// <summary>Whether this silo routes by interest; when not, every peer is sent every event.</summary>
@@ -128,7 +134,7 @@ internal sealed partial class SiloInterest
             if (!Routes || _stopped || _channels.ContainsKey(peer)) return;
             var channel = new InterestChannel(peer);
             _channels.Add(peer, channel);
-            if (channel.Enqueue(_ledger.Whole())) start = [channel];
+            if (channel.Enqueue(_ledger.Whole(), _time.GetTimestamp())) start = [channel];
         }
         Start(start);
     }
@@ -140,18 +146,34 @@ internal sealed partial class SiloInterest
         {
             if (_channels.Remove(peer, out var channel)) channel.Closed = true;
             Release();
+            if (_peers.TryRemove(peer, out var gone)) _freeIndexes.Enqueue((gone.Index, _time.GetTimestamp()));
         }
-        _peers.TryRemove(peer, out _);
     }
 
     /// <summary>What a peer wants, as far as it told this silo; shared with the outbox that sends to it.</summary>
-    public PeerInterest Of(SiloAddress peer) => Routes ? _peers.GetOrAdd(peer, static _ => new PeerInterest()) : Unrouted;
+    public PeerInterest Of(SiloAddress peer)
+    {
+        if (!Routes) return Unrouted;
+        if (_peers.TryGetValue(peer, out var known)) return known;
+        lock (_gate)
+        {
+            if (_peers.TryGetValue(peer, out known)) return known;
+            // A small index marks which peers each recent event went to. A departed peer's index is reused only once no
+            // recent event can carry its marks, or its successor would be taken to have had those events.
+            var reuse = _freeIndexes.TryPeek(out var free) && _time.GetElapsedTime(free.Freed) > _reuseIndexAfter;
+            var created = new PeerInterest(reuse ? _freeIndexes.Dequeue().Index : _nextIndex++);
+            _peers[peer] = created;
+            return created;
+        }
+    }
 
     /// <summary>
-    /// Changes a peer sent; answers the generation now held for it (−1 after a gap). A silo that does not route confirms
-    /// whatever it is sent: it sends that peer every event anyway.
+    /// Changes a peer sent; answers the generation now held for it (−1 after a gap). Recent events the new keys name and
+    /// the peer did not have go to <paramref name="resend"/>. A silo that does not route confirms whatever it is sent: it
+    /// sends that peer every event anyway.
     /// </summary>
-    public long Apply(SiloAddress from, InterestUpdate[] updates) => Routes ? Of(from).Apply(updates) : updates.Length == 0 ? -1 : updates[^1].Generation;
+    public long Apply(SiloAddress from, InterestUpdate[] updates, RecentEvents? recent = null, Action<SentEvent>? resend = null, TimeSpan waited = default) =>
+        Routes ? Of(from).Apply(updates, recent, resend, waited) : updates.Length == 0 ? -1 : updates[^1].Generation;
 
     /// <summary>The silo stops: sends stop and no REQ waits any more.</summary>
     public void Stop()
@@ -168,8 +190,9 @@ internal sealed partial class SiloInterest
     private List<InterestChannel>? Broadcast(InterestUpdate update)
     {
         List<InterestChannel>? start = null;
+        var now = _time.GetTimestamp();
         foreach (var channel in _channels.Values)
-            if (channel.Enqueue(update)) (start ??= []).Add(channel);
+            if (channel.Enqueue(update, now)) (start ??= []).Add(channel);
         return start;
     }
 
@@ -206,6 +229,7 @@ internal sealed partial class SiloInterest
         for (var failures = 0; ;)
         {
             InterestUpdate[] batch;
+            var waited = TimeSpan.Zero;
             lock (_gate)
             {
                 if (channel.Closed || channel.Pending.Count == 0)
@@ -216,15 +240,22 @@ internal sealed partial class SiloInterest
                 // Many changes queued (a peer that did not answer for a while): the whole summary says it in one.
                 if (channel.Pending.Count > MaxQueuedChanges)
                 {
+                    var oldest = channel.Pending.Peek().Queued;
                     channel.Pending.Clear();
-                    channel.Pending.Enqueue(_ledger.Whole());
+                    channel.Pending.Enqueue((_ledger.Whole(), oldest));
                 }
-                batch = [.. channel.Pending];
+                batch = new InterestUpdate[channel.Pending.Count];
+                var i = 0;
+                foreach (var (update, queued) in channel.Pending)
+                {
+                    if (i == 0) waited = _time.GetElapsedTime(queued);
+                    batch[i++] = update;
+                }
             }
             long answer;
             try
             {
-                answer = await _send(Self!, channel.Peer, batch).ConfigureAwait(false);
+                answer = await _send(Self!, channel.Peer, batch, waited).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -248,8 +279,9 @@ internal sealed partial class SiloInterest
                     // The peer lost track (a change did not follow on), or will not send to this silo (it is leaving):
                     // it sends everything, or nothing that matters, until the whole summary lands.
                     inStep = false;
+                    var oldest = channel.Pending.Count > 0 ? channel.Pending.Peek().Queued : _time.GetTimestamp();
                     channel.Pending.Clear();
-                    channel.Pending.Enqueue(_ledger.Whole());
+                    channel.Pending.Enqueue((_ledger.Whole(), oldest));
                 }
             }
             if (inStep)
