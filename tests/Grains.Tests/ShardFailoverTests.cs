@@ -92,5 +92,28 @@ public sealed class ShardFailoverTests : IAsyncLifetime
         Assert.True(await observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
     }
 
+    [Fact]
+    public async Task a_replayed_event_reaches_a_shard_that_already_had_a_later_version_of_its_author()
+    {
+        // Another silo replays an event its new keys name, after a later event of the author came under older keys.
+        var observer = new RecordingObserver();
+        var shard = _cluster.Client.GetGrain<ISubscriptionGrain>($"replayed-{Guid.NewGuid():N}/0");
+        await shard.AttachAsync(_cluster.Client.CreateObjectReference<IGatewayShardObserver>(observer));
+        var author = new Author();
+        await shard.SubscribeAsync(1, "sub", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+        Assert.Equal(DeliveryKind.EndOfStoredEvents, (await observer.NextAsync()).Kind);
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1;
+        var v9 = new LiveEvent(author.Note("a reaction", createdAt: now, kind: 7), 9, 109);
+        var v10 = new LiveEvent(author.Note("a note", createdAt: now + 1), 10, 110);
+        await shard.PublishAsync(new EventBatch([v10]));
+        await shard.PublishAsync(new EventBatch([v9]));   // not replayed: a repeat, dropped
+        await shard.PublishAsync(new EventBatch([v9], Replayed: true));
+
+        Assert.Equal(v10.Event.Id, (await observer.NextAsync()).Event!.Id);
+        Assert.Equal(v9.Event.Id, (await observer.NextAsync()).Event!.Id);
+        Assert.True(await observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
     private Task<AppendResult> AppendAsync(NostrEvent evt) => _cluster.Client.GetGrain<IAuthorStreamGrain>(evt.Pubkey).AppendAsync(evt);
 }

@@ -6,4 +6,7 @@ namespace NostrRelay.Grains;
 /// from the store after a failover: those may already have reached some subscribers.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("relay.event-batch")]
-public sealed record EventBatch([property: Id(0)] LiveEvent[] Events, [property: Id(1)] bool Redriven = false);
+/// <see cref="Replayed"/> marks events a silo sends another that has just announced keys naming them: that silo never had
+/// them from the sender, and a later event of the same author may already have reached it under other keys, so they are
+/// not held to the author's last version.
+public sealed record EventBatch([property: Id(0)] LiveEvent[] Events, [property: Id(1)] bool Redriven = false, [property: Id(2)] bool Replayed = false);

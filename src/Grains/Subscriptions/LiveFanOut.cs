@@ -62,6 +62,10 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         interest.Self = self;
         _self = self;
         _membership = membership;
+        // A silo of a configured cluster remembers recent events from the start: a peer may open REQs before this
+        // silo's membership shows it.
+        if ((services.GetService(typeof(Microsoft.Extensions.Configuration.IConfiguration)) as Microsoft.Extensions.Configuration.IConfiguration)?["Orleans:Clustering:ProviderType"] is { Length: > 0 })
+            _recording = interest.Routes;
         Apply(membership.CurrentSnapshot, self);
         _watching = WatchMembershipAsync(membership, self, _stopping.Token);
         return Task.CompletedTask;
@@ -107,7 +111,7 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             foreach (var (address, member) in snapshot.Members)
             {
                 if (address.Equals(self)) continue;
-                _recording = interest.Routes;
+                if (member.Status is SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created) _recording = interest.Routes;
                 if (member.Status == SiloStatus.Active)
                 {
                     if (AddOutbox(address)) changed = true;
@@ -169,12 +173,12 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     /// <summary>Events another silo committed: only this silo's shards still need them.</summary>
     public void PublishLocal(EventBatch batch)
     {
-        foreach (var evt in batch.Events) Enqueue(evt, batch.Redriven, toPeers: false);
+        foreach (var evt in batch.Events) Enqueue(evt, batch.Redriven, toPeers: false, batch.Replayed);
     }
 
-    private void Enqueue(LiveEvent evt, bool redriven, bool toPeers)
+    private void Enqueue(LiveEvent evt, bool redriven, bool toPeers, bool replayed = false)
     {
-        var item = new QueuedEvent(evt, redriven);
+        var item = new QueuedEvent(evt, redriven, replayed);
         var shards = _shardSnapshot;
         for (var i = 0; i < shards.Length; i++) shards[i].Enqueue(item);
         if (!toPeers) return;
@@ -197,21 +201,28 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
     /// </summary>
     public long InterestOf(SiloAddress from, InterestUpdate[] updates, TimeSpan waited)
     {
-        if (_self is not { } self || from.Equals(self) || _silos.ContainsKey(from) || _membership is not { } membership)
-            return ApplyInterest(from, updates, waited);
-        var known = membership.CurrentSnapshot.Members.TryGetValue(from, out var member);
-        // A silo leaving the cluster is sent nothing: it must not count on this silo for its REQs.
-        if (known && member!.Status is not (SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created)) return -1;
-        _recording = interest.Routes;
-        lock (_silos) AddOutbox(from);
+        if (_self is { } self && !from.Equals(self) && !_silos.ContainsKey(from) && _membership is { } membership)
+        {
+            lock (_silos)
+            {
+                var known = membership.CurrentSnapshot.Members.TryGetValue(from, out var member);
+                // A silo leaving the cluster is sent nothing: it must not count on this silo for its REQs.
+                if (known && member!.Status is not (SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created)) return -1;
+                _recording = interest.Routes;
+                AddOutbox(from);
+            }
+        }
         return ApplyInterest(from, updates, waited);
     }
 
-    /// <summary>Applies a peer's changes; recent events its new keys name go to its outbox, ahead of anything routed after.</summary>
+    /// <summary>
+    /// Applies a peer's changes; recent events its new keys name go to its outbox, ahead of anything routed after. A silo
+    /// this one has no outbox to (before it starts, or one that left) is answered −1: it must not count on this silo.
+    /// </summary>
     private long ApplyInterest(SiloAddress from, InterestUpdate[] updates, TimeSpan waited) =>
-        interest.Apply(from, updates, _recent, _silos.TryGetValue(from, out var outbox) ? outbox.Resend : null, waited);
+        _silos.TryGetValue(from, out var outbox) ? interest.Apply(from, updates, _recent, outbox.Resend, waited) : -1;
 
-    private readonly record struct QueuedEvent(LiveEvent Event, bool Redriven);
+    private readonly record struct QueuedEvent(LiveEvent Event, bool Redriven, bool Replayed = false);
 
     /// <summary>One destination's queue, drained by at most one sender at a time.</summary>
     private sealed class Outbox(string name, Func<EventBatch, Task> send, LiveFanOut owner, SiloAddress? retryWhileMember, Func<Task>? lost = null,
@@ -240,16 +251,16 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
         public bool Route(QueuedEvent item, SentEvent? sent)
         {
             if (wants is null) { Enqueue(item); return true; }
-            if (sent is not null) return wants.Route(sent, _resend ??= Resend);
+            if (sent is not null) return wants.Route(sent, _route ??= s => Enqueue(new QueuedEvent(s.Event, s.Redriven)));
             if (!wants.Wants(item.Event.Event)) return false;
             Enqueue(item);
             return true;
         }
 
-        private Action<SentEvent>? _resend;
+        private Action<SentEvent>? _route;
 
-        /// <summary>A recent event sent again to this peer (or for the first time, by its routing).</summary>
-        public void Resend(SentEvent sent) => Enqueue(new QueuedEvent(sent.Event, sent.Redriven));
+        /// <summary>A recent event replayed to this peer: its new keys name it and it did not have it.</summary>
+        public void Resend(SentEvent sent) => Enqueue(new QueuedEvent(sent.Event, sent.Redriven, Replayed: true));
 
         public void Enqueue(QueuedEvent item)
         {
@@ -320,14 +331,14 @@ internal sealed partial class LiveFanOut(IGrainFactory grains, IServiceProvider 
             var events = new LiveEvent[count];
             var n = 0;
             long bytes = 0;
-            while (n < count && _queue.TryPeek(out var next) && next.Redriven == first.Redriven && _queue.TryDequeue(out next))
+            while (n < count && _queue.TryPeek(out var next) && next.Redriven == first.Redriven && next.Replayed == first.Replayed && _queue.TryDequeue(out next))
             {
                 events[n++] = next.Event;
                 bytes += next.Event.Event.Json.Length;
             }
             Interlocked.Add(ref _queuedBytes, -bytes);
             if (n < count) Array.Resize(ref events, n);
-            return new EventBatch(events, first.Redriven);
+            return new EventBatch(events, first.Redriven, first.Replayed);
         }
 
         private async Task SendAsync(EventBatch batch)

@@ -171,7 +171,8 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         {
             // Each author's events arrive in version order; one at or below the last seen is a repeat
             // (a re-driven event, or a retried batch) that this shard's subscribers already had.
-            if (live.Version > 0 && !_versions.Advance(live.Author, live.Version, now)) continue;
+            // A replayed event (batch.Replayed) never reached this silo from its sender, but a later one of its author may have.
+            if (live.Version > 0 && !_versions.Advance(live.Author, live.Version, now) && !batch.Replayed) continue;
             var evt = live.Event;
             if (evt.IsExpiredAt(unixNow)) continue;   // NIP-40: a re-driven event can arrive after its time
             long? idKey = null;   // parsed once per event, and only if a subscription remembers what it sent

@@ -219,7 +219,7 @@ internal sealed class ClusterSimulation
 
     /// <summary>A peer's changes applied, with what it missed replayed to it when this silo sends to it (LiveFanOut.ApplyInterest).</summary>
     private long Apply(SimSilo to, SimSilo from, InterestUpdate[] updates, TimeSpan waited) =>
-        to.Interest.Apply(from.Address, updates, to.Recent, to.View.Contains(from) ? s => { Replayed++; Ship(to, from, s); } : null, waited);
+        to.View.Contains(from) ? to.Interest.Apply(from.Address, updates, to.Recent, s => { Replayed++; Ship(to, from, s); }, waited) : -1;
 
     /// <summary>Membership shows <paramref name="silo"/> its <paramref name="peer"/>: events go to it and it is told this silo's interest.</summary>
     private static void Learn(SimSilo silo, SimSilo peer)

@@ -41,6 +41,9 @@ public sealed class InterestSimulationTests(ITestOutputHelper output)
                 if (committed.Step <= live && committed.Origin.DiedAt < live) continue;
                 if (!req.Matches(committed.Event)) continue;
                 checkedPairs++;
+                // Rule (1): one committed after the REQ read the store went by routing, when it was committed.
+                if (committed.Step > live)
+                    Assert.True(committed.SentTo.Contains(req.Silo), $"{committed.Origin} did not route an event committed at step {committed.Step} to {req.Silo}, whose REQ was live since step {live}");
                 Assert.True(req.Silo.Received.Contains(committed.Event.Id),
                     $"{req.Silo} missed an event of {committed.Origin} committed at step {committed.Step} for a REQ opened at {req.Opened}, live since step {live}");
             }

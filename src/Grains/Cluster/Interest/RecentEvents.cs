@@ -9,8 +9,11 @@ namespace NostrRelay.Cluster.Interest;
 /// </summary>
 internal sealed class RecentEvents(TimeProvider time, int capacity = RecentEvents.DefaultCapacity, TimeSpan? window = null, TimeSpan? margin = null)
 {
-    /// <summary>The longest a REQ's keys may take to reach a peer and still have what was committed meanwhile replayed.</summary>
-    public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// The longest a REQ's keys may take to reach a peer and still have what was committed meanwhile replayed: longer than
+    /// one call's response timeout (10 s), so a change that was lost once and sent again still brings its replay.
+    /// </summary>
+    public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// How much earlier than the sender says a change waited an event may have been committed and still be replayed:
@@ -21,8 +24,8 @@ internal sealed class RecentEvents(TimeProvider time, int capacity = RecentEvent
     public TimeSpan Window { get; } = window ?? DefaultWindow;
     public TimeSpan Margin { get; } = margin ?? DefaultMargin;
 
-    /// <summary>Events remembered however busy the silo; older ones are dropped first (about 32 MB of events at 1 KB each).</summary>
-    public const int DefaultCapacity = 32_768;
+    /// <summary>Events remembered however busy the silo; older ones are dropped first (a parsed event of 1 KB of JSON holds about 3 KB).</summary>
+    public const int DefaultCapacity = 16_384;
 
     private readonly SentEvent?[] _ring = new SentEvent?[capacity];
     private int _next;
@@ -30,9 +33,10 @@ internal sealed class RecentEvents(TimeProvider time, int capacity = RecentEvent
     /// <summary>Remembers an event before it is routed to any peer.</summary>
     public SentEvent Add(Grains.LiveEvent evt, bool redriven)
     {
-        var sent = new SentEvent(evt, redriven, time.GetTimestamp());
+        SentEvent sent;
         lock (_ring)
         {
+            sent = new SentEvent(evt, redriven, time.GetTimestamp());   // stamped in ring order, so a scan can stop at the first too old
             _ring[_next] = sent;
             _next = (_next + 1) % _ring.Length;
         }

@@ -175,6 +175,9 @@ internal sealed partial class SiloInterest
     public long Apply(SiloAddress from, InterestUpdate[] updates, RecentEvents? recent = null, Action<SentEvent>? resend = null, TimeSpan waited = default) =>
         Routes ? Of(from).Apply(updates, recent, resend, waited) : updates.Length == 0 ? -1 : updates[^1].Generation;
 
+    /// <summary>Whether this silo holds what the peer wants (it has an outbox to it, or had).</summary>
+    public bool Knows(SiloAddress peer) => _peers.ContainsKey(peer);
+
     /// <summary>The silo stops: sends stop and no REQ waits any more.</summary>
     public void Stop()
     {
@@ -230,6 +233,7 @@ internal sealed partial class SiloInterest
         {
             InterestUpdate[] batch;
             var waited = TimeSpan.Zero;
+            long firstQueued = 0;
             lock (_gate)
             {
                 if (channel.Closed || channel.Pending.Count == 0)
@@ -248,7 +252,11 @@ internal sealed partial class SiloInterest
                 var i = 0;
                 foreach (var (update, queued) in channel.Pending)
                 {
-                    if (i == 0) waited = _time.GetElapsedTime(queued);
+                    if (i == 0)
+                    {
+                        firstQueued = queued;
+                        waited = _time.GetElapsedTime(queued);
+                    }
                     batch[i++] = update;
                 }
             }
@@ -278,10 +286,10 @@ internal sealed partial class SiloInterest
                 {
                     // The peer lost track (a change did not follow on), or will not send to this silo (it is leaving):
                     // it sends everything, or nothing that matters, until the whole summary lands.
+                    // Queued as old as the rejected batch: the replay there reaches back to when its first change was made.
                     inStep = false;
-                    var oldest = channel.Pending.Count > 0 ? channel.Pending.Peek().Queued : _time.GetTimestamp();
                     channel.Pending.Clear();
-                    channel.Pending.Enqueue((_ledger.Whole(), oldest));
+                    channel.Pending.Enqueue((_ledger.Whole(), firstQueued));
                 }
             }
             if (inStep)
