@@ -132,14 +132,7 @@ public sealed class InterestRoutingTests
     [Fact]
     public void a_peer_that_fell_far_behind_is_sent_one_whole_summary_not_every_change()
     {
-        var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
-        var interest = new SiloInterest((_, _, updates, _) =>
-        {
-            var answer = new TaskCompletionSource<long>();
-            calls.Add((updates, answer));
-            return answer.Task;
-        }, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance) { Self = Silo(1) };
-        interest.AddPeer(Silo(2));
+        var (interest, calls) = WithOnePeer();
         var authors = Enumerable.Range(0, 100).Select(_ => new Author().Pubkey).ToArray();
         foreach (var author in authors) interest.Add([new Filter { Authors = [author] }]);   // 100 changes queue behind the first call
         Inline(() => calls[0].Answer.SetResult(calls[0].Updates[^1].Generation));
@@ -228,14 +221,7 @@ public sealed class InterestRoutingTests
     [Fact]
     public void a_peer_that_answers_out_of_step_is_sent_the_whole_summary_again()
     {
-        var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
-        var interest = new SiloInterest((_, _, updates, _) =>
-        {
-            var answer = new TaskCompletionSource<long>();
-            calls.Add((updates, answer));
-            return answer.Task;
-        }, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance) { Self = Silo(1) };
-        interest.AddPeer(Silo(2));
+        var (interest, calls) = WithOnePeer();
         interest.Add([new Filter { Kinds = [1] }]);
         Inline(() => calls[0].Answer.SetResult(-1));   // it lost track
         Assert.Equal(2, calls.Count);
@@ -247,14 +233,7 @@ public sealed class InterestRoutingTests
     [Fact]
     public void a_failed_call_is_sent_again_in_order()
     {
-        var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
-        var interest = new SiloInterest((_, _, updates, _) =>
-        {
-            var answer = new TaskCompletionSource<long>();
-            calls.Add((updates, answer));
-            return answer.Task;
-        }, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance) { Self = Silo(1) };
-        interest.AddPeer(Silo(2));
+        var (interest, calls) = WithOnePeer();
         interest.Add([new Filter { Kinds = [1] }]);
         Inline(() => calls[0].Answer.SetException(new TimeoutException()));
         Assert.Equal(2, calls.Count);
@@ -269,6 +248,20 @@ public sealed class InterestRoutingTests
         SynchronizationContext.SetSynchronizationContext(null);
         try { complete(); }
         finally { SynchronizationContext.SetSynchronizationContext(context); }
+    }
+
+    /// <summary>Silo 1 with one peer, silo 2, whose calls wait until the test answers them.</summary>
+    private static (SiloInterest Interest, List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)> Calls) WithOnePeer()
+    {
+        var calls = new List<(InterestUpdate[] Updates, TaskCompletionSource<long> Answer)>();
+        var interest = new SiloInterest((_, _, updates, _) =>
+        {
+            var answer = new TaskCompletionSource<long>();
+            calls.Add((updates, answer));
+            return answer.Task;
+        }, send => _ = send(), _ => Task.CompletedTask, NullLogger.Instance) { Self = Silo(1) };
+        interest.AddPeer(Silo(2));
+        return (interest, calls);
     }
 
     internal static SiloAddress Silo(int n) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11_000 + n), 1);
