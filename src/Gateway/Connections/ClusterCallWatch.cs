@@ -4,12 +4,13 @@ namespace NostrRelay.Connections;
 
 /// <summary>
 /// For a gateway-only process: Orleans' client does not fail the calls it has in flight when a gateway connection
-/// closes (a silo killed under it), so those calls, and every EVENT of their authors behind them, would wait out
-/// <c>Orleans:ResponseTimeout</c>. A call waits on <see cref="CallsInFlight"/> as well; when the client loses a gateway,
-/// every call in flight at that moment stops waiting and is sent once more (which is safe: an append that did commit
-/// comes back a duplicate). The client cannot tell which calls went through the lost gateway, so calls through
-/// others are sent again too; that costs a duplicate check, not an event. In a silo the runtime fails calls to a dead
-/// silo itself, and nothing triggers this.
+/// closes (a silo killed under it), so those calls, and whatever waits behind them (an author's later EVENTs, a
+/// connection's REQs, a shard's check-in), would wait out <c>Orleans:ResponseTimeout</c>. A call waits on
+/// <see cref="CallsInFlight"/> as well; when the client loses a gateway, every call in flight at that moment stops
+/// waiting and is made once more. Only calls that are safe to repeat go through here: an append that did commit comes
+/// back a duplicate, a REQ registered twice replaces itself, a count or a read is read again. The client cannot tell
+/// which calls went through the lost gateway, so calls through others are made again too; that costs a repeat, not
+/// an answer. In a silo the runtime fails calls to a dead silo itself, and nothing triggers this.
 /// </summary>
 internal sealed class ClusterCallWatch : IClusterConnectionStatusObserver
 {
@@ -21,6 +22,40 @@ internal sealed class ClusterCallWatch : IClusterConnectionStatusObserver
     /// <summary>How many times calls in flight were let go.</summary>
     public long Breaks => Interlocked.Read(ref _breaks);
     private long _breaks;
+
+    /// <summary>
+    /// The call's answer, the call made once more if a gateway was lost while it was out. Throws
+    /// <see cref="ClusterConnectionLostException"/> if a gateway is lost during the second try too.
+    /// </summary>
+    public async Task<T> CallAsync<T>(Func<Task<T>> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var lost = CallsInFlight;
+            var pending = call();
+            try
+            {
+                return await pending.WaitAsync(lost);
+            }
+            catch (OperationCanceledException) when (lost.IsCancellationRequested)
+            {
+                Abandon(pending);
+                if (attempt == 2) throw new ClusterConnectionLostException();
+            }
+        }
+    }
+
+    /// <inheritdoc cref="CallAsync{T}(Func{Task{T}})"/>
+    public Task CallAsync(Func<Task> call) => CallAsync(async () =>
+    {
+        await call();
+        return true;
+    });
+
+    /// <summary>An abandoned call still ends (answered or timed out): its failure is observed here, not left unobserved.</summary>
+    public static void Abandon(Task call) =>
+        _ = call.ContinueWith(static abandoned => _ = abandoned.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     public void NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
     {

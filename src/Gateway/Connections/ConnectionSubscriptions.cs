@@ -20,6 +20,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
     private bool _ended;
 
     private ISubscriptionGrain Grain => connection.Shard.Grain;
+    private ClusterCallWatch Calls => connection.Calls;
 
     public int Count
     {
@@ -42,7 +43,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         using var scope = logger.BeginScope("Subscription {SubscriptionId}", subscriptionId);
         try
         {
-            await Grain.SubscribeAsync(connection.Id, subscriptionId, filters);
+            await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, subscriptionId, filters));
         }
         catch (Exception ex)
         {
@@ -130,8 +131,9 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                     filters = subscription.Filters;   // a REQ that replaced it meanwhile: its filters
                     from = subscription.EndOfStoredEventsSent ? subscription.ResumeFrom() : null;
                 }
-                if (from is null) await Grain.SubscribeAsync(connection.Id, id, filters);
-                else await Grain.ResumeAsync(connection.Id, id, filters, from);
+                await Calls.CallAsync(() => from is null
+                    ? Grain.SubscribeAsync(connection.Id, id, filters)
+                    : Grain.ResumeAsync(connection.Id, id, filters, from));
                 registered++;
             }
             catch (Exception ex)
@@ -152,7 +154,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
     /// <summary>The socket caught up after the grain was told it was behind: its stored-event reads go on.</summary>
     public async Task DrainedAsync(int episode)
     {
-        try { await Grain.DrainedAsync(connection.Id, episode); }
+        try { await Calls.CallAsync(() => Grain.DrainedAsync(connection.Id, episode)); }
         catch (Exception ex) { LogSubscribeFailed(logger, ex, "*"); }   // the grain's pause runs out on its own
     }
 
@@ -163,7 +165,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         try
         {
             _ended = true;
-            await Grain.DisconnectAsync(connection.Id);
+            await Calls.CallAsync(() => Grain.DisconnectAsync(connection.Id));
         }
         catch (Exception ex) { LogSubscribeFailed(logger, ex, "*"); }
         finally { _calls.Release(); }
@@ -188,7 +190,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
     private async Task UnsubscribeQuietlyAsync(string subscriptionId)
     {
         await _calls.WaitAsync();
-        try { await Grain.UnsubscribeAsync(connection.Id, subscriptionId); }
+        try { await Calls.CallAsync(() => Grain.UnsubscribeAsync(connection.Id, subscriptionId)); }
         catch (Exception ex) { LogSubscribeFailed(logger, ex, subscriptionId); }
         finally { _calls.Release(); }
     }

@@ -9,7 +9,7 @@ namespace NostrRelay.Connections;
 /// that), each on a count grain of this silo, so a long count holds up neither this connection's other messages nor
 /// anyone else's.
 /// </summary>
-internal sealed partial class CountsInFlight(IGrainFactory grains, int maxInFlight, Action<OutboundFrame> reply, ILogger logger)
+internal sealed partial class CountsInFlight(IGrainFactory grains, ClusterCallWatch calls, int maxInFlight, Action<OutboundFrame> reply, ILogger logger)
 {
     private readonly SemaphoreSlim _slots = new(maxInFlight, maxInFlight);
 
@@ -24,7 +24,7 @@ internal sealed partial class CountsInFlight(IGrainFactory grains, int maxInFlig
     {
         try
         {
-            var result = await grains.GetGrain<ICountGrain>(0).CountAsync(request);
+            var result = await calls.CallAsync(() => grains.GetGrain<ICountGrain>(0).CountAsync(request));
             reply(RelayFrames.Count(queryId, result.Count, result.Approximate, result.Hll));
         }
         catch (Exception ex)

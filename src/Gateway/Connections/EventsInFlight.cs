@@ -134,7 +134,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
         foreach (var evt in events)
             if (!EventKind.IsEphemeral(evt.Kind)) again.Add(evt);
         var resent = again.Count == 0 ? []
-            : await TrySendAsync(grain, [.. again]) ?? throw new OperationCanceledException("a gateway connection was lost twice while these events were out");
+            : await TrySendAsync(grain, [.. again]) ?? throw new ClusterConnectionLostException();
         var results = new AppendResult[events.Length];
         for (int i = 0, j = 0; i < events.Length; i++)
             results[i] = EventKind.IsEphemeral(events[i].Kind) ? AppendResult.Rejected(LostEphemeralMessage) : resent[j++];
@@ -152,17 +152,12 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
         }
         catch (OperationCanceledException) when (lost.IsCancellationRequested)
         {
-            Abandon(call);
+            ClusterCallWatch.Abandon(call);
             return null;
         }
     }
 
     private const string LostEphemeralMessage = "error: the relay lost a connection inside its cluster while sending this event; try again";
-
-    /// <summary>An abandoned call still ends (answered or timed out): its failure is observed here, not left unobserved.</summary>
-    private static void Abandon(Task call) =>
-        _ = call.ContinueWith(static abandoned => _ = abandoned.Exception, CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private void Answered(WaitingEvent waiting, AppendResult result)
     {

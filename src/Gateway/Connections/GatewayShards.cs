@@ -12,7 +12,7 @@ namespace NostrRelay.Connections;
 /// stops before it: on shutdown every connection drains its in-flight EVENTs and closes with 1001
 /// while the grains can still answer.
 /// </summary>
-internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<RelayOptions> options, IHostApplicationLifetime lifetime,
+internal sealed partial class GatewayShards(IGrainFactory grains, ClusterCallWatch calls, IOptions<RelayOptions> options, IHostApplicationLifetime lifetime,
     RelayMetrics metrics, ILogger<GatewayShards> logger) : IHostedService
 {
     private readonly object _drainGate = new();
@@ -87,7 +87,7 @@ internal sealed partial class GatewayShards(IGrainFactory grains, IOptions<Relay
     {
         try
         {
-            var activation = await shard.Grain.AttachAsync(shard.Reference!);
+            var activation = await calls.CallAsync(() => shard.Grain.AttachAsync(shard.Reference!));
             LastCheckIn = DateTimeOffset.UtcNow;   // the cluster answers
             if (activation == shard.Activation) return;
             shard.Activation = activation;

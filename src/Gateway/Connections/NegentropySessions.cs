@@ -15,7 +15,7 @@ namespace NostrRelay.Connections;
 /// True while the client leaves too much unread: a small NEG-MSG can ask for an answer of the whole frame limit, so
 /// answers stop (the session ends) rather than pile up in memory.
 /// </param>
-internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNegentropyOptions options, NegentropyBudget budget,
+internal sealed partial class NegentropySessions(IGrainFactory grains, ClusterCallWatch calls, RelayNegentropyOptions options, NegentropyBudget budget,
     Action<OutboundFrame> reply, Func<bool> backlogged, ILogger logger)
 {
     private readonly Dictionary<string, Session> _sessions = new(StringComparer.Ordinal);
@@ -84,7 +84,7 @@ internal sealed partial class NegentropySessions(IGrainFactory grains, RelayNege
     private async Task LoadAsync(Session session, NegentropyRequest request, byte[] initialMessage)
     {
         NegentropyRead read;
-        var reading = grains.GetGrain<INegentropyGrain>(0).ReadAsync(request);
+        var reading = calls.CallAsync(() => grains.GetGrain<INegentropyGrain>(0).ReadAsync(request));
         // The read goes on after a NEG-CLOSE (a grain call is not cancelled): it counts until it is done.
         _ = reading.ContinueWith(_ => { lock (_sessions) _reading--; }, TaskScheduler.Default);
         try

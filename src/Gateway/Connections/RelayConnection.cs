@@ -32,6 +32,7 @@ internal sealed partial class RelayConnection
         IGrainFactory grains, ClusterCallWatch calls, PolicyPipeline policies, RelayMetrics metrics, ILogger logger)
     {
         Metrics = metrics;
+        Calls = calls;
         Id = id;
         Client = client;
         Shard = shard;
@@ -41,11 +42,14 @@ internal sealed partial class RelayConnection
         _logger = logger;
         Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode), sent: metrics.Sent);
         Events = new EventsInFlight(grains, calls, options.MaxEventsInFlight, Reply, policies, client, metrics, logger);
-        Counts = new CountsInFlight(grains, Math.Max(1, options.MaxCountsInFlight), Reply, logger);
+        Counts = new CountsInFlight(grains, calls, Math.Max(1, options.MaxCountsInFlight), Reply, logger);
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);
     }
 
     public long Id { get; }
+
+    /// <summary>Lets calls caught on a lost gateway connection go, in a gateway-only process.</summary>
+    public ClusterCallWatch Calls { get; }
 
     public RelayMetrics Metrics { get; }
 

@@ -80,7 +80,7 @@ internal sealed class NegentropyMessageHandler(RelayLimits limits, PolicyPipelin
             return;
         }
         var (privateKinds, parties) = policies.CountScope(connection.Client);
-        connection.Negentropy ??= new NegentropySessions(grains, _options, budget, connection.Reply,
+        connection.Negentropy ??= new NegentropySessions(grains, connection.Calls, _options, budget, connection.Reply,
             () => connection.Outbound.QueuedBytes > relayOptions.Value.MaxOutboundBytes / 4, logger);
         connection.Negentropy.Open(subscriptionId, new NegentropyRequest(filters[0], _options.MaxRecords, privateKinds, parties), initial!);
     }

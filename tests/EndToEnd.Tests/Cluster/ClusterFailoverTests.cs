@@ -122,6 +122,40 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task a_gateway_only_process_answers_REQs_and_COUNTs_caught_on_a_killed_silo_without_waiting_for_their_timeout()
+    {
+        // Eight shards, so the REQs of the eight lanes go to eight subscription grains, whose calls the client spreads
+        // over both silos' gateways; a call through the killed one would wait out the minute.
+        using var cluster = new ClusterDeployment { Settings = { "--Orleans:ResponseTimeout=00:01:00", "--Relay:Shards=8" } };
+        var doomed = await cluster.StartSiloAsync();
+        await cluster.StartSiloAsync();
+        var gateway = await cluster.StartGatewayAsync();
+        var lanes = Enumerable.Range(0, 8).Select(i => new QueryingLane($"reader-{i}", gateway.Url)).ToArray();
+
+        using var stop = new CancellationTokenSource();
+        var asking = Task.WhenAll(lanes.Select(l => l.RunAsync(stop.Token)));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        doomed.Process.Kill();
+        var killedAfter = lanes.Select(l => l.Answers.LastOrDefault().Answered).Max();
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        stop.Cancel();
+        await asking;
+
+        foreach (var lane in lanes)
+        {
+            var answers = lane.Answers.ToArray();
+            var slowest = answers.Max(a => a.Answered - a.Asked);
+            var closed = answers.Where(a => a.Answer == "CLOSED").ToArray();
+            output.WriteLine($"lane {lane.Name}: {answers.Length} answers, {closed.Length} CLOSED, {lane.Unanswered} unanswered, slowest {slowest} ms");
+            Assert.Equal(0, lane.Unanswered);
+            Assert.True(slowest < 8_000, $"lane {lane.Name} waited {slowest} ms for an answer");
+            // Carries on once the failover is over: EOSEs and COUNTs again, not CLOSED.
+            Assert.Contains(answers, a => a.Answer == "EOSE" && a.Asked > killedAfter + 8_000);
+            Assert.Contains(answers, a => a.Answer == "COUNT" && a.Asked > killedAfter + 8_000);
+        }
+    }
+
     private static long LongestPause(PublishingLane lane)
     {
         long longest = 0, previous = 0;
