@@ -318,6 +318,42 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         Assert.Equal(0, await store.ReadStreamHeadAsync(authors[17]));
     }
 
+    [Fact]
+    public async Task a_new_store_filling_up_writes_without_reading_its_whole_events_table()
+    {
+        var schema = NewSchema();
+        const int Rounds = 40, Authors = 100;
+        await using (var store = NewStore(schema))
+        {
+            await InitAsync(store);
+            // The writer's statements are prepared in the first rounds, while the table holds a few hundred rows.
+            for (var round = 0; round < Rounds; round++)
+                await Task.WhenAll(Enumerable.Range(0, Authors).Select(a =>
+                {
+                    var author = TestEvents.Pubkey($"author {a}");
+                    return store.SaveAsync(TestEvents.Create(author, 1_000 + round, content: $"round {round}"), author, round);
+                }));
+        }
+
+        // The writer's server process reports its statistics once its connection is closed (the store is disposed).
+        long inserted = 0, scanned = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (inserted < Rounds * Authors && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            await using var connection = await OpenAsync();
+            await using var stats = new NpgsqlCommand(
+                "SELECT n_tup_ins, seq_tup_read FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'events'", connection);
+            stats.Parameters.AddWithValue(schema);
+            await using var reader = await stats.ExecuteReaderAsync();
+            if (await reader.ReadAsync()) (inserted, scanned) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
+        Assert.Equal(Rounds * Authors, inserted);
+        // A round that scanned the table read every row written before it: tens of thousands of rows over the test.
+        Assert.True(scanned < Authors, $"the writes read {scanned} rows of the events table by scanning it");
+    }
+
     public static TheoryData<string, string> CommonFilters => new()
     {
         // The filter (named for the test's name), then the index its plan must read in NIP-01 order.
