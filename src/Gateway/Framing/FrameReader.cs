@@ -28,7 +28,7 @@ internal static class FrameReader
             : ClientFrameKind.Unknown;
     }
 
-    /// <summary><c>["EVENT", event]</c>. <paramref name="eventId"/> is set whenever the id itself was readable, so a bad event still gets its OK.</summary>
+    /// <summary><c>["EVENT", event]</c>. A bad event's OK is addressed by <see cref="PeekEventId"/>.</summary>
     public static bool TryReadEvent(ref Utf8JsonReader reader, RelayLimits limits, out NostrEvent? evt, out string? error)
     {
         evt = null;

@@ -52,12 +52,12 @@ public sealed class RelayMetrics
 
     public void Message(string verb) => _messages.Add(1, new KeyValuePair<string, object?>("verb", verb));
 
-    /// <summary>An OK sent, <paramref name="started"/> being the <see cref="Stopwatch"/> timestamp of the EVENT's arrival.</summary>
     /// <summary>EVENTs stored since the gateway started (accepted, not duplicates): for the landing page's rate.</summary>
     public long AcceptedTotal => Interlocked.Read(ref _accepted);
 
     private long _accepted;
 
+    /// <summary>An OK sent, <paramref name="started"/> being the <see cref="Stopwatch"/> timestamp of the EVENT's arrival.</summary>
     /// <param name="shadowRejected">Told OK true but dropped by a policy: counted as "shadow", not as stored.</param>
     public void Answered(bool accepted, string message, long started, bool shadowRejected = false)
     {

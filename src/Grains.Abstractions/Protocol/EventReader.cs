@@ -6,7 +6,7 @@ namespace NostrRelay.Protocol;
 /// <summary>
 /// Reads an event object with <see cref="Utf8JsonReader"/> and checks its shape (NIP-01): 64-hex id and
 /// pubkey, 128-hex sig, integer created_at, kind 0–65535, tags as arrays of strings, string content.
-/// It does not check the id or signature: <see cref="EventVerifier"/> does.
+/// It does not check the id or signature: <see cref="NostrRelay.Crypto.EventVerifier"/> does.
 /// </summary>
 public static class EventReader
 {

@@ -44,7 +44,7 @@ public sealed record NostrEvent(
         return byTime != 0 ? byTime : string.CompareOrdinal(a.Id, b.Id);
     }
 
-    /// <summary>True when this event replaces <paramref name="other"/> at the same address (NIP-01: newer wins; same second, lower id wins).</summary>
+    /// <summary>True when this event replaces the one of <paramref name="otherCreatedAt"/> and <paramref name="otherId"/> at the same address (NIP-01: newer wins; same second, lower id wins).</summary>
     public bool Supersedes(long otherCreatedAt, string otherId) =>
         CreatedAt > otherCreatedAt || (CreatedAt == otherCreatedAt && string.CompareOrdinal(Id, otherId) < 0);
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using Orleans.Placement;
 using NostrRelay.Grains;
 using NostrRelay.Metrics;
 using NostrRelay.Hosting;
@@ -16,7 +17,12 @@ namespace NostrRelay.Streams;
 /// share the store's group commit instead of one durable commit each, while the store, which decides a
 /// stream's writes in the order they were handed to it, keeps versions, duplicates and supersession exact.
 /// </summary>
+/// <remarks>
+/// Placed on the silo of the gateway that first writes for the author: a client writes through one gateway,
+/// so its appends stay in process instead of crossing to another silo and back.
+/// </remarks>
 [Reentrant]
+[PreferLocalPlacement]
 internal sealed partial class AuthorStreamGrain(
     IEventStore store,
     LiveFanOut fanOut,

@@ -72,7 +72,7 @@ internal sealed class ShardConnection(long id)
         return true;
     }
 
-    /// <summary>Completes on <see cref="Release"/> under the bound, on <see cref="Wake"/>, or when a gateway pause runs out.</summary>
+    /// <summary>Completes on <see cref="Dequeue"/> under the bound, on <see cref="Wake"/>, or when a gateway pause runs out.</summary>
     public Task WaitForRoomAsync(TimeProvider time)
     {
         _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -3,7 +3,7 @@ namespace NostrRelay.Cluster.Interest;
 /// <summary>
 /// The last live events this silo committed (at most <see cref="DefaultCapacity"/>, none older than
 /// <see cref="DefaultWindow"/> replayed): what a peer that announces new keys is sent again if it did not have them
-/// (<see cref="PeerInterest.Apply"/>). A REQ's keys reach the other silos a round trip after the REQ; an event committed
+/// (<see cref="PeerInterest.Apply(NostrRelay.Grains.InterestUpdate[], RecentEvents?, System.Action{SentEvent}?, System.TimeSpan)"/>). A REQ's keys reach the other silos a round trip after the REQ; an event committed
 /// there meanwhile would otherwise reach it only through its store read, which an ephemeral event, or one a limit
 /// leaves out, is not in.
 /// </summary>
