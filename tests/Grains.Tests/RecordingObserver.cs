@@ -45,6 +45,25 @@ public sealed class RecordingObserver : IGatewayShardObserver
     }
 }
 
+/// <summary>A gateway shard that no longer has one connection (its disconnect never reached the grain): it records the rest.</summary>
+public sealed class ForgetfulObserver(long forgotten) : IGatewayShardObserver
+{
+    private int _forgotten;
+
+    public RecordingObserver Recorded { get; } = new();
+
+    /// <summary>Deliveries that came for the forgotten connection.</summary>
+    public int Forgotten => Volatile.Read(ref _forgotten);
+
+    public async Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
+    {
+        var kept = batch.Items.Where(d => d.ConnectionId != forgotten).ToArray();
+        Interlocked.Add(ref _forgotten, batch.Items.Length - kept.Length);
+        if (kept.Length > 0) await Recorded.DeliverAsync(batch with { Items = kept });
+        return kept.Length == batch.Items.Length ? DeliveryReceipt.Taken : new DeliveryReceipt(true, null, [forgotten]);
+    }
+}
+
 /// <summary>A gateway shard that has moved on to another activation: it refuses every delivery.</summary>
 public sealed class RefusingObserver : IGatewayShardObserver
 {

@@ -91,6 +91,35 @@ public sealed class SubscriptionGrainTests(ClusterFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task a_connection_the_gateway_no_longer_has_is_let_go_at_its_next_delivery()
+    {
+        // Connection 3's disconnect never reached the grain (lost with a gateway connection): the gateway says so.
+        var gateway = new ForgetfulObserver(forgotten: 3);
+        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
+        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(gateway);
+        try
+        {
+            await shard.AttachAsync(reference);
+            var author = new Author();
+            await shard.SubscribeAsync(3, "lost", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+            await shard.SubscribeAsync(4, "kept", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+            await gateway.Recorded.UntilEndOfStoredEventsAsync("kept");
+
+            await PublishAsync(author.Note("first"));
+            Assert.Equal("kept", (await gateway.Recorded.NextAsync()).SubscriptionId);
+            await PublishAsync(author.Note("second"));
+            Assert.Equal("kept", (await gateway.Recorded.NextAsync()).SubscriptionId);
+
+            // Only the first delivery for connection 3 was refused; after it, the grain sent it nothing more.
+            Assert.Equal(1, gateway.Forgotten);
+        }
+        finally
+        {
+            fixture.Client.DeleteObjectReference<IGatewayShardObserver>(reference);
+        }
+    }
+
+    [Fact]
     public async Task a_disconnect_ends_every_subscription_of_the_connection()
     {
         var author = new Author();

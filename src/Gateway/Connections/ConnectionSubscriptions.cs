@@ -94,7 +94,8 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                 long started;
                 lock (_open)
                 {
-                    if (!_open.TryGetValue(subscriptionId, out var subscription)) return;
+                    // A second one comes only from a REQ registered twice (sent again after a lost gateway): one EOSE per REQ.
+                    if (!_open.TryGetValue(subscriptionId, out var subscription) || subscription.EndOfStoredEventsSent) return;
                     subscription.EndOfStoredEventsSent = true;
                     started = subscription.Started;
                 }

@@ -42,14 +42,20 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
         lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused); }
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
         List<Backlog>? behind = null;
+        List<long>? gone = null;
         RelayConnection? last = null;
         foreach (var delivery in batch.Items)
         {
-            if (last?.Id != delivery.ConnectionId && !_connections.TryGetValue(delivery.ConnectionId, out last)) continue;
+            if (last?.Id != delivery.ConnectionId && !_connections.TryGetValue(delivery.ConnectionId, out last))
+            {
+                if (gone is null || gone[^1] != delivery.ConnectionId) (gone ??= []).Add(delivery.ConnectionId);
+                continue;
+            }
             last.Subscriptions.Deliver(delivery, now);
             // Far behind: the grain stops reading stored events for it until its socket catches up.
             if (last.Outbound.IsBehind(out var episode) && (behind is null || behind[^1].ConnectionId != last.Id)) (behind ??= []).Add(new Backlog(last.Id, episode));
         }
-        return Task.FromResult(behind is null ? DeliveryReceipt.Taken : new DeliveryReceipt(true, [.. behind]));
+        return Task.FromResult(behind is null && gone is null ? DeliveryReceipt.Taken
+            : new DeliveryReceipt(true, behind is null ? null : [.. behind], gone is null ? null : [.. gone]));
     }
 }

@@ -10,8 +10,12 @@ namespace NostrRelay.Grains;
 /// <see cref="ISubscriptionGrain.DrainedAsync"/> says they caught up. Live events still flow (the gateway's byte bound
 /// closes a subscription that overflows).
 /// </param>
+/// <param name="Gone">
+/// Connections the gateway no longer has (closed while the shard was not told, e.g. their disconnect call was lost):
+/// the shard drops their subscriptions, which would otherwise match events for nobody for as long as it lives.
+/// </param>
 [GenerateSerializer, Immutable, Alias("relay.delivery-receipt")]
-public sealed record DeliveryReceipt([property: Id(0)] bool Accepted, [property: Id(1)] Backlog[]? Backlogged)
+public sealed record DeliveryReceipt([property: Id(0)] bool Accepted, [property: Id(1)] Backlog[]? Backlogged, [property: Id(2)] long[]? Gone = null)
 {
     public static DeliveryReceipt Taken { get; } = new(true, null);
     public static DeliveryReceipt Refused { get; } = new(false, null);

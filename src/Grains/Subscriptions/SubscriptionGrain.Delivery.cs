@@ -104,6 +104,7 @@ internal sealed partial class SubscriptionGrain
                     {
                         var receipt = await observer.DeliverAsync(batch);
                         if (receipt.Backlogged is { } behind) PauseCatchUps(behind);
+                        if (receipt.Gone is { } gone) foreach (var connectionId in gone) Forget(connectionId);
                         Handed(count);
                         if (!receipt.Accepted)
                         {

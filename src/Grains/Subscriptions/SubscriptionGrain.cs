@@ -149,12 +149,16 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     public Task DisconnectAsync(long connectionId)
     {
-        if (_connections.Remove(connectionId, out var connection))
-        {
-            foreach (var subscription in connection.Subscriptions.Values) Drop(subscription);
-            connection.Subscriptions.Clear();
-        }
+        Forget(connectionId);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Lets go of every REQ of a connection that ended (disconnected, or unknown to the gateway).</summary>
+    private void Forget(long connectionId)
+    {
+        if (!_connections.Remove(connectionId, out var connection)) return;
+        foreach (var subscription in connection.Subscriptions.Values) Drop(subscription);
+        connection.Subscriptions.Clear();
     }
 
     public Task PublishAsync(EventBatch batch)

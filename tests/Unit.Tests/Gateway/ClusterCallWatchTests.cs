@@ -22,7 +22,7 @@ public sealed class ClusterCallWatchTests
 
         Assert.Equal(42, await call.WaitAsync(Patience));
         Assert.Equal(2, made);
-        first.SetException(new TimeoutException("the lost call times out later"));   // observed, not left unobserved
+        first.SetException(new TimeoutException("the lost call times out later"));
     }
 
     [Fact]

@@ -68,8 +68,16 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, PostgresSchema
         if (_connection is { FullState: ConnectionState.Open }) return _connection;
         await DropConnectionUnlessOpenAsync().ConfigureAwait(false);
         var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-        await using (var command = new NpgsqlCommand(KeyedLookupsOnly, connection))
+        try
+        {
+            await using var command = new NpgsqlCommand(KeyedLookupsOnly, connection);
             await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);   // back to the pool, not held by a writer that failed to start
+            throw;
+        }
         return _connection = connection;
     }
 
