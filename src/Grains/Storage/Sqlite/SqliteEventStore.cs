@@ -315,6 +315,11 @@ public sealed class SqliteEventStore : IEventStore
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = SqliteSchema.ReaderPragmas;
+                await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
             return connection;
         }
         catch

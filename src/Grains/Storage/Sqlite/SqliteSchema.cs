@@ -19,6 +19,7 @@ internal static class SqliteSchema
     // cache_size=64 MiB (the default is 2 MiB): the writer touches a page of every index per event, and with the
     //   default cache it read most of them back from the file for each batch (6.6 % of its time in pread; ingest
     //   5 % faster with this, docs/benchmarks.md).
+    // mmap_size: see ReaderPragmas; the writer reads the index pages it updates the same way.
     private const string WriterPragmas = """
         PRAGMA journal_mode = WAL;
         PRAGMA synchronous = FULL;
@@ -27,7 +28,17 @@ internal static class SqliteSchema
         PRAGMA busy_timeout = 5000;
         PRAGMA temp_store = MEMORY;
         PRAGMA cache_size = -65536;
+        PRAGMA mmap_size = 1073741824;
         """;
+
+    /// <summary>
+    /// Run on every reader connection as it is taken from the pool (the setting is per connection). Pages of the first
+    /// GiB of the file are read through a memory map instead of a read() into each connection's own page cache: no
+    /// system call and no copy per page, and one copy in memory for all connections. Queries ran 10 % faster with it
+    /// (docs/benchmarks.md). SQLite maps for reading only and writes through write() as before; past the map (or its
+    /// build's cap) pages are read as without it.
+    /// </summary>
+    public const string ReaderPragmas = "PRAGMA mmap_size = 1073741824;";
 
     // position: AUTOINCREMENT, so a deleted event's position is never handed out again (bookmarks rely on it).
     // address: set for replaceable and addressable events only; the partial index skips regular events.
