@@ -25,6 +25,10 @@ internal sealed partial class RelayConnection
     private readonly CancellationTokenSource _receiving = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IGrainFactory _grains;
+    private readonly PolicyPipeline _policies;
+    private EventsInFlight? _events;
+    private CountsInFlight? _counts;
     private int _slowCheck;
     private volatile bool _draining;
 
@@ -41,8 +45,8 @@ internal sealed partial class RelayConnection
         _options = options;
         _logger = logger;
         Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode), sent: metrics.Sent);
-        Events = new EventsInFlight(grains, calls, options.MaxEventsInFlight, Reply, policies, client, metrics, logger);
-        Counts = new CountsInFlight(grains, calls, Math.Max(1, options.MaxCountsInFlight), Reply, logger);
+        _grains = grains;
+        _policies = policies;
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);
     }
 
@@ -60,8 +64,13 @@ internal sealed partial class RelayConnection
     public GatewayShard Shard { get; }
 
     public OutboundQueue Outbound { get; }
-    public EventsInFlight Events { get; }
-    public CountsInFlight Counts { get; }
+    /// <summary>Made at the first EVENT: most connections only read, and an idle one should hold little.</summary>
+    public EventsInFlight Events => _events ?? Made(ref _events, new EventsInFlight(_grains, Calls, _options.MaxEventsInFlight, Reply, _policies, Client, Metrics, _logger));
+
+    /// <summary>Made at the first COUNT.</summary>
+    public CountsInFlight Counts => _counts ?? Made(ref _counts, new CountsInFlight(_grains, Calls, Math.Max(1, _options.MaxCountsInFlight), Reply, _logger));
+
+    private static T Made<T>(ref T? field, T made) where T : class => Interlocked.CompareExchange(ref field, made, null) ?? made;
     public ConnectionSubscriptions Subscriptions { get; }
 
     /// <summary>NIP-77 sessions, made at the first NEG-OPEN (most connections never reconcile).</summary>
@@ -111,7 +120,7 @@ internal sealed partial class RelayConnection
         {
             _received.TrySetResult();
             Negentropy?.CloseAll();
-            await Events.DrainAsync(_options.ShutdownDrainTimeout);   // accepted EVENTs still get their OK
+            if (_events is { } events) await events.DrainAsync(_options.ShutdownDrainTimeout);   // accepted EVENTs still get their OK
             await Subscriptions.DisconnectAsync();
             Shard.Remove(this);
             Outbound.Complete();
@@ -126,7 +135,7 @@ internal sealed partial class RelayConnection
     public async Task ShutdownAsync()
     {
         _draining = true;
-        await Events.DrainAsync(_options.ShutdownDrainTimeout);
+        if (_events is { } events) await events.DrainAsync(_options.ShutdownDrainTimeout);
         Outbound.Complete(WebSocketCloseStatus.EndpointUnavailable, "relay shutting down");
         await Task.WhenAny(Completion, Task.Delay(TimeSpan.FromSeconds(3)));
         _socket.Abort();   // a client that never answers our close frame

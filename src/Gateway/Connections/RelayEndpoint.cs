@@ -24,23 +24,22 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
 {
     private const string NostrJson = "application/nostr+json";
 
-    private async Task ServeAsync(HttpContext context, System.Net.IPAddress? remoteIp)
+    /// <summary>
+    /// One client's WebSocket, from its open to its end; <paramref name="stream"/> is what the socket runs on, read
+    /// and dropped after a socket that failed itself. <paramref name="connectedUrl"/>: the URL the client dialled.
+    /// True when it ended with a completed close handshake.
+    /// </summary>
+    internal async Task<bool> ServeAsync(WebSocket socket, UpgradedStream? stream, IPAddress? remoteIp, string connectedUrl)
     {
-        var relay = options.Value;
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            KeepAliveInterval = relay.PingInterval,
-            KeepAliveTimeout = relay.IdleTimeout,   // no pong for this long: the peer is gone
-            DangerousEnableCompression = false,
-        });
+        using var owned = socket;
         var shard = shards.Assign(out var connectionId);
-        // Every line logged for this connection (its messages, EVENTs, REQs) carries its id: a JSON log can be grouped by it.
-        // Not "ConnectionId": Kestrel's own scope has that key (its connection's), and log tools merge scopes' keys.
-        using var scope = connectionLogger.BeginScope("Nostr connection {NostrConnectionId} from {RemoteIp}", connectionId, remoteIp?.ToString() ?? "unknown");
         var client = new ClientContext(connectionId, remoteIp)
         {
-            ConnectedUrl = NostrRelay.Auth.RelayUrl.Normalize($"ws://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}"),
+            ConnectedUrl = NostrRelay.Auth.RelayUrl.Normalize(connectedUrl),
         };
+        // Every line logged for this connection (its messages, EVENTs, REQs) carries its id: a JSON log can be grouped by it.
+        using var scope = connectionLogger.BeginScope(new ConnectionScope(connectionId, remoteIp is null ? "unknown" : client.AddressKey));
+        var relay = options.Value;
         var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, calls, policies, metrics, connectionLogger);
         shard.Add(connection);
         // NIP-42: the challenge goes out first, so a client may authenticate before it is asked to.
@@ -56,8 +55,22 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
         }
         // Disposing the socket resets the connection: when the socket failed it itself, its close frame may still be
         // on the way, behind what the client sent after the bad message.
-        if (connection.EndedWithoutHandshake && context.Features.Get<IHttpUpgradeFeature>() is UpgradeWithReason { Stream: { } stream })
+        if (connection.EndedWithoutHandshake && stream is not null)
             await stream.DrainAsync();
+        return !connection.EndedWithoutHandshake;
+    }
+
+    private async Task AcceptAsync(HttpContext context, IPAddress? remoteIp)
+    {
+        var relay = options.Value;
+        var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = relay.PingInterval,
+            KeepAliveTimeout = relay.IdleTimeout,   // no pong for this long: the peer is gone
+            DangerousEnableCompression = false,
+        });
+        var stream = (context.Features.Get<IHttpUpgradeFeature>() as UpgradeWithReason)?.Stream;
+        await ServeAsync(socket, stream, remoteIp, $"ws://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}");
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -79,7 +92,7 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
             var remoteIp = context.Connection.RemoteIpAddress;
             try
             {
-                await ServeAsync(context, remoteIp);
+                await AcceptAsync(context, remoteIp);
             }
             finally
             {

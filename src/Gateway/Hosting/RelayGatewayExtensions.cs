@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -67,6 +68,8 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<LiveFigures>();
         services.TryAddSingleton<ClusterCallWatch>();   // a gateway-only host registers its own, watching its client
         services.TryAddSingleton<RelayEndpoint>();
+        services.TryAddSingleton<DirectUpgrades>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, DirectUpgradeSetup>());
         services.AddHealthChecks().AddCheck<GatewayHealthCheck>("gateway", tags: [ReadyTag]);
         return services;
     }
@@ -103,11 +106,14 @@ public static partial class RelayGatewayExtensions
         LogVerifier(logger, verifier.Name);
         if (relay.PublicUrls is not { Length: > 0 }) LogNoPublicUrls(logger);
         var endpoint = app.Services.GetRequiredService<RelayEndpoint>();
-        return app.Map(path, endpoint.HandleAsync);
+        // A route with parameters is left to routing alone.
+        if (relay.DirectWebSocketUpgrade && path.StartsWith('/') && !path.Contains('{'))
+            app.Services.GetRequiredService<DirectUpgrades>().RelayPath = path;
+        return app.Map(path, endpoint.HandleAsync).WithMetadata(DirectUpgradeEligibility.RelayRoute.Instance);
     }
 
     /// <summary>X-Forwarded-For (and -Proto) believed from these proxies only; ASP.NET's default trusts loopback, which is dropped.</summary>
-    private static ForwardedHeadersOptions ForwardedFrom(string[] proxies)
+    internal static ForwardedHeadersOptions ForwardedFrom(string[] proxies)
     {
         var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto };
         forwarded.KnownProxies.Clear();

@@ -141,15 +141,21 @@ internal sealed partial class PolicyPipeline
     public bool HasEmbedderDeliveryHooks { get; private set; }
 
     /// <summary>Null to let the request upgrade; else the status and message to answer it with.</summary>
-    public (int Status, string Message)? CheckConnection(HttpContext context)
+    public (int Status, string Message)? CheckConnection(HttpContext context) => CheckConnection(context.Connection.RemoteIpAddress, context);
+
+    /// <summary>
+    /// The first refusal for a WebSocket request from <paramref name="remoteIp"/>, or null; a refusal from the per-IP
+    /// limit takes no slot. <paramref name="context"/> may be null only when no <c>RejectConnection</c> hook is configured.
+    /// </summary>
+    public (int Status, string Message)? CheckConnection(IPAddress? remoteIp, HttpContext? context)
     {
-        if (_moderation is not null && _moderation.Current.IsBlocked(context.Connection.RemoteIpAddress)) return (403, "blocked: your address is blocked here");
+        if (_moderation is not null && _moderation.Current.IsBlocked(remoteIp)) return (403, "blocked: your address is blocked here");
         foreach (var policy in _connection)
         {
             PolicyResult result;
             try
             {
-                result = policy(context);
+                result = policy(context!);
             }
             catch (Exception ex)
             {
@@ -158,12 +164,12 @@ internal sealed partial class PolicyPipeline
             }
             if (result.Message is { } message) return (message.StartsWith("rate-limited:", StringComparison.Ordinal) ? 429 : 403, message);
         }
-        if (_connectionsPerIp is { } perIp && !perIp.TryEnter(context.Connection.RemoteIpAddress))
+        if (_connectionsPerIp is { } perIp && !perIp.TryEnter(remoteIp))
             return (429, $"rate-limited: at most {perIp.Limit} connections from one address");
         return null;
     }
 
-    /// <summary>Gives back the connection slot <see cref="CheckConnection"/> took for the address.</summary>
+    /// <summary>Gives back the connection slot <see cref="CheckConnection(IPAddress?, HttpContext?)"/> took for the address.</summary>
     public void ConnectionEnded(IPAddress? remoteIp) => _connectionsPerIp?.Leave(remoteIp);
 
     /// <summary>

@@ -28,7 +28,12 @@ internal static class RelayHost
         var host = relay["Host"] ?? "0.0.0.0";
         var port = relay.GetValue("Port", 7777);
         builder.WebHost.UseUrls($"http://{host}:{port}");
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Kestrel:Limits (connections, timeouts, sizes) from configuration; ASP.NET binds only endpoints from it.
+            configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
+        });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddHostedService<MemoryTrim>();
         RelayTelemetry.Add(builder);
