@@ -5,10 +5,10 @@ using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.WebUtilities;
@@ -28,7 +28,7 @@ namespace NostrRelay.Connections;
 /// connection whose first bytes are not a GET (TLS, HTTP/2).
 /// </summary>
 internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShards shards, PolicyPipeline policies,
-    IOptions<RelayOptions> options, IConfiguration configuration, IServiceProvider services, ILoggerFactory loggers)
+    IOptions<RelayOptions> options, IConfiguration configuration, IHostApplicationLifetime lifetime, IServiceProvider services, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger<DirectUpgrades>();
     private readonly Lock _deciding = new();
@@ -113,9 +113,9 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
     {
         var input = connection.Transport.Input;
         // Closed at Kestrel's keep-alive timeout if silent; from the first byte, the head has Kestrel's request-headers
-        // timeout, once (a byte now and then does not restart it); a stopping server closes it at once.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed,
-            connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default);
+        // timeout, once (a byte now and then does not restart it); a stopping server closes it at once. Not the
+        // connection's own tokens: Kestrel makes them on first use, and they would stay for the WebSocket's life.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
         timeout.CancelAfter(_firstByteTimeout);
         SequencePosition? examined = null;   // where the last read's data ended: handing over must not go back before it
         while (true)
@@ -210,7 +210,7 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         }
         try
         {
-            var flushed = await output.WriteAsync(SwitchingProtocols(request.AcceptKey()), connection.ConnectionClosed);
+            var flushed = await output.WriteAsync(SwitchingProtocols(request.AcceptKey()));
             if (flushed.IsCompleted || flushed.IsCanceled) throw new ConnectionAbortedException();
             var stream = new UpgradedStream(new TransportStream(connection.Transport));
             var relay = options.Value;
