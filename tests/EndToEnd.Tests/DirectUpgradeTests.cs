@@ -1,6 +1,10 @@
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using NostrRelay.Connections;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
+using NostrRelay.Hosting;
+using NostrRelay.Policies;
 
 namespace NostrRelay.EndToEnd.Tests;
 
@@ -29,6 +33,49 @@ public sealed class DirectUpgradeTests
         Assert.Contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", head);
         Assert.StartsWith("[\"AUTH\",", await client.ReadTextAsync());
         Assert.Equal("[\"EOSE\",\"now\"]", await client.ReadTextAsync());
+        Assert.Equal(direct ? 1 : 0, relay.Services.GetRequiredService<DirectUpgrades>().Answered);
+    }
+
+    [Fact]
+    public async Task a_connection_hook_sends_handshakes_through_the_pipeline_where_it_sees_their_request()
+    {
+        await using var relay = await RelayServer.StartAsync(null, builder => builder.Services.Configure<RelayOptions>(options =>
+            options.RejectConnection.Add(context => context.Request.Headers.UserAgent == "blocked" ? PolicyResult.Blocked("not you") : PolicyResult.Accept)));
+        using var client = await RawClient.ConnectAsync(relay);
+
+        await client.WriteAsync(Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(Handshake(relay)).Replace("\r\n\r\n", "\r\nUser-Agent: blocked\r\n\r\n")));
+
+        Assert.StartsWith("HTTP/1.1 403", await client.ReadHeadAsync());
+        Assert.Equal(0, relay.Services.GetRequiredService<DirectUpgrades>().Answered);
+    }
+
+    [Fact]
+    public async Task a_request_whose_lines_end_with_a_bare_line_feed_is_answered_by_kestrel_at_once()
+    {
+        await using var relay = await RelayServer.StartAsync();
+        using var client = await RawClient.ConnectAsync(relay);
+
+        await client.WriteAsync(Encoding.ASCII.GetBytes($"GET /healthz HTTP/1.1\nHost: 127.0.0.1:{relay.Port}\n\n"));
+
+        Assert.StartsWith("HTTP/1.1 200", await client.ReadHeadAsync());
+    }
+
+    [Fact]
+    public async Task open_WebSockets_do_not_count_toward_kestrels_connection_limit()
+    {
+        await using var relay = await RelayServer.StartAsync("Kestrel:Limits:MaxConcurrentConnections=2");
+        using var first = await RawClient.ConnectAsync(relay);
+        using var second = await RawClient.ConnectAsync(relay);
+        foreach (var client in new[] { first, second })
+        {
+            await client.WriteAsync(Handshake(relay));
+            Assert.StartsWith("HTTP/1.1 101", await client.ReadHeadAsync());
+        }
+
+        using var probe = await RawClient.ConnectAsync(relay);
+        await probe.WriteAsync(Encoding.ASCII.GetBytes($"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{relay.Port}\r\n\r\n"));
+
+        Assert.StartsWith("HTTP/1.1 200", await probe.ReadHeadAsync());
     }
 
     [Fact]

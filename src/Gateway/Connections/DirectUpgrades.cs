@@ -6,6 +6,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -37,6 +38,11 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
     private ForwardedHeadersMiddleware? _forwarded;
     private TimeSpan _firstByteTimeout;
     private TimeSpan _headTimeout;
+
+    private long _answered;
+
+    /// <summary>Handshakes answered here since the start (the rest went through the pipeline).</summary>
+    public long Answered => Interlocked.Read(ref _answered);
 
     /// <summary>The path the relay was mapped to, once <c>MapNostrRelay</c> ran with this on; until then every connection goes to Kestrel.</summary>
     public string? RelayPath { get; set; }
@@ -70,9 +76,19 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         finally
         {
             policies.ConnectionEnded(open.RemoteIp);
-            // A peer that stopped reading leaves bytes Kestrel would wait to send for ever: cut it.
-            if (!closedCleanly) connection.Abort();
+            // A peer that stopped reading leaves bytes Kestrel would wait to send for ever: cut it, at once when a
+            // write to it was cut, else after a grace in which a close frame still queued (1007) can reach it.
+            if (open.Transport.WriteWasCut) connection.Abort();
+            else if (!closedCleanly) _ = AbortLaterAsync(connection);
         }
+    }
+
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
+
+    private static async Task AbortLaterAsync(ConnectionContext connection)
+    {
+        await Task.Delay(CloseGrace);
+        connection.Abort();   // a no-op for a connection Kestrel has closed since
     }
 
     /// <summary>Decided once, at the first connection, when the host's pipeline and endpoints are all built.</summary>
@@ -83,7 +99,16 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         {
             if (_decided) return _enabled;
             var relay = options.Value;
-            if (DirectUpgradeEligibility.WhyNot(services, relay, limits) is { } reason) LogThroughPipeline(_logger, reason);
+            string? reason;
+            try
+            {
+                reason = DirectUpgradeEligibility.WhyNot(services, relay, limits);
+            }
+            catch (Exception ex)
+            {
+                reason = "the host's pipeline could not be inspected: " + ex.Message;
+            }
+            if (reason is not null) LogThroughPipeline(_logger, reason);
             else
             {
                 _enabled = true;
@@ -135,7 +160,8 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
                 input.AdvanceTo(received.Start);
                 return (null, true);
             }
-            if (!UpgradeRequest.MayBeGet(received)) return HandOver(input, received, examined);
+            // Not a GET, or lines ended by a bare LF (which Kestrel accepts and this parser does not): Kestrel's.
+            if (!UpgradeRequest.MayBeGet(received) || UpgradeRequest.HasBareLineFeed(received)) return HandOver(input, received, examined);
             if (UpgradeRequest.FindEnd(received) is { } end)
             {
                 var head = received.Slice(0, end);
@@ -153,7 +179,8 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
 
     /// <summary>
     /// Leaves everything received for Kestrel, unconsumed. What a previous read had examined stays examined (a pipe
-    /// takes no step back), and the latest read brought more, so Kestrel's first read returns at once.
+    /// takes no step back); the latest read brought more, or the client finished sending, so Kestrel's first read
+    /// returns at once.
     /// </summary>
     private static (UpgradeRequest?, bool) HandOver(PipeReader input, ReadOnlySequence<byte> received, SequencePosition? examined)
     {
@@ -182,7 +209,7 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         path.Equals(relayPath, StringComparison.OrdinalIgnoreCase)
         || (relayPath.Length > 1 && path.Length == relayPath.Length + 1 && path[^1] == '/' && path.StartsWith(relayPath, StringComparison.OrdinalIgnoreCase));
 
-    private readonly record struct OpenSocket(WebSocket Socket, UpgradedStream Stream, IPAddress? RemoteIp, string ConnectedUrl);
+    private readonly record struct OpenSocket(WebSocket Socket, UpgradedStream Stream, TransportStream Transport, IPAddress? RemoteIp, string ConnectedUrl);
 
     /// <summary>The checks the pipeline's endpoint makes, then the 101 and the WebSocket; null when refused (answered) or gone.</summary>
     private async Task<OpenSocket?> AcceptAsync(ConnectionContext connection, UpgradeRequest request)
@@ -212,7 +239,12 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         {
             var flushed = await output.WriteAsync(SwitchingProtocols(request.AcceptKey()));
             if (flushed.IsCompleted || flushed.IsCanceled) throw new ConnectionAbortedException();
-            var stream = new UpgradedStream(new TransportStream(connection.Transport));
+            // As Kestrel does for an upgraded request: an open WebSocket does not count toward MaxConcurrentConnections,
+            // so the health endpoints and NIP-11 stay reachable however many clients are connected.
+            connection.Features.Get<IDecrementConcurrentConnectionCountFeature>()?.ReleaseConnection();
+            Interlocked.Increment(ref _answered);
+            var transport = new TransportStream(connection.Transport);
+            var stream = new UpgradedStream(transport);
             var relay = options.Value;
             var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
             {
@@ -220,7 +252,7 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
                 KeepAliveInterval = relay.PingInterval,
                 KeepAliveTimeout = relay.IdleTimeout,   // no pong for this long: the peer is gone
             });
-            return new OpenSocket(socket, stream, remoteIp, $"ws://{request.Host}{request.Path}");
+            return new OpenSocket(socket, stream, transport, remoteIp, $"ws://{request.Host}{request.Path}");
         }
         catch (Exception ex)
         {

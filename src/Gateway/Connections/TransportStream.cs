@@ -15,21 +15,27 @@ internal sealed class TransportStream(IDuplexPipe transport) : Stream
     private int _reading;
     private int _writing;
     private volatile bool _disposed;
+    private volatile bool _draining;
+
+    /// <summary>True when disposing it cut a write the peer was not reading: nothing more will reach it.</summary>
+    public bool WriteWasCut { get; private set; }
+
+    /// <summary>Reads after the disposal are the drain of a failed socket's leftovers, not the socket's own.</summary>
+    public void BeginDrain() => _draining = true;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var input = transport.Input;
         Interlocked.Exchange(ref _reading, 1);
-        // A read begun after the disposal is the drain of a failed socket's leftovers: a cancellation meant for the
-        // read it interrupted does not end it.
-        var disposedBefore = _disposed;
         try
         {
+            // The socket's own reads end with it; the drain's go on, past a cancellation meant for an earlier read.
+            if (_disposed && !_draining) throw new IOException("The WebSocket was aborted.");
             while (true)
             {
                 var result = await input.ReadAsync(cancellationToken);
                 var data = result.Buffer;
-                if (result.IsCanceled && _disposed && !disposedBefore)
+                if (result.IsCanceled && _disposed && !_draining)
                 {
                     input.AdvanceTo(data.Start);
                     throw new IOException("The WebSocket was aborted.");
@@ -68,6 +74,7 @@ internal sealed class TransportStream(IDuplexPipe transport) : Stream
         FlushResult flushed;
         try
         {
+            if (_disposed) throw new IOException("The WebSocket was aborted.");
             flushed = await transport.Output.WriteAsync(buffer, cancellationToken);
         }
         finally
@@ -93,7 +100,11 @@ internal sealed class TransportStream(IDuplexPipe transport) : Stream
         _disposed = true;
         Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _reading) == 1) transport.Input.CancelPendingRead();
-        if (Volatile.Read(ref _writing) == 1) transport.Output.CancelPendingFlush();   // a peer that stopped reading holds a write for ever
+        if (Volatile.Read(ref _writing) == 1)
+        {
+            WriteWasCut = true;
+            transport.Output.CancelPendingFlush();   // a peer that stopped reading holds a write for ever
+        }
         base.Dispose(disposing);
     }
 

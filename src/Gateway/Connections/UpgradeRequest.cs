@@ -53,6 +53,21 @@ internal sealed class UpgradeRequest
         return start[..length].SequenceEqual(Get[..length]);
     }
 
+    /// <summary>True when a line of what has arrived ends with LF alone, which RFC 9112 lets a server accept (Kestrel does).</summary>
+    public static bool HasBareLineFeed(ReadOnlySequence<byte> received)
+    {
+        var previous = (byte)0;
+        foreach (var segment in received)
+        {
+            foreach (var b in segment.Span)
+            {
+                if (b == '\n' && previous != '\r') return true;
+                previous = b;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Where the request's head ends (after its blank line), or null while it has not all arrived.</summary>
     public static SequencePosition? FindEnd(ReadOnlySequence<byte> received)
     {

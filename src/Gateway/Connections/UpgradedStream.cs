@@ -51,6 +51,7 @@ internal sealed class UpgradedStream(Stream inner) : Stream
     /// <summary>Reads and drops what the client still sends, for a second at most, so closing does not reset the connection.</summary>
     public async Task DrainAsync()
     {
+        (inner as TransportStream)?.BeginDrain();
         var buffer = new byte[4096];
         using var timeout = new CancellationTokenSource(Linger);
         try
