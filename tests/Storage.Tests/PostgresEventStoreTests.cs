@@ -335,19 +335,8 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
                 }));
         }
 
-        // The writer's server process reports its statistics once its connection is closed (the store is disposed).
-        long inserted = 0, scanned = 0;
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (inserted < Rounds * Authors && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-            await using var connection = await OpenAsync();
-            await using var stats = new NpgsqlCommand(
-                "SELECT n_tup_ins, seq_tup_read FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'events'", connection);
-            stats.Parameters.AddWithValue(schema);
-            await using var reader = await stats.ExecuteReaderAsync();
-            if (await reader.ReadAsync()) (inserted, scanned) = (reader.GetInt64(0), reader.GetInt64(1));
-        }
+        var (inserted, scanned) = await WriterStatisticsAsync(schema, Rounds * Authors,
+            "SELECT seq_tup_read FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'events'");
 
         Assert.Equal(Rounds * Authors, inserted);
         // A round that scanned the table read every row written before it: tens of thousands of rows over the test.
@@ -375,24 +364,35 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
                 }));
         }
 
-        long inserted = 0, read = 0;
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (inserted < Rounds * Authors && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-            await using var connection = await OpenAsync();
-            await using var stats = new NpgsqlCommand(
-                "SELECT (SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'events'), " +
-                "(SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = $1 AND indexrelname = 'tags_pkey')", connection);
-            stats.Parameters.AddWithValue(schema);
-            await using var reader = await stats.ExecuteReaderAsync();
-            if (await reader.ReadAsync() && !reader.IsDBNull(0)) (inserted, read) = (reader.GetInt64(0), reader.GetInt64(1));
-        }
+        var (inserted, read) = await WriterStatisticsAsync(schema, Rounds * Authors,
+            "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = $1 AND indexrelname = 'tags_pkey'");
 
         Assert.Equal(Rounds * Authors, inserted);
         // Each event is named by one reply, written after it: a probe by value reads next to nothing. Reading a
         // letter's every row on every round would be tens of thousands over the test.
         Assert.True(read < Rounds * Authors, $"the writes read {read} entries of the tags index");
+    }
+
+    /// <summary>
+    /// The events table's inserts and one other statistic of <paramref name="schema"/> (<paramref name="figure"/>, a
+    /// query of one value taking the schema as $1), once the inserts reach <paramref name="expected"/> or 15 s passed:
+    /// the writer's server process reports its statistics once its connection is closed (the store is disposed).
+    /// </summary>
+    private static async Task<(long Inserted, long Figure)> WriterStatisticsAsync(string schema, long expected, string figure)
+    {
+        long inserted = 0, value = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (inserted < expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            await using var connection = await OpenAsync();
+            await using var stats = new NpgsqlCommand(
+                $"SELECT (SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'events'), ({figure})", connection);
+            stats.Parameters.AddWithValue(schema);
+            await using var reader = await stats.ExecuteReaderAsync();
+            if (await reader.ReadAsync() && !reader.IsDBNull(0) && !reader.IsDBNull(1)) (inserted, value) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+        return (inserted, value);
     }
 
     public static TheoryData<string, string> CommonFilters => new()
