@@ -88,7 +88,14 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
     private static async Task AbortLaterAsync(ConnectionContext connection)
     {
         await Task.Delay(CloseGrace);
-        connection.Abort();   // a no-op for a connection Kestrel has closed since
+        try
+        {
+            connection.Abort();   // a no-op for a connection Kestrel has closed since
+        }
+        catch (ObjectDisposedException)
+        {
+            // Kestrel disposed it since: already closed.
+        }
     }
 
     /// <summary>Decided once, at the first connection, when the host's pipeline and endpoints are all built.</summary>
