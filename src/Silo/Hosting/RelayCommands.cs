@@ -19,6 +19,7 @@ internal static class RelayCommands
 
     public static async Task<int> RunAsync(string[] args)
     {
+        ConfigurationFileWatch.PollInsteadOfWatching();   // an import writes the store as fast as it can
         var builder = WebApplication.CreateBuilder(args[1..]);
         var store = EventStoreFactory.Create(builder.Configuration.GetSection("Relay:Store"), builder.Environment.ContentRootPath);
         await store.InitAsync();

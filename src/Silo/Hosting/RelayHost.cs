@@ -20,6 +20,7 @@ internal static class RelayHost
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null)
     {
+        ConfigurationFileWatch.PollInsteadOfWatching();
         var builder = WebApplication.CreateBuilder(args);
         var configuration = builder.Configuration;
         var relay = configuration.GetSection("Relay");

@@ -49,6 +49,8 @@ public sealed class SiloProcess : IDisposable
         foreach (var arg in args) start.ArgumentList.Add(arg);
         // Unless a test asks for its own log levels on the command line.
         if (!args.Any(a => a.StartsWith("--Logging:LogLevel:Default=", StringComparison.Ordinal))) start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The relay decides this itself; an in-process relay of these tests set it in this process's environment.
+        start.Environment.Remove("DOTNET_USE_POLLING_FILE_WATCHER");
         var process = Process.Start(start)!;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var log = new System.Text.StringBuilder();
