@@ -26,6 +26,57 @@ public sealed class AuthorPipelineTests(SlowStoreClusterFixture fixture)
     }
 
     [Fact]
+    public async Task an_authors_next_events_go_to_the_store_while_the_ones_before_wait_for_their_commit()
+    {
+        var author = new Author();
+        var before = fixture.Slow.Writes;
+        Task<AppendResult> first, second;
+        using (fixture.Slow.HoldAnswers())
+        {
+            first = Stream(author).AppendAsync(author.Note("first"));
+            await WaitUntilAsync(() => fixture.Slow.Writes == before + 1);
+            second = Stream(author).AppendAsync(author.Note("second"));
+            await WaitUntilAsync(() => fixture.Slow.Writes == before + 2);
+            Assert.False(first.IsCompleted, "the first event was answered before its commit");
+        }
+
+        Assert.Equal((AppendStatus.Accepted, 1L), ((await first).Status, (await first).Version));
+        Assert.Equal((AppendStatus.Accepted, 2L), ((await second).Status, (await second).Version));
+    }
+
+    [Fact]
+    public async Task a_duplicate_in_one_round_moves_the_events_of_the_rounds_sent_behind_it_without_a_gap()
+    {
+        var author = new Author();
+        var known = author.Note("known");
+        Assert.Equal(1L, (await Stream(author).AppendAsync(known)).Version);
+        var before = fixture.Slow.Writes;
+        Task<AppendResult[]> first, second;
+        using (fixture.Slow.HoldAnswers())
+        {
+            first = Stream(author).AppendManyAsync([known, author.Note("a")]);
+            await WaitUntilAsync(() => fixture.Slow.Writes == before + 2);
+            second = Stream(author).AppendManyAsync([author.Note("b")]);
+            await WaitUntilAsync(() => fixture.Slow.Writes == before + 3);   // sent expecting the version "a" would leave
+        }
+
+        var (one, two) = (await first, await second);
+        Assert.Equal(AppendStatus.Duplicate, one[0].Status);
+        Assert.Equal((AppendStatus.Accepted, 2L), (one[1].Status, one[1].Version));
+        Assert.Equal((AppendStatus.Accepted, 3L), (two[0].Status, two[0].Version));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the store was not handed the write in 10 s");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task a_write_that_fails_is_refused_alone_and_the_ones_after_it_are_stored()
     {
         var author = new Author();

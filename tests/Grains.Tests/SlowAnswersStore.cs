@@ -23,6 +23,32 @@ public sealed class SlowAnswersStore : IEventStore
     public int MostOutstanding => Volatile.Read(ref _mostOutstanding);
     public bool FailHeadReads { get; set; }
 
+    private TaskCompletionSource _answers = Answering();
+
+    /// <summary>Until disposed, writes are decided as they come but none is answered, as if their commit took that long.</summary>
+    public IDisposable HoldAnswers()
+    {
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _answers = held;
+        return new Release(() =>
+        {
+            _answers = Answering();
+            held.TrySetResult();
+        });
+    }
+
+    private static TaskCompletionSource Answering()
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        open.TrySetResult();
+        return open;
+    }
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        public void Dispose() => release();
+    }
+
     public Task<SaveResult> SaveAsync(NostrEvent evt, string stream, long expectedVersion, CancellationToken cancellationToken = default) =>
         Later(evt, () => _inner.SaveAsync(evt, stream, expectedVersion, cancellationToken));
 
@@ -35,10 +61,12 @@ public sealed class SlowAnswersStore : IEventStore
         var outstanding = Interlocked.Increment(ref _outstanding);
         int most;
         while (outstanding > (most = Volatile.Read(ref _mostOutstanding)) && Interlocked.CompareExchange(ref _mostOutstanding, outstanding, most) != most) { }
+        var answers = _answers.Task;
         try
         {
             var decided = evt.Content == Failing ? Task.FromException<SaveResult>(new IOException("the disk is full")) : write();
             await Task.Delay(Random.Shared.Next(1, 6));
+            await answers;
             return await decided;
         }
         finally

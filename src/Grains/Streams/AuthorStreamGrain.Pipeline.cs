@@ -7,22 +7,40 @@ using NostrRelay.Subscriptions;
 namespace NostrRelay.Streams;
 
 /// <summary>
-/// The author's queue. Each round hands every queued event to the store at once, each expecting the version the
-/// events before it would leave if all were saved; the store decides them in that order within its group commit.
-/// When one is not saved (a duplicate, a superseded or deleted event, an error), the events after it that were
-/// sent expecting a version it would have taken come back as version conflicts and go first into the next round,
-/// expecting the head as it really is. A duplicate and a deleted event are told apart before the version is
-/// checked, so a client re-sending a history it published costs one round, not one per event. Versions follow the
-/// queue's order, except when another activation writes the stream during a round (only around a failover): then
-/// an event after the one that conflicted can take the version the foreign write left free.
+/// The author's queue. Each round hands queued events to the store at once, each expecting the version the events
+/// sent before it would leave if all were saved; the store decides them in the order it was handed them, within its
+/// group commit. Rounds are pipelined: while one waits in the store's queue or batch, the next goes out behind it, so
+/// one busy author keeps the store's writer busy instead of leaving it idle between a round's commit and the next
+/// round. Answers are taken in order, round after round. When an event is not saved (a duplicate, a superseded or
+/// deleted event, an error), the events sent after it that expected a version it would have taken come back as
+/// version conflicts, in its round and in the rounds behind it; no round goes out until those are all back, and then
+/// the conflicted ones go first into the next round, expecting the head as it really is. A duplicate and a deleted
+/// event are told apart before the version is checked, so a client re-sending a history it published costs one
+/// round, not one per event. Versions follow the queue's order, except when another activation writes the stream
+/// during a round (only around a failover): then an event after the one that conflicted can take the version the
+/// foreign write left free.
 /// </summary>
 internal sealed partial class AuthorStreamGrain
 {
     /// <summary>Events sent to the store in one round; more wait for the next.</summary>
     internal const int MaxRound = 256;
 
+    /// <summary>Rounds handed to the store and not answered yet, at most.</summary>
+    internal const int MaxRoundsInFlight = 4;
+
     private readonly Queue<PendingAppend> _waiting = new();
+    private readonly Queue<SentRound> _sent = new();
     private bool _pumping;
+
+    /// <summary>The version the next event sent expects: the head, plus every event sent since that was not answered.</summary>
+    private long _expected;
+
+    /// <summary>Set while the pump waits on a round and could send more: a call that queues events wakes it.</summary>
+    private TaskCompletionSource? _arrival;
+
+    // Carried across the rounds in flight until they are all answered (see SettleAsync).
+    private bool _broken, _conflicted, _superseded;
+    private List<PendingAppend>? _again;
 
     /// <summary>
     /// Set by a round in which a replaceable event came back superseded: the store checks the version before the
@@ -41,50 +59,53 @@ internal sealed partial class AuthorStreamGrain
 
     private void StartPump()
     {
-        if (_pumping) return;
+        if (_pumping)
+        {
+            _arrival?.TrySetResult();
+            return;
+        }
         _pumping = true;
         // The pump outlives the call that started it: it must not carry that call's context (its activity, its
         // request context) into the rounds it runs for later calls.
         using (ExecutionContext.SuppressFlow()) _ = PumpAsync();
     }
 
-    /// <summary>Runs on the grain's scheduler until the queue is empty; calls that come meanwhile only queue.</summary>
+    /// <summary>Runs on the grain's scheduler until the queue is empty and every round is answered.</summary>
     private async Task PumpAsync()
     {
-        List<PendingAppend>? round = null;
         try
         {
-            while (_waiting.TryPeek(out var next))
+            while (true)
             {
-                if (!string.Equals(next.Event.Pubkey, _stream, StringComparison.Ordinal))
+                if (_sent.Count == 0)
                 {
-                    _waiting.Dequeue().Complete(AppendResult.Rejected("invalid: event was routed to another author's stream"));
+                    if (!_waiting.TryPeek(out var next)) break;
+                    if (!string.Equals(next.Event.Pubkey, _stream, StringComparison.Ordinal))
+                    {
+                        _waiting.Dequeue().Complete(AppendResult.Rejected("invalid: event was routed to another author's stream"));
+                        continue;
+                    }
+                    if (GoesAlone(next.Event))
+                    {
+                        _waiting.Dequeue();
+                        try { next.Complete(await AppendAloneAsync(next.Event)); }
+                        catch (Exception ex) { next.Fail(ex); }
+                        continue;
+                    }
+                    _expected = _head;
+                }
+                SendRounds();
+                var oldest = _sent.Peek();
+                if (!oldest.Answered.IsCompleted && !_broken && !_oneAtATime && _sent.Count < MaxRoundsInFlight && _waiting.Count == 0)
+                {
+                    // Wait for the oldest round's answers, or for a call whose events can go out behind it.
+                    var arrival = _arrival = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    await Task.WhenAny(oldest.Answered, arrival.Task);
+                    _arrival = null;
                     continue;
                 }
-                if (GoesAlone(next.Event))
-                {
-                    _waiting.Dequeue();
-                    try { next.Complete(await AppendAloneAsync(next.Event)); }
-                    catch (Exception ex) { next.Fail(ex); }
-                    continue;
-                }
-                round ??= new List<PendingAppend>(Math.Min(MaxRound, _waiting.Count));
-                var size = _oneAtATime ? 1 : MaxRound;
-                while (round.Count < size && _waiting.TryPeek(out next) && !GoesAlone(next.Event)
-                       && string.Equals(next.Event.Pubkey, _stream, StringComparison.Ordinal))
-                    round.Add(_waiting.Dequeue());
-                try
-                {
-                    await RunRoundAsync(round);
-                }
-                catch (Exception ex)
-                {
-                    // The head could not be read again after a conflict: whoever in the round has no answer yet gets
-                    // the error (the gateway says "try again"), and the next round reads the head afresh.
-                    foreach (var pending in round) pending.Fail(ex);
-                    LogRoundFailed(logger, ex, _stream);
-                }
-                round.Clear();
+                _sent.Dequeue();
+                await SettleAsync(oldest);
             }
         }
         finally
@@ -95,29 +116,48 @@ internal sealed partial class AuthorStreamGrain
 
     private static bool GoesAlone(NostrEvent evt) => evt.Kind is Vanishing.Kind or Vanishing.GiftWrapKind;
 
-    private async Task RunRoundAsync(List<PendingAppend> round)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var saves = new Task<SaveResult>?[round.Count];
-        var expected = _head;
-        for (var i = 0; i < round.Count; i++)
-        {
-            var evt = round[i].Event;
-            if (EventKind.IsEphemeral(evt.Kind) || Vanished(evt)) continue;
-            saves[i] = Save(evt, expected);
-            expected++;
-        }
+    private bool Sendable(NostrEvent evt) => !GoesAlone(evt) && string.Equals(evt.Pubkey, _stream, StringComparison.Ordinal);
 
-        // Answered in order: a saved event's fan-out follows the saves before it.
-        var broken = false;
-        var conflicted = false;
-        var superseded = false;
-        List<PendingAppend>? again = null;
+    /// <summary>Hands what waits to the store, a round at a time, while rounds may go out.</summary>
+    private void SendRounds()
+    {
+        var size = _oneAtATime ? 1 : MaxRound;
+        var inFlight = _oneAtATime ? 1 : MaxRoundsInFlight;
+        while (!_broken && _sent.Count < inFlight && _waiting.TryPeek(out var next) && Sendable(next.Event))
+        {
+            var round = new List<PendingAppend>(Math.Min(size, _waiting.Count));
+            while (round.Count < size && _waiting.TryPeek(out next) && Sendable(next.Event)) round.Add(_waiting.Dequeue());
+            var saves = new Task<SaveResult>?[round.Count];
+            var waits = new List<Task>(round.Count);
+            for (var i = 0; i < round.Count; i++)
+            {
+                var evt = round[i].Event;
+                if (EventKind.IsEphemeral(evt.Kind) || Vanished(evt)) continue;
+                saves[i] = Save(evt, _expected);
+                waits.Add(saves[i]!);
+                _expected++;
+            }
+            _sent.Enqueue(new SentRound(round, saves, AllAnswered(waits), System.Diagnostics.Stopwatch.GetTimestamp()));
+        }
+    }
+
+    /// <summary>Done when every save is answered; never faults (each save's own failure is taken where it is awaited).</summary>
+    private static Task AllAnswered(List<Task> saves) =>
+        Task.WhenAll(saves).ContinueWith(static all => _ = all.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>
+    /// Answers a round's events in order. Once every round sent is answered, the conflicted events go back to the
+    /// front of the queue, after the head is read again if another writer moved it.
+    /// </summary>
+    private async Task SettleAsync(SentRound sent)
+    {
+        var round = sent.Events;
+        var roundSuperseded = false;
         for (var i = 0; i < round.Count; i++)
         {
             var pending = round[i];
             var evt = pending.Event;
-            if (saves[i] is not { } save)
+            if (sent.Saves[i] is not { } save)
             {
                 if (EventKind.IsEphemeral(evt.Kind))
                 {
@@ -134,41 +174,58 @@ internal sealed partial class AuthorStreamGrain
             }
             catch (Exception ex)
             {
-                broken = true;
+                _broken = true;
                 pending.Fail(ex);
                 continue;
             }
             if (result.Outcome == SaveOutcome.VersionConflict)
             {
-                if (!broken)
+                if (!_broken)
                 {
-                    // Nothing before it in this round failed to take its version: another activation wrote meanwhile
-                    // (possible only around a failover). The head is read again after the round; once only per event.
-                    conflicted = true;
+                    // Nothing sent before it failed to take its version: another activation wrote meanwhile (possible
+                    // only around a failover). The head is read again once the rounds are in; once only per event.
+                    _conflicted = true;
                     if (pending.ConflictRetried)
                     {
-                        broken = true;
+                        _broken = true;
                         pending.Complete(AppendResult.Rejected(ConcurrentWriteMessage));
                         continue;
                     }
                     pending.ConflictRetried = true;
                 }
-                broken = true;
-                (again ??= []).Add(pending);
+                _broken = true;
+                (_again ??= []).Add(pending);
                 continue;
             }
-            if (result.Outcome != SaveOutcome.Saved) broken = true;
-            if (result.Outcome == SaveOutcome.Superseded) superseded = true;
-            metrics.Store(evt.Address is null ? "save" : "replace", started);   // once per event, with its final outcome
+            if (result.Outcome != SaveOutcome.Saved) _broken = true;
+            if (result.Outcome == SaveOutcome.Superseded) roundSuperseded = true;
+            metrics.Store(evt.Address is null ? "save" : "replace", sent.Started);   // once per event, with its final outcome
             pending.Complete(Answer(evt, result));
         }
+        _superseded |= roundSuperseded;
+        if (_sent.Count > 0) return;
 
-        _oneAtATime = superseded;
-        if (conflicted)
+        var again = _again;
+        _oneAtATime = _superseded;
+        _broken = _superseded = false;
+        _again = null;
+        try
         {
-            _head = await store.ReadStreamHeadAsync(_stream);
-            await vanish.ReadStateAsync();
-            LogVersionConflict(logger, _stream, _head);
+            if (_conflicted)
+            {
+                _conflicted = false;
+                _head = await store.ReadStreamHeadAsync(_stream);
+                await vanish.ReadStateAsync();
+                LogVersionConflict(logger, _stream, _head);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The head could not be read again: whoever waited on it gets the error (the gateway says "try again"),
+            // and the next round, expecting the head as it was, conflicts and reads it afresh.
+            if (again is not null) foreach (var pending in again) pending.Fail(ex);
+            LogRoundFailed(logger, ex, _stream);
+            return;
         }
         if (again is not null) Requeue(again);
     }
