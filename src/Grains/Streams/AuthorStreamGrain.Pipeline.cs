@@ -105,7 +105,20 @@ internal sealed partial class AuthorStreamGrain
                     continue;
                 }
                 _sent.Dequeue();
-                await SettleAsync(oldest);
+                try
+                {
+                    await SettleAsync(oldest);
+                }
+                catch (Exception ex)
+                {
+                    // Something past the store failed while answering (fan-out, metrics): whoever in the round has no
+                    // answer yet gets the error (the gateway says "try again"); the rounds behind it conflict as after any
+                    // event that did not take its version.
+                    foreach (var pending in oldest.Events) pending.Fail(ex);
+                    _broken = true;
+                    LogRoundFailed(logger, ex, _stream);
+                }
+                if (_sent.Count == 0) await ResyncAsync();
             }
         }
         finally
@@ -127,6 +140,7 @@ internal sealed partial class AuthorStreamGrain
         {
             var round = new List<PendingAppend>(Math.Min(size, _waiting.Count));
             while (round.Count < size && _waiting.TryPeek(out next) && Sendable(next.Event)) round.Add(_waiting.Dequeue());
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var saves = new Task<SaveResult>?[round.Count];
             var waits = new List<Task>(round.Count);
             for (var i = 0; i < round.Count; i++)
@@ -137,7 +151,7 @@ internal sealed partial class AuthorStreamGrain
                 waits.Add(saves[i]!);
                 _expected++;
             }
-            _sent.Enqueue(new SentRound(round, saves, AllAnswered(waits), System.Diagnostics.Stopwatch.GetTimestamp()));
+            _sent.Enqueue(new SentRound(round, saves, AllAnswered(waits), started));
         }
     }
 
@@ -145,10 +159,7 @@ internal sealed partial class AuthorStreamGrain
     private static Task AllAnswered(List<Task> saves) =>
         Task.WhenAll(saves).ContinueWith(static all => _ = all.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-    /// <summary>
-    /// Answers a round's events in order. Once every round sent is answered, the conflicted events go back to the
-    /// front of the queue, after the head is read again if another writer moved it.
-    /// </summary>
+    /// <summary>Answers a round's events in order; the conflicted ones wait in <see cref="_again"/> for the resync.</summary>
     private async Task SettleAsync(SentRound sent)
     {
         var round = sent.Events;
@@ -203,8 +214,14 @@ internal sealed partial class AuthorStreamGrain
             pending.Complete(Answer(evt, result));
         }
         _superseded |= roundSuperseded;
-        if (_sent.Count > 0) return;
+    }
 
+    /// <summary>
+    /// Once every round sent is answered: the conflicted events go back to the front of the queue, after the head is
+    /// read again if another writer moved it, and the next round expects the head as it is.
+    /// </summary>
+    private async Task ResyncAsync()
+    {
         var again = _again;
         _oneAtATime = _superseded;
         _broken = _superseded = false;
@@ -242,15 +259,16 @@ internal sealed partial class AuthorStreamGrain
         }
     }
 
-    /// <summary>Puts events back at the front of the queue, in their order.</summary>
+    /// <summary>Puts events back at the front of the queue, in their order; one already answered (failed) stays out.</summary>
     private void Requeue(List<PendingAppend> again)
     {
         var behind = _waiting.ToArray();
         _waiting.Clear();
-        foreach (var pending in again) _waiting.Enqueue(pending);
+        foreach (var pending in again)
+            if (!pending.Answer.IsCompleted) _waiting.Enqueue(pending);
         foreach (var pending in behind) _waiting.Enqueue(pending);
     }
 
-    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Stream {Stream}: a round of appends failed after a version conflict; its unanswered events were refused")]
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Stream {Stream}: a round of appends failed while being answered or after a version conflict; its unanswered events were refused")]
     private static partial void LogRoundFailed(ILogger logger, Exception ex, string stream);
 }
