@@ -230,6 +230,142 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(long.MaxValue, 10).ToListAsync());
     }
 
+    /// <summary>The file's search index as the writer left it: rows and the position it is complete up to.</summary>
+    private static async Task<(long Rows, long IndexedThrough)> SearchIndexOfAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT count(*) FROM search_docsize), (SELECT indexed_through FROM search_progress);";
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    [Fact]
+    public async Task the_search_index_is_written_behind_the_events_and_a_search_still_finds_every_saved_one()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        await using var store = new SqliteEventStore(options);
+        await store.InitAsync();
+        for (var i = 0; i < 10; i++) await store.SaveAsync(TestEvents.Create(alice, 100 + i, content: $"behind note{i}"), alice, i);
+
+        Assert.Equal((0, 0), await SearchIndexOfAsync(options.Path));   // ten OKs, no index write yet
+
+        Assert.Equal(10, await store.CountAsync(new Filter { Search = "behind" }));
+        Assert.Equal((10, 10), await SearchIndexOfAsync(options.Path));
+        var last = TestEvents.Create(alice, 200, content: "behind and last");
+        await store.SaveAsync(last, alice, 10);
+        Assert.Equal([last.Id], await store.QueryAsync(new Filter { Search = "last" }).Select(e => e.Id).ToListAsync());
+        Assert.Single(await store.ReadKeysAsync(new Filter { Search = "last" }).ToListAsync());
+    }
+
+    [Fact]
+    public async Task a_thousand_waiting_events_are_indexed_without_a_search_asking()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        await using var store = new SqliteEventStore(options);
+        await store.InitAsync();
+        var saves = new List<Task<SaveResult>>();
+        for (var i = 0; i < SqliteSearchIndex.FlushAt + 5; i++)
+            saves.Add(store.SaveAsync(TestEvents.Create(TestEvents.Pubkey($"author{i}"), 100 + i, content: $"word{i} common"), TestEvents.Pubkey($"author{i}"), 0));
+        await Task.WhenAll(saves);
+        // The writer indexes after answering a batch's saves: a save behind them returns once that is done.
+        await store.SaveAsync(TestEvents.Create(alice, 99, content: "after"), alice, 0);
+
+        var (rows, through) = await SearchIndexOfAsync(options.Path);
+        Assert.True(rows >= SqliteSearchIndex.FlushAt, $"{rows} rows indexed after {saves.Count} saves");
+        Assert.Equal(rows, through);
+        Assert.Equal(SqliteSearchIndex.FlushAt + 5, await store.CountAsync(new Filter { Search = "common" }));
+        Assert.Equal(1, await store.CountAsync(new Filter { Search = "after" }));
+    }
+
+    [Fact]
+    public async Task events_removed_before_or_after_being_indexed_are_not_found_by_search()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        await using var store = new SqliteEventStore(options);
+        await store.InitAsync();
+        var indexed = TestEvents.Create(alice, 100, content: "indexed first");
+        var waiting = TestEvents.Create(alice, 101, content: "waiting second");
+        var profile = TestEvents.Create(alice, 102, kind: 0, content: "old profile words");
+        var newer = TestEvents.Create(alice, 103, kind: 0, content: "new profile words");
+        await store.SaveAsync(indexed, alice, 0);
+        Assert.Equal(1, await store.CountAsync(new Filter { Search = "first" }));   // indexed now
+        await store.SaveAsync(waiting, alice, 1);
+        await store.ReplaceAsync(profile, alice, 2);
+        Assert.True(await store.DeleteAsync(indexed.Id));
+        Assert.True(await store.DeleteAsync(waiting.Id));
+        await store.ReplaceAsync(newer, alice, 3);   // removes the waiting profile
+
+        Assert.Empty(await store.QueryAsync(new Filter { Search = "first" }).ToListAsync());
+        Assert.Empty(await store.QueryAsync(new Filter { Search = "second" }).ToListAsync());
+        Assert.Empty(await store.QueryAsync(new Filter { Search = "old" }).ToListAsync());
+        Assert.Equal([newer.Id], await store.QueryAsync(new Filter { Search = "profile" }).Select(e => e.Id).ToListAsync());
+        Assert.Equal((1, 4), await SearchIndexOfAsync(options.Path));
+    }
+
+    [Fact]
+    public async Task events_whose_index_write_was_lost_in_a_crash_are_indexed_when_the_file_is_opened()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var first = TestEvents.Create(alice, 100, content: "kept through a crash");
+        var second = TestEvents.Create(alice, 101, content: "also kept");
+        await using (var store = new SqliteEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(first, alice, 0);
+            await store.SaveAsync(second, alice, 1);
+        }
+        await using (var connection = new SqliteConnection($"Data Source={options.Path};Pooling=False"))
+        {
+            // What a crash before the index write leaves: the events committed, the index and its progress not.
+            await connection.OpenAsync();
+            await using var crash = connection.CreateCommand();
+            crash.CommandText = "DELETE FROM search; UPDATE search_progress SET indexed_through = 0;";
+            await crash.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = new SqliteEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Equal((2, 2), await SearchIndexOfAsync(options.Path));
+        Assert.Equal([second.Id, first.Id], await reopened.QueryAsync(new Filter { Search = "kept" }).Select(e => e.Id).ToListAsync());
+    }
+
+    [Fact]
+    public async Task a_version_3_file_keeps_its_search_index_and_indexes_new_events_behind()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var old = TestEvents.Create(alice, 100, content: "written by version three");
+        await using (var store = new SqliteEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(old, alice, 0);
+        }
+        await using (var connection = new SqliteConnection($"Data Source={options.Path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var downgrade = connection.CreateCommand();
+            downgrade.CommandText = "DROP TABLE search_progress; PRAGMA user_version = 3;";
+            await downgrade.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = new SqliteEventStore(options);
+        await reopened.InitAsync();
+        var next = TestEvents.Create(alice, 101, content: "written by version four");
+        await reopened.SaveAsync(next, alice, 1);
+
+        Assert.Equal((1, 1), await SearchIndexOfAsync(options.Path));   // the old event, indexed once
+        Assert.Equal([old.Id], await reopened.QueryAsync(new Filter { Search = "three" }).Select(e => e.Id).ToListAsync());
+        Assert.Equal(2, await reopened.CountAsync(new Filter { Search = "written version" }));
+    }
+
     [Fact]
     public async Task a_deletion_request_stored_before_a_restart_still_keeps_its_event_out()
     {

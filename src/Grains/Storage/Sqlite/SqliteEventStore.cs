@@ -105,6 +105,7 @@ public sealed class SqliteEventStore : IEventStore
     private async IAsyncEnumerable<NostrEvent> SearchAsync(Filter filter, Filter structural, SearchQuery search, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (filter.CannotMatch) yield break;
+        await Writer().SearchableAsync(cancellationToken).ConfigureAwait(false);
         var page = new List<NostrEvent>();
         await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
         await using (var command = connection.CreateCommand())
@@ -186,8 +187,9 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        Writer();
+        var writer = Writer();
         if (filter.CannotMatch) return 0;
+        if (filter.HasSearch) await writer.SearchableAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         SqliteFilterSql.Count(command, filter);
@@ -197,8 +199,9 @@ public sealed class SqliteEventStore : IEventStore
     public async IAsyncEnumerable<EventKey> ReadKeysAsync(Filter filter, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        Writer();
+        var writer = Writer();
         if (filter.CannotMatch) yield break;
+        if (filter.HasSearch) await writer.SearchableAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         SqliteFilterSql.Keys(command, filter);

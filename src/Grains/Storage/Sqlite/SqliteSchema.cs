@@ -6,7 +6,7 @@ namespace NostrRelay.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>Bumped by each migration; stored in PRAGMA user_version.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     // synchronous=FULL: a commit returns after the WAL reached the disk, so OK true means durable.
     // Checkpoints: SqliteCheckpointer copies WAL pages into the file beside the writer, so the writer's own
@@ -54,6 +54,8 @@ internal static class SqliteSchema
     //   would split some of them again); contentless, as the JSON has the text, with contentless_delete so a deleted
     //   event's row goes with it. Full detail: with detail=none or column, bm25 no longer puts a short note with the
     //   words before a long one that mentions them in passing.
+    // search_progress (version 4): one row, the position up to which every event is in the search index; the
+    //   index is written behind the events, a thousand at a time (SqliteSearchIndex).
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -89,6 +91,9 @@ internal static class SqliteSchema
         ) WITHOUT ROWID;
         CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
             words, content = '', contentless_delete = 1, tokenize = 'ascii'
+        );
+        CREATE TABLE IF NOT EXISTS search_progress (
+            indexed_through INTEGER NOT NULL
         );
         """;
 
@@ -170,6 +175,8 @@ internal static class SqliteSchema
         Execute(writer, Tables, transaction);
         if (current == 1) IndexExpirations(writer, transaction);
         if (current is 1 or 2) IndexWords(writer, transaction);
+        // Up to version 3 every event was indexed in its own write batch; a new file has none yet.
+        if (current < 4) Execute(writer, "INSERT INTO search_progress (indexed_through) SELECT coalesce(max(position), 0) FROM events;", transaction);
         Execute(writer, $"PRAGMA user_version = {Version};", transaction);
         transaction.Commit();
     }

@@ -32,8 +32,9 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteParameter _deleteEventPosition;
     private readonly SqliteCommand _deletionRequests;
     private readonly SqliteParameter _deletionRequestsName, _deletionRequestsValue, _deletionRequestsSince;
-    private readonly SqliteCommand _insertWords, _deleteWords;
-    private readonly SqliteParameter _insertWordsPosition, _insertWordsText, _deleteWordsPosition;
+    private readonly SqliteSearchIndex _search;
+    private readonly SqliteCommand _deleteWords;
+    private readonly SqliteParameter _deleteWordsPosition;
     private readonly SqliteCommand _insertExpiration, _deleteExpiration;
     private readonly SqliteParameter _insertExpirationAt, _insertExpirationPosition, _deleteExpirationAt, _deleteExpirationPosition;
     private readonly SqliteCommand _deleteTag;
@@ -42,6 +43,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     public SqliteWriteCommands(SqliteConnection connection)
     {
         _connection = connection;
+        _search = new SqliteSearchIndex(connection);
         _readHead = Command("SELECT version FROM streams WHERE stream = $stream;");
         _readHeadStream = Parameter(_readHead, "$stream", SqliteType.Text);
 
@@ -94,9 +96,6 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _deletionRequestsValue = Parameter(_deletionRequests, "$value", SqliteType.Text);
         _deletionRequestsSince = Parameter(_deletionRequests, "$since", SqliteType.Integer);
 
-        _insertWords = Command("INSERT INTO search (rowid, words) VALUES ($position, $words);");
-        _insertWordsPosition = Parameter(_insertWords, "$position", SqliteType.Integer);
-        _insertWordsText = Parameter(_insertWords, "$words", SqliteType.Text);
         _deleteWords = Command("DELETE FROM search WHERE rowid = $position;");
         _deleteWordsPosition = Parameter(_deleteWords, "$position", SqliteType.Integer);
         _insertExpiration = Command("INSERT OR IGNORE INTO expirations (expires_at, event_position) VALUES ($at, $position);");
@@ -122,8 +121,12 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         while (reader.Read()) _deletionFilter.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
     }
 
+    /// <summary>NIP-50's index, which this writer's batches feed.</summary>
+    public SqliteSearchIndex Search => _search;
+
     public void Begin()
     {
+        _search.Forget();
         _transaction = _connection.BeginTransaction();
         foreach (var command in _all) command.Transaction = _transaction;
     }
@@ -134,6 +137,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _transaction = null;
         try { transaction.Commit(); }
         finally { transaction.Dispose(); }
+        _search.Committed();
     }
 
     /// <summary>Rolls the open transaction back, if any; never throws (the connection may already have rolled back).</summary>
@@ -141,6 +145,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     {
         var transaction = _transaction;
         _transaction = null;
+        _search.Forget();
         if (transaction is null) return;
         try { transaction.Rollback(); }
         catch (SqliteException) { }
@@ -209,12 +214,8 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _insertTag.ExecuteNonQuery();
         }
 
-        if (((owner as SaveWrite)?.SearchWords ?? SearchQuery.IndexText(evt.Content)) is { Length: > 0 } words)
-        {
-            _insertWordsPosition.Value = position;
-            _insertWordsText.Value = words;
-            _insertWords.ExecuteNonQuery();
-        }
+        // Indexed for NIP-50 behind the batch, a thousand events at a time (SqliteSearchIndex).
+        _search.Added(position, (owner as SaveWrite)?.SearchWords ?? SearchQuery.IndexText(evt.Content));
 
         if (evt.Expiration is { } expiresAt)
         {
@@ -249,7 +250,8 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _deleteExpirationPosition.Value = row.Position;
             _deleteExpiration.ExecuteNonQuery();
         }
-        if (evt.Content.Length > 0)
+        if (!_search.Indexed(row.Position)) _search.Removed(row.Position);
+        else if (evt.Content.Length > 0)
         {
             _deleteWordsPosition.Value = row.Position;
             _deleteWords.ExecuteNonQuery();
@@ -265,6 +267,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     {
         Rollback();
         foreach (var command in _all) command.Dispose();
+        _search.Dispose();
     }
 
     private SqliteCommand Command(string sql)

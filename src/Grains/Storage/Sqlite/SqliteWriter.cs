@@ -15,7 +15,7 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
     private readonly SqliteWriteCommands _commands = new(connection);
     private readonly ILogger _logger = logger;
 
-    /// <summary>The FTS5 index's words, each occurrence (bm25 counts them).</summary>
+    /// <summary>The FTS5 index's words, each occurrence (bm25 counts them), made on the caller's thread.</summary>
     protected override string? SearchWordsFor(NostrRelay.Protocol.NostrEvent evt) => NostrRelay.Protocol.SearchQuery.IndexText(evt.Content);
 
     /// <summary>
@@ -47,7 +47,13 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
                 if (failed < 0)
                 {
                     _commands.Commit();
-                    foreach (var write in batch) write.Complete();
+                    var searches = false;
+                    foreach (var write in batch)
+                    {
+                        if (write is SqliteSearchFlush) searches = true;
+                        else write.Complete();
+                    }
+                    if (searches || _commands.Search.Due) IndexSearch(batch);
                     return ValueTask.CompletedTask;
                 }
                 _commands.Rollback();
@@ -67,8 +73,39 @@ internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStore
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Resolves once every event committed before the call is in NIP-50's index: at once when none waits, else after
+    /// the writer has indexed them (<see cref="SqliteSearchIndex"/>).
+    /// </summary>
+    public Task SearchableAsync(CancellationToken cancellationToken) =>
+        _commands.Search.HasPending ? WriteAsync(new SqliteSearchFlush(cancellationToken)) : Task.CompletedTask;
+
+    /// <summary>Indexes the waiting events after the batch's writes were answered, then answers the searches that asked.</summary>
+    private void IndexSearch(List<StoreWrite> batch)
+    {
+        Exception? failure = null;
+        try
+        {
+            _commands.Search.Flush();
+        }
+        catch (Exception e)
+        {
+            failure = e;
+            SqliteLog.SearchIndexFailed(_logger, e);
+        }
+        foreach (var write in batch)
+        {
+            if (write is not SqliteSearchFlush) continue;
+            if (failure is null) write.Complete();
+            else write.Fail(failure);
+        }
+    }
+
     protected override async ValueTask OnClosedAsync()
     {
+        // The writer thread has ended: index what waits, so the next open has nothing to catch up on.
+        try { _commands.Search.Flush(); }
+        catch (Exception e) { SqliteLog.SearchIndexFailed(_logger, e); }
         _commands.Dispose();
         await connection.DisposeAsync().ConfigureAwait(false);
     }

@@ -48,7 +48,7 @@ internal abstract class GroupCommitWriter : IAsyncDisposable
         return WriteAsync(new DeleteWrite(id, cancellationToken));
     }
 
-    private async Task<TResult> WriteAsync<TResult>(StoreWrite<TResult> write)
+    protected async Task<TResult> WriteAsync<TResult>(StoreWrite<TResult> write)
     {
         try
         {
