@@ -159,6 +159,31 @@ public abstract class SchnorrVerifierConformance
         });
     }
 
+    [Fact]
+    public void keys_seen_before_and_keys_that_replace_them_keep_their_own_answers()
+    {
+        // 300 keys: dozens of pairs share a slot of a 1,024-entry cache of parsed keys, so keys replace each other.
+        var signer = NostrRelay.Testing.NativeSchnorrSigner.Shared;
+        var keys = new List<(byte[] Pubkey, byte[] Msg, byte[] Sig)>();
+        for (var i = 0; i < 300; i++)
+        {
+            var secret = SHA256.HashData(Encoding.UTF8.GetBytes($"key {i}"));
+            var msg = SHA256.HashData(Encoding.UTF8.GetBytes($"message {i}"));
+            keys.Add((Convert.FromHexString(signer.PublicKeyHex(secret)), msg, signer.SignMessage(secret, msg)));
+        }
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < keys.Count; i++)
+            {
+                var (pubkey, msg, sig) = keys[i];
+                var other = keys[(i * 7 + 1) % keys.Count];
+                Assert.True(Verifier.Verify(sig, msg, pubkey), $"key {i}, round {round}");
+                Assert.False(Verifier.Verify(other.Sig, other.Msg, pubkey), $"key {i} with key {(i * 7 + 1) % keys.Count}'s signature");
+                Assert.False(Verifier.Verify(Flip(sig, i % 512), msg, pubkey), $"key {i}, flipped");
+            }
+        }
+    }
+
     internal static (byte[] Sig, byte[] Msg, byte[] Pubkey) Parts(FixtureEvent e) =>
         (Convert.FromHexString(e.Sig), Convert.FromHexString(e.Id), Convert.FromHexString(e.Pubkey));
 
