@@ -127,6 +127,10 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.All(await Task.WhenAll(before.Concat(after)), r => Assert.Equal(SaveOutcome.Saved, r.Outcome));
         Assert.Equal(50, await store.CountAsync(new Filter { Authors = authors }));
         Assert.Equal(1, await store.ReadStreamHeadAsync(alice));
+        // The writer keeps the heads it moved; the batch that was run again must have left them as committed.
+        Assert.Equal(SaveOutcome.VersionConflict, (await store.SaveAsync(TestEvents.Create(authors[0], 101), authors[0], 0)).Outcome);
+        Assert.All(await Task.WhenAll(authors.Select(a => store.SaveAsync(TestEvents.Create(a, 102), a, 1))), r => Assert.Equal(2, r.Version));
+        Assert.Equal(SaveOutcome.VersionConflict, (await store.ReplaceAsync(TestEvents.Create(alice, 300, EventKind.Metadata), alice, 2)).Outcome);
     }
 
     public static TheoryData<string, string[]> CommonFilters => new()

@@ -33,6 +33,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteCommand _deletionRequests;
     private readonly SqliteParameter _deletionRequestsName, _deletionRequestsValue, _deletionRequestsSince;
     private readonly SqliteSearchIndex _search;
+    private readonly KnownHeads _heads = new();
     private readonly SqliteCommand _deleteWords;
     private readonly SqliteParameter _deleteWordsPosition;
     private readonly SqliteCommand _insertExpiration, _deleteExpiration;
@@ -127,6 +128,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     public void Begin()
     {
         _search.Forget();
+        _heads.Forget();
         _transaction = _connection.BeginTransaction();
         foreach (var command in _all) command.Transaction = _transaction;
     }
@@ -138,6 +140,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         try { transaction.Commit(); }
         finally { transaction.Dispose(); }
         _search.Committed();
+        _heads.Committed();
     }
 
     /// <summary>Rolls the open transaction back, if any; never throws (the connection may already have rolled back).</summary>
@@ -146,6 +149,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         var transaction = _transaction;
         _transaction = null;
         _search.Forget();
+        _heads.Forget();
         if (transaction is null) return;
         try { transaction.Rollback(); }
         catch (SqliteException) { }
@@ -164,8 +168,11 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 
     public long Head(string stream)
     {
+        if (_heads.TryGet(stream, out var known)) return known;
         _readHeadStream.Value = stream;
-        return _readHead.ExecuteScalar() is long version ? version : 0;
+        var head = _readHead.ExecuteScalar() is long version ? version : 0;
+        _heads.Read(stream, head);
+        return head;
     }
 
     public IReadOnlyList<StoredRow> Holders(string address)
@@ -227,6 +234,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _writeHeadStream.Value = stream;
         _writeHeadVersion.Value = version;
         _writeHead.ExecuteNonQuery();
+        _heads.Moved(stream, version);
         _deletionFilter.Add(evt);
         owner.Inserted(position);
     }
