@@ -83,14 +83,18 @@ public static class EventReader
     }
 
     /// <summary>
-    /// Reads an event a store gave back. Its bytes are the relay's own serialization, written once on
-    /// arrival, so they are kept as they are and sent as they are: no second serialization.
+    /// An event a store gave back. Its bytes are the relay's own serialization, written once on arrival, so they
+    /// are kept as they are and sent as they are: no second serialization. Only its id and created_at are read
+    /// now; the other fields when first asked for (<see cref="NostrEvent"/>).
     /// </summary>
-    public static NostrEvent ParseStored(byte[] json)
+    public static NostrEvent ParseStored(byte[] json) => NostrEvent.FromStored(json);
+
+    /// <summary>Reads every field of the relay's serialization of an event, keeping the bytes; throws <see cref="FormatException"/>.</summary>
+    internal static NostrEvent ParseSerialized(byte[] json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 8 });
-        reader.Read();
-        if (!TryRead(ref reader, out var evt, out var error, int.MaxValue, json)) throw new FormatException(error);
+        string? error = "invalid: empty event";
+        if (!reader.Read() || !TryRead(ref reader, out var evt, out error, int.MaxValue, json)) throw new FormatException(error);
         return evt!;
     }
 

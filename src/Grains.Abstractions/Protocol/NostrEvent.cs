@@ -1,20 +1,99 @@
 namespace NostrRelay.Protocol;
 
 /// <summary>
-/// A validated NIP-01 event. <see cref="Json"/> holds its seven fields serialized once, on arrival: the
-/// store keeps those bytes and every subscriber is sent the same bytes.
+/// A validated NIP-01 event. <see cref="Json"/> holds its seven fields serialized once, on arrival: the store keeps
+/// those bytes and every subscriber is sent the same bytes.
+/// An event read back from a store, or sent from another silo, starts as those bytes alone. Its id, created_at and
+/// kind come from their fixed places in the relay's serialization at once, and the other fields are read the first
+/// time one is asked for. Sending a stored event to a REQ needs only those three, whether it expires, and the bytes,
+/// so the rest is never read. Between silos only the bytes travel.
+/// Equal events have the same id and the same bytes.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("nostr.event")]
-public sealed record NostrEvent(
-    [property: Id(0)] string Id,
-    [property: Id(1)] string Pubkey,
-    [property: Id(2)] long CreatedAt,
-    [property: Id(3)] int Kind,
-    [property: Id(4)] string[][] Tags,
-    [property: Id(5)] string Content,
-    [property: Id(6)] string Sig,
-    [property: Id(7)] byte[] Json)
+public sealed record NostrEvent
 {
+    // Only the bytes are serialized; the rest is read from them.
+    [Id(0)] private readonly byte[] _json;
+    [NonSerialized] private string? _id;   // with _createdAt and _kind, known when not null
+    [NonSerialized] private long _createdAt;
+    [NonSerialized] private string? _pubkey;
+    [NonSerialized] private int _kind;
+    [NonSerialized] private string[][]? _tags;
+    [NonSerialized] private string? _content;
+    [NonSerialized] private string? _sig;
+    [NonSerialized] private volatile bool _complete;   // every field known; threads filling them at once write the same values
+
+    public NostrEvent(string Id, string Pubkey, long CreatedAt, int Kind, string[][] Tags, string Content, string Sig, byte[] Json)
+    {
+        _id = Id;
+        _pubkey = Pubkey;
+        _createdAt = CreatedAt;
+        _kind = Kind;
+        _tags = Tags;
+        _content = Content;
+        _sig = Sig;
+        _json = Json;
+        _complete = true;
+    }
+
+    private NostrEvent(byte[] json) => _json = json;
+
+    /// <summary>
+    /// An event from the relay's own stored bytes (<see cref="EventReader.ParseStored"/>). Bytes not in the relay's
+    /// layout are read whole at once, so what is not an event fails here, where a store reads it.
+    /// </summary>
+    internal static NostrEvent FromStored(byte[] json) => new NostrEvent(json).Head();
+
+    public string Id { get => Volatile.Read(ref _id) ?? Head()._id!; init { Complete(); _id = value; } }
+
+    public long CreatedAt { get => Volatile.Read(ref _id) is not null ? _createdAt : Head()._createdAt; init { Complete(); _createdAt = value; } }
+
+    public string Pubkey { get => _complete ? _pubkey! : Complete()._pubkey!; init { Complete(); _pubkey = value; } }
+
+    public int Kind { get => Volatile.Read(ref _id) is not null ? _kind : Head()._kind; init { Complete(); _kind = value; } }
+
+    public string[][] Tags { get => _complete ? _tags! : Complete()._tags!; init { Complete(); _tags = value; } }
+
+    public string Content { get => _complete ? _content! : Complete()._content!; init { Complete(); _content = value; } }
+
+    public string Sig { get => _complete ? _sig! : Complete()._sig!; init { Complete(); _sig = value; } }
+
+    /// <summary>The bytes sent to clients. Replacing them (<c>with { Json = ... }</c>, as a delivery policy may) keeps the fields.</summary>
+    public byte[] Json { get => _json; init { Complete(); _json = value; } }
+
+    /// <summary>Reads the id, created_at and kind from their places in the bytes; bytes in another layout are read whole.</summary>
+    private NostrEvent Head()
+    {
+        if (Volatile.Read(ref _id) is not null) return this;
+        if (!StoredLayout.TryReadHead(_json, out var id, out var createdAt, out var kind)) return Complete();
+        _createdAt = createdAt;
+        _kind = kind;
+        Volatile.Write(ref _id, id);
+        return this;
+    }
+
+    /// <summary>Reads every field from the bytes, once; a stored event whose bytes do not read as an event throws <see cref="FormatException"/>.</summary>
+    private NostrEvent Complete()
+    {
+        if (_complete) return this;
+        var read = EventReader.ParseSerialized(_json);
+        _createdAt = read._createdAt;
+        _kind = read._kind;
+        Volatile.Write(ref _id, read._id);   // last of the three: a reader that sees the id reads the other two without parsing
+        _pubkey = read._pubkey;
+        _kind = read._kind;
+        _tags = read._tags;
+        _content = read._content;
+        _sig = read._sig;
+        _complete = true;
+        return this;
+    }
+
+    public bool Equals(NostrEvent? other) =>
+        ReferenceEquals(this, other) || (other is not null && string.Equals(Id, other.Id, StringComparison.Ordinal) && _json.AsSpan().SequenceEqual(other._json));
+
+    public override int GetHashCode() => Id.GetHashCode();
+
     /// <summary>The value of the first <c>d</c> tag, or "" when there is none (NIP-01 addressable events).</summary>
     public string DTag
     {
@@ -56,6 +135,8 @@ public sealed record NostrEvent(
     {
         get
         {
+            // Serialized, a tag named expiration is always these bytes: no need to read the tags of the others.
+            if (!_complete && _json.AsSpan().IndexOf("\"expiration\""u8) < 0) return null;
             foreach (var tag in Tags)
             {
                 if (tag.Length < 2 || tag[0].Length != 10 || tag[0] != "expiration") continue;
