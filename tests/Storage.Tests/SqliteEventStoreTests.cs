@@ -342,6 +342,61 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task events_indexed_again_after_an_uncertain_flush_are_indexed_once()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var first = TestEvents.Create(alice, 100, content: "twice told tale");
+        var second = TestEvents.Create(alice, 101, content: "twice told again");
+        await using (var store = new SqliteEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(first, alice, 0);
+            await store.SaveAsync(second, alice, 1);
+        }
+        await using (var connection = new SqliteConnection($"Data Source={options.Path};Pooling=False"))
+        {
+            // The index written, its progress not (as if the flush's outcome were lost): the next open indexes both again.
+            await connection.OpenAsync();
+            await using var rewind = connection.CreateCommand();
+            rewind.CommandText = "UPDATE search_progress SET indexed_through = 0;";
+            await rewind.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = new SqliteEventStore(options);
+        await reopened.InitAsync();
+        Assert.True(await reopened.DeleteAsync(first.Id));
+
+        Assert.Equal((1, 2), await SearchIndexOfAsync(options.Path));
+        Assert.Equal([second.Id], await reopened.QueryAsync(new Filter { Search = "twice told" }).Select(e => e.Id).ToListAsync());
+        await using var file = new SqliteConnection($"Data Source={options.Path};Mode=ReadOnly;Pooling=False");
+        await file.OpenAsync();
+        await using var left = file.CreateCommand();
+        left.CommandText = "SELECT count(*) FROM search WHERE search MATCH 'tale';";
+        Assert.Equal(0L, await left.ExecuteScalarAsync());   // no copy of the deleted event's words stayed behind
+    }
+
+    [Fact]
+    public async Task a_tool_reading_beside_the_relay_leaves_the_search_index_to_the_relay()
+    {
+        var path = NewPath();
+        var alice = TestEvents.Pubkey("alice");
+        await using var relay = new SqliteEventStore(new SqliteEventStoreOptions { Path = path });
+        await relay.InitAsync();
+        for (var i = 0; i < 3; i++) await relay.SaveAsync(TestEvents.Create(alice, 100 + i, content: $"beside {i}"), alice, i);
+
+        await using (var tool = new SqliteEventStore(new SqliteEventStoreOptions { Path = path, ReadOnly = true }))
+        {
+            await tool.InitAsync();
+            Assert.Equal(3, await tool.CountAsync(new Filter { Authors = [alice] }));
+            Assert.Equal((0, 0), await SearchIndexOfAsync(path));   // the tool wrote nothing to it
+        }
+
+        Assert.Equal(3, await relay.CountAsync(new Filter { Search = "beside" }));
+        Assert.Equal((3, 3), await SearchIndexOfAsync(path));
+    }
+
+    [Fact]
     public async Task a_version_3_file_keeps_its_search_index_and_indexes_new_events_behind()
     {
         var options = new SqliteEventStoreOptions { Path = NewPath() };

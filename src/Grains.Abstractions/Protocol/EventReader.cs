@@ -89,6 +89,12 @@ public static class EventReader
     /// </summary>
     public static NostrEvent ParseStored(byte[] json) => NostrEvent.FromStored(json);
 
+    /// <summary>
+    /// An event a store gave back, every field read now: for a store's writer, which must know the bytes read as an
+    /// event before it changes anything (a store that collects its changes cannot take half of them back).
+    /// </summary>
+    public static NostrEvent ParseStoredWhole(byte[] json) => ParseSerialized(json);
+
     /// <summary>Reads every field of the relay's serialization of an event, keeping the bytes; throws <see cref="FormatException"/>.</summary>
     internal static NostrEvent ParseSerialized(byte[] json)
     {

@@ -9,7 +9,8 @@ namespace NostrRelay.Protocol;
 /// so the rest is never read. Between silos only the bytes travel.
 /// Equal events have the same id and the same bytes.
 /// </summary>
-[GenerateSerializer, Immutable, Alias("nostr.event")]
+// Orleans would take the 8-field constructor's parameters for serialized members: only the bytes are.
+[GenerateSerializer(IncludePrimaryConstructorParameters = false), Immutable, Alias("nostr.event")]
 public sealed record NostrEvent
 {
     // Only the bytes are serialized; the rest is read from them.
@@ -37,6 +38,32 @@ public sealed record NostrEvent
     }
 
     private NostrEvent(byte[] json) => _json = json;
+
+    /// <summary>
+    /// The copy a <c>with</c> starts from. Written out because another thread may be filling the original's fields
+    /// meanwhile: only what the original says is known is copied, never a field half filled.
+    /// </summary>
+    private NostrEvent(NostrEvent original)
+    {
+        _json = original._json;
+        if (original._complete)
+        {
+            _createdAt = original._createdAt;
+            _kind = original._kind;
+            _pubkey = original._pubkey;
+            _tags = original._tags;
+            _content = original._content;
+            _sig = original._sig;
+            _id = original._id;
+            _complete = true;
+        }
+        else if (Volatile.Read(ref original._id) is { } id)
+        {
+            _createdAt = original._createdAt;
+            _kind = original._kind;
+            _id = id;
+        }
+    }
 
     /// <summary>
     /// An event from the relay's own stored bytes (<see cref="EventReader.ParseStored"/>). Bytes not in the relay's

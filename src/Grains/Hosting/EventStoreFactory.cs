@@ -31,7 +31,8 @@ public static class EventStoreFactory
 {
     /// <param name="readOnly">
     /// For a tool that reads the store beside the running relay: a RocksDb store is opened read-only (the relay holds
-    /// its lock), an LMDB one read-only beside the relay's writer; the SQL stores take concurrent readers as they are.
+    /// its lock), an LMDB one read-only beside the relay's writer, a Sqlite one without writing its search index (the
+    /// relay's writer keeps it); the SQL servers take concurrent readers as they are.
     /// </param>
     public static IEventStore Create(IConfigurationSection section, string contentRoot, ILoggerFactory? loggers = null, bool readOnly = false)
     {
@@ -43,7 +44,7 @@ public static class EventStoreFactory
             case "memory":
                 return new MemoryEventStore();
             case "sqlite":
-                return new SqliteEventStore(new SqliteEventStoreOptions { Path = Path.GetFullPath(options.Path, contentRoot) },
+                return new SqliteEventStore(new SqliteEventStoreOptions { Path = Path.GetFullPath(options.Path, contentRoot), ReadOnly = readOnly },
                     loggers.CreateLogger<SqliteEventStore>());
             case "postgres":
                 if (string.IsNullOrWhiteSpace(options.ConnectionString))

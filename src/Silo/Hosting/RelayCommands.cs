@@ -21,7 +21,8 @@ internal static class RelayCommands
     {
         ConfigurationFileWatch.PollInsteadOfWatching();   // an import writes the store as fast as it can
         var builder = WebApplication.CreateBuilder(args[1..]);
-        var store = EventStoreFactory.Create(builder.Configuration.GetSection("Relay:Store"), builder.Environment.ContentRootPath);
+        var store = EventStoreFactory.Create(builder.Configuration.GetSection("Relay:Store"), builder.Environment.ContentRootPath,
+            readOnly: args[0] == "export");
         await store.InitAsync();
         var progress = new TransferProgress();
         using var ticker = new Timer(_ => Console.Error.Write($"\r{args[0]}: {progress}   "), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));

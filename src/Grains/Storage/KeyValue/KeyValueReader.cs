@@ -260,9 +260,12 @@ internal static class KeyValueReader
                     read++;
                     after = KeyValueKeys.EventKey(KeyValueKeys.PositionOfEventKey(key) + 1);
                     NostrEvent evt;
-                    try { evt = EventReader.ParseStored(iterator.Value.ToArray()); }
+                    try
+                    {
+                        evt = EventReader.ParseStored(iterator.Value.ToArray());
+                        if (evt.Content.Length == 0 || !KeyValueKeys.TryHex32(evt.Id, id32)) continue;   // reads the whole event
+                    }
                     catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException) { continue; }
-                    if (evt.Content.Length == 0 || !KeyValueKeys.TryHex32(evt.Id, id32)) continue;
                     KeyValueKeys.WriteOrder(order, evt.CreatedAt, id32);
                     var position = KeyValueKeys.Int64Value(KeyValueKeys.PositionOfEventKey(key));
                     foreach (var wordKey in KeyValueKeys.WordKeys(evt.Content, order)) pending.Add((wordKey, position));

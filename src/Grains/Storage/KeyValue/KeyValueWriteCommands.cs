@@ -90,7 +90,7 @@ internal sealed class KeyValueWriteCommands : IWriteTransaction, IDisposable
         if (Get(KeyValueKeys.IdKey(id32)) is not { } idValue) return null;
         var position = KeyValueKeys.ReadInt64(idValue);
         var json = Get(KeyValueKeys.EventKey(position)) ?? throw new InvalidDataException($"id {id} points at missing event {position}");
-        return new StoredRow(position, EventReader.ParseStored(json));
+        return new StoredRow(position, EventReader.ParseStoredWhole(json));
     }
 
     public long Head(string stream) => Get(KeyValueKeys.StreamKey(stream)) is { } value ? KeyValueKeys.ReadInt64(value) : 0;
@@ -103,7 +103,7 @@ internal sealed class KeyValueWriteCommands : IWriteTransaction, IDisposable
         {
             var position = KeyValueKeys.ReadInt64(positions.AsSpan(offset));
             var json = Get(KeyValueKeys.EventKey(position)) ?? throw new InvalidDataException($"address entry points at missing event {position}");
-            var holder = EventReader.ParseStored(json);
+            var holder = EventReader.ParseStoredWhole(json);
             if (holder.Address == address) holders.Add(new StoredRow(position, holder));   // else: another address with the same hash
         }
         return holders;
@@ -165,7 +165,7 @@ internal sealed class KeyValueWriteCommands : IWriteTransaction, IDisposable
         foreach (var position in hits)
         {
             if (Get(KeyValueKeys.EventKey(position)) is not { } json) continue;
-            var request = EventReader.ParseStored(json);
+            var request = EventReader.ParseStoredWhole(json);
             // An engine whose cursor sees the batch finds the batch's own requests here too: they are added below.
             if (!ContainsPending(request.Id)) AddIfNamed(ref marks, request, tag, value, since);
         }

@@ -14,4 +14,10 @@ public sealed class SqliteEventStoreOptions
 
     /// <summary>Most writes waiting for the writer; callers beyond it wait for room. Default 8,192.</summary>
     public int MaxQueuedWrites { get; set; } = 8_192;
+
+    /// <summary>
+    /// For a tool that reads the file beside the running relay (<c>export</c>, <c>sync</c>): the search index is left to
+    /// the relay, which alone writes it; events the relay has not indexed yet are not found by a search here.
+    /// </summary>
+    public bool ReadOnly { get; set; }
 }

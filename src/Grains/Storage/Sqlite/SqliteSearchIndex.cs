@@ -28,11 +28,16 @@ internal sealed class SqliteSearchIndex : IDisposable
     private long _batchThrough;
     private int _pendingCount;
 
-    public SqliteSearchIndex(SqliteConnection connection)
+    private readonly bool _readOnly;
+
+    /// <param name="readOnly">For a tool beside the running relay: nothing is indexed here, the relay does it.</param>
+    public SqliteSearchIndex(SqliteConnection connection, bool readOnly = false)
     {
         _connection = connection;
+        _readOnly = readOnly;
         _insert = connection.CreateCommand();
-        _insert.CommandText = "INSERT INTO search (rowid, words) VALUES ($position, $words);";
+        // OR REPLACE: indexing a row twice (a flush run again after an uncertain failure) leaves it indexed once.
+        _insert.CommandText = "INSERT OR REPLACE INTO search (rowid, words) VALUES ($position, $words);";
         _insertPosition = _insert.Parameters.Add("$position", SqliteType.Integer);
         _insertWords = _insert.Parameters.Add("$words", SqliteType.Text);
         _progress = connection.CreateCommand();
@@ -45,7 +50,7 @@ internal sealed class SqliteSearchIndex : IDisposable
             read.CommandText = "SELECT indexed_through FROM search_progress;";
             _indexedThrough = _committedThrough = (long)read.ExecuteScalar()!;
         }
-        CatchUp();
+        if (!readOnly) CatchUp();
     }
 
     /// <summary>True while committed events wait to be indexed; safe to read from any thread.</summary>
@@ -99,7 +104,7 @@ internal sealed class SqliteSearchIndex : IDisposable
     /// </summary>
     public void Flush()
     {
-        if (_committedThrough == _indexedThrough) return;
+        if (_readOnly || _committedThrough == _indexedThrough) return;
         Execute("PRAGMA synchronous = NORMAL;");
         try
         {

@@ -41,10 +41,10 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteCommand _deleteTag;
     private readonly SqliteParameter _deleteTagName, _deleteTagValue, _deleteTagCreatedAt, _deleteTagPosition;
 
-    public SqliteWriteCommands(SqliteConnection connection)
+    public SqliteWriteCommands(SqliteConnection connection, bool searchReadOnly = false)
     {
         _connection = connection;
-        _search = new SqliteSearchIndex(connection);
+        _search = new SqliteSearchIndex(connection, searchReadOnly);
         _readHead = Command("SELECT version FROM streams WHERE stream = $stream;");
         _readHeadStream = Parameter(_readHead, "$stream", SqliteType.Text);
 

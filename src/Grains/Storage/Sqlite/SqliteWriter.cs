@@ -12,7 +12,7 @@ namespace NostrRelay.Storage.Sqlite;
 internal sealed class SqliteWriter(SqliteConnection connection, SqliteEventStoreOptions options, ILogger logger)
     : GroupCommitWriter("SQLite", options.MaxWriteBatch, options.MaxQueuedWrites)
 {
-    private readonly SqliteWriteCommands _commands = new(connection);
+    private readonly SqliteWriteCommands _commands = new(connection, searchReadOnly: options.ReadOnly);
     private readonly ILogger _logger = logger;
 
     /// <summary>The FTS5 index's words, each occurrence (bm25 counts them), made on the caller's thread.</summary>

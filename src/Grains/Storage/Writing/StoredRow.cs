@@ -35,8 +35,8 @@ internal sealed class StoredRow
     public long CreatedAt { get; }
     public string? Address { get; }
 
-    /// <summary>The stored event, parsed on first use; throws when the stored JSON cannot be read.</summary>
-    public NostrEvent Event => _event ??= EventReader.ParseStored(_json!);
+    /// <summary>The stored event, parsed whole on first use; throws when the stored JSON cannot be read.</summary>
+    public NostrEvent Event => _event ??= EventReader.ParseStoredWhole(_json!);
 
     /// <summary>Removed by an earlier write of the round (stores that read ahead keep the row object).</summary>
     public bool Removed { get; set; }
