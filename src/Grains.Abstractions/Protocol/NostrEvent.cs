@@ -46,17 +46,7 @@ public sealed record NostrEvent
     private NostrEvent(NostrEvent original)
     {
         _json = original._json;
-        if (original._complete)
-        {
-            _createdAt = original._createdAt;
-            _kind = original._kind;
-            _pubkey = original._pubkey;
-            _tags = original._tags;
-            _content = original._content;
-            _sig = original._sig;
-            _id = original._id;
-            _complete = true;
-        }
+        if (original._complete) Take(original);
         else if (Volatile.Read(ref original._id) is { } id)
         {
             _createdAt = original._createdAt;
@@ -103,17 +93,21 @@ public sealed record NostrEvent
     private NostrEvent Complete()
     {
         if (_complete) return this;
-        var read = EventReader.ParseSerialized(_json);
-        _createdAt = read._createdAt;
-        _kind = read._kind;
-        Volatile.Write(ref _id, read._id);   // last of the three: a reader that sees the id reads the other two without parsing
-        _pubkey = read._pubkey;
-        _kind = read._kind;
-        _tags = read._tags;
-        _content = read._content;
-        _sig = read._sig;
-        _complete = true;
+        Take(EventReader.ParseSerialized(_json));
         return this;
+    }
+
+    /// <summary>Every field of a complete event with the same bytes, then the mark that they are all known.</summary>
+    private void Take(NostrEvent complete)
+    {
+        _createdAt = complete._createdAt;
+        _kind = complete._kind;
+        Volatile.Write(ref _id, complete._id);   // after those two: a reader that sees the id reads them without parsing
+        _pubkey = complete._pubkey;
+        _tags = complete._tags;
+        _content = complete._content;
+        _sig = complete._sig;
+        _complete = true;
     }
 
     public bool Equals(NostrEvent? other) =>
