@@ -6,23 +6,22 @@ namespace NostrRelay.Protocol;
 /// An event read back from a store, or sent from another silo, starts as those bytes alone. Its id, created_at and
 /// kind come from their fixed places in the relay's serialization at once, and the other fields are read the first
 /// time one is asked for. Sending a stored event to a REQ needs only those three, whether it expires, and the bytes,
-/// so the rest is never read. Between silos only the bytes travel.
+/// so the rest is never read. Another silo is sent all of it (<see cref="NostrEventSurrogate"/>).
 /// Equal events have the same id and the same bytes.
 /// </summary>
-// Orleans would take the 8-field constructor's parameters for serialized members: only the bytes are.
-[GenerateSerializer(IncludePrimaryConstructorParameters = false), Immutable, Alias("nostr.event")]
+// Orleans writes it through NostrEventSurrogate: the seven fields and the bytes, as earlier builds did.
+[Immutable, Alias("nostr.event")]
 public sealed record NostrEvent
 {
-    // Only the bytes are serialized; the rest is read from them.
-    [Id(0)] private readonly byte[] _json;
-    [NonSerialized] private string? _id;   // with _createdAt and _kind, known when not null
-    [NonSerialized] private long _createdAt;
-    [NonSerialized] private string? _pubkey;
-    [NonSerialized] private int _kind;
-    [NonSerialized] private string[][]? _tags;
-    [NonSerialized] private string? _content;
-    [NonSerialized] private string? _sig;
-    [NonSerialized] private volatile bool _complete;   // every field known; threads filling them at once write the same values
+    private readonly byte[] _json;
+    private string? _id;   // with _createdAt and _kind, known when not null
+    private long _createdAt;
+    private string? _pubkey;
+    private int _kind;
+    private string[][]? _tags;
+    private string? _content;
+    private string? _sig;
+    private volatile bool _complete;   // every field known; threads filling them at once write the same values
 
     public NostrEvent(string Id, string Pubkey, long CreatedAt, int Kind, string[][] Tags, string Content, string Sig, byte[] Json)
     {
@@ -77,6 +76,7 @@ public sealed record NostrEvent
 
     /// <summary>The bytes sent to clients. Replacing them (<c>with { Json = ... }</c>, as a delivery policy may) keeps the fields.</summary>
     public byte[] Json { get => _json; init { Complete(); _json = value; } }
+
 
     /// <summary>Reads the id, created_at and kind from their places in the bytes; bytes in another layout are read whole.</summary>
     private NostrEvent Head()
