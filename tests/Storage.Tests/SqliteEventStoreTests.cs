@@ -234,6 +234,24 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal([expiring.Id], await reopened.ReadExpiredAsync(long.MaxValue, 10).ToListAsync());
     }
 
+    /// <summary>Saves one author's events, in order, into a store at <paramref name="options"/>, then closes it.</summary>
+    private static async Task SaveAndCloseAsync(SqliteEventStoreOptions options, string author, params NostrEvent[] events)
+    {
+        await using var store = new SqliteEventStore(options);
+        await store.InitAsync();
+        for (var i = 0; i < events.Length; i++) await store.SaveAsync(events[i], author, i);
+    }
+
+    /// <summary>Runs SQL on a closed store's file: what an older build or a crash would have left there.</summary>
+    private static async Task ChangeFileAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The file's search index as the writer left it: rows and the position it is complete up to.</summary>
     private static async Task<(long Rows, long IndexedThrough)> SearchIndexOfAsync(string path)
     {
@@ -319,20 +337,9 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         var alice = TestEvents.Pubkey("alice");
         var first = TestEvents.Create(alice, 100, content: "kept through a crash");
         var second = TestEvents.Create(alice, 101, content: "also kept");
-        await using (var store = new SqliteEventStore(options))
-        {
-            await store.InitAsync();
-            await store.SaveAsync(first, alice, 0);
-            await store.SaveAsync(second, alice, 1);
-        }
-        await using (var connection = new SqliteConnection($"Data Source={options.Path};Pooling=False"))
-        {
-            // What a crash before the index write leaves: the events committed, the index and its progress not.
-            await connection.OpenAsync();
-            await using var crash = connection.CreateCommand();
-            crash.CommandText = "DELETE FROM search; UPDATE search_progress SET indexed_through = 0;";
-            await crash.ExecuteNonQueryAsync();
-        }
+        await SaveAndCloseAsync(options, alice, first, second);
+        // What a crash before the index write leaves: the events committed, the index and its progress not.
+        await ChangeFileAsync(options.Path, "DELETE FROM search; UPDATE search_progress SET indexed_through = 0;");
 
         await using var reopened = new SqliteEventStore(options);
         await reopened.InitAsync();
@@ -348,20 +355,9 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         var alice = TestEvents.Pubkey("alice");
         var first = TestEvents.Create(alice, 100, content: "twice told tale");
         var second = TestEvents.Create(alice, 101, content: "twice told again");
-        await using (var store = new SqliteEventStore(options))
-        {
-            await store.InitAsync();
-            await store.SaveAsync(first, alice, 0);
-            await store.SaveAsync(second, alice, 1);
-        }
-        await using (var connection = new SqliteConnection($"Data Source={options.Path};Pooling=False"))
-        {
-            // The index written, its progress not (as if the flush's outcome were lost): the next open indexes both again.
-            await connection.OpenAsync();
-            await using var rewind = connection.CreateCommand();
-            rewind.CommandText = "UPDATE search_progress SET indexed_through = 0;";
-            await rewind.ExecuteNonQueryAsync();
-        }
+        await SaveAndCloseAsync(options, alice, first, second);
+        // The index written, its progress not (as if the flush's outcome were lost): the next open indexes both again.
+        await ChangeFileAsync(options.Path, "UPDATE search_progress SET indexed_through = 0;");
 
         await using var reopened = new SqliteEventStore(options);
         await reopened.InitAsync();
@@ -402,18 +398,8 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         var options = new SqliteEventStoreOptions { Path = NewPath() };
         var alice = TestEvents.Pubkey("alice");
         var old = TestEvents.Create(alice, 100, content: "written by version three");
-        await using (var store = new SqliteEventStore(options))
-        {
-            await store.InitAsync();
-            await store.SaveAsync(old, alice, 0);
-        }
-        await using (var connection = new SqliteConnection($"Data Source={options.Path};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var downgrade = connection.CreateCommand();
-            downgrade.CommandText = "DROP TABLE search_progress; PRAGMA user_version = 3;";
-            await downgrade.ExecuteNonQueryAsync();
-        }
+        await SaveAndCloseAsync(options, alice, old);
+        await ChangeFileAsync(options.Path, "DROP TABLE search_progress; PRAGMA user_version = 3;");
 
         await using var reopened = new SqliteEventStore(options);
         await reopened.InitAsync();
