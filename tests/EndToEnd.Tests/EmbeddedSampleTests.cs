@@ -92,7 +92,7 @@ public sealed class EmbeddedSampleTests(RelayFixture fixture)
         await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM events ORDER BY id;";
+        command.CommandText = "SELECT lower(hex(id)) FROM events ORDER BY id;";
         var ids = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) ids.Add(reader.GetString(0));

@@ -246,6 +246,27 @@ public abstract partial class EventStoreConformance
         }
     }
 
+    [Fact]
+    public async Task a_value_that_looks_like_a_key_matches_only_itself()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var key = TestEvents.Pubkey("a key");
+        string[] values = [key, key.ToUpperInvariant(), key[..63], key + "0", key[..63] + "g", "x" + key[1..]];
+        var events = values.Select((value, i) => TestEvents.Create(Alice, T0 + i, tags: [["t", value]])).ToArray();
+        await AppendAllAsync(store, events);
+
+        // One value alone, and the same among enough others that the list goes to the store in its long form.
+        var padding = Enumerable.Range(0, 200).Select(i => TestEvents.Pubkey($"padding {i}")).ToArray();
+        for (var i = 0; i < values.Length; i++)
+        {
+            Assert.Equal([events[i].Id], await IdsAsync(store, new Filter { Tags = [new TagFilter('t', [values[i]])] }));
+            Assert.Equal([events[i].Id], await IdsAsync(store, new Filter { Tags = [new TagFilter('t', [.. padding, values[i]])] }));
+        }
+        Assert.Empty(await IdsAsync(store, new Filter { Ids = [events[0].Id.ToUpperInvariant()] }));
+        Assert.Empty(await IdsAsync(store, new Filter { Authors = [Alice.ToUpperInvariant()] }));
+        Assert.Empty(await IdsAsync(store, new Filter { Authors = [.. padding, Alice.ToUpperInvariant()] }));
+    }
+
     // ---- order and limit ----
 
     [Fact]

@@ -112,7 +112,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         {
             vandal.Open();
             using var damage = vandal.CreateCommand();
-            damage.CommandText = "UPDATE events SET json = x'7b7d' WHERE id = $id;";
+            damage.CommandText = "UPDATE events SET json = x'7b7d' WHERE id = unhex($id);";
             damage.Parameters.AddWithValue("$id", profile.Id);
             Assert.Equal(1, damage.ExecuteNonQuery());
         }
@@ -409,6 +409,58 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal((1, 1), await SearchIndexOfAsync(options.Path));   // the old event, indexed once
         Assert.Equal([old.Id], await reopened.QueryAsync(new Filter { Search = "three" }).Select(e => e.Id).ToListAsync());
         Assert.Equal(2, await reopened.CountAsync(new Filter { Search = "written version" }));
+    }
+
+    [Fact]
+    public async Task a_version_4_file_with_keys_as_text_is_read_written_and_migrated_in_place()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var first = TestEvents.Create(alice, 100, tags: [["t", "nostr"]]);
+        var reply = TestEvents.Create(alice, 101, tags: [["e", first.Id], ["p", alice]]);
+        await SaveAndCloseAsync(options, alice, first, reply);
+        await using (var store = new SqliteEventStore(options))
+        {
+            await store.InitAsync();
+            await store.SaveAsync(TestEvents.Create(alice, 102), "a named stream", 0);
+        }
+        // What version 4 wrote: every key as its text.
+        await ChangeFileAsync(options.Path, """
+            UPDATE events SET id = lower(hex(id)), pubkey = lower(hex(pubkey)),
+                stream = CASE WHEN typeof(stream) = 'blob' THEN lower(hex(stream)) ELSE stream END;
+            UPDATE streams SET stream = lower(hex(stream)) WHERE typeof(stream) = 'blob';
+            UPDATE tags SET value = lower(hex(value)) WHERE typeof(value) = 'blob';
+            PRAGMA user_version = 4;
+            """);
+        Assert.Equal(0, await CountInFileAsync(options.Path, "SELECT count(*) FROM events WHERE typeof(id) = 'blob';"));
+
+        await using var reopened = new SqliteEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Equal(0, await CountInFileAsync(options.Path, """
+            SELECT (SELECT count(*) FROM events WHERE typeof(id) = 'text' OR typeof(pubkey) = 'text' OR stream = lower(hex(pubkey)))
+                 + (SELECT count(*) FROM streams WHERE typeof(stream) = 'text' AND stream <> 'a named stream')
+                 + (SELECT count(*) FROM tags WHERE typeof(value) = 'text' AND value <> 'nostr');
+            """));
+        Assert.Equal([first.Id], await reopened.QueryAsync(new Filter { Ids = [first.Id] }).Select(e => e.Id).ToListAsync());
+        Assert.Equal([reply.Id], await reopened.QueryAsync(new Filter { Tags = [new TagFilter('e', [first.Id])] }).Select(e => e.Id).ToListAsync());
+        Assert.Equal([first.Id], await reopened.QueryAsync(new Filter { Tags = [new TagFilter('t', ["nostr"])] }).Select(e => e.Id).ToListAsync());
+        Assert.Equal(3, await reopened.CountAsync(new Filter { Authors = [alice] }));
+        Assert.Equal(2, await reopened.ReadStreamHeadAsync(alice));
+        Assert.Equal([first.Id, reply.Id], await reopened.ReadStreamAsync(alice, 0, 10).Select(e => e.Event.Id).ToListAsync());
+        Assert.Equal([alice, alice, "a named stream"], await reopened.ReadAllAsync(0, 10).Select(e => e.Stream).ToListAsync());
+        Assert.Equal(SaveOutcome.Duplicate, (await reopened.SaveAsync(first, alice, 2)).Outcome);
+        Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(TestEvents.Create(alice, 103), alice, 2)).Outcome);
+        Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(TestEvents.Create(alice, 104), "a named stream", 1)).Outcome);
+    }
+
+    private static async Task<long> CountInFileAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     [Fact]

@@ -207,7 +207,7 @@ public sealed class SqliteEventStore : IEventStore
         SqliteFilterSql.Keys(command, filter);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            yield return new EventKey(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3));
+            yield return new EventKey(SqliteKey.Read(reader, 0), SqliteKey.Read(reader, 1), reader.GetInt32(2), reader.GetInt64(3));
     }
 
     public async IAsyncEnumerable<string> ReadExpiredAsync(long now, int max, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -224,7 +224,7 @@ public sealed class SqliteEventStore : IEventStore
             command.Parameters.AddWithValue("$now", now);
             command.Parameters.AddWithValue("$max", max);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) ids.Add(reader.GetString(0));
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) ids.Add(SqliteKey.Read(reader, 0));
         }
         foreach (var id in ids) yield return id;
     }
@@ -236,7 +236,7 @@ public sealed class SqliteEventStore : IEventStore
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT version FROM streams WHERE stream = $stream;";
-        command.Parameters.AddWithValue("$stream", stream);
+        command.Parameters.AddWithValue("$stream", SqliteKey.Of(stream));
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long version ? version : 0;
     }
 
@@ -256,7 +256,7 @@ public sealed class SqliteEventStore : IEventStore
         command.Parameters.AddWithValue("$take", take);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(3)), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(0)));
+            page.Add(new StoredEvent(EventReader.ParseStored(reader.GetFieldValue<byte[]>(3)), SqliteKey.Read(reader, 1), reader.GetInt64(2), reader.GetInt64(0)));
     }
 
     /// <summary>
@@ -276,7 +276,7 @@ public sealed class SqliteEventStore : IEventStore
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT position, version, json FROM events WHERE stream = $stream AND version > $after ORDER BY version LIMIT $take;";
-        command.Parameters.AddWithValue("$stream", stream);
+        command.Parameters.AddWithValue("$stream", SqliteKey.Of(stream));
         command.Parameters.AddWithValue("$after", afterVersion);
         command.Parameters.AddWithValue("$take", take);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

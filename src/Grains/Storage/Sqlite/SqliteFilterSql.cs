@@ -81,8 +81,8 @@ internal static class SqliteFilterSql
 
     private static void AppendConditions(StringBuilder sql, SqliteParameterCollection parameters, Filter filter, EventCursor? after)
     {
-        if (filter.Ids is { } ids) AppendIn(sql.Append(" AND id"), parameters, ids);
-        if (filter.Authors is { } authors) AppendIn(sql.Append(" AND pubkey"), parameters, authors);
+        if (filter.Ids is { } ids) AppendKeys(sql.Append(" AND id"), parameters, ids);
+        if (filter.Authors is { } authors) AppendKeys(sql.Append(" AND pubkey"), parameters, authors);
         // A kind is shared by a large part of all events; with authors or tags beside it, SQLite (no statistics)
         // may still pick the kind index. Unary + keeps it off that index so a more selective one drives.
         if (filter.Kinds is { } kinds)
@@ -96,7 +96,7 @@ internal static class SqliteFilterSql
             // bounds an index range; the second only filters.
             var createdAt = Add(parameters, cursor.CreatedAt);
             timeRange.Append(" AND created_at <= ").Append(createdAt);
-            sql.Append(" AND (created_at < ").Append(createdAt).Append(" OR id > ").Append(Add(parameters, cursor.Id)).Append(')');
+            sql.Append(" AND (created_at < ").Append(createdAt).Append(" OR id > ").Append(Add(parameters, SqliteKey.Of(cursor.Id))).Append(')');
         }
         sql.Append(timeRange);
         if (filter.Search is { } search && SearchQuery.Parse(search) is { IsEmpty: false } query)
@@ -109,7 +109,7 @@ internal static class SqliteFilterSql
                 sql.Append(" AND position IN (SELECT event_position FROM tags WHERE name = ")
                     .Append(Add(parameters, condition.Name.ToString()))
                     .Append(" AND value");
-                AppendIn(sql, parameters, condition.Values);
+                AppendKeys(sql, parameters, condition.Values);
                 sql.Append(timeRange).Append(')');
             }
         }
@@ -128,6 +128,24 @@ internal static class SqliteFilterSql
         {
             if (i > 0) sql.Append(',');
             sql.Append(Add(parameters, values[i]));
+        }
+        sql.Append(')');
+    }
+
+    /// <summary><see cref="AppendIn"/> for a column of <see cref="SqliteKey"/>s.</summary>
+    private static void AppendKeys(StringBuilder sql, SqliteParameterCollection parameters, string[] values)
+    {
+        if (values.Length > MaxInlineValues)
+        {
+            sql.Append(" IN (SELECT ").Append(SqliteKey.InSql("value")).Append(" FROM json_each(")
+                .Append(Add(parameters, JsonSerializer.Serialize(values))).Append("))");
+            return;
+        }
+        sql.Append(" IN (");
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (i > 0) sql.Append(',');
+            sql.Append(Add(parameters, SqliteKey.Of(values[i])));
         }
         sql.Append(')');
     }

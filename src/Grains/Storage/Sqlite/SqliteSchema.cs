@@ -6,7 +6,7 @@ namespace NostrRelay.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>Bumped by each migration; stored in PRAGMA user_version.</summary>
-    public const int Version = 4;
+    public const int Version = 5;
 
     // synchronous=FULL: a commit returns after the WAL reached the disk, so OK true means durable.
     // Checkpoints: SqliteCheckpointer copies WAL pages into the file beside the writer, so the writer's own
@@ -56,6 +56,8 @@ internal static class SqliteSchema
     //   words before a long one that mentions them in passing.
     // search_progress (version 4): one row, the position up to which every event is in the search index; the
     //   index is written behind the events, a thousand at a time (SqliteSearchIndex).
+    // Keys (version 5): id, pubkey, stream, streams.stream and tags.value hold a value of 64 lowercase hex digits as
+    //   its 32 bytes (SqliteKey); the columns keep their declared TEXT, whose affinity leaves a BLOB as it is.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -158,6 +160,17 @@ internal static class SqliteSchema
         }
     }
 
+    /// <summary>Up to version 4 every key was its text: keep the hex ones as bytes, as this version writes them.</summary>
+    private static void StoreKeysAsBytes(SqliteConnection writer, SqliteTransaction transaction)
+    {
+        static string Key(string column) => $"{column} = {SqliteKey.InSql(column)}";
+        Execute(writer, $"""
+            UPDATE events SET {Key("id")}, {Key("pubkey")}, {Key("stream")};
+            UPDATE streams SET {Key("stream")} WHERE {SqliteKey.IsHexSql("stream")};
+            UPDATE tags SET {Key("value")} WHERE {SqliteKey.IsHexSql("value")};
+            """, transaction);
+    }
+
     /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
     public static void Apply(SqliteConnection writer)
     {
@@ -176,6 +189,7 @@ internal static class SqliteSchema
         if (current == 1) IndexExpirations(writer, transaction);
         if (current is 1 or 2) IndexWords(writer, transaction);
         // Up to version 3 every event was indexed in its own write batch; a new file has none yet.
+        if (current is >= 1 and < 5) StoreKeysAsBytes(writer, transaction);
         if (current < 4) Execute(writer, "INSERT INTO search_progress (indexed_through) SELECT coalesce(max(position), 0) FROM events;", transaction);
         Execute(writer, $"PRAGMA user_version = {Version};", transaction);
         transaction.Commit();

@@ -46,13 +46,13 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _connection = connection;
         _search = new SqliteSearchIndex(connection, searchReadOnly);
         _readHead = Command("SELECT version FROM streams WHERE stream = $stream;");
-        _readHeadStream = Parameter(_readHead, "$stream", SqliteType.Text);
+        _readHeadStream = Key(_readHead, "$stream");
 
         _writeHead = Command("""
             INSERT INTO streams (stream, version) VALUES ($stream, $version)
             ON CONFLICT (stream) DO UPDATE SET version = excluded.version;
             """);
-        _writeHeadStream = Parameter(_writeHead, "$stream", SqliteType.Text);
+        _writeHeadStream = Key(_writeHead, "$stream");
         _writeHeadVersion = Parameter(_writeHead, "$version", SqliteType.Integer);
 
         _insertEvent = Command("""
@@ -60,11 +60,11 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             VALUES ($id, $pubkey, $created_at, $kind, $stream, $version, $address, $json)
             RETURNING position;
             """);
-        _insertId = Parameter(_insertEvent, "$id", SqliteType.Text);
-        _insertPubkey = Parameter(_insertEvent, "$pubkey", SqliteType.Text);
+        _insertId = Key(_insertEvent, "$id");
+        _insertPubkey = Key(_insertEvent, "$pubkey");
         _insertCreatedAt = Parameter(_insertEvent, "$created_at", SqliteType.Integer);
         _insertKind = Parameter(_insertEvent, "$kind", SqliteType.Integer);
-        _insertStream = Parameter(_insertEvent, "$stream", SqliteType.Text);
+        _insertStream = Key(_insertEvent, "$stream");
         _insertVersion = Parameter(_insertEvent, "$version", SqliteType.Integer);
         _insertAddress = Parameter(_insertEvent, "$address", SqliteType.Text);
         _insertJson = Parameter(_insertEvent, "$json", SqliteType.Blob);
@@ -75,7 +75,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             VALUES ($name, $value, $created_at, $position);
             """);
         _insertTagName = Parameter(_insertTag, "$name", SqliteType.Text);
-        _insertTagValue = Parameter(_insertTag, "$value", SqliteType.Text);
+        _insertTagValue = Key(_insertTag, "$value");
         _insertTagCreatedAt = Parameter(_insertTag, "$created_at", SqliteType.Integer);
         _insertTagPosition = Parameter(_insertTag, "$position", SqliteType.Integer);
 
@@ -83,7 +83,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _readAddressAddress = Parameter(_readAddress, "$address", SqliteType.Text);
 
         _readById = Command("SELECT position, created_at, address, json FROM events WHERE id = $id;");
-        _readByIdId = Parameter(_readById, "$id", SqliteType.Text);
+        _readByIdId = Key(_readById, "$id");
 
         _deleteEvent = Command("DELETE FROM events WHERE position = $position;");
         _deleteEventPosition = Parameter(_deleteEvent, "$position", SqliteType.Integer);
@@ -94,7 +94,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             WHERE t.name = $name AND t.value = $value AND t.created_at >= $since AND e.kind = 5;
             """);
         _deletionRequestsName = Parameter(_deletionRequests, "$name", SqliteType.Text);
-        _deletionRequestsValue = Parameter(_deletionRequests, "$value", SqliteType.Text);
+        _deletionRequestsValue = Key(_deletionRequests, "$value");
         _deletionRequestsSince = Parameter(_deletionRequests, "$since", SqliteType.Integer);
 
         _deleteWords = Command("DELETE FROM search WHERE rowid = $position;");
@@ -111,7 +111,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             WHERE name = $name AND value = $value AND created_at = $created_at AND event_position = $position;
             """);
         _deleteTagName = Parameter(_deleteTag, "$name", SqliteType.Text);
-        _deleteTagValue = Parameter(_deleteTag, "$value", SqliteType.Text);
+        _deleteTagValue = Key(_deleteTag, "$value");
         _deleteTagCreatedAt = Parameter(_deleteTag, "$created_at", SqliteType.Integer);
         _deleteTagPosition = Parameter(_deleteTag, "$position", SqliteType.Integer);
 
@@ -159,7 +159,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 
     public StoredRow? FindById(string id)
     {
-        _readByIdId.Value = id;
+        _readByIdId.Value = SqliteKey.Of(id);
         using var reader = _readById.ExecuteReader();
         if (!reader.Read()) return null;
         return new StoredRow(reader.GetInt64(0), id, reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2),
@@ -169,7 +169,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     public long Head(string stream)
     {
         if (_heads.TryGet(stream, out var known)) return known;
-        _readHeadStream.Value = stream;
+        _readHeadStream.Value = SqliteKey.Of(stream);
         var head = _readHead.ExecuteScalar() is long version ? version : 0;
         _heads.Read(stream, head);
         return head;
@@ -181,7 +181,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         var holders = new List<StoredRow>(1);
         using var reader = _readAddress.ExecuteReader();
         while (reader.Read())
-            holders.Add(new StoredRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), address, reader.GetFieldValue<byte[]>(3)));
+            holders.Add(new StoredRow(reader.GetInt64(0), SqliteKey.Read(reader, 1), reader.GetInt64(2), address, reader.GetFieldValue<byte[]>(3)));
         return holders;
     }
 
@@ -189,23 +189,23 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     {
         if (!_deletionFilter.MayName(tag, value)) return [];
         _deletionRequestsName.Value = tag switch { 'e' => "e", 'a' => "a", _ => tag.ToString() };
-        _deletionRequestsValue.Value = value;
+        _deletionRequestsValue.Value = SqliteKey.Of(value);
         _deletionRequestsSince.Value = since;
         using var reader = _deletionRequests.ExecuteReader();
         if (!reader.Read()) return [];
         var marks = new List<DeletionMark>(1);
-        do marks.Add(new DeletionMark(reader.GetString(0), reader.GetInt64(1)));
+        do marks.Add(new DeletionMark(SqliteKey.Read(reader, 0), reader.GetInt64(1)));
         while (reader.Read());
         return marks;
     }
 
     public void Insert(NostrEvent evt, string stream, long version, StoreWrite owner)
     {
-        _insertId.Value = evt.Id;
-        _insertPubkey.Value = evt.Pubkey;
+        _insertId.Value = SqliteKey.Of(evt.Id);
+        _insertPubkey.Value = SqliteKey.Of(evt.Pubkey);
         _insertCreatedAt.Value = evt.CreatedAt;
         _insertKind.Value = evt.Kind;
-        _insertStream.Value = stream;
+        _insertStream.Value = SqliteKey.Of(stream);
         _insertVersion.Value = version;
         _insertAddress.Value = (object?)evt.Address ?? DBNull.Value;
         _insertJson.Value = evt.Json;
@@ -217,7 +217,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         {
             if (!IsFilterable(tag)) continue;
             _insertTagName.Value = tag[0];
-            _insertTagValue.Value = tag[1];
+            _insertTagValue.Value = SqliteKey.Of(tag[1]);
             _insertTag.ExecuteNonQuery();
         }
 
@@ -231,7 +231,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
             _insertExpiration.ExecuteNonQuery();
         }
 
-        _writeHeadStream.Value = stream;
+        _writeHeadStream.Value = SqliteKey.Of(stream);
         _writeHeadVersion.Value = version;
         _writeHead.ExecuteNonQuery();
         _heads.Moved(stream, version);
@@ -249,7 +249,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         {
             if (!IsFilterable(tag)) continue;
             _deleteTagName.Value = tag[0];
-            _deleteTagValue.Value = tag[1];
+            _deleteTagValue.Value = SqliteKey.Of(tag[1]);
             _deleteTag.ExecuteNonQuery();
         }
         if (evt.Expiration is { } expiresAt)
@@ -288,4 +288,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 
     private static SqliteParameter Parameter(SqliteCommand command, string name, SqliteType type) =>
         command.Parameters.Add(name, type);
+
+    /// <summary>A parameter for a <see cref="SqliteKey"/>: text or bytes, as the value bound says.</summary>
+    private static SqliteParameter Key(SqliteCommand command, string name) => command.Parameters.Add(new SqliteParameter { ParameterName = name });
 }
