@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
 
 namespace NostrRelay.EndToEnd.Tests;
@@ -72,6 +73,43 @@ public sealed class OperatorToolsTests(RelayFixture fixture)
         }
         finally
         {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task export_refuses_a_file_an_older_build_wrote_and_says_how_to_convert_it()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "relay-export-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(data);
+        var file = Path.Combine(data, "relay.db");
+        try
+        {
+            var note = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "written by an older build");
+            Assert.Equal(0, (await SiloCommand.RunAsync(note.Json + "\n", "import", $"--Relay:Store:Path={file}")).ExitCode);
+            await using (var connection = new SqliteConnection($"Data Source={file};Pooling=False"))
+            {
+                await connection.OpenAsync();
+                await using var downgrade = connection.CreateCommand();
+                downgrade.CommandText = "UPDATE events SET id = lower(hex(id)), pubkey = lower(hex(pubkey)), stream = lower(hex(stream)); PRAGMA user_version = 4;";
+                await downgrade.ExecuteNonQueryAsync();
+            }
+
+            var refused = await SiloCommand.RunAsync(null, "export", $"--Relay:Store:Path={file}");
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Equal("", refused.Output);
+            Assert.Contains("export: the database has schema version 4, older than this build's 5; start this build's relay on it once", refused.Errors);
+            Assert.DoesNotContain("Unhandled exception", refused.Errors);
+
+            // import opens it for writing, as the relay does, and converts it.
+            Assert.Equal(0, (await SiloCommand.RunAsync("", "import", $"--Relay:Store:Path={file}")).ExitCode);
+            var exported = await SiloCommand.RunAsync(null, "export", $"--Relay:Store:Path={file}");
+            Assert.Equal(0, exported.ExitCode);
+            Assert.Equal(note.Id, System.Text.Json.JsonDocument.Parse(exported.Output).RootElement.GetProperty("id").GetString());
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
             Directory.Delete(data, recursive: true);
         }
     }

@@ -417,7 +417,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         var options = new SqliteEventStoreOptions { Path = NewPath() };
         var alice = TestEvents.Pubkey("alice");
         var first = TestEvents.Create(alice, 100, tags: [["t", "nostr"]]);
-        var reply = TestEvents.Create(alice, 101, tags: [["e", first.Id], ["p", alice]]);
+        var reply = TestEvents.Create(alice, 101, tags: [["e", first.Id], ["e", first.Id + "\u0000"], ["p", alice]]);
         await SaveAndCloseAsync(options, alice, first, reply);
         await using (var store = new SqliteEventStore(options))
         {
@@ -440,10 +440,11 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal(0, await CountInFileAsync(options.Path, """
             SELECT (SELECT count(*) FROM events WHERE typeof(id) = 'text' OR typeof(pubkey) = 'text' OR stream = lower(hex(pubkey)))
                  + (SELECT count(*) FROM streams WHERE typeof(stream) = 'text' AND stream <> 'a named stream')
-                 + (SELECT count(*) FROM tags WHERE typeof(value) = 'text' AND value <> 'nostr');
+                 + (SELECT count(*) FROM tags WHERE typeof(value) = 'text' AND value <> 'nostr' AND octet_length(value) <> 65);
             """));
         Assert.Equal([first.Id], await reopened.QueryAsync(new Filter { Ids = [first.Id] }).Select(e => e.Id).ToListAsync());
         Assert.Equal([reply.Id], await reopened.QueryAsync(new Filter { Tags = [new TagFilter('e', [first.Id])] }).Select(e => e.Id).ToListAsync());
+        Assert.Equal([reply.Id], await reopened.QueryAsync(new Filter { Tags = [new TagFilter('e', [first.Id + "\u0000"])] }).Select(e => e.Id).ToListAsync());
         Assert.Equal([first.Id], await reopened.QueryAsync(new Filter { Tags = [new TagFilter('t', ["nostr"])] }).Select(e => e.Id).ToListAsync());
         Assert.Equal(3, await reopened.CountAsync(new Filter { Authors = [alice] }));
         Assert.Equal(2, await reopened.ReadStreamHeadAsync(alice));
@@ -452,6 +453,28 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal(SaveOutcome.Duplicate, (await reopened.SaveAsync(first, alice, 2)).Outcome);
         Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(TestEvents.Create(alice, 103), alice, 2)).Outcome);
         Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(TestEvents.Create(alice, 104), "a named stream", 1)).Outcome);
+    }
+
+    [Fact]
+    public async Task a_tool_reading_beside_the_relay_refuses_a_file_of_an_older_version_and_leaves_it_as_it_was()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var note = TestEvents.Create(alice, 100);
+        await SaveAndCloseAsync(options, alice, note);
+        await ChangeFileAsync(options.Path, "UPDATE events SET id = lower(hex(id)), pubkey = lower(hex(pubkey)), stream = lower(hex(stream)); PRAGMA user_version = 4;");
+
+        await using (var tool = new SqliteEventStore(new SqliteEventStoreOptions { Path = options.Path, ReadOnly = true }))
+        {
+            var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => tool.InitAsync());
+            Assert.Contains("schema version 4, older than this build's 5", refusal.Message);
+        }
+        Assert.Equal(4, await CountInFileAsync(options.Path, "PRAGMA user_version;"));
+        Assert.Equal(1, await CountInFileAsync(options.Path, "SELECT count(*) FROM events WHERE typeof(id) = 'text';"));
+
+        await using var relay = new SqliteEventStore(options);
+        await relay.InitAsync();
+        Assert.Equal([note.Id], await relay.QueryAsync(new Filter { Ids = [note.Id] }).Select(e => e.Id).ToListAsync());
     }
 
     private static async Task<long> CountInFileAsync(string path, string sql)

@@ -23,7 +23,16 @@ internal static class RelayCommands
         var builder = WebApplication.CreateBuilder(args[1..]);
         var store = EventStoreFactory.Create(builder.Configuration.GetSection("Relay:Store"), builder.Environment.ContentRootPath,
             readOnly: args[0] == "export");
-        await store.InitAsync();
+        try
+        {
+            await store.InitAsync();
+        }
+        catch (InvalidOperationException ex)   // a file this build cannot open as asked, e.g. one to convert first
+        {
+            Console.Error.WriteLine($"{args[0]}: {ex.Message}");
+            await store.DisposeAsync();
+            return 1;
+        }
         var progress = new TransferProgress();
         using var ticker = new Timer(_ => Console.Error.Write($"\r{args[0]}: {progress}   "), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         try

@@ -25,7 +25,15 @@ internal static class SyncCommandLine
         {
             if (arguments.Command == "stream") return await new StreamCommand(arguments, relay).RunAsync(stop.Token);
             await using var store = EventStoreFactory.Create(builder.Configuration.GetSection("Relay:Store"), builder.Environment.ContentRootPath, readOnly: true);
-            await store.InitAsync(stop.Token);
+            try
+            {
+                await store.InitAsync(stop.Token);
+            }
+            catch (InvalidOperationException ex)   // a file this build cannot open as asked, e.g. one to convert first
+            {
+                Console.Error.WriteLine($"{arguments.Command}: {ex.Message}");
+                return 1;
+            }
             var auth = builder.Configuration.GetSection("Relay:Auth").Get<NostrRelay.Hosting.RelayAuthOptions>() ?? new NostrRelay.Hosting.RelayAuthOptions();
             return await new SyncCommand(arguments, store, relay, auth.GatedKinds).RunAsync(stop.Token);
         }

@@ -68,7 +68,7 @@ public sealed class SqliteEventStore : IEventStore
             try
             {
                 connection.Open();
-                SqliteSchema.Apply(connection);
+                SqliteSchema.Apply(connection, migrate: !_options.ReadOnly);
                 _writer = new SqliteWriter(connection, _options, _logger);
                 _checkpointer = new SqliteCheckpointer(_path, _logger);
             }

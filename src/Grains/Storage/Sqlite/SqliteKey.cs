@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Data.Sqlite;
 
 namespace NostrRelay.Storage.Sqlite;
@@ -22,8 +23,12 @@ internal static class SqliteKey
         $"CASE WHEN {IsHexSql(text)} THEN unhex({text}) ELSE {text} END";
 
     /// <summary>The SQL that is true when <paramref name="text"/> is a TEXT value kept as bytes.</summary>
+    /// <remarks>
+    /// Both lengths: length(), GLOB and unhex() stop at a NUL character, which a tag value may hold, so without the byte
+    /// count the 64 digits and a NUL after them would be taken for (and made the same bytes as) the 64 digits alone.
+    /// </remarks>
     public static string IsHexSql(string text) =>
-        $"(typeof({text}) = 'text' AND length({text}) = {HexLength} AND {text} NOT GLOB '*[^0-9a-f]*')";
+        $"(typeof({text}) = 'text' AND octet_length({text}) = {HexLength} AND length({text}) = {HexLength} AND {text} NOT GLOB '*[^0-9a-f]*')";
 
     /// <summary>The value to bind for <paramref name="value"/>.</summary>
     public static object Of(string value) => IsHex(value) ? Convert.FromHexString(value) : value;
@@ -34,13 +39,7 @@ internal static class SqliteKey
             ? Convert.ToHexStringLower(reader.GetFieldValue<byte[]>(ordinal))
             : reader.GetString(ordinal);
 
-    private static bool IsHex(string value)
-    {
-        if (value.Length != HexLength) return false;
-        foreach (var c in value)
-        {
-            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f')) return false;
-        }
-        return true;
-    }
+    private static readonly SearchValues<char> LowercaseHex = SearchValues.Create("0123456789abcdef");
+
+    private static bool IsHex(string value) => value.Length == HexLength && !value.AsSpan().ContainsAnyExcept(LowercaseHex);
 }

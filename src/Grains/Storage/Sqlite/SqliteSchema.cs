@@ -172,7 +172,11 @@ internal static class SqliteSchema
     }
 
     /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
-    public static void Apply(SqliteConnection writer)
+    /// <param name="migrate">
+    /// False for a tool reading beside the running relay: an older file is refused rather than converted under a relay
+    /// that would go on writing it the old way.
+    /// </param>
+    public static void Apply(SqliteConnection writer, bool migrate = true)
     {
         Execute(writer, WriterPragmas);
         using var transaction = writer.BeginTransaction();
@@ -184,12 +188,15 @@ internal static class SqliteSchema
             current = Convert.ToInt32(read.ExecuteScalar());
             if (current > Version)
                 throw new InvalidOperationException($"the database has schema version {current}; this build knows up to {Version}");
+            if (!migrate && current is > 0 and < Version)
+                throw new InvalidOperationException(
+                    $"the database has schema version {current}, older than this build's {Version}; start this build's relay on it once to convert it, then run this again");
         }
         Execute(writer, Tables, transaction);
         if (current == 1) IndexExpirations(writer, transaction);
         if (current is 1 or 2) IndexWords(writer, transaction);
-        // Up to version 3 every event was indexed in its own write batch; a new file has none yet.
         if (current is >= 1 and < 5) StoreKeysAsBytes(writer, transaction);
+        // Up to version 3 every event was indexed in its own write batch; a new file has none yet.
         if (current < 4) Execute(writer, "INSERT INTO search_progress (indexed_through) SELECT coalesce(max(position), 0) FROM events;", transaction);
         Execute(writer, $"PRAGMA user_version = {Version};", transaction);
         transaction.Commit();
