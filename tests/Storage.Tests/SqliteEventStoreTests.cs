@@ -487,6 +487,34 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task reads_side_by_side_answer_alike_and_a_closed_store_keeps_no_handle_on_its_file()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var authors = Enumerable.Range(0, 8).Select(i => TestEvents.Pubkey($"author {i}")).ToArray();
+        var store = new SqliteEventStore(options);
+        await store.InitAsync();
+        for (var i = 0; i < 200; i++) await store.SaveAsync(TestEvents.Create(authors[i % 8], 1_000 + i, tags: [["t", $"t{i % 5}"]]), authors[i % 8], i / 8);
+
+        // More reads at once than connections are kept idle, the same statements again and again.
+        var reads = Enumerable.Range(0, 64).Select(i => Task.Run(async () =>
+        {
+            var byAuthor = await store.QueryAsync(new Filter { Authors = [authors[i % 8]], Limit = 10 }).CountAsync();
+            var byTag = await store.CountAsync(new Filter { Tags = [new TagFilter('t', [$"t{i % 5}"])] });
+            var head = await store.ReadStreamHeadAsync(authors[i % 8]);
+            return (byAuthor, byTag, head);
+        })).ToArray();
+        Assert.All(await Task.WhenAll(reads), read => Assert.Equal((10, 40L, 25L), read));
+
+        await store.DisposeAsync();
+        var handles = Directory.EnumerateFiles("/proc/self/fd").Count(fd =>
+        {
+            try { return new FileInfo(fd).LinkTarget?.StartsWith(options.Path, StringComparison.Ordinal) == true; }
+            catch (IOException) { return false; }   // a descriptor closed while listed
+        });
+        Assert.Equal(0, handles);
+    }
+
+    [Fact]
     public async Task a_deletion_request_stored_before_a_restart_still_keeps_its_event_out()
     {
         var options = new SqliteEventStoreOptions { Path = NewPath() };

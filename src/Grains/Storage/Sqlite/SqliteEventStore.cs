@@ -29,7 +29,7 @@ public sealed class SqliteEventStore : IEventStore
     private readonly SqliteEventStoreOptions _options;
     private readonly ILogger _logger;
     private readonly string _path;
-    private readonly string _readConnectionString;
+    private readonly SqliteReaders _readers;
     private readonly Lock _lifecycle = new();
     private SqliteWriter? _writer;
     private SqliteCheckpointer? _checkpointer;
@@ -42,12 +42,7 @@ public sealed class SqliteEventStore : IEventStore
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _path = System.IO.Path.GetFullPath(options.Path);
-        _readConnectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = _path,
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = true,
-        }.ToString();
+        _readers = new SqliteReaders(_path);
     }
 
     public Task InitAsync(CancellationToken cancellationToken = default)
@@ -107,10 +102,11 @@ public sealed class SqliteEventStore : IEventStore
         if (filter.CannotMatch) yield break;
         await Writer().SearchableAsync(cancellationToken).ConfigureAwait(false);
         var page = new List<NostrEvent>();
-        await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
-        await using (var command = connection.CreateCommand())
+        await using (var connection = _readers.Rent())
         {
-            SqliteFilterSql.Search(command, structural, search, filter.Limit ?? int.MaxValue);
+            using var built = new SqliteCommand();
+            SqliteFilterSql.Search(built, structural, search, filter.Limit ?? int.MaxValue);
+            var command = connection.Command(built);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
@@ -130,7 +126,7 @@ public sealed class SqliteEventStore : IEventStore
     /// </summary>
     private async Task ReadPageAsync(Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = _readers.Rent();
         if (filter.Limit is null || !NeedsTimeWindow(filter))
         {
             await ReadAsync(connection, filter, after, take, page, cancellationToken).ConfigureAwait(false);
@@ -159,10 +155,9 @@ public sealed class SqliteEventStore : IEventStore
     }
 
     /// <summary>The created_at of the newest stored event, at or before <paramref name="until"/>; null when there is none.</summary>
-    private static async Task<long?> NewestCreatedAtAsync(SqliteConnection connection, long? until, CancellationToken cancellationToken)
+    private static async Task<long?> NewestCreatedAtAsync(SqliteReader connection, long? until, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT created_at FROM events WHERE created_at <= $until ORDER BY created_at DESC LIMIT 1;";
+        var command = connection.Command("SELECT created_at FROM events WHERE created_at <= $until ORDER BY created_at DESC LIMIT 1;");
         command.Parameters.AddWithValue("$until", until ?? long.MaxValue);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long createdAt ? createdAt : null;
     }
@@ -174,11 +169,12 @@ public sealed class SqliteEventStore : IEventStore
             || (filter.Authors is not null && filter.Kinds is not null));
 
     /// <summary>Replaces the content of <paramref name="page"/> with the next matches.</summary>
-    private static async Task ReadAsync(SqliteConnection connection, Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
+    private static async Task ReadAsync(SqliteReader connection, Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
         page.Clear();
-        await using var command = connection.CreateCommand();
-        SqliteFilterSql.Select(command, filter, after, take);
+        using var built = new SqliteCommand();
+        SqliteFilterSql.Select(built, filter, after, take);
+        var command = connection.Command(built);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
@@ -190,9 +186,10 @@ public sealed class SqliteEventStore : IEventStore
         var writer = Writer();
         if (filter.CannotMatch) return 0;
         if (filter.HasSearch) await writer.SearchableAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        SqliteFilterSql.Count(command, filter);
+        await using var connection = _readers.Rent();
+        using var built = new SqliteCommand();
+        SqliteFilterSql.Count(built, filter);
+        var command = connection.Command(built);
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
@@ -202,9 +199,10 @@ public sealed class SqliteEventStore : IEventStore
         var writer = Writer();
         if (filter.CannotMatch) yield break;
         if (filter.HasSearch) await writer.SearchableAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        SqliteFilterSql.Keys(command, filter);
+        await using var connection = _readers.Rent();
+        using var built = new SqliteCommand();
+        SqliteFilterSql.Keys(built, filter);
+        var command = connection.Command(built);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return new EventKey(SqliteKey.Read(reader, 0), SqliteKey.Read(reader, 1), reader.GetInt32(2), reader.GetInt64(3));
@@ -214,13 +212,12 @@ public sealed class SqliteEventStore : IEventStore
     {
         Writer();
         var ids = new List<string>();
-        await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
-        await using (var command = connection.CreateCommand())
+        await using (var connection = _readers.Rent())
         {
-            command.CommandText = """
+            var command = connection.Command("""
                 SELECT e.id FROM expirations x JOIN events e ON e.position = x.event_position
                 WHERE x.expires_at <= $now ORDER BY x.expires_at LIMIT $max;
-                """;
+                """);
             command.Parameters.AddWithValue("$now", now);
             command.Parameters.AddWithValue("$max", max);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -233,9 +230,8 @@ public sealed class SqliteEventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(stream);
         Writer();
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT version FROM streams WHERE stream = $stream;";
+        await using var connection = _readers.Rent();
+        var command = connection.Command("SELECT version FROM streams WHERE stream = $stream;");
         command.Parameters.AddWithValue("$stream", SqliteKey.Of(stream));
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long version ? version : 0;
     }
@@ -249,9 +245,8 @@ public sealed class SqliteEventStore : IEventStore
 
     private async ValueTask ReadAllPageAsync(long afterPosition, int take, List<StoredEvent> page, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT position, stream, version, json FROM events WHERE position > $after ORDER BY position LIMIT $take;";
+        await using var connection = _readers.Rent();
+        var command = connection.Command("SELECT position, stream, version, json FROM events WHERE position > $after ORDER BY position LIMIT $take;");
         command.Parameters.AddWithValue("$after", afterPosition);
         command.Parameters.AddWithValue("$take", take);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -273,9 +268,8 @@ public sealed class SqliteEventStore : IEventStore
 
     private async ValueTask ReadStreamPageAsync(string stream, long afterVersion, int take, List<StoredEvent> page, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT position, version, json FROM events WHERE stream = $stream AND version > $after ORDER BY version LIMIT $take;";
+        await using var connection = _readers.Rent();
+        var command = connection.Command("SELECT position, version, json FROM events WHERE stream = $stream AND version > $after ORDER BY version LIMIT $take;");
         command.Parameters.AddWithValue("$stream", SqliteKey.Of(stream));
         command.Parameters.AddWithValue("$after", afterVersion);
         command.Parameters.AddWithValue("$take", take);
@@ -299,9 +293,7 @@ public sealed class SqliteEventStore : IEventStore
         }
         if (writer is not null) await writer.DisposeAsync().ConfigureAwait(false);
         if (checkpointer is not null) await checkpointer.DisposeAsync().ConfigureAwait(false);
-        // Pooled readers keep the file open; release them with the store.
-        using var pooled = new SqliteConnection(_readConnectionString);
-        SqliteConnection.ClearPool(pooled);
+        _readers.Dispose();   // idle readers keep the file open; release them with the store
     }
 
     private SqliteWriter Writer()
@@ -310,25 +302,5 @@ public sealed class SqliteEventStore : IEventStore
         if (writer is not null) return writer;
         ObjectDisposedException.ThrowIf(_disposed, this);
         throw new InvalidOperationException("call InitAsync before using the store");
-    }
-
-    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_readConnectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (var pragma = connection.CreateCommand())
-            {
-                pragma.CommandText = SqliteSchema.ReaderPragmas;
-                await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
     }
 }
