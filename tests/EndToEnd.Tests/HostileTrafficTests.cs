@@ -72,6 +72,7 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
         using var attackCut = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
         attackCut.CancelAfter(AttackWindow + AttackOverrun);
         var pausedBefore = GC.GetTotalPauseDuration();
+        using var poolDelay = new ThreadPoolDelay();
         var started = Stopwatch.GetTimestamp();
         var publishing = honest.PublishAsync(firstAttackEvent, MaxAttackEvents, HonestPerSecond, attackOver.Token);
         try
@@ -91,8 +92,10 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
         if (!await honest.SettleAsync(firstAttackEvent, attackEvents, TimeSpan.FromSeconds(15))) failures.Add("the honest client's events of the attack phase did not all settle within 15 s after it");
         var during = honest.Figures(firstAttackEvent, attackEvents);
         var testPauses = GC.GetTotalPauseDuration() - pausedBefore;
+        var testPoolDelay = poolDelay.MaxMs;
         var cpuDuring = ProcessCpuSeconds(relay.Pid) - cpuBefore;
-        output.WriteLine($"honest, during the attack ({attackSeconds:0.0} s): {during}; this test process paused {testPauses.TotalMilliseconds:0} ms for GC");
+        output.WriteLine($"honest, during the attack ({attackSeconds:0.0} s): {during}; this test process paused {testPauses.TotalMilliseconds:0} ms for GC " +
+            $"and its thread pool started queued work at most {testPoolDelay:0} ms late");
 
         var tally = HostileTally.Merge(attackers.Select(a => a.Tally));
         output.WriteLine($"attackers: {tally.Describe()}");
@@ -129,7 +132,8 @@ public sealed class HostileTrafficTests(ITestOutputHelper output)
         if (!(during.LiveP99 <= bound))
             failures.Add($"honest live p99 during the attack {during.LiveP99:0.0} ms > 2 × unloaded p99 {unloaded.LiveP99:0.0} ms + {LatencyMarginMs} ms = {bound:0.0} ms " +
                 $"(p50 {unloaded.LiveP50:0.0} → {during.LiveP50:0.0} ms; OK p99 {unloaded.OkP99:0.0} → {during.OkP99:0.0} ms; " +
-                $"this test process paused {testPauses.TotalMilliseconds:0} ms for garbage collection during the attack)");
+                $"this test process paused {testPauses.TotalMilliseconds:0} ms for garbage collection during the attack, " +
+                $"and its thread pool started queued work at most {testPoolDelay:0} ms late)");
 
         // Slow consumers: once they read again, either the relay paced them (every REQ answered in full, up to its EOSE:
         // stored-event reads wait while a connection is behind) or it told them (CLOSED, or a close with a status).
