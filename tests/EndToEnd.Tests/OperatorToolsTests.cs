@@ -113,4 +113,25 @@ public sealed class OperatorToolsTests(RelayFixture fixture)
             Directory.Delete(data, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task import_beside_the_running_relay_is_refused_and_the_relay_goes_on()
+    {
+        var relay = await RelayServer.StartAsync();
+        try
+        {
+            var note = await fixture.Tools.SignAsync(NostrTools.NewSecretKey(), 1, "imported beside the relay");
+            var refused = await SiloCommand.RunAsync(note.Json + "\n", "import", $"--Relay:Store:Path={Path.Combine(relay.DataDirectory, "relay.db")}");
+
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("import: ", refused.Errors);
+            Assert.Contains("is being written by another process or store (a running relay, or an import): stop it first", refused.Errors);
+            await using var client = await TestClient.ConnectAsync(relay.Url);
+            Assert.True((await client.PublishAsync(note)).Accepted);
+        }
+        finally
+        {
+            await relay.DisposeAsync();
+        }
+    }
 }

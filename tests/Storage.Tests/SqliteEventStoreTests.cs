@@ -515,6 +515,33 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task a_second_writer_on_the_file_is_refused_until_the_first_closes_and_readers_are_let_in()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var first = new SqliteEventStore(options);
+        await first.InitAsync();
+        await first.SaveAsync(TestEvents.Create(alice, 100), alice, 0);
+
+        await using (var second = new SqliteEventStore(options))
+        {
+            var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => second.InitAsync());
+            Assert.Contains("is being written by another process or store (a running relay, or an import): stop it first", refusal.Message);
+        }
+        await using (var tool = new SqliteEventStore(new SqliteEventStoreOptions { Path = options.Path, ReadOnly = true }))
+        {
+            await tool.InitAsync();
+            Assert.Equal(1, await tool.CountAsync(Filter.Everything));
+        }
+        Assert.Equal(SaveOutcome.Saved, (await first.SaveAsync(TestEvents.Create(alice, 101), alice, 1)).Outcome);
+        await first.DisposeAsync();
+
+        await using var next = new SqliteEventStore(options);
+        await next.InitAsync();
+        Assert.Equal(SaveOutcome.Saved, (await next.SaveAsync(TestEvents.Create(alice, 102), alice, 2)).Outcome);
+    }
+
+    [Fact]
     public async Task a_deletion_request_stored_before_a_restart_still_keeps_its_event_out()
     {
         var options = new SqliteEventStoreOptions { Path = NewPath() };

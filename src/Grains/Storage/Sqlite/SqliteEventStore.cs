@@ -33,6 +33,7 @@ public sealed class SqliteEventStore : IEventStore
     private readonly Lock _lifecycle = new();
     private SqliteWriter? _writer;
     private SqliteCheckpointer? _checkpointer;
+    private SqliteWriterLock? _writerLock;
     private bool _disposed;
 
     public SqliteEventStore(SqliteEventStoreOptions options, ILogger<SqliteEventStore>? logger = null)
@@ -54,6 +55,7 @@ public sealed class SqliteEventStore : IEventStore
             if (_writer is not null) return Task.CompletedTask;
             var directory = System.IO.Path.GetDirectoryName(_path);
             if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+            var writerLock = _options.ReadOnly ? null : SqliteWriterLock.Take(_path);
             var connection = new SqliteConnection(new SqliteConnectionStringBuilder
             {
                 DataSource = _path,
@@ -66,10 +68,12 @@ public sealed class SqliteEventStore : IEventStore
                 SqliteSchema.Apply(connection, migrate: !_options.ReadOnly);
                 _writer = new SqliteWriter(connection, _options, _logger);
                 _checkpointer = new SqliteCheckpointer(_path, _logger);
+                _writerLock = writerLock;
             }
             catch
             {
                 connection.Dispose();
+                writerLock?.Dispose();
                 throw;
             }
         }
@@ -294,6 +298,7 @@ public sealed class SqliteEventStore : IEventStore
         if (writer is not null) await writer.DisposeAsync().ConfigureAwait(false);
         if (checkpointer is not null) await checkpointer.DisposeAsync().ConfigureAwait(false);
         _readers.Dispose();   // idle readers keep the file open; release them with the store
+        _writerLock?.Dispose();
     }
 
     private SqliteWriter Writer()
