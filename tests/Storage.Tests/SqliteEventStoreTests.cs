@@ -504,6 +504,9 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
             return (byAuthor, byTag, head);
         })).ToArray();
         Assert.All(await Task.WhenAll(reads), read => Assert.Equal((10, 40L, 25L), read));
+        // More statements than a connection keeps prepared: each limit is a statement of its own.
+        for (var limit = 1; limit <= 100; limit++)
+            Assert.Equal(Math.Min(limit, 25), await store.QueryAsync(new Filter { Authors = [authors[limit % 8]], Limit = limit }).CountAsync());
 
         await store.DisposeAsync();
         var handles = Directory.EnumerateFiles("/proc/self/fd").Count(fd =>
@@ -512,6 +515,29 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
             catch (IOException) { return false; }   // a descriptor closed while listed
         });
         Assert.Equal(0, handles);
+    }
+
+    [Fact]
+    public async Task a_tool_reading_beside_the_relay_leaves_its_file_and_wal_as_they_were()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        await using var relay = new SqliteEventStore(options);
+        await relay.InitAsync();
+        for (var i = 0; i < 20; i++) await relay.SaveAsync(TestEvents.Create(alice, 100 + i), alice, i);
+        var wal = new FileInfo(options.Path + "-wal");
+        var before = (File.ReadAllBytes(options.Path), wal.Length);
+        Assert.True(before.Length > 0);
+
+        await using (var tool = new SqliteEventStore(new SqliteEventStoreOptions { Path = options.Path, ReadOnly = true }))
+        {
+            await tool.InitAsync();
+            Assert.Equal(20, await tool.CountAsync(Filter.Everything));
+        }
+
+        wal.Refresh();
+        Assert.Equal(before.Length, wal.Length);   // no checkpoint of its own, which would empty the relay's WAL
+        Assert.Equal(before.Item1, File.ReadAllBytes(options.Path));
     }
 
     [Fact]

@@ -22,11 +22,17 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     {
         _logger = logger;
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
-        _connection.Open();
-        using (var pragma = _connection.CreateCommand())
+        try
         {
+            _connection.Open();
+            using var pragma = _connection.CreateCommand();
             pragma.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;";
             pragma.ExecuteNonQuery();
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
         }
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }

@@ -62,17 +62,20 @@ public sealed class SqliteEventStore : IEventStore
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 Pooling = false,
             }.ToString());
+            SqliteWriter? writer = null;
             try
             {
                 connection.Open();
                 SqliteSchema.Apply(connection, migrate: !_options.ReadOnly);
-                _writer = new SqliteWriter(connection, _options, _logger);
-                _checkpointer = new SqliteCheckpointer(_path, _logger);
-                _writerLock = writerLock;
+                writer = new SqliteWriter(connection, _options, _logger);
+                // A tool reading beside the relay leaves checkpoints to it: its closing TRUNCATE would hold up the relay's writer.
+                var checkpointer = _options.ReadOnly ? null : new SqliteCheckpointer(_path, _logger);
+                (_writer, _checkpointer, _writerLock) = (writer, checkpointer, writerLock);
             }
             catch
             {
-                connection.Dispose();
+                if (writer is not null) writer.DisposeAsync().AsTask().GetAwaiter().GetResult();   // closes the connection too
+                else connection.Dispose();
                 writerLock?.Dispose();
                 throw;
             }
@@ -295,10 +298,22 @@ public sealed class SqliteEventStore : IEventStore
             _writer = null;
             _checkpointer = null;
         }
-        if (writer is not null) await writer.DisposeAsync().ConfigureAwait(false);
-        if (checkpointer is not null) await checkpointer.DisposeAsync().ConfigureAwait(false);
-        _readers.Dispose();   // idle readers keep the file open; release them with the store
-        _writerLock?.Dispose();
+        try
+        {
+            if (writer is not null) await writer.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                if (checkpointer is not null) await checkpointer.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _readers.Dispose();   // idle readers keep the file open; release them with the store
+                _writerLock?.Dispose();
+            }
+        }
     }
 
     private SqliteWriter Writer()

@@ -5,12 +5,21 @@ namespace NostrRelay.Storage.Sqlite;
 /// <summary>One read-only connection of <see cref="SqliteReaders"/>, used by one read at a time; disposing gives it back.</summary>
 internal sealed class SqliteReader : IAsyncDisposable
 {
-    /// <summary>Statements kept per connection at most; past it they are all dropped and prepared again as used.</summary>
+    /// <summary>Statements kept per connection at most; past it the one used longest ago is dropped.</summary>
     private const int MaxStatements = 64;
 
     private readonly SqliteReaders _owner;
     private readonly SqliteConnection _connection;
-    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Kept> _statements = new(StringComparer.Ordinal);
+    private readonly List<SqliteCommand> _used = [];
+    private long _uses;
+    private bool _rented = true;
+
+    private sealed class Kept(SqliteCommand command)
+    {
+        public SqliteCommand Command { get; } = command;
+        public long LastUse { get; set; }
+    }
 
     internal SqliteReader(SqliteReaders owner, SqliteConnection connection)
     {
@@ -24,16 +33,18 @@ internal sealed class SqliteReader : IAsyncDisposable
     /// </summary>
     public SqliteCommand Command(string sql)
     {
-        if (_statements.TryGetValue(sql, out var command))
+        if (!_statements.TryGetValue(sql, out var kept))
         {
-            command.Parameters.Clear();
-            return command;
+            if (_statements.Count >= MaxStatements) DropLeastRecentlyUsed();
+            var command = _connection.CreateCommand();
+            command.CommandText = sql;
+            kept = new Kept(command);
+            _statements.Add(sql, kept);
         }
-        if (_statements.Count >= MaxStatements) DropStatements();
-        command = _connection.CreateCommand();
-        command.CommandText = sql;
-        _statements.Add(sql, command);
-        return command;
+        kept.LastUse = ++_uses;
+        kept.Command.Parameters.Clear();
+        _used.Add(kept.Command);
+        return kept.Command;
     }
 
     /// <summary>The kept command for what <paramref name="built"/> holds (text and parameters), which is left empty.</summary>
@@ -47,21 +58,43 @@ internal sealed class SqliteReader : IAsyncDisposable
         return command;
     }
 
+    /// <summary>Gives the connection back; the commands it handed out let go of their parameters (and the values in them).</summary>
     public ValueTask DisposeAsync()
     {
+        if (!_rented) return ValueTask.CompletedTask;
+        _rented = false;
+        foreach (var command in _used) command.Parameters.Clear();
+        _used.Clear();
         _owner.Return(this);
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Marks the reader taken again by <see cref="SqliteReaders.Rent"/>.</summary>
+    internal SqliteReader Rented()
+    {
+        _rented = true;
+        return this;
+    }
+
     internal void Close()
     {
-        DropStatements();
+        foreach (var kept in _statements.Values) kept.Command.Dispose();
+        _statements.Clear();
         _connection.Dispose();
     }
 
-    private void DropStatements()
+    private void DropLeastRecentlyUsed()
     {
-        foreach (var command in _statements.Values) command.Dispose();
-        _statements.Clear();
+        string? oldest = null;
+        var oldestUse = long.MaxValue;
+        foreach (var (sql, kept) in _statements)
+        {
+            if (kept.LastUse >= oldestUse) continue;
+            oldest = sql;
+            oldestUse = kept.LastUse;
+        }
+        if (oldest is null) return;
+        _statements.Remove(oldest, out var dropped);
+        dropped!.Command.Dispose();
     }
 }

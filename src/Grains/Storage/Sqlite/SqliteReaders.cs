@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
 namespace NostrRelay.Storage.Sqlite;
@@ -17,8 +16,9 @@ internal sealed class SqliteReaders : IDisposable
     private const int MaxIdle = 16;
 
     private readonly string _connectionString;
-    private readonly ConcurrentBag<SqliteReader> _idle = [];
-    private volatile bool _disposed;
+    private readonly Stack<SqliteReader> _idle = new();
+    private readonly Lock _gate = new();
+    private bool _disposed;
 
     public SqliteReaders(string path)
     {
@@ -33,8 +33,11 @@ internal sealed class SqliteReaders : IDisposable
     /// <summary>An idle connection, or a new one; give it back by disposing it.</summary>
     public SqliteReader Rent()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_idle.TryTake(out var reader)) return reader;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_idle.TryPop(out var idle)) return idle.Rented();
+        }
         var connection = new SqliteConnection(_connectionString);
         try
         {
@@ -53,23 +56,26 @@ internal sealed class SqliteReaders : IDisposable
 
     internal void Return(SqliteReader reader)
     {
-        if (_disposed || _idle.Count >= MaxIdle)
+        lock (_gate)
         {
-            reader.Close();
-            return;
+            if (!_disposed && _idle.Count < MaxIdle)
+            {
+                _idle.Push(reader);
+                return;
+            }
         }
-        _idle.Add(reader);
-        if (_disposed) CloseIdle();   // disposed meanwhile: nothing else would close it
+        reader.Close();
     }
 
     public void Dispose()
     {
-        _disposed = true;
-        CloseIdle();
-    }
-
-    private void CloseIdle()
-    {
-        while (_idle.TryTake(out var reader)) reader.Close();
+        SqliteReader[] idle;
+        lock (_gate)
+        {
+            _disposed = true;
+            idle = [.. _idle];
+            _idle.Clear();
+        }
+        foreach (var reader in idle) reader.Close();
     }
 }

@@ -32,7 +32,7 @@ internal static class SqliteSchema
         """;
 
     /// <summary>
-    /// Run on every reader connection as it is taken from the pool (the setting is per connection). Pages of the first
+    /// Run on every reader connection when it is opened (the setting is per connection; see SqliteReaders). Pages of the first
     /// GiB of the file are read through a memory map instead of a read() into each connection's own page cache: no
     /// system call and no copy per page, and one copy in memory for all connections. Queries ran 10 % faster with it
     /// (docs/benchmarks.md). SQLite maps for reading only and writes through write() as before; past the map (or its
@@ -198,7 +198,7 @@ internal static class SqliteSchema
         if (current is >= 1 and < 5) StoreKeysAsBytes(writer, transaction);
         // Up to version 3 every event was indexed in its own write batch; a new file has none yet.
         if (current < 4) Execute(writer, "INSERT INTO search_progress (indexed_through) SELECT coalesce(max(position), 0) FROM events;", transaction);
-        Execute(writer, $"PRAGMA user_version = {Version};", transaction);
+        if (current != Version) Execute(writer, $"PRAGMA user_version = {Version};", transaction);   // a tool reading beside the relay writes nothing
         transaction.Commit();
     }
 

@@ -8,7 +8,9 @@ namespace NostrRelay.Storage.Sqlite;
 /// <remarks>
 /// A file of its own, not the database: SQLite locks the database with POSIX record locks, which the kernel drops when
 /// the process closes any descriptor of that file. The lock is the kernel's (.NET takes <c>flock</c> for
-/// <see cref="FileShare.None"/>), so it goes with the process however it ends; the empty file stays.
+/// <see cref="FileShare.None"/>), so it goes with the process however it ends; the empty file stays. It is advisory and
+/// best effort: .NET takes none when <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> is set, and on NFS two stores of one
+/// process are not told apart.
 /// </remarks>
 internal sealed class SqliteWriterLock : IDisposable
 {
@@ -22,7 +24,8 @@ internal sealed class SqliteWriterLock : IDisposable
         var path = databasePath + ".lock";
         try
         {
-            return new SqliteWriterLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            // Read access: a lock file another user left (an import run as root) can still be opened and locked.
+            return new SqliteWriterLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.None));
         }
         catch (IOException ex) when (File.Exists(path))
         {
