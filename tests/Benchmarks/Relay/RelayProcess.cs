@@ -65,15 +65,24 @@ internal sealed class RelayProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>What the relay logged at Warning or above after <see cref="ExpectPeerLoss"/>: how often, by level, category and event id.</summary>
+    /// <summary>
+    /// What the relay logged at Warning or above after <see cref="ExpectPeerLoss"/>: how often, by level, category and
+    /// event id; for a call that waited out the response timeout also the first message, which names the call (the
+    /// grain and method an author waited on through a failover).
+    /// </summary>
     public IEnumerable<string> PeerLossLogs
     {
         get
         {
             foreach (var (key, kind) in _peerLossLogs.OrderBy(p => p.Value.First))
-                yield return $"{kind.Count} × {key.TrimEnd(':')}";
+                yield return key.Contains(ResponseTimeoutKey, StringComparison.Ordinal)
+                    ? $"{kind.Count} × {key.TrimEnd(':')} (first: {kind.Message})"
+                    : $"{kind.Count} × {key.TrimEnd(':')}";
         }
     }
+
+    /// <summary>Orleans' log of a call that got no response within the response timeout.</summary>
+    private const string ResponseTimeoutKey = "Orleans.Runtime.CallbackData[100157]";
 
     public TimeSpan CpuTime => ProcessCpu.Read(_process.Id);
 
@@ -260,7 +269,8 @@ internal sealed class RelayProcess : IAsyncDisposable
     private void AddProblem(string key, string message)
     {
         if (IsImpossibleStall(message)) return;
-        if (message.Length > MaxShownLength) message = message[..MaxShownLength] + "…";
+        var shown = key.Contains(ResponseTimeoutKey, StringComparison.Ordinal) ? 2 * MaxShownLength : MaxShownLength;   // its target and method come late
+        if (message.Length > shown) message = message[..shown] + "…";
         var logged = _peerLoss ? _peerLossLogs : _problems;
         var kind = logged.GetOrAdd(key, _ => new ProblemKind(message, Interlocked.Increment(ref _problemOrder)));
         Interlocked.Increment(ref kind.Count);
