@@ -29,16 +29,23 @@ public sealed class AdoNetGrainStorageTests : GrainStorageConformance, IAsyncLif
         // A thousand author grains activating at once on a few silos must not take PostgreSQL's 100 connections.
         var application = "pool-" + Guid.NewGuid().ToString("N")[..12];
         var storage = Open(ConnectionString + $";Application Name={application}");
-        await Task.WhenAll(Enumerable.Range(0, 300).Select(i =>
-            storage.ReadStateAsync("bookmark", GrainId.Create("consumer", $"burst-{i}"), new GrainState<NostrRelay.Consumers.ConsumerBookmark>())));
-
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", connection)
         {
             Parameters = { new() { Value = application } },
         };
-        Assert.InRange((long)(await count.ExecuteScalarAsync())!, 1, 10);
+
+        // Counted while the burst runs: test classes beside this one clear every Npgsql pool when they end, which
+        // closes the idle connections a count taken afterwards would have found.
+        var burst = Task.WhenAll(Enumerable.Range(0, 300).Select(i =>
+            storage.ReadStateAsync("bookmark", GrainId.Create("consumer", $"burst-{i}"), new GrainState<NostrRelay.Consumers.ConsumerBookmark>())));
+        long most = 0;
+        do most = Math.Max(most, (long)(await count.ExecuteScalarAsync())!);
+        while (!burst.IsCompleted);
+        await burst;
+
+        Assert.InRange(most, 1, 10);
     }
 
     private IGrainStorage Open(string connectionString)
