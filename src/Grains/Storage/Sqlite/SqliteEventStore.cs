@@ -111,9 +111,7 @@ public sealed class SqliteEventStore : IEventStore
         var page = new List<NostrEvent>();
         await using (var connection = _readers.Rent())
         {
-            using var built = new SqliteCommand();
-            SqliteFilterSql.Search(built, structural, search, filter.Limit ?? int.MaxValue);
-            var command = connection.Command(built);
+            var command = connection.Command(built => SqliteFilterSql.Search(built, structural, search, filter.Limit ?? int.MaxValue));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
@@ -179,9 +177,7 @@ public sealed class SqliteEventStore : IEventStore
     private static async Task ReadAsync(SqliteReader connection, Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
         page.Clear();
-        using var built = new SqliteCommand();
-        SqliteFilterSql.Select(built, filter, after, take);
-        var command = connection.Command(built);
+        var command = connection.Command(built => SqliteFilterSql.Select(built, filter, after, take));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
@@ -194,9 +190,7 @@ public sealed class SqliteEventStore : IEventStore
         if (filter.CannotMatch) return 0;
         if (filter.HasSearch) await writer.SearchableAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = _readers.Rent();
-        using var built = new SqliteCommand();
-        SqliteFilterSql.Count(built, filter);
-        var command = connection.Command(built);
+        var command = connection.Command(built => SqliteFilterSql.Count(built, filter));
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
@@ -207,9 +201,7 @@ public sealed class SqliteEventStore : IEventStore
         if (filter.CannotMatch) yield break;
         if (filter.HasSearch) await writer.SearchableAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = _readers.Rent();
-        using var built = new SqliteCommand();
-        SqliteFilterSql.Keys(built, filter);
-        var command = connection.Command(built);
+        var command = connection.Command(built => SqliteFilterSql.Keys(built, filter));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             yield return new EventKey(SqliteKey.Read(reader, 0), SqliteKey.Read(reader, 1), reader.GetInt32(2), reader.GetInt64(3));

@@ -47,9 +47,11 @@ internal sealed class SqliteReader : IAsyncDisposable
         return kept.Command;
     }
 
-    /// <summary>The kept command for what <paramref name="built"/> holds (text and parameters), which is left empty.</summary>
-    public SqliteCommand Command(SqliteCommand built)
+    /// <summary>The kept command for the SQL and parameters that <paramref name="build"/> writes into a scratch command.</summary>
+    public SqliteCommand Command(Action<SqliteCommand> build)
     {
+        using var built = new SqliteCommand();
+        build(built);
         var command = Command(built.CommandText);
         var parameters = new SqliteParameter[built.Parameters.Count];
         built.Parameters.CopyTo(parameters, 0);
