@@ -23,7 +23,7 @@ internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandl
             return default;
         }
 
-        metrics.Message(Verb(kind));
+        metrics.Message(kind);
         switch (kind)
         {
             case ClientFrameKind.Event: return events.HandleAsync(connection, frame);
@@ -41,18 +41,4 @@ internal sealed class ClientMessages(EventMessageHandler events, ReqMessageHandl
                 return default;
         }
     }
-
-    private static string Verb(ClientFrameKind kind) => kind switch
-    {
-        ClientFrameKind.Event => "EVENT",
-        ClientFrameKind.Req => "REQ",
-        ClientFrameKind.Close => "CLOSE",
-        ClientFrameKind.Count => "COUNT",
-        ClientFrameKind.Auth => "AUTH",
-        ClientFrameKind.NegentropyOpen => "NEG-OPEN",
-        ClientFrameKind.NegentropyMessage => "NEG-MSG",
-        ClientFrameKind.NegentropyClose => "NEG-CLOSE",
-        ClientFrameKind.Unknown => "unknown",
-        _ => "malformed",
-    };
 }

@@ -1,0 +1,78 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using NostrRelay.Framing;
+using NostrRelay.Metrics;
+
+namespace NostrRelay.Unit.Tests.Gateway;
+
+/// <summary>
+/// The counts made per frame and per delivery are fields the exporter reads when it collects: what a listener
+/// collects is what was counted, each message under its own verb.
+/// </summary>
+public sealed class RelayMetricsTests
+{
+    [Fact]
+    public void messages_bytes_and_live_deliveries_are_collected_as_counted_with_each_verb_its_own_series()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new RelayMetrics(services.GetRequiredService<IMeterFactory>());
+        foreach (var kind in Enum.GetValues<ClientFrameKind>())
+            for (var i = 0; i <= (int)kind; i++) metrics.Message(kind);   // kind number n counted n + 1 times
+        metrics.Received(300);
+        metrics.Received(45);
+        metrics.Sent(1_000);
+        metrics.LiveDelivery();
+        metrics.LiveDelivery();
+
+        var collected = Collect();
+
+        Assert.Equal(Enum.GetValues<ClientFrameKind>().Length, RelayMetrics.Verbs.Length);
+        Assert.Equal(2, collected["nostr.messages.received verb=EVENT"]);
+        Assert.Equal(3, collected["nostr.messages.received verb=REQ"]);
+        Assert.Equal(4, collected["nostr.messages.received verb=CLOSE"]);
+        Assert.Equal(5, collected["nostr.messages.received verb=COUNT"]);
+        Assert.Equal(6, collected["nostr.messages.received verb=AUTH"]);
+        Assert.Equal(7, collected["nostr.messages.received verb=NEG-OPEN"]);
+        Assert.Equal(8, collected["nostr.messages.received verb=NEG-MSG"]);
+        Assert.Equal(9, collected["nostr.messages.received verb=NEG-CLOSE"]);
+        Assert.Equal(10, collected["nostr.messages.received verb=unknown"]);
+        Assert.Equal(1, collected["nostr.messages.received verb=malformed"]);
+        Assert.Equal(345, collected["nostr.bytes.received"]);
+        Assert.Equal(1_000, collected["nostr.bytes.sent"]);
+        Assert.Equal(2, collected["nostr.deliveries.live"]);
+    }
+
+    [Fact]
+    public void a_verb_nobody_sent_has_no_series_and_the_live_deliveries_start_at_zero()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new RelayMetrics(services.GetRequiredService<IMeterFactory>());
+        metrics.Message(ClientFrameKind.Req);
+
+        var collected = Collect();
+
+        Assert.Equal(1, collected["nostr.messages.received verb=REQ"]);
+        Assert.DoesNotContain(collected.Keys, name => name.StartsWith("nostr.messages.received verb=EVENT", StringComparison.Ordinal));
+        Assert.Equal(0, collected["nostr.deliveries.live"]);
+    }
+
+    /// <summary>One collection of every observable instrument of the relay's meter, by name and verb.</summary>
+    private static Dictionary<string, long> Collect()
+    {
+        var collected = new Dictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == RelayMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var name = instrument.Name;
+            foreach (var tag in tags) name += $" {tag.Key}={tag.Value}";
+            collected[name] = collected.GetValueOrDefault(name) + value;
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return collected;
+    }
+}
