@@ -78,6 +78,27 @@ public sealed class SubscriptionGrainTests(ClusterFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task a_stored_event_that_arrives_again_live_after_eose_is_dropped_and_a_live_one_of_the_same_second_is_not()
+    {
+        var author = new Author();
+        var older = author.Note("older", createdAt: 1_000);
+        var newest = author.Note("newest", createdAt: 2_000);
+        await PublishAsync(older);
+        await PublishAsync(newest);
+        await _shard.SubscribeAsync(3, "echo", [new Filter { Authors = [author.Pubkey] }]);
+        await _observer.UntilEndOfStoredEventsAsync("echo");
+        var sameSecond = author.Note("same second", createdAt: 2_000);
+        var later = author.Note("later", createdAt: 2_001);
+
+        // Version 0: not held to the author's last version, as a replayed or ephemeral event is not.
+        await _shard.PublishAsync(new EventBatch([new LiveEvent(older, 0, 0), new LiveEvent(newest, 0, 0), new LiveEvent(sameSecond, 0, 0), new LiveEvent(later, 0, 0)]));
+
+        Assert.Equal(sameSecond.Id, (await _observer.NextAsync()).Event!.Id);
+        Assert.Equal(later.Id, (await _observer.NextAsync()).Event!.Id);
+        Assert.True(await _observer.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public async Task after_unsubscribe_nothing_more_is_delivered()
     {
         var author = new Author();

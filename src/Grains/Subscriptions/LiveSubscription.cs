@@ -27,6 +27,12 @@ internal sealed class LiveSubscription(ShardConnection connection, string subscr
     public HashSet<long>? SentHistory { get; set; }
     public long SentHistoryExpires { get; set; }
 
+    /// <summary>
+    /// The newest created_at among <see cref="SentHistory"/>'s events (long.MaxValue when it names ids of unknown
+    /// time, after a resume): a live event newer than that was not among them, and is sent without a look-up.
+    /// </summary>
+    public long SentHistoryNewest { get; set; }
+
     /// <summary>Marks the event being matched, so a subscription matched by several filters is sent it once.</summary>
     public long LastMatchStamp { get; set; }
 

@@ -69,6 +69,7 @@ internal sealed partial class SubscriptionGrain
     {
         var connection = subscription.Connection;
         var remembered = new HashSet<long>();
+        var newest = long.MinValue;   // of the stored events sent
         HashSet<long>? sentBefore = resume is { Sent.Length: > 0 } ? [.. resume.Sent] : null;
         long storeTicks = 0;
         try
@@ -88,7 +89,7 @@ internal sealed partial class SubscriptionGrain
                 foreach (var evt in page)
                 {
                     if (missed is not null) missed.Add(evt);
-                    else Send(subscription, evt, remembered);
+                    else Send(subscription, evt, remembered, ref newest);
                 }
                 StartPump();
                 storeTicks = reader.StoreTicks;
@@ -105,7 +106,7 @@ internal sealed partial class SubscriptionGrain
                 {
                     var evt = missed[i];
                     if (sentBefore is not null && sentBefore.Contains(ResumePoint.IdKey(evt.Id))) continue;   // the client had it
-                    Send(subscription, evt, remembered);
+                    Send(subscription, evt, remembered, ref newest);
                 }
             }
         }
@@ -141,6 +142,7 @@ internal sealed partial class SubscriptionGrain
             // echo or a re-driven copy of any of them is dropped.
             if (sentBefore is not null) remembered.UnionWith(sentBefore);
             subscription.SentHistory = remembered;
+            subscription.SentHistoryNewest = sentBefore is null ? newest : long.MaxValue;
             subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
         }
         StartPump();
@@ -173,8 +175,9 @@ internal sealed partial class SubscriptionGrain
         }
     }
 
-    private void Send(LiveSubscription subscription, NostrEvent evt, HashSet<long> remembered)
+    private void Send(LiveSubscription subscription, NostrEvent evt, HashSet<long> remembered, ref long newest)
     {
+        if (evt.CreatedAt > newest) newest = evt.CreatedAt;
         if (remembered.Count < MaxRememberedHistory) remembered.Add(ResumePoint.IdKey(evt.Id));
         Enqueue(subscription.Connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
     }

@@ -201,7 +201,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 {
                     // A live echo, or a re-driven event, of one sent with the stored events.
                     if (now > subscription.SentHistoryExpires) subscription.SentHistory = null;
-                    else if (sent.Contains(idKey ??= ResumePoint.IdKey(evt.Id))) continue;
+                    else if (evt.CreatedAt <= subscription.SentHistoryNewest && sent.Contains(idKey ??= ResumePoint.IdKey(evt.Id))) continue;
                 }
                 if (_outbox.Count >= MaxQueuedDeliveries)
                 {
