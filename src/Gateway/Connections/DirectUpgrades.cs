@@ -1,10 +1,13 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Configuration;
@@ -67,7 +70,7 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         var closedCleanly = false;
         try
         {
-            closedCleanly = await endpoint.ServeAsync(open.Socket, open.Stream, open.RemoteIp, open.ConnectedUrl);
+            closedCleanly = await endpoint.ServeAsync(open.Socket, open.Stream, open.RemoteIp, open.ConnectedUrl, open.Transport.SendsToSocket ? open.Transport : null);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionAbortedException)
         {
@@ -244,13 +247,20 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         }
         try
         {
-            var flushed = await output.WriteAsync(SwitchingProtocols(request.AcceptKey()));
-            if (flushed.IsCompleted || flushed.IsCanceled) throw new ConnectionAbortedException();
+            // Once one write goes to the socket straight, all of them must: the 101 must not wait in the pipe behind.
+            var direct = OwnSocket(connection);
+            var switching = SwitchingProtocols(request.AcceptKey());
+            if (direct is not null) await direct.SendAsync(switching, SocketFlags.None);
+            else
+            {
+                var flushed = await output.WriteAsync(switching);
+                if (flushed.IsCompleted || flushed.IsCanceled) throw new ConnectionAbortedException();
+            }
             // As Kestrel does for an upgraded request: an open WebSocket does not count toward MaxConcurrentConnections,
             // so the health endpoints and NIP-11 stay reachable however many clients are connected.
             connection.Features.Get<IDecrementConcurrentConnectionCountFeature>()?.ReleaseConnection();
             Interlocked.Increment(ref _answered);
-            var transport = new TransportStream(connection.Transport);
+            var transport = new TransportStream(connection.Transport, direct);
             var stream = new UpgradedStream(transport);
             var relay = options.Value;
             var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
@@ -264,11 +274,20 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
         catch (Exception ex)
         {
             policies.ConnectionEnded(remoteIp);
-            if (ex is not (IOException or OperationCanceledException or ConnectionAbortedException)) throw;
+            if (ex is not (IOException or OperationCanceledException or ConnectionAbortedException or SocketException or ObjectDisposedException)) throw;
             LogTransportLost(_logger, ex.Message);
             return null;
         }
     }
+
+    private static readonly System.Reflection.Assembly KestrelSockets = typeof(SocketTransportOptions).Assembly;
+
+    /// <summary>
+    /// Kestrel's socket, when the connection's transport is still the one Kestrel's socket transport made; null when
+    /// middleware of an embedder's own wraps it (its writes must go through that wrapper) or another transport runs.
+    /// </summary>
+    private static Socket? OwnSocket(ConnectionContext connection) =>
+        connection.Transport.GetType().Assembly == KestrelSockets && connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket ? socket : null;
 
     private DefaultHttpContext RequestContext(ConnectionContext connection, UpgradeRequest request)
     {

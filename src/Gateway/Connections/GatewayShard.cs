@@ -16,6 +16,8 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     public IGatewayShardObserver? Reference { get; set; }
 
     private readonly HashSet<Guid> _retired = [];
+    /// <summary>The connections a batch is being handed to: per thread, as the hand-over never awaits.</summary>
+    [ThreadStatic] private static List<RelayConnection>? t_held;
     private Guid _activation;
 
     /// <summary>The subscription grain activation that holds this shard's REQs; a new one has none of them.</summary>
@@ -44,16 +46,30 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
         List<Backlog>? behind = null;
         List<long>? gone = null;
         RelayConnection? last = null;
-        foreach (var delivery in batch.Items)
+        var held = t_held ??= [];
+        try
         {
-            if (last?.Id != delivery.ConnectionId && !_connections.TryGetValue(delivery.ConnectionId, out last))
+            foreach (var delivery in batch.Items)
             {
-                if (gone is null || gone[^1] != delivery.ConnectionId) (gone ??= []).Add(delivery.ConnectionId);
-                continue;
+                if (last?.Id != delivery.ConnectionId)
+                {
+                    if (!_connections.TryGetValue(delivery.ConnectionId, out last))
+                    {
+                        if (gone is null || gone[^1] != delivery.ConnectionId) (gone ??= []).Add(delivery.ConnectionId);
+                        continue;
+                    }
+                    if (last.Outbound.Hold()) held.Add(last);
+                }
+                last.Subscriptions.Deliver(delivery, now);
+                // Far behind: the grain stops reading stored events for it until its socket catches up.
+                if (last.Outbound.IsBehind(out var episode) && (behind is null || behind[^1].ConnectionId != last.Id)) (behind ??= []).Add(new Backlog(last.Id, episode));
             }
-            last.Subscriptions.Deliver(delivery, now);
-            // Far behind: the grain stops reading stored events for it until its socket catches up.
-            if (last.Outbound.IsBehind(out var episode) && (behind is null || behind[^1].ConnectionId != last.Id)) (behind ??= []).Add(new Backlog(last.Id, episode));
+        }
+        finally
+        {
+            // Each connection's share of the batch goes out now, together: a page of stored events in a few sends.
+            foreach (var connection in held) connection.Outbound.Release();
+            held.Clear();
         }
         return Task.FromResult(behind is null && gone is null ? DeliveryReceipt.Taken
             : new DeliveryReceipt(true, behind is null ? null : [.. behind], gone is null ? null : [.. gone]));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using NostrRelay.Framing;
 
@@ -11,9 +12,14 @@ namespace NostrRelay.Connections;
 /// costs no thread wake-up. Subscription traffic that would pass the bound is refused (the caller closes
 /// that subscription); replies the client asked for (OK, CLOSED, NOTICE) are always taken, since their
 /// number is bounded by what the client has in flight.
+/// On a socket the relay writes straight (<paramref name="direct"/>), the sender frames what is queued itself and
+/// sends up to <see cref="SendBytes"/> of it at once: a REQ's hundred stored events go in a few sends, not a hundred.
 /// </summary>
-internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>? drained = null, Action<int>? sent = null)
+internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>? drained = null, Action<int>? sent = null, TransportStream? direct = null)
 {
+    /// <summary>The most one send carries, a frame longer than that alone excepted.</summary>
+    internal const int SendBytes = 64 * 1024;
+
     /// <summary>Past this, the subscription grain is told the connection is behind and pauses its stored-event reads.</summary>
     private readonly long _behindBytes = maxBytes / 4;
     /// <summary>Under this again, the grain is told to go on.</summary>
@@ -149,13 +155,51 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
         return false;
     }
 
+    /// <summary>The next frame, if it fits in <paramref name="room"/> bytes with its header.</summary>
+    private bool TryTakeWithin(int room, out OutboundFrame frame)
+    {
+        lock (_gate)
+        {
+            if (_frames is { Count: > 0 } frames && frames.Peek().Frame.Length + TextFrameHeader.MaxLength <= room)
+            {
+                frame = frames.Dequeue().Frame;
+                if (frames.Count == 0 && _grown)
+                {
+                    _frames = null;
+                    _grown = false;
+                }
+                return true;
+            }
+        }
+        frame = default;
+        return false;
+    }
+
     private bool IsEmpty
     {
         get { lock (_gate) return _frames is not { Count: > 0 }; }
     }
 
+    private int _held;
+
+    /// <summary>
+    /// Holds this queue's sends while its shard hands on a batch of deliveries, so that what the batch brings this
+    /// connection goes out together at <see cref="Release"/>. False when it is held already.
+    /// </summary>
+    public bool Hold() => Interlocked.Exchange(ref _held, 1) == 0;
+
+    /// <summary>Sends what queued up while held, on this thread.</summary>
+    public void Release()
+    {
+        Interlocked.Exchange(ref _held, 0);
+        Send();
+    }
+
     private void Send()
     {
+        // The fence: a frame queued by another thread while held is seen by Release's send, or this send sees the release.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _held) != 0) return;
         if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0) _ = SendQueuedAsync();
     }
 
@@ -165,7 +209,8 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
         {
             while (true)
             {
-                while (TryTake(out var queued))
+                if (direct is not null) await SendFramedAsync(direct);
+                else while (TryTake(out var queued))
                 {
                     var frame = queued.Frame;
                     try
@@ -194,6 +239,43 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             Break();
+        }
+    }
+
+    /// <summary>
+    /// Everything queued, framed here, as many frames to a send as fit in <see cref="SendBytes"/>. Each frame's
+    /// bytes stay counted until the send that carries it completes, as one sent alone would.
+    /// </summary>
+    private async Task SendFramedAsync(TransportStream transport)
+    {
+        while (TryTake(out var first))
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(SendBytes, first.Frame.Length + TextFrameHeader.MaxLength));
+            var length = 0;
+            var footprint = 0;
+            var payload = 0;
+            try
+            {
+                var frame = first.Frame;
+                do
+                {
+                    length += TextFrameHeader.Write(buffer.AsSpan(length), frame.Length);
+                    frame.Memory.Span.CopyTo(buffer.AsSpan(length));
+                    length += frame.Length;
+                    payload += frame.Length;
+                    footprint += frame.Footprint;
+                    frame.Release();
+                }
+                while (TryTakeWithin(buffer.Length - length, out frame));
+                await transport.SendFramesAsync(buffer.AsMemory(0, length), socket);
+                sent?.Invoke(payload);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                var left = Interlocked.Add(ref _bytes, -footprint);
+                if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke(Volatile.Read(ref _episode));
+            }
         }
     }
 

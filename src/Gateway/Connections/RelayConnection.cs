@@ -33,7 +33,7 @@ internal sealed partial class RelayConnection
     private volatile bool _draining;
 
     public RelayConnection(long id, ClientContext client, WebSocket socket, GatewayShard shard, RelayOptions options, ClientMessages messages,
-        IGrainFactory grains, ClusterCallWatch calls, PolicyPipeline policies, RelayMetrics metrics, ILogger logger)
+        IGrainFactory grains, ClusterCallWatch calls, PolicyPipeline policies, RelayMetrics metrics, ILogger logger, TransportStream? direct = null)
     {
         Metrics = metrics;
         Calls = calls;
@@ -44,7 +44,7 @@ internal sealed partial class RelayConnection
         _messages = messages;
         _options = options;
         _logger = logger;
-        Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode), sent: metrics.Sent);
+        Outbound = new OutboundQueue(socket, options.MaxOutboundBytes, drained: episode => _ = Subscriptions!.DrainedAsync(episode), sent: metrics.Sent, direct: direct);
         _grains = grains;
         _policies = policies;
         Subscriptions = new ConnectionSubscriptions(this, options.Limits.MaxSubscriptions, policies, logger);

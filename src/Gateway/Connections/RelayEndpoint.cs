@@ -27,9 +27,10 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
     /// <summary>
     /// One client's WebSocket, from its open to its end; <paramref name="stream"/> is what the socket runs on, read
     /// and dropped after a socket that failed itself. <paramref name="connectedUrl"/>: the URL the client dialled.
-    /// True when it ended with a completed close handshake.
+    /// True when it ended with a completed close handshake. <paramref name="direct"/>: the transport, when the relay
+    /// writes its socket straight and frames its messages itself.
     /// </summary>
-    internal async Task<bool> ServeAsync(WebSocket socket, UpgradedStream? stream, IPAddress? remoteIp, string connectedUrl)
+    internal async Task<bool> ServeAsync(WebSocket socket, UpgradedStream? stream, IPAddress? remoteIp, string connectedUrl, TransportStream? direct = null)
     {
         using var owned = socket;
         var shard = shards.Assign(out var connectionId);
@@ -40,7 +41,7 @@ internal sealed class RelayEndpoint(GatewayShards shards, RelayInformation infor
         // Every line logged for this connection (its messages, EVENTs, REQs) carries its id: a JSON log can be grouped by it.
         using var scope = connectionLogger.BeginScope(new ConnectionScope(connectionId, remoteIp is null ? "unknown" : client.AddressKey));
         var relay = options.Value;
-        var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, calls, policies, metrics, connectionLogger);
+        var connection = new RelayConnection(connectionId, client, socket, shard, relay, messages, grains, calls, policies, metrics, connectionLogger, direct);
         shard.Add(connection);
         // NIP-42: the challenge goes out first, so a client may authenticate before it is asked to.
         connection.Reply(RelayFrames.Auth(client.Challenge));
