@@ -36,4 +36,27 @@ public sealed class OutboundFramingTests(RelayFixture fixture)
         Assert.All(received, e => Assert.Equal(JsonDocument.Parse(byId[e.GetProperty("id").GetString()!].Json).RootElement.GetProperty("content").GetString(),
             e.GetProperty("content").GetString()));
     }
+
+    [Fact]
+    public async Task a_page_of_large_stored_events_bigger_than_the_outbound_bound_reaches_a_reading_client_whole()
+    {
+        // A page of stored events is read up to 1 MiB; this connection may have half that queued.
+        await using var relay = await RelayServer.StartAsync("Relay:MaxOutboundBytes=524288");
+        await using var publisher = await TestClient.ConnectAsync(relay.Url);
+        var key = NostrTools.NewSecretKey();
+        var pubkey = await fixture.Tools.PublicKeyAsync(key);
+        var t0 = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1_000;
+        var published = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            var evt = await fixture.Tools.SignAsync(key, 1, new string((char)('a' + i % 26), 60_000), createdAt: t0 + i);
+            Assert.True((await publisher.PublishAsync(evt)).Accepted);
+            published.Add(evt.Id);
+        }
+
+        await using var reader = await TestClient.ConnectAsync(relay.Url);
+        var received = await reader.QueryAsync("large", new { authors = new[] { pubkey } });
+
+        Assert.Equal(Enumerable.Reverse(published), received.Select(e => e.GetProperty("id").GetString()));
+    }
 }

@@ -199,7 +199,8 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     {
         // The fence: a frame queued by another thread while held is seen by Release's send, or this send sees the release.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _held) != 0) return;
+        // Held, it waits for Release, unless a send's worth is queued: a batch of large events must not pile up to the bound.
+        if (Volatile.Read(ref _held) != 0 && Interlocked.Read(ref _bytes) < SendBytes) return;
         if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0) _ = SendQueuedAsync();
     }
 
