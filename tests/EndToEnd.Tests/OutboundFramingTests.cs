@@ -59,4 +59,27 @@ public sealed class OutboundFramingTests(RelayFixture fixture)
 
         Assert.Equal(Enumerable.Reverse(published), received.Select(e => e.GetProperty("id").GetString()));
     }
+
+    [Fact]
+    public async Task a_page_of_small_stored_events_reaches_a_reading_client_whole_under_a_small_outbound_bound()
+    {
+        // Far less than the page (about 170 KB of frames): what is held for a batch must go out before it reaches that.
+        await using var relay = await RelayServer.StartAsync("Relay:MaxOutboundBytes=32768");
+        await using var publisher = await TestClient.ConnectAsync(relay.Url);
+        var key = NostrTools.NewSecretKey();
+        var pubkey = await fixture.Tools.PublicKeyAsync(key);
+        var t0 = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1_000;
+        var published = new List<string>();
+        for (var i = 0; i < 250; i++)
+        {
+            var evt = await fixture.Tools.SignAsync(key, 1, $"small {i} " + new string('s', i % 3 == 0 ? 600 : 100), createdAt: t0 + i);
+            Assert.True((await publisher.PublishAsync(evt)).Accepted);
+            published.Add(evt.Id);
+        }
+
+        await using var reader = await TestClient.ConnectAsync(relay.Url);
+        var received = await reader.QueryAsync("small", new { authors = new[] { pubkey } });
+
+        Assert.Equal(Enumerable.Reverse(published), received.Select(e => e.GetProperty("id").GetString()));
+    }
 }

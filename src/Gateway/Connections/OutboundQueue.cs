@@ -70,15 +70,26 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     /// <summary>False (and the frame released) when the bound would be passed or the queue is closing.</summary>
     public bool TryEnqueue(OutboundFrame frame)
     {
-        if (_completing || _broken || Interlocked.Add(ref _bytes, frame.Footprint) > maxBytes)
+        if (_completing || _broken || !Reserve(frame.Footprint))
         {
-            if (!_completing && !_broken) Interlocked.Add(ref _bytes, -frame.Footprint);
             frame.Release();
             return false;
         }
         Push(new Queued(frame, Reply: false));
         Send();
         return true;
+    }
+
+    /// <summary>Counts the bytes in, if the bound allows; frames held for a batch are sent first, not counted against the client.</summary>
+    private bool Reserve(int footprint)
+    {
+        if (Interlocked.Add(ref _bytes, footprint) <= maxBytes) return true;
+        Interlocked.Add(ref _bytes, -footprint);
+        if (Volatile.Read(ref _held) == 0) return false;
+        StartSender();   // what is held went nowhere yet: a socket that takes it at once makes room
+        if (Interlocked.Add(ref _bytes, footprint) <= maxBytes) return true;
+        Interlocked.Add(ref _bytes, -footprint);
+        return false;
     }
 
     /// <summary>Takes the frame whatever the bound; only for replies to the client's own messages.</summary>
@@ -199,8 +210,14 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     {
         // The fence: a frame queued by another thread while held is seen by Release's send, or this send sees the release.
         Interlocked.MemoryBarrier();
-        // Held, it waits for Release, unless a send's worth is queued: a batch of large events must not pile up to the bound.
-        if (Volatile.Read(ref _held) != 0 && Interlocked.Read(ref _bytes) < SendBytes) return;
+        // Held, it waits for Release, unless a send's worth is queued (less under a small bound: held bytes must stay
+        // below the mark that says the client is behind).
+        if (Volatile.Read(ref _held) != 0 && Interlocked.Read(ref _bytes) < Math.Min(SendBytes, maxBytes / 8)) return;
+        StartSender();
+    }
+
+    private void StartSender()
+    {
         if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0) _ = SendQueuedAsync();
     }
 

@@ -20,6 +20,8 @@ namespace NostrRelay.Connections;
 internal sealed class TransportStream(IDuplexPipe transport, Socket? socket = null) : Stream
 {
     private readonly SemaphoreSlim? _sending = socket is null ? null : new(1, 1);
+    /// <summary>Set, under the gate, when the WebSocket's close frame is written: no frame of the queue's may follow it.</summary>
+    private bool _closeWritten;
 
     private int _reading;
     private int _writing;
@@ -81,15 +83,16 @@ internal sealed class TransportStream(IDuplexPipe transport, Socket? socket = nu
     public bool SendsToSocket => socket is not null;
 
     /// <summary>
-    /// Frames the relay framed itself, in one send, unless <paramref name="webSocket"/> has sent or failed with its
-    /// close frame meanwhile (nothing may follow that): then a <see cref="WebSocketException"/>.
+    /// Frames the relay framed itself, in one send, unless the WebSocket has written its close frame (nothing may
+    /// follow it), or failed: then a <see cref="WebSocketException"/>.
     /// </summary>
     public async ValueTask SendFramesAsync(ReadOnlyMemory<byte> frames, WebSocket webSocket)
     {
         if (!_sending!.Wait(0)) await _sending.WaitAsync();
         try
         {
-            if (webSocket.State is not (WebSocketState.Open or WebSocketState.CloseReceived)) throw new WebSocketException(WebSocketError.InvalidState);
+            // The WebSocket marks its close sent only after its write returned: the flag set under the gate is exact.
+            if (_closeWritten || webSocket.State is not (WebSocketState.Open or WebSocketState.CloseReceived)) throw new WebSocketException(WebSocketError.InvalidState);
             await SendAsync(frames, CancellationToken.None);
         }
         finally
@@ -115,6 +118,8 @@ internal sealed class TransportStream(IDuplexPipe transport, Socket? socket = nu
         ValueTask send;
         try
         {
+            // The WebSocket writes each of its frames whole, in one write: the first byte holds the opcode (8: close).
+            if (!buffer.IsEmpty && (buffer.Span[0] & 0x0F) == 0x08) _closeWritten = true;
             send = SendAsync(buffer, cancellationToken);
         }
         catch
