@@ -15,7 +15,7 @@ namespace NostrRelay.Connections;
 /// connection's events in arrival order (Orleans does not order concurrent calls) and a busy author's events share
 /// one store commit.
 /// </summary>
-internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWatch calls, int maxInFlight, Action<OutboundFrame> reply,
+internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWatch calls, int maxInFlight, OutboundQueue replies,
     PolicyPipeline policies, ClientContext client, RelayMetrics metrics, ILogger logger)
 {
     private readonly SemaphoreSlim _slots = new(maxInFlight, maxInFlight);
@@ -99,7 +99,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
             // A shadow rejection is told OK true, as if stored.
             Answer(waiting.Event.Id, decided.IsShadowRejected, decided.Message ?? "", waiting.Started, decided.IsShadowRejected);
             if (decided.Message is { } message && message.StartsWith(PolicyResult.AuthRequiredPrefix, StringComparison.Ordinal))
-                reply(RelayFrames.Auth(client.Challenge));
+                replies.EnqueueReply(RelayFrames.Auth(client.Challenge));
             _slots.Release();
         }
         if (accepted.Count == 0) return;
@@ -109,7 +109,16 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
         try
         {
             var results = await AppendAsync(grains.GetGrain<IAuthorStreamGrain>(pubkey), events);
-            for (var i = 0; i < events.Length; i++) Answered(accepted[i], results[i]);
+            // One commit's OKs leave together, in as few sends as they fit.
+            var held = replies.Hold();
+            try
+            {
+                for (var i = 0; i < events.Length; i++) Answered(accepted[i], results[i]);
+            }
+            finally
+            {
+                if (held) replies.Release();
+            }
         }
         catch (Exception ex)
         {
@@ -173,7 +182,7 @@ internal sealed partial class EventsInFlight(IGrainFactory grains, ClusterCallWa
 
     private void Answer(string eventId, bool accepted, string message, long started, bool shadowRejected = false)
     {
-        reply(RelayFrames.Ok(eventId, accepted, message));
+        replies.EnqueueReply(RelayFrames.Ok(eventId, accepted, message));
         metrics.Answered(accepted, message, started, shadowRejected);
     }
 

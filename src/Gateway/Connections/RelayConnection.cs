@@ -65,7 +65,7 @@ internal sealed partial class RelayConnection
 
     public OutboundQueue Outbound { get; }
     /// <summary>Made at the first EVENT: most connections only read, and an idle one should hold little.</summary>
-    public EventsInFlight Events => _events ?? Made(ref _events, new EventsInFlight(_grains, Calls, _options.MaxEventsInFlight, Reply, _policies, Client, Metrics, _logger));
+    public EventsInFlight Events => _events ?? Made(ref _events, new EventsInFlight(_grains, Calls, _options.MaxEventsInFlight, Outbound, _policies, Client, Metrics, _logger));
 
     /// <summary>Made at the first COUNT.</summary>
     public CountsInFlight Counts => _counts ?? Made(ref _counts, new CountsInFlight(_grains, Calls, Math.Max(1, _options.MaxCountsInFlight), Reply, _logger));
