@@ -147,11 +147,12 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
         }
     }
 
-    private bool TryTake(out Queued queued)
+    /// <summary>The next frame, if it fits in <paramref name="room"/> bytes with its header.</summary>
+    private bool TryTake(out Queued queued, int room = int.MaxValue)
     {
         lock (_gate)
         {
-            if (_frames is { Count: > 0 } frames)
+            if (_frames is { Count: > 0 } frames && frames.Peek().Frame.Length <= room - TextFrameHeader.MaxLength)
             {
                 queued = frames.Dequeue();
                 if (frames.Count == 0 && _grown)
@@ -163,26 +164,6 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
             }
         }
         queued = default;
-        return false;
-    }
-
-    /// <summary>The next frame, if it fits in <paramref name="room"/> bytes with its header.</summary>
-    private bool TryTakeWithin(int room, out OutboundFrame frame)
-    {
-        lock (_gate)
-        {
-            if (_frames is { Count: > 0 } frames && frames.Peek().Frame.Length + TextFrameHeader.MaxLength <= room)
-            {
-                frame = frames.Dequeue().Frame;
-                if (frames.Count == 0 && _grown)
-                {
-                    _frames = null;
-                    _grown = false;
-                }
-                return true;
-            }
-        }
-        frame = default;
         return false;
     }
 
@@ -274,9 +255,10 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
             var payload = 0;
             try
             {
-                var frame = first.Frame;
+                var queued = first;
                 do
                 {
+                    var frame = queued.Frame;
                     length += TextFrameHeader.Write(buffer.AsSpan(length), frame.Length);
                     frame.Memory.Span.CopyTo(buffer.AsSpan(length));
                     length += frame.Length;
@@ -284,7 +266,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
                     footprint += frame.Footprint;
                     frame.Release();
                 }
-                while (TryTakeWithin(buffer.Length - length, out frame));
+                while (TryTake(out queued, buffer.Length - length));
                 await transport.SendFramesAsync(buffer.AsMemory(0, length), socket);
                 sent?.Invoke(payload);
             }
