@@ -1,6 +1,10 @@
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using NostrRelay.Connections;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
 using NostrRelay.Hosting;
@@ -34,6 +38,43 @@ public sealed class DirectUpgradeTests
         Assert.StartsWith("[\"AUTH\",", await client.ReadTextAsync());
         Assert.Equal("[\"EOSE\",\"now\"]", await client.ReadTextAsync());
         Assert.Equal(direct ? 1 : 0, relay.Services.GetRequiredService<DirectUpgrades>().Answered);
+        Assert.Equal(direct ? 1 : 0, relay.Services.GetRequiredService<DirectUpgrades>().WrittenStraight);
+    }
+
+    [Fact]
+    public async Task under_an_embedders_connection_middleware_a_direct_websocket_writes_through_it_and_works()
+    {
+        var logged = new LoggedConnections();
+        // Ahead of the relay's own endpoint setup, as an embedder's Kestrel defaults configured before it run.
+        await using var relay = await RelayServer.StartAsync(null, builder =>
+        {
+            builder.Logging.AddProvider(logged);
+            builder.Logging.AddFilter<LoggedConnections>(nameof(DirectUpgradeTests), LogLevel.Trace);
+            builder.Services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>>(new ConfigureOptions<KestrelServerOptions>(kestrel =>
+                kestrel.ConfigureEndpointDefaults(listen => listen.UseConnectionLogging(nameof(DirectUpgradeTests))))));
+        });
+        await using var client = await TestClient.ConnectAsync(relay.Url);
+
+        Assert.Empty(await client.QueryAsync("through", new { limit = 1 }));
+
+        var upgrades = relay.Services.GetRequiredService<DirectUpgrades>();
+        Assert.Equal((1, 0), (upgrades.Answered, upgrades.WrittenStraight));
+        Assert.True(logged.Writes > 0);   // the middleware saw what the relay wrote
+    }
+
+    /// <summary>Counts the writes Kestrel's connection logging reports.</summary>
+    private sealed class LoggedConnections : ILoggerProvider, ILogger
+    {
+        private int _writes;
+        public int Writes => Volatile.Read(ref _writes);
+        public ILogger CreateLogger(string categoryName) => categoryName == nameof(DirectUpgradeTests) ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        public void Dispose() { }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).StartsWith("WriteAsync", StringComparison.Ordinal)) Interlocked.Increment(ref _writes);
+        }
     }
 
     [Fact]

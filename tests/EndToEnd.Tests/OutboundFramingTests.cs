@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using NostrRelay.Connections;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
 
 namespace NostrRelay.EndToEnd.Tests;
@@ -32,6 +34,7 @@ public sealed class OutboundFramingTests(RelayFixture fixture)
         var received = await reader.QueryAsync("all", new { authors = new[] { pubkey } });
 
         Assert.Equal(published.Select(e => e.Id).Reverse(), received.Select(e => e.GetProperty("id").GetString()));
+        Assert.Equal(2, relay.Services.GetRequiredService<DirectUpgrades>().WrittenStraight);   // the path under test ran
         var byId = published.ToDictionary(e => e.Id);
         Assert.All(received, e => Assert.Equal(JsonDocument.Parse(byId[e.GetProperty("id").GetString()!].Json).RootElement.GetProperty("content").GetString(),
             e.GetProperty("content").GetString()));

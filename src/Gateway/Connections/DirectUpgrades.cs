@@ -47,6 +47,11 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
     /// <summary>Handshakes answered here since the start (the rest went through the pipeline).</summary>
     public long Answered => Interlocked.Read(ref _answered);
 
+    private long _writtenStraight;
+
+    /// <summary>Of those, the WebSockets written to Kestrel's socket straight (the rest write its output pipe: a wrapped transport).</summary>
+    public long WrittenStraight => Interlocked.Read(ref _writtenStraight);
+
     /// <summary>The path the relay was mapped to, once <c>MapNostrRelay</c> ran with this on; until then every connection goes to Kestrel.</summary>
     public string? RelayPath { get; set; }
 
@@ -260,6 +265,7 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
             // so the health endpoints and NIP-11 stay reachable however many clients are connected.
             connection.Features.Get<IDecrementConcurrentConnectionCountFeature>()?.ReleaseConnection();
             Interlocked.Increment(ref _answered);
+            if (direct is not null) Interlocked.Increment(ref _writtenStraight);
             var transport = new TransportStream(connection.Transport, direct);
             var stream = new UpgradedStream(transport);
             var relay = options.Value;
