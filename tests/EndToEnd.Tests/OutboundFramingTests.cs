@@ -16,22 +16,10 @@ public sealed class OutboundFramingTests(RelayFixture fixture)
     public async Task stored_events_of_every_frame_length_arrive_whole_newest_first_in_one_reply()
     {
         await using var relay = await RelayServer.StartAsync();
-        await using var publisher = await TestClient.ConnectAsync(relay.Url);
-        var key = NostrTools.NewSecretKey();
-        var pubkey = await fixture.Tools.PublicKeyAsync(key);
-        var t0 = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1_000;
         int[] contentLengths = [0, 10, 200, 65_600, 5, 99_000, 1, 30];
-        var published = new List<SignedEvent>();
-        for (var i = 0; i < 120; i++)
-        {
-            var content = new string((char)('a' + i % 26), contentLengths[i % contentLengths.Length]);
-            var evt = await fixture.Tools.SignAsync(key, 1, content, createdAt: t0 + i);
-            Assert.True((await publisher.PublishAsync(evt)).Accepted);
-            published.Add(evt);
-        }
+        var (pubkey, published) = await PublishHistoryAsync(relay, 120, i => new string((char)('a' + i % 26), contentLengths[i % contentLengths.Length]));
 
-        await using var reader = await TestClient.ConnectAsync(relay.Url);
-        var received = await reader.QueryAsync("all", new { authors = new[] { pubkey } });
+        var received = await QueryAsync(relay, pubkey);
 
         Assert.Equal(published.Select(e => e.Id).Reverse(), received.Select(e => e.GetProperty("id").GetString()));
         Assert.Equal(2, relay.Services.GetRequiredService<DirectUpgrades>().WrittenStraight);   // the path under test ran
@@ -45,22 +33,11 @@ public sealed class OutboundFramingTests(RelayFixture fixture)
     {
         // A page of stored events is read up to 1 MiB; this connection may have half that queued.
         await using var relay = await RelayServer.StartAsync("Relay:MaxOutboundBytes=524288");
-        await using var publisher = await TestClient.ConnectAsync(relay.Url);
-        var key = NostrTools.NewSecretKey();
-        var pubkey = await fixture.Tools.PublicKeyAsync(key);
-        var t0 = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1_000;
-        var published = new List<string>();
-        for (var i = 0; i < 40; i++)
-        {
-            var evt = await fixture.Tools.SignAsync(key, 1, new string((char)('a' + i % 26), 60_000), createdAt: t0 + i);
-            Assert.True((await publisher.PublishAsync(evt)).Accepted);
-            published.Add(evt.Id);
-        }
+        var (pubkey, published) = await PublishHistoryAsync(relay, 40, i => new string((char)('a' + i % 26), 60_000));
 
-        await using var reader = await TestClient.ConnectAsync(relay.Url);
-        var received = await reader.QueryAsync("large", new { authors = new[] { pubkey } });
+        var received = await QueryAsync(relay, pubkey);
 
-        Assert.Equal(Enumerable.Reverse(published), received.Select(e => e.GetProperty("id").GetString()));
+        Assert.Equal(published.Select(e => e.Id).Reverse(), received.Select(e => e.GetProperty("id").GetString()));
     }
 
     [Fact]
@@ -68,21 +45,33 @@ public sealed class OutboundFramingTests(RelayFixture fixture)
     {
         // Far less than the page (about 170 KB of frames): what is held for a batch must go out before it reaches that.
         await using var relay = await RelayServer.StartAsync("Relay:MaxOutboundBytes=32768");
+        var (pubkey, published) = await PublishHistoryAsync(relay, 250, i => $"small {i} " + new string('s', i % 3 == 0 ? 600 : 100));
+
+        var received = await QueryAsync(relay, pubkey);
+
+        Assert.Equal(published.Select(e => e.Id).Reverse(), received.Select(e => e.GetProperty("id").GetString()));
+    }
+
+    /// <summary>One new author's notes with these contents, a second apart, oldest first.</summary>
+    private async Task<(string Pubkey, List<SignedEvent> Published)> PublishHistoryAsync(RelayServer relay, int count, Func<int, string> content)
+    {
         await using var publisher = await TestClient.ConnectAsync(relay.Url);
         var key = NostrTools.NewSecretKey();
-        var pubkey = await fixture.Tools.PublicKeyAsync(key);
         var t0 = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1_000;
-        var published = new List<string>();
-        for (var i = 0; i < 250; i++)
+        var published = new List<SignedEvent>(count);
+        for (var i = 0; i < count; i++)
         {
-            var evt = await fixture.Tools.SignAsync(key, 1, $"small {i} " + new string('s', i % 3 == 0 ? 600 : 100), createdAt: t0 + i);
+            var evt = await fixture.Tools.SignAsync(key, 1, content(i), createdAt: t0 + i);
             Assert.True((await publisher.PublishAsync(evt)).Accepted);
-            published.Add(evt.Id);
+            published.Add(evt);
         }
+        return (await fixture.Tools.PublicKeyAsync(key), published);
+    }
 
+    /// <summary>Every stored event of the author, from a new connection.</summary>
+    private static async Task<List<JsonElement>> QueryAsync(RelayServer relay, string pubkey)
+    {
         await using var reader = await TestClient.ConnectAsync(relay.Url);
-        var received = await reader.QueryAsync("small", new { authors = new[] { pubkey } });
-
-        Assert.Equal(Enumerable.Reverse(published), received.Select(e => e.GetProperty("id").GetString()));
+        return await reader.QueryAsync("history", new { authors = new[] { pubkey } });
     }
 }
