@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using NostrRelay.Protocol;
 
@@ -11,10 +10,17 @@ namespace NostrRelay.Subscriptions;
 /// live deliveries and appends wait behind it. Here a flood waits its turn, one page at a time, on one thread per
 /// core at a lower priority (nice 10 on Linux, where .NET's thread priorities do nothing): the reads use idle cores
 /// fully, and yield them to live delivery and appends when those need them.
+/// An idle reader thread sleeps at once rather than spinning first, as <see cref="System.Collections.Concurrent.BlockingCollection{T}"/>'s
+/// wait does: under a stream of short REQs that spinning (sched_yield, and the context switches it brought) was a
+/// ninth of the relay's CPU.
 /// </summary>
 internal class CatchUpReads : TaskScheduler, IDisposable
 {
-    private readonly BlockingCollection<Task> _queue = new();
+    private readonly Queue<Task> _queue = new();
+    /// <summary>Guards the queue; idle threads wait on it (Monitor.Wait, which sleeps without spinning).</summary>
+    private readonly object _gate = new();
+    private int _idle;
+    private bool _completed;
     private readonly Thread[] _threads;
     private readonly string _name;
 
@@ -46,7 +52,23 @@ internal class CatchUpReads : TaskScheduler, IDisposable
     private void Run()
     {
         LowerPriority();
-        foreach (var task in _queue.GetConsumingEnumerable()) TryExecuteTask(task);
+        while (TryTake(out var task)) TryExecuteTask(task);
+    }
+
+    /// <summary>The next task, waiting for one; false once disposed.</summary>
+    private bool TryTake(out Task task)
+    {
+        lock (_gate)
+        {
+            while (!_queue.TryDequeue(out task!))
+            {
+                if (_completed) return false;
+                _idle++;
+                try { Monitor.Wait(_gate); }
+                finally { _idle--; }
+            }
+            return true;
+        }
     }
 
     /// <summary>Nice 10 for the calling thread: on Linux the nice value is per thread, and lowering it needs no privilege.</summary>
@@ -62,13 +84,31 @@ internal class CatchUpReads : TaskScheduler, IDisposable
     [DllImport("libc", EntryPoint = "setpriority")]
     private static extern int SetPriority(int which, int who, int priority);
 
-    protected override void QueueTask(Task task) => _queue.Add(task);
+    protected override void QueueTask(Task task)
+    {
+        lock (_gate)
+        {
+            if (_completed) throw new ObjectDisposedException(_name);
+            _queue.Enqueue(task);
+            if (_idle > 0) Monitor.Pulse(_gate);
+        }
+    }
 
     // Never inline: a grain thread must not run a read.
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) =>
         Thread.CurrentThread.Name == _name && TryExecuteTask(task);
 
-    protected override IEnumerable<Task> GetScheduledTasks() => _queue.ToArray();
+    protected override IEnumerable<Task> GetScheduledTasks()
+    {
+        lock (_gate) return _queue.ToArray();
+    }
 
-    public void Dispose() => _queue.CompleteAdding();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
 }
