@@ -66,7 +66,7 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton(sp => new NegentropyBudget(sp.GetRequiredService<IOptions<RelayOptions>>().Value.Negentropy.MaxRecordsHeld));
         services.TryAddSingleton<ClientMessages>();
         services.TryAddSingleton<LiveFigures>();
-        services.TryAddSingleton<ClusterCallWatch>();   // a gateway-only host registers its own, watching its client
+        services.TryAddSingleton(_ => new ClusterCallWatch(watching: false));   // a gateway-only host registers its own, watching its client
         services.TryAddSingleton<RelayEndpoint>();
         services.TryAddSingleton<DirectUpgrades>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, DirectUpgradeSetup>());

@@ -67,6 +67,28 @@ public sealed class ClusterCallWatchTests
     }
 
     [Fact]
+    public async Task in_a_silo_calls_go_straight_through_and_nothing_lets_go_of_them()
+    {
+        var watch = new ClusterCallWatch(watching: false);
+        var answer = new TaskCompletionSource<int>();
+        var made = 0;
+        var call = watch.CallAsync(() =>
+        {
+            made++;
+            return answer.Task;
+        });
+
+        Assert.Same(answer.Task, call);
+        Assert.False(watch.CallsInFlight.CanBeCanceled);
+        watch.NotifyGatewayCountChanged(1, 2, connectionRecovered: false);
+        await Task.Delay(50);
+        answer.SetResult(7);
+
+        Assert.Equal(7, await call.WaitAsync(Patience));
+        Assert.Equal(1, made);
+    }
+
+    [Fact]
     public async Task a_call_that_fails_on_its_own_fails_without_being_made_again()
     {
         var watch = new ClusterCallWatch();
