@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using NostrRelay.Connections;
@@ -50,6 +53,56 @@ public sealed class OutboundFramingTests(RelayFixture fixture)
         var received = await QueryAsync(relay, pubkey);
 
         Assert.Equal(published.Select(e => e.Id).Reverse(), received.Select(e => e.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task a_client_that_reads_slowly_gets_every_frame_whole_once_it_reads()
+    {
+        await using var relay = await RelayServer.StartAsync();
+        var (pubkey, published) = await PublishHistoryAsync(relay, 100, i => $"long {i} " + new string((char)('a' + i % 26), 60_000));
+        var waitedBefore = TransportStream.SendsThatWaited;
+
+        // 6 MB of history, more than the two sockets buffer, and a client that does not read for a while: the relay's
+        // sends find the socket full and finish later.
+        using var socket = new ClientWebSocket();
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096, NoDelay = true };
+                await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(tcp, ownsSocket: true);
+            },
+        };
+        using var invoker = new HttpMessageInvoker(handler);
+        await socket.ConnectAsync(relay.Url, invoker, CancellationToken.None);
+        var req = JsonSerializer.Serialize(new object[] { "REQ", "slow", new { authors = new[] { pubkey } } });
+        await socket.SendAsync(Encoding.UTF8.GetBytes(req), WebSocketMessageType.Text, true, CancellationToken.None);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (TransportStream.SendsThatWaited == waitedBefore && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.True(TransportStream.SendsThatWaited > waitedBefore, "no send found the socket full");
+
+        var received = new List<JsonElement>();
+        var buffer = new byte[1 << 16];
+        using var message = new MemoryStream();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer, timeout.Token);
+            message.Write(buffer, 0, result.Count);
+            if (!result.EndOfMessage) continue;
+            var frame = JsonDocument.Parse(message.ToArray()).RootElement.Clone();
+            message.SetLength(0);
+            if (frame[0].GetString() == "EOSE") break;
+            if (frame[0].GetString() == "AUTH") continue;   // the challenge every connection is sent first
+            Assert.Equal("EVENT", frame[0].GetString());
+            received.Add(frame[2]);
+        }
+
+        Assert.Equal(published.Select(e => e.Id).Reverse(), received.Select(e => e.GetProperty("id").GetString()));
+        var byId = published.ToDictionary(e => e.Id);
+        Assert.All(received, e => Assert.Equal(JsonDocument.Parse(byId[e.GetProperty("id").GetString()!].Json).RootElement.GetProperty("content").GetString(),
+            e.GetProperty("content").GetString()));
     }
 
     /// <summary>One new author's notes with these contents, a second apart, oldest first.</summary>

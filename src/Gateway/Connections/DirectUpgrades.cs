@@ -292,8 +292,14 @@ internal sealed partial class DirectUpgrades(RelayEndpoint endpoint, GatewayShar
     /// Kestrel's socket, when the connection's transport is still the one Kestrel's socket transport made; null when
     /// middleware of an embedder's own wraps it (its writes must go through that wrapper) or another transport runs.
     /// </summary>
-    private static Socket? OwnSocket(ConnectionContext connection) =>
-        connection.Transport.GetType().Assembly == KestrelSockets && connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket ? socket : null;
+    private static Socket? OwnSocket(ConnectionContext connection)
+    {
+        if (connection.Transport.GetType().Assembly != KestrelSockets || connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket) return null;
+        // A send the peer cannot take yet returns at once rather than blocking the sender's thread. Kestrel only
+        // sends and receives asynchronously, which the blocking mode does not touch.
+        socket.Blocking = false;
+        return socket;
+    }
 
     private DefaultHttpContext RequestContext(ConnectionContext connection, UpgradeRequest request)
     {

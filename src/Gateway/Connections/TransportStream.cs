@@ -11,7 +11,7 @@ namespace NostrRelay.Connections;
 /// the connection's handler returns. Disposing this stream (the WebSocket does, when it aborts: a peer silent past
 /// the keep-alive timeout) ends a read or a write that is waiting, as closing a socket would; it leaves the pipes
 /// open, so what follows a WebSocket that failed itself can still be read and dropped.
-/// Given Kestrel's socket (<see cref="DirectUpgrades"/> does when nothing wraps the transport), writes go to it
+/// Given Kestrel's socket, non-blocking (<see cref="DirectUpgrades"/> does when nothing wraps the transport), writes go to it
 /// straight, on the writer's thread: through the output pipe each frame was copied once more and sent by Kestrel's
 /// own loop after a hop to another thread, which cost 13 % of the relay's CPU per live delivery. The WebSocket
 /// makes one write at a time; the connection's outbound queue writes its frames beside it (<see cref="SendFramesAsync"/>),
@@ -141,6 +141,11 @@ internal sealed class TransportStream(IDuplexPipe transport, Socket? socket = nu
         finally { _sending!.Release(); }
     }
 
+    private static long s_sendsThatWaited;
+
+    /// <summary>Sends, by every connection of this process, that the socket did not take whole at once (the peer read too slowly).</summary>
+    internal static long SendsThatWaited => Interlocked.Read(ref s_sendsThatWaited);
+
     /// <summary>One send on the socket, which completes only when every byte is taken; failures as <see cref="IOException"/>.</summary>
     private ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
@@ -149,7 +154,18 @@ internal sealed class TransportStream(IDuplexPipe transport, Socket? socket = nu
         try
         {
             if (_disposed) throw new IOException("The WebSocket was aborted.");
-            send = socket!.SendAsync(buffer, SocketFlags.None, cancellationToken);
+            // What the socket's buffer takes at once is sent by a plain non-blocking send: the asynchronous send's
+            // machinery would only find that it completed. Only the rest, for a peer that reads slowly, waits.
+            var taken = socket!.Send(buffer.Span, SocketFlags.None, out var error);
+            if (error is not (SocketError.Success or SocketError.WouldBlock))
+                throw new IOException("The connection is closed: " + error, new SocketException((int)error));
+            if (taken == buffer.Length)
+            {
+                Volatile.Write(ref _writing, 0);
+                return default;
+            }
+            Interlocked.Increment(ref s_sendsThatWaited);
+            send = socket.SendAsync(buffer[taken..], SocketFlags.None, cancellationToken);
         }
         catch (Exception ex)
         {
