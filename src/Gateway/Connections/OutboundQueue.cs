@@ -13,7 +13,8 @@ namespace NostrRelay.Connections;
 /// that subscription); replies the client asked for (OK, CLOSED, NOTICE) are always taken, since their
 /// number is bounded by what the client has in flight.
 /// On a socket the relay writes straight (<paramref name="direct"/>), the sender frames what is queued itself and
-/// sends up to <see cref="SendBytes"/> of it at once: a REQ's hundred stored events go in a few sends, not a hundred.
+/// sends up to <see cref="SendBytes"/> of it at once: a REQ's hundred stored events go in a few sends, not a hundred;
+/// a frame alone (a live event, most often) goes from its own buffer, with nothing copied.
 /// </summary>
 internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>? drained = null, Action<int>? sent = null, TransportStream? direct = null)
 {
@@ -249,6 +250,11 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     {
         while (TryTake(out var first))
         {
+            if (IsEmpty)
+            {
+                await SendAloneAsync(transport, first.Frame);
+                continue;
+            }
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(SendBytes, first.Frame.Length + TextFrameHeader.MaxLength));
             var length = 0;
             var footprint = 0;
@@ -273,10 +279,37 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
-                var left = Interlocked.Add(ref _bytes, -footprint);
-                if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke(Volatile.Read(ref _episode));
+                Taken(footprint);
             }
         }
+    }
+
+    /// <summary>
+    /// A frame with nothing queued behind it (a live event, most often) goes from its own buffer: its header is written
+    /// in the room kept ahead of it, and nothing is copied.
+    /// </summary>
+    private async Task SendAloneAsync(TransportStream transport, OutboundFrame frame)
+    {
+        try
+        {
+            var header = TextFrameHeader.Length(frame.Length);
+            var start = frame.Start - header;
+            TextFrameHeader.Write(frame.Buffer.AsSpan(start), frame.Length);
+            await transport.SendFramesAsync(frame.Buffer.AsMemory(start, header + frame.Length), socket);
+            sent?.Invoke(frame.Length);
+        }
+        finally
+        {
+            frame.Release();
+            Taken(frame.Footprint);
+        }
+    }
+
+    /// <summary>Counts sent bytes out; tells the grain once a queue that was behind is nearly empty again.</summary>
+    private void Taken(int footprint)
+    {
+        var left = Interlocked.Add(ref _bytes, -footprint);
+        if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke(Volatile.Read(ref _episode));
     }
 
     private async Task CloseAsync()

@@ -2,11 +2,15 @@ using System.Buffers;
 
 namespace NostrRelay.Framing;
 
-/// <summary>An <see cref="IBufferWriter{T}"/> over pooled arrays; <see cref="ToFrame"/> hands the array to the frame.</summary>
+/// <summary>
+/// An <see cref="IBufferWriter{T}"/> over pooled arrays; <see cref="ToFrame"/> hands the array to the frame. Room for
+/// the longest WebSocket frame header is kept ahead of what is written (<see cref="OutboundFrame.Start"/>).
+/// </summary>
 internal sealed class FrameBuilder(int initialSize = 256) : IBufferWriter<byte>
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
-    private int _length;
+    private const int HeaderRoom = TextFrameHeader.MaxLength;
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialSize + HeaderRoom);
+    private int _length = HeaderRoom;
 
     public void Advance(int count) => _length += count;
 
@@ -32,5 +36,5 @@ internal sealed class FrameBuilder(int initialSize = 256) : IBufferWriter<byte>
         _buffer = bigger;
     }
 
-    public OutboundFrame ToFrame() => new(_buffer, _length);
+    public OutboundFrame ToFrame() => new(_buffer, HeaderRoom, _length - HeaderRoom);
 }

@@ -11,6 +11,9 @@ internal static class TextFrameHeader
     /// <summary>The longest header: two bytes and a 64-bit length.</summary>
     public const int MaxLength = 10;
 
+    /// <summary>The length of the header <see cref="Write"/> writes for a payload of <paramref name="payloadLength"/> bytes.</summary>
+    public static int Length(int payloadLength) => payloadLength < 126 ? 2 : payloadLength <= ushort.MaxValue ? 4 : 10;
+
     /// <summary>Writes the header of a text frame of <paramref name="payloadLength"/> bytes; returns its length.</summary>
     public static int Write(Span<byte> destination, int payloadLength)
     {

@@ -49,4 +49,32 @@ public sealed class TextFrameHeaderTests
     {
         Assert.Equal(headerLength, TextFrameHeader.Write(new byte[TextFrameHeader.MaxLength], payload));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(125)]
+    [InlineData(126)]
+    [InlineData(65_535)]
+    [InlineData(65_536)]
+    [InlineData(1_000_000)]
+    public void the_length_it_tells_is_the_length_it_writes(int payloadLength)
+    {
+        var header = new byte[TextFrameHeader.MaxLength];
+        Assert.Equal(TextFrameHeader.Write(header, payloadLength), TextFrameHeader.Length(payloadLength));
+    }
+
+    [Fact]
+    public void a_built_frame_keeps_room_for_its_header_ahead_of_the_message()
+    {
+        var frame = RelayFrames.EndOfStoredEvents("sub");
+        try
+        {
+            Assert.True(frame.Start >= TextFrameHeader.MaxLength);
+            Assert.Equal("[\"EOSE\",\"sub\"]", System.Text.Encoding.UTF8.GetString(frame.Memory.Span));
+        }
+        finally
+        {
+            frame.Release();
+        }
+    }
 }
