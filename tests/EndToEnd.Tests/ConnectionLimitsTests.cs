@@ -112,22 +112,14 @@ public sealed class ConnectionLimitsTests(RelayFixture fixture)
     /// <summary>Reads until the relay ends the socket: the reason of the last CLOSED, and the close status (null when it was reset).</summary>
     private static async Task<(string? Closed, WebSocketCloseStatus? Status)> ReadUntilEndAsync(ClientWebSocket socket)
     {
-        var buffer = new byte[1 << 16];
-        using var message = new MemoryStream();
+        using var reader = new MessageReader(socket);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         string? closed = null;
         try
         {
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer, timeout.Token);
-                if (result.MessageType == WebSocketMessageType.Close) return (closed, result.CloseStatus);
-                message.Write(buffer, 0, result.Count);
-                if (!result.EndOfMessage) continue;
-                var frame = JsonDocument.Parse(message.ToArray()).RootElement;
-                message.SetLength(0);
+            while (await reader.NextAsync(timeout.Token) is { } frame)
                 if (Frames.Is(frame, "CLOSED")) closed = frame[2].GetString();
-            }
+            return (closed, socket.CloseStatus);
         }
         catch (WebSocketException)
         {
@@ -137,16 +129,11 @@ public sealed class ConnectionLimitsTests(RelayFixture fixture)
 
     private static async Task<string> ReadUntilClosedAsync(ClientWebSocket socket, string subscriptionId)
     {
-        var buffer = new byte[1 << 16];
-        using var message = new MemoryStream();
+        using var reader = new MessageReader(socket);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (true)
         {
-            var result = await socket.ReceiveAsync(buffer, timeout.Token);
-            message.Write(buffer, 0, result.Count);
-            if (!result.EndOfMessage) continue;
-            var frame = JsonDocument.Parse(message.ToArray()).RootElement;
-            message.SetLength(0);
+            var frame = await reader.NextAsync(timeout.Token) ?? throw new InvalidOperationException("the relay closed the socket before CLOSED");
             if (Frames.Is(frame, "CLOSED") && frame[1].GetString() == subscriptionId) return frame[2].GetString()!;
         }
     }
