@@ -25,6 +25,7 @@ public static class RelayGrainsExtensions
         silo.Services.TryAddSingleton<CatchUpReads>();
         silo.Services.TryAddSingleton<CountReads>();
         silo.Services.AddOptions<ExpiryPurgeOptions>();
+        silo.Services.AddOptions<LiveDeliveryOptions>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ExpiryPurgeStarter>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LiveFanOut>());
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();

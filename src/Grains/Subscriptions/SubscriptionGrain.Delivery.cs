@@ -71,21 +71,39 @@ internal sealed partial class SubscriptionGrain
     /// <summary>A delivery waiting for the gateway, and the connection its bytes are charged to.</summary>
     private readonly record struct Queued(Delivery Delivery, ShardConnection? Connection, int Bytes);
 
-    private void StartPump()
+    /// <summary>Set while the pump waits out <see cref="LiveDeliveryOptions.GatherWindow"/>; completing it ends the wait.</summary>
+    private TaskCompletionSource? _gathering;
+
+    /// <summary>
+    /// Starts the pump if it is idle: at once, or for <paramref name="live"/> events after the gather window. Anything
+    /// else queued (stored events, EOSE, CLOSED) ends a window being waited out: a REQ's answer never waits for it.
+    /// </summary>
+    private void StartPump(bool live = false)
     {
-        if (_pumping || _observer is null || _outbox.Count == 0) return;
+        if (_observer is null || _outbox.Count == 0) return;
+        if (_pumping)
+        {
+            if (!live) _gathering?.TrySetResult();
+            return;
+        }
         _pumping = true;
-        _ = PumpAsync();
+        _ = PumpAsync(live ? liveDelivery.Value.GatherWindow : TimeSpan.Zero);
     }
 
     /// <summary>
     /// Sends what is queued, one observer call at a time (that keeps the order), taking everything that
-    /// queued up meanwhile into the next call. No timer: a lone event goes out at once.
+    /// queued up meanwhile into the next call. A lone event goes out at once, unless a gather window is set.
     /// </summary>
-    private async Task PumpAsync()
+    private async Task PumpAsync(TimeSpan gather)
     {
         try
         {
+            if (gather > TimeSpan.Zero)
+            {
+                var gathering = _gathering = new TaskCompletionSource();
+                await Task.WhenAny(Task.Delay(gather, time), gathering.Task);
+                _gathering = null;
+            }
             while (_outbox.Count > 0 && _observer is { } observer)
             {
                 var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Orleans.Placement;
@@ -17,7 +18,7 @@ namespace NostrRelay.Subscriptions;
 [PreferLocalPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, CatchUpReads reads, TimeProvider time, NostrRelay.Metrics.SiloMetrics metrics,
-    ILogger<SubscriptionGrain> logger)
+    IOptions<LiveDeliveryOptions> liveDelivery, ILogger<SubscriptionGrain> logger)
     : Grain, ISubscriptionGrain
 {
     /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>
@@ -97,7 +98,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         _lastAttach = time.GetTimestamp();
         Serve();
         _observer = observer;
-        StartPump();
+        StartPump(live: true);   // a check-in queues nothing: what waits keeps to its gather window, if one is set
         return Task.FromResult(_activation);
     }
 
@@ -212,7 +213,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             }
         }
         _matches.Clear();
-        StartPump();
+        StartPump(live: true);
         return Task.CompletedTask;
     }
 

@@ -73,6 +73,7 @@ internal static class RelayHost
             builder.Services.AddEventStore(relay.GetSection("Store"), builder.Environment.ContentRootPath);
             builder.Services.Configure<ExpiryPurgeOptions>(relay.GetSection("ExpiryPurge"));
             builder.Services.Configure<ExpiryPurgeOptions>(o => relay.GetSection("Retention").Bind(o.Retention));
+            builder.Services.Configure<NostrRelay.Subscriptions.LiveDeliveryOptions>(relay.GetSection("LiveDelivery"));
             builder.UseOrleans(silo =>
             {
                 if (clustering["ProviderType"] is null)

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using NostrRelay.EndToEnd.Tests.Infrastructure;
+
+namespace NostrRelay.EndToEnd.Tests;
+
+/// <summary>
+/// <c>Relay:LiveDelivery:GatherWindow</c>: live events wait out the window and reach a subscriber together, whole and
+/// in order; a REQ's stored events and EOSE never wait for it.
+/// </summary>
+[Collection(RelayCollection.Name)]
+public sealed class LiveGatherTests(RelayFixture fixture)
+{
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(2);
+
+    [Fact]
+    public async Task live_events_arrive_together_after_the_window_and_a_reqs_answer_does_not_wait()
+    {
+        await using var relay = await RelayServer.StartAsync("Relay:LiveDelivery:GatherWindow=00:00:02");
+        await using var publisher = await TestClient.ConnectAsync(relay.Url);
+        await using var subscriber = await TestClient.ConnectAsync(relay.Url);
+        var key = NostrTools.NewSecretKey();
+        var stored = await fixture.Tools.SignAsync(key, 1, "stored before the REQ");
+        Assert.True((await publisher.PublishAsync(stored)).Accepted);
+
+        // Stored events and EOSE: well inside the window.
+        var asked = Stopwatch.StartNew();
+        var history = await subscriber.QueryAsync("live", new { authors = new[] { stored.Pubkey } });
+        Assert.Equal([stored.Id], history.Select(Frames.Id));
+        Assert.True(asked.Elapsed < Window / 2, $"EOSE took {asked.Elapsed}");
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var live = new List<SignedEvent>();
+        for (var i = 0; i < 3; i++) live.Add(await fixture.Tools.SignAsync(key, 1, $"live {i}", createdAt: now + i));
+        var published = Stopwatch.StartNew();
+        foreach (var evt in live) Assert.True((await publisher.PublishAsync(evt)).Accepted);   // OKs do not wait either
+        Assert.True(published.Elapsed < Window / 2, $"the OKs took {published.Elapsed}");
+
+        var received = new List<string>();
+        for (var i = 0; i < live.Count; i++)
+            received.Add(Frames.Id((await subscriber.ExpectAsync(f => Frames.IsFor(f, "live"), TimeSpan.FromSeconds(10)))[2]));
+        var waited = published.Elapsed;
+
+        Assert.Equal(live.Select(e => e.Id), received);
+        Assert.True(waited >= Window * 0.75, $"live events arrived after {waited}, before the window");
+    }
+}
