@@ -43,4 +43,26 @@ public sealed class LiveGatherTests(RelayFixture fixture)
         Assert.Equal(live.Select(e => e.Id), received);
         Assert.True(waited >= Window * 0.75, $"live events arrived after {waited}, before the window");
     }
+
+    [Fact]
+    public async Task a_req_on_the_same_connection_ends_the_wait_and_takes_the_gathered_events_along()
+    {
+        await using var relay = await RelayServer.StartAsync("Relay:LiveDelivery:GatherWindow=00:00:05");
+        await using var publisher = await TestClient.ConnectAsync(relay.Url);
+        await using var subscriber = await TestClient.ConnectAsync(relay.Url);
+        var key = NostrTools.NewSecretKey();
+        var pubkey = await fixture.Tools.PublicKeyAsync(key);
+        Assert.Empty(await subscriber.QueryAsync("live", new { authors = new[] { pubkey } }));
+        var evt = await fixture.Tools.SignAsync(key, 1, "gathered");
+        Assert.True((await publisher.PublishAsync(evt)).Accepted);
+
+        var asked = Stopwatch.StartNew();
+        await subscriber.SendAsync(Frames.Req("other", new { ids = new[] { new string('0', 64) } }));
+        var first = await subscriber.ExpectAsync(f => Frames.IsFor(f, "live") || Frames.IsFor(f, "other"), TimeSpan.FromSeconds(10));
+        var second = await subscriber.ExpectAsync(f => Frames.IsFor(f, "live") || Frames.IsFor(f, "other"), TimeSpan.FromSeconds(10));
+
+        Assert.True(Frames.Is(first, "EVENT") && first[1].GetString() == "live" && Frames.Id(first[2]) == evt.Id, first.ToString());
+        Assert.True(Frames.Is(second, "EOSE") && second[1].GetString() == "other", second.ToString());
+        Assert.True(asked.Elapsed < TimeSpan.FromSeconds(2.5), $"the REQ's EOSE waited {asked.Elapsed}");
+    }
 }
