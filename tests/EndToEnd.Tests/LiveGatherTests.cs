@@ -65,4 +65,11 @@ public sealed class LiveGatherTests(RelayFixture fixture)
         Assert.True(Frames.Is(second, "EOSE") && second[1].GetString() == "other", second.ToString());
         Assert.True(asked.Elapsed < TimeSpan.FromSeconds(2.5), $"the REQ's EOSE waited {asked.Elapsed}");
     }
+
+    [Fact]
+    public async Task a_window_past_the_longest_stops_the_relay_at_start_with_the_setting_named()
+    {
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => RelayServer.StartAsync("Relay:LiveDelivery:GatherWindow=00:01:00"));
+        Assert.Contains("Relay:LiveDelivery:GatherWindow", refused.ToString());
+    }
 }

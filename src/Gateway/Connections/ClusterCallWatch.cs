@@ -29,7 +29,14 @@ internal sealed class ClusterCallWatch(bool watching = true) : IClusterConnectio
     /// The call's answer, the call made once more if a gateway was lost while it was out. Throws
     /// <see cref="ClusterConnectionLostException"/> if a gateway is lost during the second try too.
     /// </summary>
-    public Task<T> CallAsync<T>(Func<Task<T>> call) => watching ? WatchAsync(call) : call();
+    public Task<T> CallAsync<T>(Func<Task<T>> call) => watching ? WatchAsync(call) : Straight(call);
+
+    /// <summary>The call's own task; one that throws before it returns a task fails the task instead, as an async call would.</summary>
+    private static Task<T> Straight<T>(Func<Task<T>> call)
+    {
+        try { return call(); }
+        catch (Exception ex) { return Task.FromException<T>(ex); }
+    }
 
     private async Task<T> WatchAsync<T>(Func<Task<T>> call)
     {
@@ -50,11 +57,17 @@ internal sealed class ClusterCallWatch(bool watching = true) : IClusterConnectio
     }
 
     /// <inheritdoc cref="CallAsync{T}(Func{Task{T}})"/>
-    public Task CallAsync(Func<Task> call) => !watching ? call() : WatchAsync(async () =>
+    public Task CallAsync(Func<Task> call) => !watching ? Straight(call) : WatchAsync(async () =>
     {
         await call();
         return true;
     });
+
+    private static Task Straight(Func<Task> call)
+    {
+        try { return call(); }
+        catch (Exception ex) { return Task.FromException(ex); }
+    }
 
     /// <summary>An abandoned call still ends (answered or timed out): its failure is observed here, not left unobserved.</summary>
     public static void Abandon(Task call) =>

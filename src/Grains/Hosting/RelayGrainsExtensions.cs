@@ -25,7 +25,10 @@ public static class RelayGrainsExtensions
         silo.Services.TryAddSingleton<CatchUpReads>();
         silo.Services.TryAddSingleton<CountReads>();
         silo.Services.AddOptions<ExpiryPurgeOptions>();
-        silo.Services.AddOptions<LiveDeliveryOptions>();
+        silo.Services.AddOptions<LiveDeliveryOptions>()
+            .Validate(o => o.GatherWindow >= TimeSpan.Zero && o.GatherWindow <= LiveDeliveryOptions.LongestGatherWindow,
+                $"Relay:LiveDelivery:GatherWindow must be between 0 and {LiveDeliveryOptions.LongestGatherWindow.TotalSeconds} s")
+            .ValidateOnStart();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ExpiryPurgeStarter>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<LiveFanOut>());
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();

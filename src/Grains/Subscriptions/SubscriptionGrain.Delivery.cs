@@ -100,7 +100,7 @@ internal sealed partial class SubscriptionGrain
         {
             if (gather > TimeSpan.Zero)
             {
-                var gathering = _gathering = new TaskCompletionSource();
+                var gathering = _gathering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 await Task.WhenAny(Task.Delay(gather, time), gathering.Task);
                 _gathering = null;
             }

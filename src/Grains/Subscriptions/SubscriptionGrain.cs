@@ -172,6 +172,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         }
         var now = time.GetTimestamp();
         var unixNow = time.GetUtcNow().ToUnixTimeSeconds();
+        var closed = false;   // a CLOSED queued here does not wait for a gather window
         foreach (var live in batch.Events)
         {
             // Each author's events arrive in version order; one at or below the last seen is a repeat
@@ -189,6 +190,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 if (subscription.Connection.HeldBytes + size > MaxHeldBytesPerConnection)
                 {
                     Overflow(subscription, "error: this connection reads too slowly; subscription closed, REQ again with since");
+                    closed = true;
                     continue;
                 }
                 if (subscription.CatchUpBuffer is { } buffer)
@@ -207,13 +209,14 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                 if (_outbox.Count >= MaxQueuedDeliveries)
                 {
                     Overflow(subscription, "error: the relay could not hand this subscription's events on in time; REQ again with since");
+                    closed = true;
                     continue;
                 }
                 Enqueue(subscription.Connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), size);
             }
         }
         _matches.Clear();
-        StartPump(live: true);
+        StartPump(live: !closed);
         return Task.CompletedTask;
     }
 

@@ -89,6 +89,18 @@ public sealed class ClusterCallWatchTests
     }
 
     [Fact]
+    public async Task in_a_silo_a_call_that_throws_before_it_returns_a_task_fails_its_task()
+    {
+        var watch = new ClusterCallWatch(watching: false);
+
+        var call = watch.CallAsync<int>(() => throw new InvalidOperationException("refused before any task"));
+        var plain = watch.CallAsync(() => throw new InvalidOperationException("refused too"));
+
+        Assert.Equal("refused before any task", (await Assert.ThrowsAsync<InvalidOperationException>(() => call.WaitAsync(Patience))).Message);
+        Assert.Equal("refused too", (await Assert.ThrowsAsync<InvalidOperationException>(() => plain.WaitAsync(Patience))).Message);
+    }
+
+    [Fact]
     public async Task a_call_that_fails_on_its_own_fails_without_being_made_again()
     {
         var watch = new ClusterCallWatch();
