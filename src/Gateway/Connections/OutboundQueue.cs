@@ -149,13 +149,17 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     }
 
     /// <summary>The next frame, if it fits in <paramref name="room"/> bytes with its header.</summary>
-    private bool TryTake(out Queued queued, int room = int.MaxValue)
+    private bool TryTake(out Queued queued, int room = int.MaxValue) => TryTake(out queued, out _, room);
+
+    /// <summary>The next frame, if it fits in <paramref name="room"/> bytes with its header; <paramref name="last"/> when nothing is queued behind it.</summary>
+    private bool TryTake(out Queued queued, out bool last, int room = int.MaxValue)
     {
         lock (_gate)
         {
             if (_frames is { Count: > 0 } frames && frames.Peek().Frame.Length <= room - TextFrameHeader.MaxLength)
             {
                 queued = frames.Dequeue();
+                last = frames.Count == 0;
                 if (frames.Count == 0 && _grown)
                 {
                     _frames = null;
@@ -165,6 +169,7 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
             }
         }
         queued = default;
+        last = true;
         return false;
     }
 
@@ -248,9 +253,9 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
     /// </summary>
     private async Task SendFramedAsync(TransportStream transport)
     {
-        while (TryTake(out var first))
+        while (TryTake(out var first, out var alone))
         {
-            if (IsEmpty)
+            if (alone)
             {
                 await SendAloneAsync(transport, first.Frame);
                 continue;
