@@ -4,8 +4,9 @@ using NostrRelay.EndToEnd.Tests.Infrastructure;
 namespace NostrRelay.EndToEnd.Tests;
 
 /// <summary>
-/// <c>Relay:LiveDelivery:GatherWindow</c>: live events wait out the window and reach a subscriber together, whole and
-/// in order; a REQ's stored events and EOSE never wait for it.
+/// <c>Relay:LiveDelivery:GatherWindow</c>: a live event that comes after a quiet window goes at once; those that follow
+/// it closer than the window wait for it and reach a subscriber together, whole and in order; a REQ's stored events,
+/// its EOSE and the publisher's OKs never wait.
 /// </summary>
 [Collection(RelayCollection.Name)]
 public sealed class LiveGatherTests(RelayFixture fixture)
@@ -13,7 +14,7 @@ public sealed class LiveGatherTests(RelayFixture fixture)
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(2);
 
     [Fact]
-    public async Task live_events_arrive_together_after_the_window_and_a_reqs_answer_does_not_wait()
+    public async Task a_live_event_after_a_quiet_window_goes_at_once_and_those_close_behind_it_wait_for_the_window()
     {
         await using var relay = await RelayServer.StartAsync("Relay:LiveDelivery:GatherWindow=00:00:02");
         await using var publisher = await TestClient.ConnectAsync(relay.Url);
@@ -27,21 +28,25 @@ public sealed class LiveGatherTests(RelayFixture fixture)
         var history = await subscriber.QueryAsync("live", new { authors = new[] { stored.Pubkey } });
         Assert.Equal([stored.Id], history.Select(Frames.Id));
         Assert.True(asked.Elapsed < Window / 2, $"EOSE took {asked.Elapsed}");
+        await Task.Delay(Window * 1.25);   // the shard hands nothing on for a whole window
 
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var live = new List<SignedEvent>();
         for (var i = 0; i < 3; i++) live.Add(await fixture.Tools.SignAsync(key, 1, $"live {i}", createdAt: now + i));
         var published = Stopwatch.StartNew();
-        foreach (var evt in live) Assert.True((await publisher.PublishAsync(evt)).Accepted);   // OKs do not wait either
-        Assert.True(published.Elapsed < Window / 2, $"the OKs took {published.Elapsed}");
+        Assert.True((await publisher.PublishAsync(live[0])).Accepted);
+        var first = await subscriber.ExpectAsync(f => Frames.IsFor(f, "live"), TimeSpan.FromSeconds(10));
+        var firstAfter = published.Elapsed;
+        foreach (var evt in live.Skip(1)) Assert.True((await publisher.PublishAsync(evt)).Accepted);   // OKs do not wait either
+        Assert.True(published.Elapsed < Window / 2, $"the first delivery and the OKs took {published.Elapsed}");
 
-        var received = new List<string>();
-        for (var i = 0; i < live.Count; i++)
+        var received = new List<string> { Frames.Id(first[2]) };
+        for (var i = 1; i < live.Count; i++)
             received.Add(Frames.Id((await subscriber.ExpectAsync(f => Frames.IsFor(f, "live"), TimeSpan.FromSeconds(10)))[2]));
-        var waited = published.Elapsed;
+        var waited = published.Elapsed - firstAfter;
 
         Assert.Equal(live.Select(e => e.Id), received);
-        Assert.True(waited >= Window * 0.75, $"live events arrived after {waited}, before the window");
+        Assert.True(waited >= Window * 0.75, $"the events behind the first arrived {waited} after it, inside the window");
     }
 
     [Fact]

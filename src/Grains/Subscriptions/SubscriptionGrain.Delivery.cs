@@ -73,10 +73,13 @@ internal sealed partial class SubscriptionGrain
 
     /// <summary>Set while the pump waits out <see cref="LiveDeliveryOptions.GatherWindow"/>; completing it ends the wait.</summary>
     private TaskCompletionSource? _gathering;
+    /// <summary>When the pump last handed a batch on (a <see cref="TimeProvider.GetTimestamp"/>); a live event waits for the window from there.</summary>
+    private long _handedAt = long.MinValue / 2;
 
     /// <summary>
-    /// Starts the pump if it is idle: at once, or for <paramref name="live"/> events after the gather window. Anything
-    /// else queued (stored events, EOSE, CLOSED) ends a window being waited out: a REQ's answer never waits for it.
+    /// Starts the pump if it is idle: at once, or for <paramref name="live"/> events that follow a hand-on closer than
+    /// the gather window, when the window since it has passed. Anything else queued (stored events, EOSE, CLOSED) ends
+    /// a window being waited out: a REQ's answer never waits for it.
     /// </summary>
     private void StartPump(bool live = false)
     {
@@ -87,12 +90,20 @@ internal sealed partial class SubscriptionGrain
             return;
         }
         _pumping = true;
-        _ = PumpAsync(live ? liveDelivery.Value.GatherWindow : TimeSpan.Zero);
+        _ = PumpAsync(live ? GatherFor() : TimeSpan.Zero);
+    }
+
+    /// <summary>What is left of the gather window since the last hand-on: nothing when the shard was quiet that long.</summary>
+    private TimeSpan GatherFor()
+    {
+        var window = liveDelivery.Value.GatherWindow;
+        return window > TimeSpan.Zero ? window - time.GetElapsedTime(_handedAt) : TimeSpan.Zero;
     }
 
     /// <summary>
     /// Sends what is queued, one observer call at a time (that keeps the order), taking everything that
-    /// queued up meanwhile into the next call. A lone event goes out at once, unless a gather window is set.
+    /// queued up meanwhile into the next call. A lone event goes out at once, unless it follows another within the
+    /// gather window.
     /// </summary>
     private async Task PumpAsync(TimeSpan gather)
     {
@@ -116,6 +127,7 @@ internal sealed partial class SubscriptionGrain
                     queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
                 }
                 var batch = new DeliveryBatch(items, _activation);
+                _handedAt = time.GetTimestamp();
                 for (var attempt = 0; ; attempt++)
                 {
                     try
