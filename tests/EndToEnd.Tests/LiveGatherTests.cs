@@ -36,17 +36,16 @@ public sealed class LiveGatherTests(RelayFixture fixture)
         var published = Stopwatch.StartNew();
         Assert.True((await publisher.PublishAsync(live[0])).Accepted);
         var first = await subscriber.ExpectAsync(f => Frames.IsFor(f, "live"), TimeSpan.FromSeconds(10));
-        var firstAfter = published.Elapsed;
         foreach (var evt in live.Skip(1)) Assert.True((await publisher.PublishAsync(evt)).Accepted);   // OKs do not wait either
         Assert.True(published.Elapsed < Window / 2, $"the first delivery and the OKs took {published.Elapsed}");
 
         var received = new List<string> { Frames.Id(first[2]) };
         for (var i = 1; i < live.Count; i++)
             received.Add(Frames.Id((await subscriber.ExpectAsync(f => Frames.IsFor(f, "live"), TimeSpan.FromSeconds(10)))[2]));
-        var waited = published.Elapsed - firstAfter;
+        var waited = published.Elapsed;   // the window runs from the first one's hand-on, which came after this started
 
         Assert.Equal(live.Select(e => e.Id), received);
-        Assert.True(waited >= Window * 0.75, $"the events behind the first arrived {waited} after it, inside the window");
+        Assert.True(waited >= Window * 0.9, $"the events behind the first arrived {waited} after it was published, inside the window");
     }
 
     [Fact]
@@ -59,7 +58,7 @@ public sealed class LiveGatherTests(RelayFixture fixture)
         var pubkey = await fixture.Tools.PublicKeyAsync(key);
         Assert.Empty(await subscriber.QueryAsync("live", new { authors = new[] { pubkey } }));
         var evt = await fixture.Tools.SignAsync(key, 1, "gathered");
-        Assert.True((await publisher.PublishAsync(evt)).Accepted);
+        Assert.True((await publisher.PublishAsync(evt)).Accepted);   // inside the window the EOSE just handed on started
 
         var asked = Stopwatch.StartNew();
         await subscriber.SendAsync(Frames.Req("other", new { ids = new[] { new string('0', 64) } }));

@@ -4,10 +4,11 @@ namespace NostrRelay.Subscriptions;
 public sealed class LiveDeliveryOptions
 {
     /// <summary>
-    /// How close together a shard hands live events on. A live event that comes when the shard handed nothing on for
-    /// a window goes at once; one that follows a hand-on closer than that waits until the window since it has passed,
-    /// and goes with whatever else came meanwhile, so a busy subscriber's events of that time leave in one send, one
-    /// TCP segment, instead of one each. A quiet relay's events are never held; a busy one's wait at most a window.
+    /// How long a shard's live events may wait to leave together. A live event waits only when its shard (the
+    /// subscriptions of a slice of a gateway's connections) handed anything on less than a window before, and then
+    /// until the window since that has passed, never longer; it goes with whatever else came meanwhile, so a busy
+    /// subscriber's events of that time leave in one send, one TCP segment, instead of one each. An event on a quiet
+    /// shard goes at once.
     /// Default 20 ms: at 200 events a second to 200 subscribers the relay's CPU per delivery is then about strfry's
     /// (0.99×; 1.4× with each sent at once), with a median delivery of 14 ms against strfry's 73 (docs/benchmarks.md).
     /// Zero sends every event at once. Stored events, EOSE and CLOSED never wait, and take what waits along. Ephemeral

@@ -73,8 +73,8 @@ internal sealed partial class SubscriptionGrain
 
     /// <summary>Set while the pump waits out <see cref="LiveDeliveryOptions.GatherWindow"/>; completing it ends the wait.</summary>
     private TaskCompletionSource? _gathering;
-    /// <summary>When the pump last handed a batch on (a <see cref="TimeProvider.GetTimestamp"/>); a live event waits for the window from there.</summary>
-    private long _handedAt = long.MinValue / 2;
+    /// <summary>When the pump last handed a batch on (a <see cref="TimeProvider.GetTimestamp"/>), if it has; a live event waits for the window from there.</summary>
+    private long? _handedAt;
 
     /// <summary>
     /// Starts the pump if it is idle: at once, or for <paramref name="live"/> events that follow a hand-on closer than
@@ -86,24 +86,30 @@ internal sealed partial class SubscriptionGrain
         if (_observer is null || _outbox.Count == 0) return;
         if (_pumping)
         {
-            if (!live) _gathering?.TrySetResult();
+            if (!live) EndGathering();
             return;
         }
+        var gather = live ? GatherFor() : TimeSpan.Zero;
         _pumping = true;
-        _ = PumpAsync(live ? GatherFor() : TimeSpan.Zero);
+        _ = PumpAsync(gather);
     }
 
     /// <summary>What is left of the gather window since the last hand-on: nothing when the shard was quiet that long.</summary>
     private TimeSpan GatherFor()
     {
         var window = liveDelivery.Value.GatherWindow;
-        return window > TimeSpan.Zero ? window - time.GetElapsedTime(_handedAt) : TimeSpan.Zero;
+        if (window <= TimeSpan.Zero || _handedAt is not { } handedAt) return TimeSpan.Zero;
+        var left = window - time.GetElapsedTime(handedAt);
+        return left < TimeSpan.Zero ? TimeSpan.Zero : left > window ? window : left;
     }
+
+    /// <summary>Ends a gather window being waited out: what waits goes now.</summary>
+    private void EndGathering() => _gathering?.TrySetResult();
 
     /// <summary>
     /// Sends what is queued, one observer call at a time (that keeps the order), taking everything that
-    /// queued up meanwhile into the next call. A lone event goes out at once, unless it follows another within the
-    /// gather window.
+    /// queued up meanwhile into the next call. A lone live event goes out at once, unless the shard handed
+    /// something on less than the gather window before.
     /// </summary>
     private async Task PumpAsync(TimeSpan gather)
     {
@@ -112,7 +118,8 @@ internal sealed partial class SubscriptionGrain
             if (gather > TimeSpan.Zero)
             {
                 var gathering = _gathering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                await Task.WhenAny(Task.Delay(gather, time), gathering.Task);
+                // Cut short, the wait's timer goes with it; either way the pump goes on in this grain's turn.
+                await gathering.Task.WaitAsync(gather, time).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
                 _gathering = null;
             }
             while (_outbox.Count > 0 && _observer is { } observer)

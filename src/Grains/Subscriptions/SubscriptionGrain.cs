@@ -87,6 +87,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        EndGathering();   // what waits for the gather window goes while the gateway can still take it
         if (_serving) fanOut.RemoveShard(this.GetPrimaryKeyString());
         foreach (var connection in _connections.Values)
             foreach (var subscription in connection.Subscriptions.Values) Drop(subscription);   // this silo's interest forgets them
