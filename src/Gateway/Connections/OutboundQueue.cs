@@ -226,9 +226,8 @@ internal sealed class OutboundQueue(WebSocket socket, long maxBytes, Action<int>
                     }
                     finally
                     {
-                        var left = Interlocked.Add(ref _bytes, -frame.Footprint);
                         frame.Release();
-                        if (left < _drainedBytes && Volatile.Read(ref _behind) == 1 && Interlocked.Exchange(ref _behind, 0) == 1) drained?.Invoke(Volatile.Read(ref _episode));
+                        Taken(frame.Footprint);
                     }
                 }
                 if (_completing)
