@@ -91,9 +91,10 @@ internal sealed partial class SubscriptionGrain
                     if (missed is not null) missed.Add(evt);
                     else Send(subscription, evt, remembered, ref newest);
                 }
-                StartPump();
                 storeTicks = reader.StoreTicks;
+                // The last page goes out below with EOSE behind it: one call to the gateway for both.
                 if (!more) break;
+                StartPump();
                 // One page in flight: the gateway's receipt for it says whether the connection is behind, before the next read.
                 if (missed is null) await HandedOnAsync();
             }
@@ -119,7 +120,11 @@ internal sealed partial class SubscriptionGrain
             StartPump();
             return;
         }
-        if (!subscription.Active) return;
+        if (!subscription.Active)
+        {
+            StartPump();
+            return;
+        }
 
         // From here to the end there is no await: EOSE and the buffered live events are queued as one step after
         // the stored events, so nothing live can slip in between.
