@@ -6,9 +6,14 @@ namespace NostrRelay.Grains.Tests;
 public sealed class RecordingObserver : IGatewayShardObserver
 {
     private readonly Channel<Delivery> _deliveries = Channel.CreateUnbounded<Delivery>();
+    private int _batches;
+
+    /// <summary>Calls made to this observer so far.</summary>
+    public int Batches => Volatile.Read(ref _batches);
 
     public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
+        Interlocked.Increment(ref _batches);
         foreach (var delivery in batch.Items) _deliveries.Writer.TryWrite(delivery);
         return Task.FromResult(DeliveryReceipt.Taken);
     }

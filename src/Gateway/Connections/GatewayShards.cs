@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NostrRelay.Grains;
 using NostrRelay.Hosting;
+using NostrRelay.Policies;
 
 namespace NostrRelay.Connections;
 
@@ -13,7 +14,7 @@ namespace NostrRelay.Connections;
 /// while the grains can still answer.
 /// </summary>
 internal sealed partial class GatewayShards(IGrainFactory grains, ClusterCallWatch calls, IOptions<RelayOptions> options, IHostApplicationLifetime lifetime,
-    RelayMetrics metrics, ILogger<GatewayShards> logger) : IHostedService
+    RelayMetrics metrics, LocalShardObservers local, PolicyPipeline policies, ILogger<GatewayShards> logger) : IHostedService
 {
     private readonly object _drainGate = new();
     private Task? _draining;
@@ -39,6 +40,8 @@ internal sealed partial class GatewayShards(IGrainFactory grains, ClusterCallWat
             var key = $"{GatewayId}/{i}";
             var shard = new GatewayShard(key, grains.GetGrain<ISubscriptionGrain>(key));
             shard.Reference = grains.CreateObjectReference<IGatewayShardObserver>(shard);
+            // A grain in this process may call the shard in its turn; an embedder's delivery policies never run there.
+            if (!policies.HasEmbedderDeliveryHooks) local.Add(shard.Reference, shard);
             shard.Activation = await shard.Grain.AttachAsync(shard.Reference);
             shards[i] = shard;
         }
@@ -139,7 +142,11 @@ internal sealed partial class GatewayShards(IGrainFactory grains, ClusterCallWat
         foreach (var shard in _shards)
         {
             // StopAsync may run twice (an embedder stopping the host, then disposing it): release once.
-            if (shard.Reference is { } reference) grains.DeleteObjectReference<IGatewayShardObserver>(reference);
+            if (shard.Reference is { } reference)
+            {
+                local.Remove(reference);
+                grains.DeleteObjectReference<IGatewayShardObserver>(reference);
+            }
             shard.Reference = null;
         }
     }

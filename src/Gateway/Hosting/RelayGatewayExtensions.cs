@@ -14,6 +14,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NostrRelay.Connections;
 using NostrRelay.Crypto;
+using NostrRelay.Grains;
 using NostrRelay.Information;
 using NostrRelay.Messages;
 using NostrRelay.Policies;
@@ -47,6 +48,7 @@ public static partial class RelayGatewayExtensions
         services.TryAddSingleton<RelayMetrics>();
         services.TryAddSingleton<RelayModeration>();
         services.AddHostedService(sp => sp.GetRequiredService<RelayModeration>());   // before connections are taken
+        services.TryAddSingleton<LocalShardObservers>();
         services.TryAddSingleton<GatewayShards>();
         services.AddHostedService(sp => sp.GetRequiredService<GatewayShards>());
         services.TryAddSingleton(sp => new HttpAuthorization(sp.GetRequiredService<IOptions<RelayOptions>>().Value.Management.Admins,

@@ -6,6 +6,7 @@ using NostrRelay.Cluster;
 using NostrRelay.Cluster.Interest;
 using NostrRelay.Counting;
 using NostrRelay.Expiry;
+using NostrRelay.Grains;
 using NostrRelay.Storage;
 using NostrRelay.Subscriptions;
 
@@ -23,6 +24,7 @@ public static class RelayGrainsExtensions
         silo.Services.TryAddSingleton(SiloInterest.ForCluster);
         silo.Services.TryAddSingleton<LiveFanOut>();
         silo.Services.TryAddSingleton<CatchUpReads>();
+        silo.Services.TryAddSingleton<LocalShardObservers>();
         silo.Services.TryAddSingleton<CountReads>();
         silo.Services.AddOptions<ExpiryPurgeOptions>();
         silo.Services.AddOptions<LiveDeliveryOptions>()

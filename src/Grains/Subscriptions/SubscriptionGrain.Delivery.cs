@@ -22,6 +22,13 @@ internal sealed partial class SubscriptionGrain
     /// </summary>
     internal const int MaxQueuedDeliveries = 1_048_576;
 
+    /// <summary>
+    /// A batch for at most this many connections goes to an observer in this process by a plain call in this turn: a
+    /// few socket sends. A larger one (a live event for many subscribers) goes as an Orleans message, sent on another
+    /// thread while this grain matches the next events.
+    /// </summary>
+    internal const int MaxConnectionsHandedHere = 8;
+
     private static readonly TimeSpan[] DeliveryRetries = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(900)];
 
     private readonly Queue<Queued> _outbox = new();
@@ -126,20 +133,23 @@ internal sealed partial class SubscriptionGrain
             {
                 var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
                 var items = new Delivery[count];
+                var runs = 0;   // of one connection's deliveries: at least as many as the connections
                 for (var i = 0; i < count; i++)
                 {
                     var queued = _outbox.Dequeue();
                     items[i] = queued.Delivery;
+                    if (i == 0 || items[i - 1].ConnectionId != queued.Delivery.ConnectionId) runs++;
                     // Handed on (or about to be): the gateway's own bound covers it from here.
                     queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
                 }
                 var batch = new DeliveryBatch(items, _activation);
+                var local = runs <= MaxConnectionsHandedHere ? localObservers.Find(observer) : null;
                 _handedAt = time.GetTimestamp();
                 for (var attempt = 0; ; attempt++)
                 {
                     try
                     {
-                        var receipt = await observer.DeliverAsync(batch);
+                        var receipt = await (local is null ? observer.DeliverAsync(batch) : DeliverHere(local, batch));
                         if (receipt.Backlogged is { } behind) PauseCatchUps(behind);
                         if (receipt.Gone is { } gone) foreach (var connectionId in gone) Forget(connectionId);
                         Handed(count);
@@ -175,6 +185,21 @@ internal sealed partial class SubscriptionGrain
         {
             _pumping = false;
         }
+    }
+
+    /// <summary>
+    /// The observer's call run on this thread, as a task of the default scheduler: whatever the gateway starts from it
+    /// (a send that has to wait for its socket) goes on on the thread pool, not in this grain's turn.
+    /// </summary>
+    private static Task<DeliveryReceipt> DeliverHere(IGatewayShardObserver local, DeliveryBatch batch)
+    {
+        var call = new Task<Task<DeliveryReceipt>>(static state =>
+        {
+            var (observer, batch) = ((IGatewayShardObserver, DeliveryBatch))state!;
+            return observer.DeliverAsync(batch);
+        }, (local, batch));
+        call.RunSynchronously(TaskScheduler.Default);
+        return call.IsCompletedSuccessfully ? call.Result : Task.FromException<DeliveryReceipt>(call.Exception!.InnerException!);
     }
 
     [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Shard {Shard} could not deliver {Count} frames to its gateway; retrying")]

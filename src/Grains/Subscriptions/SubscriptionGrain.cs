@@ -18,7 +18,7 @@ namespace NostrRelay.Subscriptions;
 [PreferLocalPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
 internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, CatchUpReads reads, TimeProvider time, NostrRelay.Metrics.SiloMetrics metrics,
-    IOptions<LiveDeliveryOptions> liveDelivery, ILogger<SubscriptionGrain> logger)
+    IOptions<LiveDeliveryOptions> liveDelivery, LocalShardObservers localObservers, ILogger<SubscriptionGrain> logger)
     : Grain, ISubscriptionGrain
 {
     /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>
