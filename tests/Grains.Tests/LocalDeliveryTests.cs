@@ -48,6 +48,7 @@ public sealed class LocalDeliveryTests(ClusterFixture fixture) : IAsyncLifetime
         Assert.Equal(notes.Reverse().Select(n => n.Id), answer.Where(d => d.Kind == DeliveryKind.Event).Select(d => d.Event!.Id));
         Assert.Equal(DeliveryKind.EndOfStoredEvents, answer[^1].Kind);
         Assert.Equal(1, _local.Batches);   // the events and EOSE together
+        Assert.Equal(0, _local.OffDefaultScheduler);   // run as the thread pool's, not in the grain's scheduler
         Assert.Equal(0, _remote.Batches);
     }
 
@@ -55,20 +56,31 @@ public sealed class LocalDeliveryTests(ClusterFixture fixture) : IAsyncLifetime
     public async Task a_live_event_for_more_connections_than_a_plain_call_takes_goes_as_a_message()
     {
         var author = new Author();
-        var connections = NostrRelay.Subscriptions.SubscriptionGrain.MaxConnectionsHandedHere + 1;
-        for (var connection = 1; connection <= connections; connection++)
+        var most = NostrRelay.Subscriptions.SubscriptionGrain.MaxConnectionsHandedHere;
+        for (var connection = 1; connection <= most; connection++)
         {
             await _shard.SubscribeAsync(connection, "live", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
             await _local.UntilEndOfStoredEventsAsync("live");   // each REQ's answer alone: one connection, a plain call
         }
 
-        var note = author.Note("for everyone");
-        await PublishAsync(note);
-        var delivered = new List<Delivery>();
-        for (var i = 0; i < connections; i++) delivered.Add(await _remote.NextAsync());
+        // As many connections as a plain call takes: one plain call.
+        var first = author.Note("for the first ones");
+        await PublishAsync(first);
+        var toMost = new List<Delivery>();
+        for (var i = 0; i < most; i++) toMost.Add(await _local.NextAsync());
 
-        Assert.Equal(Enumerable.Range(1, connections).Select(c => (long)c), delivered.Select(d => d.ConnectionId).Order());
-        Assert.All(delivered, d => Assert.Equal(note.Id, d.Event!.Id));
+        // One more: the same event for all of them goes as one message.
+        await _shard.SubscribeAsync(most + 1, "live", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+        await _local.UntilEndOfStoredEventsAsync("live");
+        var second = author.Note("for everyone");
+        await PublishAsync(second);
+        var toAll = new List<Delivery>();
+        for (var i = 0; i <= most; i++) toAll.Add(await _remote.NextAsync());
+
+        Assert.Equal(Enumerable.Range(1, most).Select(c => (long)c), toMost.Select(d => d.ConnectionId).Order());
+        Assert.All(toMost, d => Assert.Equal(first.Id, d.Event!.Id));
+        Assert.Equal(Enumerable.Range(1, most + 1).Select(c => (long)c), toAll.Select(d => d.ConnectionId).Order());
+        Assert.All(toAll, d => Assert.Equal(second.Id, d.Event!.Id));
         Assert.Equal(1, _remote.Batches);
         Assert.True(await _local.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
     }

@@ -11,9 +11,14 @@ public sealed class RecordingObserver : IGatewayShardObserver
     /// <summary>Calls made to this observer so far.</summary>
     public int Batches => Volatile.Read(ref _batches);
 
+    /// <summary>Calls that ran under a scheduler other than the thread pool's (a grain's): none should.</summary>
+    public int OffDefaultScheduler => Volatile.Read(ref _offDefault);
+    private int _offDefault;
+
     public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         Interlocked.Increment(ref _batches);
+        if (TaskScheduler.Current != TaskScheduler.Default) Interlocked.Increment(ref _offDefault);
         foreach (var delivery in batch.Items) _deliveries.Writer.TryWrite(delivery);
         return Task.FromResult(DeliveryReceipt.Taken);
     }

@@ -35,15 +35,23 @@ internal sealed partial class GatewayShards(IGrainFactory grains, ClusterCallWat
     {
         var count = Math.Max(1, options.Value.Shards ?? Environment.ProcessorCount);
         var shards = new GatewayShard[count];
-        for (var i = 0; i < count; i++)
+        try
         {
-            var key = $"{GatewayId}/{i}";
-            var shard = new GatewayShard(key, grains.GetGrain<ISubscriptionGrain>(key));
-            shard.Reference = grains.CreateObjectReference<IGatewayShardObserver>(shard);
-            // A grain in this process may call the shard in its turn; an embedder's delivery policies never run there.
-            if (!policies.HasEmbedderDeliveryHooks) local.Add(shard.Reference, shard);
-            shard.Activation = await shard.Grain.AttachAsync(shard.Reference);
-            shards[i] = shard;
+            for (var i = 0; i < count; i++)
+            {
+                var key = $"{GatewayId}/{i}";
+                var shard = new GatewayShard(key, grains.GetGrain<ISubscriptionGrain>(key));
+                shard.Reference = grains.CreateObjectReference<IGatewayShardObserver>(shard);
+                shards[i] = shard;
+                // A grain in this process may call the shard in its turn; an embedder's delivery hooks never run there.
+                if (!policies.HasEmbedderDeliveryHooks) local.Add(shard.Reference, shard);
+                shard.Activation = await shard.Grain.AttachAsync(shard.Reference);
+            }
+        }
+        catch
+        {
+            foreach (var shard in shards) if (shard?.Reference is { } reference) local.Remove(reference);
+            throw;
         }
         _shards = shards;
         metrics.Observe(() => Connections.LongCount(), () =>

@@ -114,7 +114,11 @@ internal sealed partial class SubscriptionGrain
         catch (Exception ex)
         {
             LogCatchUpFailed(logger, ex, subscription.SubscriptionId);
-            if (!subscription.Active) return;
+            if (!subscription.Active)
+            {
+                StartPump();   // a page queued before the failure
+                return;
+            }
             Remove(subscription.ConnectionId, subscription.SubscriptionId);
             Enqueue(Delivery.Closed(subscription.ConnectionId, subscription.SubscriptionId, "error: could not read stored events"));
             StartPump();

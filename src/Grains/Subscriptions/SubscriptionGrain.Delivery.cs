@@ -29,6 +29,15 @@ internal sealed partial class SubscriptionGrain
     /// </summary>
     internal const int MaxConnectionsHandedHere = 8;
 
+    /// <summary>And at most this many bytes of events: framing and sending a larger batch would hold the turn too long.</summary>
+    internal const int MaxBytesHandedHere = 256 * 1024;
+
+    /// <summary>
+    /// Set when a call by message failed: it may still be running at the gateway (a timeout), and a plain call beside it
+    /// would interleave their frames. Batches go by message until one is taken.
+    /// </summary>
+    private bool _messagesOnly;
+
     private static readonly TimeSpan[] DeliveryRetries = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(900)];
 
     private readonly Queue<Queued> _outbox = new();
@@ -134,22 +143,25 @@ internal sealed partial class SubscriptionGrain
                 var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
                 var items = new Delivery[count];
                 var runs = 0;   // of one connection's deliveries: at least as many as the connections
+                long bytes = 0;
                 for (var i = 0; i < count; i++)
                 {
                     var queued = _outbox.Dequeue();
                     items[i] = queued.Delivery;
                     if (i == 0 || items[i - 1].ConnectionId != queued.Delivery.ConnectionId) runs++;
+                    bytes += queued.Bytes;
                     // Handed on (or about to be): the gateway's own bound covers it from here.
                     queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
                 }
                 var batch = new DeliveryBatch(items, _activation);
-                var local = runs <= MaxConnectionsHandedHere ? localObservers.Find(observer) : null;
+                var local = runs <= MaxConnectionsHandedHere && bytes <= MaxBytesHandedHere && !_messagesOnly ? localObservers.Find(observer) : null;
                 _handedAt = time.GetTimestamp();
                 for (var attempt = 0; ; attempt++)
                 {
                     try
                     {
                         var receipt = await (local is null ? observer.DeliverAsync(batch) : DeliverHere(local, batch));
+                        if (local is null) _messagesOnly = false;
                         if (receipt.Backlogged is { } behind) PauseCatchUps(behind);
                         if (receipt.Gone is { } gone) foreach (var connectionId in gone) Forget(connectionId);
                         Handed(count);
@@ -166,12 +178,14 @@ internal sealed partial class SubscriptionGrain
                     {
                         // A blip between silo and gateway: the same batch again keeps the order.
                         if (attempt == 0) LogDeliveryRetry(logger, ex, this.GetPrimaryKeyString(), count);
+                        if (local is null) _messagesOnly = true;
                         await Task.Delay(DeliveryRetries[attempt]);
                     }
                     catch (Exception ex)
                     {
                         // Never a silent hole: each subscription that lost events here is told to REQ again.
                         LogDeliveryFailed(logger, ex, this.GetPrimaryKeyString(), count);
+                        if (local is null) _messagesOnly = true;
                         Handed(count);   // given up on: nobody waits for them any longer
                         foreach (var lost in items)
                             if (lost.Kind == DeliveryKind.Event && Find(lost.ConnectionId, lost.SubscriptionId) is { } subscription)
@@ -191,13 +205,18 @@ internal sealed partial class SubscriptionGrain
     /// The observer's call run on this thread, as a task of the default scheduler: whatever the gateway starts from it
     /// (a send that has to wait for its socket) goes on on the thread pool, not in this grain's turn.
     /// </summary>
+    /// <remarks>
+    /// Orleans still counts the code as this grain's: a call the gateway makes from it (DrainedAsync, UnsubscribeAsync
+    /// for a slow client) comes from this grain to itself, which is safe as long as this grain is reentrant and nothing
+    /// here awaits such a call; an object reference cannot be created or deleted from it.
+    /// </remarks>
     private static Task<DeliveryReceipt> DeliverHere(IGatewayShardObserver local, DeliveryBatch batch)
     {
         var call = new Task<Task<DeliveryReceipt>>(static state =>
         {
             var (observer, batch) = ((IGatewayShardObserver, DeliveryBatch))state!;
             return observer.DeliverAsync(batch);
-        }, (local, batch));
+        }, (local, batch), TaskCreationOptions.DenyChildAttach);
         call.RunSynchronously(TaskScheduler.Default);
         return call.IsCompletedSuccessfully ? call.Result : Task.FromException<DeliveryReceipt>(call.Exception!.InnerException!);
     }
