@@ -132,7 +132,8 @@ public sealed class SqliteEventStore : IEventStore
     private async Task ReadPageAsync(Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
         await using var connection = _readers.Rent();
-        if (filter.Limit is null || !NeedsTimeWindow(filter))
+        if (filter.Limit is null || !NeedsTimeWindow(filter)
+            || (after is null && await FewTagRowsAsync(connection, filter, _options.WholeSortTagRows, cancellationToken).ConfigureAwait(false)))
         {
             await ReadAsync(connection, filter, after, take, page, cancellationToken).ConfigureAwait(false);
             return;
@@ -160,6 +161,19 @@ public sealed class SqliteEventStore : IEventStore
     }
 
     /// <summary>The created_at of the newest stored event, at or before <paramref name="until"/>; null when there is none.</summary>
+    /// <summary>
+    /// True when the filter's one tag condition names fewer than <paramref name="under"/> rows of the tag index (a reply
+    /// thread, one note's reactions, one pubkey's mentions): its matches are then read and sorted in one query, where
+    /// the time windows, widened four times over from an hour until they hold a page, ran a dozen queries for a tag
+    /// that few events carry. The count stops at the bound, so a popular tag costs a bounded scan of its index rows.
+    /// </summary>
+    private static async Task<bool> FewTagRowsAsync(SqliteReader connection, Filter filter, int under, CancellationToken cancellationToken)
+    {
+        if (under <= 0 || filter.Tags is not [var condition]) return false;
+        var command = connection.Command(built => SqliteFilterSql.CountTagRows(built, condition, filter.Since, filter.Until, under));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long rows && rows < under;
+    }
+
     private static async Task<long?> NewestCreatedAtAsync(SqliteReader connection, long? until, CancellationToken cancellationToken)
     {
         var command = connection.Command("SELECT created_at FROM events WHERE created_at <= $until ORDER BY created_at DESC LIMIT 1;");

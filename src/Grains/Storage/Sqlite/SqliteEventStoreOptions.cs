@@ -20,4 +20,11 @@ public sealed class SqliteEventStoreOptions
     /// the relay, which alone writes it; events the relay has not indexed yet are not found by a search here.
     /// </summary>
     public bool ReadOnly { get; set; }
+
+    /// <summary>
+    /// A filter whose one tag condition names fewer rows of the tag index than this is read in one query, its matches
+    /// sorted whole; with more, it is read newest time window first (SqliteEventStore). Tests set 0 to read every such
+    /// filter in windows.
+    /// </summary>
+    internal int WholeSortTagRows { get; init; } = 1_000;
 }

@@ -71,6 +71,19 @@ internal static class SqliteFilterSql
         command.CommandText = sql.ToString();
     }
 
+    /// <summary>How many rows of the tag index one condition names within since and until, counted up to <paramref name="upTo"/>.</summary>
+    public static void CountTagRows(SqliteCommand command, TagFilter condition, long? since, long? until, int upTo)
+    {
+        var sql = new StringBuilder("SELECT count(*) FROM (SELECT 1 FROM tags WHERE name = ")
+            .Append(Add(command.Parameters, condition.Name.ToString()))
+            .Append(" AND value");
+        AppendKeys(sql, command.Parameters, condition.Values);
+        if (since is { } from) sql.Append(" AND created_at >= ").Append(Add(command.Parameters, from));
+        if (until is { } to) sql.Append(" AND created_at <= ").Append(Add(command.Parameters, to));
+        sql.Append(" LIMIT ").Append(upTo.ToString(CultureInfo.InvariantCulture)).Append(");");
+        command.CommandText = sql.ToString();
+    }
+
     public static void Count(SqliteCommand command, Filter filter)
     {
         var sql = new StringBuilder("SELECT count(*) FROM events WHERE 1");
