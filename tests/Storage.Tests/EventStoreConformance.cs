@@ -307,6 +307,9 @@ public abstract partial class EventStoreConformance
         var expected = new[] { newest.Id }.Concat(tied.Select(e => e.Id).Order(StringComparer.Ordinal).Take(3));
         Assert.Equal(expected, await IdsAsync(store, new Filter { Limit = 4 }));
         Assert.Equal([newest.Id], await IdsAsync(store, new Filter { Limit = 1 }));
+        // The same cut inside one author's events and inside one kind's, which an index orders by time alone.
+        Assert.Equal(tied.Select(e => e.Id).Order(StringComparer.Ordinal).Take(3), await IdsAsync(store, new Filter { Authors = [Bob], Limit = 3 }));
+        Assert.Equal(expected, await IdsAsync(store, new Filter { Kinds = [newest.Kind], Limit = 4 }));
     }
 
     [Fact]

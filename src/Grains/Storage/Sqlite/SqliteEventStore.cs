@@ -193,8 +193,38 @@ public sealed class SqliteEventStore : IEventStore
         page.Clear();
         var command = connection.Command(built => SqliteFilterSql.Select(built, filter, after, take));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!SqliteFilterSql.TiesSortedByReader(filter))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
+            return;
+        }
+        // Newest first only: read on to the end of the second of the last row needed, so every event of it that could
+        // come first is there, then put each second in id order and keep what was asked for.
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
+        {
+            var evt = EventReader.ParseStored(reader.GetFieldValue<byte[]>(0));
+            if (page.Count >= take && evt.CreatedAt != page[^1].CreatedAt) break;
+            page.Add(evt);
+        }
+        SortSeconds(page);
+        if (page.Count > take) page.RemoveRange(take, page.Count - take);
+    }
+
+    /// <summary>Events newest first, each second's in id order (NIP-01): an insertion sort, as only ties are out of place.</summary>
+    private static void SortSeconds(List<NostrEvent> page)
+    {
+        for (var i = 1; i < page.Count; i++)
+        {
+            var evt = page[i];
+            var j = i;
+            while (j > 0 && NostrEvent.CompareNewestFirst(page[j - 1], evt) > 0)
+            {
+                page[j] = page[j - 1];
+                j--;
+            }
+            page[j] = evt;
+        }
     }
 
     public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)
