@@ -334,6 +334,25 @@ public abstract partial class EventStoreConformance
         Assert.Equal(NewestFirst(events).Take(777), await IdsAsync(store, new Filter { Limit = 777 }));
         var byTwo = new Filter { Authors = authors[..2] };
         Assert.Equal(NewestFirst(events.Where(byTwo.Matches)), await IdsAsync(store, byTwo));
+        // One kind: an index gives time order alone, and the runs of one second cross the page ends.
+        var notes = new Filter { Kinds = [events[0].Kind] };
+        Assert.Equal(NewestFirst(events), await IdsAsync(store, notes));
+        Assert.Equal(NewestFirst(events).Take(777), await IdsAsync(store, notes with { Limit = 777 }));
+    }
+
+    [Fact]
+    public async Task many_events_in_one_second_come_back_in_id_order_around_a_limit()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        // A second holding more events than any reader takes past a page to finish it, between two others.
+        var events = Enumerable.Range(0, 300).Select(i => TestEvents.Create(Alice, T0 + (i < 10 ? 2 : i < 290 ? 1 : 0), content: $"n{i}")).ToArray();
+        await Seed.AppendAllAsync(store, events);
+
+        foreach (var limit in new[] { 5, 11, 100, 289, 300 })
+        {
+            Assert.Equal(NewestFirst(events).Take(limit), await IdsAsync(store, new Filter { Authors = [Alice], Limit = limit }));
+            Assert.Equal(NewestFirst(events).Take(limit), await IdsAsync(store, new Filter { Kinds = [events[0].Kind], Limit = limit }));
+        }
     }
 
     // ---- duplicates, versions and positions ----

@@ -182,7 +182,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        SqliteFilterSql.Select(command, filter, after: null, limit: 20);
+        SqliteFilterSql.Select(command, filter, after: null, limit: 20, tiesInOrder: !SqliteFilterSql.TiesSortedByReader(filter));
         command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
         var plan = new List<string>();
         using (var reader = command.ExecuteReader())

@@ -160,7 +160,6 @@ public sealed class SqliteEventStore : IEventStore
         }
     }
 
-    /// <summary>The created_at of the newest stored event, at or before <paramref name="until"/>; null when there is none.</summary>
     /// <summary>
     /// True when the filter's one tag condition names fewer than <paramref name="under"/> rows of the tag index (a reply
     /// thread, one note's reactions, one pubkey's mentions): its matches are then read and sorted in one query, where
@@ -174,6 +173,7 @@ public sealed class SqliteEventStore : IEventStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long rows && rows < under;
     }
 
+    /// <summary>The created_at of the newest stored event, at or before <paramref name="until"/>; null when there is none.</summary>
     private static async Task<long?> NewestCreatedAtAsync(SqliteReader connection, long? until, CancellationToken cancellationToken)
     {
         var command = connection.Command("SELECT created_at FROM events WHERE created_at <= $until ORDER BY created_at DESC LIMIT 1;");
@@ -190,41 +190,49 @@ public sealed class SqliteEventStore : IEventStore
     /// <summary>Replaces the content of <paramref name="page"/> with the next matches.</summary>
     private static async Task ReadAsync(SqliteReader connection, Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
+        if (SqliteFilterSql.TiesSortedByReader(filter) && await TryReadSecondsAsync(connection, filter, after, take, page, cancellationToken).ConfigureAwait(false))
+            return;
         page.Clear();
         var command = connection.Command(built => SqliteFilterSql.Select(built, filter, after, take));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!SqliteFilterSql.TiesSortedByReader(filter))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
-            return;
-        }
-        // Newest first only: read on to the end of the second of the last row needed, so every event of it that could
-        // come first is there, then put each second in id order and keep what was asked for.
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            var evt = EventReader.ParseStored(reader.GetFieldValue<byte[]>(0));
-            if (page.Count >= take && evt.CreatedAt != page[^1].CreatedAt) break;
-            page.Add(evt);
-        }
-        SortSeconds(page);
-        if (page.Count > take) page.RemoveRange(take, page.Count - take);
+            page.Add(EventReader.ParseStored(reader.GetFieldValue<byte[]>(0)));
     }
 
-    /// <summary>Events newest first, each second's in id order (NIP-01): an insertion sort, as only ties are out of place.</summary>
-    private static void SortSeconds(List<NostrEvent> page)
+    /// <summary>Rows a read in index order takes past the page for the rest of its last second, before SQLite sorts instead.</summary>
+    internal const int MaxTiesPastPage = 64;
+
+    /// <summary>
+    /// One author's or one kind's page in index order (<see cref="SqliteFilterSql.TiesSortedByReader"/>): read on to the end
+    /// of the second of the last event needed, so every event of it that could come first is there, then each second in id
+    /// order and the page cut. False, with nothing kept, when that second runs past <see cref="MaxTiesPastPage"/> more rows
+    /// (many events in one second): SQLite sorts the page then, with its LIMIT, as for any other filter.
+    /// </summary>
+    private static async Task<bool> TryReadSecondsAsync(SqliteReader connection, Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
-        for (var i = 1; i < page.Count; i++)
+        page.Clear();
+        var command = connection.Command(built => SqliteFilterSql.Select(built, filter, after, take + MaxTiesPastPage, tiesInOrder: false));
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            var evt = page[i];
-            var j = i;
-            while (j > 0 && NostrEvent.CompareNewestFirst(page[j - 1], evt) > 0)
+            var read = 0;
+            var ended = true;   // the rows ran out, or the last second did
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                page[j] = page[j - 1];
-                j--;
+                read++;
+                var evt = EventReader.ParseStored(reader.GetFieldValue<byte[]>(0));
+                if (page.Count >= take && evt.CreatedAt != page[^1].CreatedAt) break;
+                page.Add(evt);
+                if (read == take + MaxTiesPastPage) ended = false;
             }
-            page[j] = evt;
+            if (!ended)
+            {
+                page.Clear();
+                return false;
+            }
         }
+        page.Sort(NostrEvent.CompareNewestFirst);
+        if (page.Count > take) page.RemoveRange(take, page.Count - take);
+        return true;
     }
 
     public async Task<long> CountAsync(Filter filter, CancellationToken cancellationToken = default)

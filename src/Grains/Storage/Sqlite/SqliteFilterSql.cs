@@ -21,16 +21,15 @@ internal static class SqliteFilterSql
     /// <c>SELECT json</c> of the matching events in NIP-01 order (created_at desc, id asc), at most
     /// <paramref name="limit"/> of them, starting after <paramref name="after"/> in that order when it is set.
     /// </summary>
-    /// <remarks>
-    /// When <see cref="TiesSortedByReader"/>, only newest first, with no LIMIT: the reader takes the rows it needs and
-    /// puts each second's in id order itself.
-    /// </remarks>
-    public static void Select(SqliteCommand command, Filter filter, EventCursor? after, int limit)
+    /// <param name="tiesInOrder">
+    /// False: only newest first, for a reader that orders each second itself (<see cref="TiesSortedByReader"/>).
+    /// </param>
+    public static void Select(SqliteCommand command, Filter filter, EventCursor? after, int limit, bool tiesInOrder = true)
     {
         var sql = new StringBuilder("SELECT json FROM events WHERE 1");
         AppendConditions(sql, command.Parameters, filter, after);
-        if (TiesSortedByReader(filter)) sql.Append(" ORDER BY created_at DESC;");
-        else sql.Append(" ORDER BY created_at DESC, id LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture)).Append(';');
+        sql.Append(tiesInOrder ? " ORDER BY created_at DESC, id LIMIT " : " ORDER BY created_at DESC LIMIT ")
+            .Append(limit.ToString(CultureInfo.InvariantCulture)).Append(';');
         command.CommandText = sql.ToString();
     }
 
@@ -38,7 +37,7 @@ internal static class SqliteFilterSql
     /// True when the author index or the kind index gives the matches newest first by itself (one author or one kind,
     /// nothing else but since and until). Their keys end at created_at, so SQLite would sort each second's rows by id
     /// on the way out, every row with its JSON: a third of the time of such a query. The reader reads them in index
-    /// order instead, stops after the last row of the second it needs, and sorts that little by id.
+    /// order instead, stops after the last row of the second it needs, and sorts that little by id (SqliteEventStore).
     /// </summary>
     public static bool TiesSortedByReader(Filter filter) =>
         filter.Ids is null && filter.Tags is null && filter.Search is null
