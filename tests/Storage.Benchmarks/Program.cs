@@ -35,6 +35,7 @@ Console.WriteLine("|---|---|---|---|---|---|");
 var lifecycle = new List<string>();
 var searches = new List<string>();
 var manyValues = new List<string>();
+var profiles = new List<string>();
 var counts = new List<string>();
 const int reactions = 10_000;
 const int followers = 5_000;
@@ -51,6 +52,7 @@ foreach (var name in stores)
     try
     {
         await SeedCountTargetsAsync(store);
+        await SeedProfilesAsync(store);
         foreach (var size in sizes)
         {
             var stage = size - written;
@@ -76,6 +78,10 @@ foreach (var name in stores)
             var fiftyTags = await TimeAsync(store, r => new Filter { Tags = [new TagFilter('p', [.. Enumerable.Range(0, 50).Select(_ => authors[r.Next(authorCount)])])], Limit = 20 }, random);
             var fiftyTagsOfKind = await TimeAsync(store, r => new Filter { Kinds = [7], Tags = [new TagFilter('p', [.. Enumerable.Range(0, 50).Select(_ => authors[r.Next(authorCount)])])], Limit = 20 }, random);
             manyValues.Add($"| {name} | {size:N0} | {fiftyTags} | {fiftyTagsOfKind} |");
+            // What a client asks for the people it follows: their profiles, and their profiles with relay and follow lists.
+            var fiftyProfiles = await TimeAsync(store, r => new Filter { Authors = Follows(r), Kinds = [0] }, random);
+            var fiftyProfilesAndLists = await TimeAsync(store, r => new Filter { Authors = Follows(r), Kinds = [0, 3, 10_002], Limit = 150 }, random);
+            profiles.Add($"| {name} | {size:N0} | {fiftyProfiles} | {fiftyProfilesAndLists} |");
             counts.Add(await CountsAsync(name, store, size + reactions + followers));
             if (store.CanSearch)
             {
@@ -101,6 +107,11 @@ Console.WriteLine();
 Console.WriteLine("| store | events | {#p:[50 values],limit:20} p50 / p99 | {kinds:[7],#p:[50 values],limit:20} p50 / p99 |");
 Console.WriteLine("|---|---|---|---|");
 foreach (var row in manyValues) Console.WriteLine(row);
+
+Console.WriteLine();
+Console.WriteLine("| store | events (and 1,000 profiles) | {authors:[50],kinds:[0]} p50 / p99 | {authors:[50],kinds:[0,3,10002],limit:150} p50 / p99 |");
+Console.WriteLine("|---|---|---|---|");
+foreach (var row in profiles) Console.WriteLine(row);
 
 Console.WriteLine();
 Console.WriteLine($"| store | events | reactions ({reactions:N0}) count p50 / p99 | with hll p50 / p99 | followers ({followers:N0}) count p50 / p99 | with hll p50 / p99 |");
@@ -217,6 +228,21 @@ async Task<string> CountsAsync(string name, IEventStore store, int size)
     var plainFollowers = await TimeCountAsync(() => store.CountAsync(follows), followers);
     var hllFollowers = await TimeCountAsync(async () => (await counter.CountAsync(new CountRequest([follows], HllOffset: CountRequest.HllOffsetFor([follows])), CancellationToken.None)).Count, followers);
     return $"| {name} | {size:N0} | {plainReactions} | {hllReactions} | {plainFollowers} | {hllFollowers} |";
+}
+
+string[] Follows(Random random) => [.. Enumerable.Range(0, 50).Select(_ => authors[random.Next(authorCount)])];
+
+// One profile (kind 0) per author, set before their notes, each on the author's own stream as the author grain saves it.
+async Task SeedProfilesAsync(IEventStore store)
+{
+    var saves = authors.Select(async (author, i) =>
+    {
+        var createdAt = now - 60 * 86_400 + i;
+        var content = $$"""{"name":"author {{i}}"}""";
+        var profile = CanonicalJson.CreateEvent(CanonicalJson.ComputeIdHex(author, createdAt, 0, [], content), author, createdAt, 0, [], content, sig);
+        if ((await store.ReplaceAsync(profile, $"profile-{i}", 0)).Outcome != SaveOutcome.Saved) throw new InvalidOperationException("profile");
+    });
+    await Task.WhenAll(saves);
 }
 
 static string Word(int n, int salt)

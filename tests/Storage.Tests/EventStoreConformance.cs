@@ -467,6 +467,42 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task replaceable_kinds_of_named_authors_come_back_from_among_all_their_other_events()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var authors = Enumerable.Range(0, 40).Select(i => TestEvents.Pubkey($"follow {i}")).ToArray();
+        var events = new List<NostrEvent>();
+        for (var i = 0; i < authors.Length; i++)
+        {
+            var author = authors[i];
+            events.Add(TestEvents.Create(author, T0 + i % 3, EventKind.Metadata, content: $$"""{"name":"n{{i}}"}"""));   // seconds shared
+            if (i % 2 == 0) events.Add(TestEvents.Create(author, T0 + 5 + i, 10_002, [["r", "wss://relay.example/"]]));
+            if (i % 3 == 0) events.Add(TestEvents.Create(author, T0 + 7, 30_023, [["d", "post"]], content: "an article"));
+            for (var n = 0; n < 12; n++) events.Add(TestEvents.Create(author, T0 + 100 + n * 40 + i, content: $"note {n}"));
+        }
+        await AppendAllAsync(store, [.. events]);
+
+        var followed = authors.Where((_, i) => i % 4 != 1).Append(new string('f', 64)).ToArray();
+        Filter[] filters =
+        [
+            new() { Authors = followed, Kinds = [EventKind.Metadata] },
+            new() { Authors = followed, Kinds = [EventKind.Metadata], Limit = 7 },
+            new() { Authors = followed, Kinds = [EventKind.Metadata, 10_002, EventKind.FollowList], Limit = 25 },
+            new() { Authors = followed, Kinds = [10_002, EventKind.Metadata], Since = T0 + 1, Until = T0 + 20 },
+            new() { Authors = followed, Kinds = [10_002], Tags = [new TagFilter('r', ["wss://relay.example/"])], Limit = 3 },
+            new() { Authors = [authors[3]], Kinds = [EventKind.Metadata] },
+            new() { Authors = authors, Kinds = [30_023, EventKind.Metadata], Limit = 10 },   // an addressable kind: by the author index
+        ];
+        foreach (var filter in filters)
+        {
+            var expected = NewestFirst(events.Where(filter.Matches)).Take(filter.Limit ?? int.MaxValue).ToList();
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, await IdsAsync(store, filter));
+            Assert.Equal(events.Count(filter.Matches), await store.CountAsync(filter));
+        }
+    }
+
+    [Fact]
     public async Task an_older_replaceable_event_is_superseded_and_changes_nothing()
     {
         await using var store = await CreateEmptyStoreAsync();

@@ -158,6 +158,9 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         { "authors:[a,b] kinds:[1] since limit:20", ["SEARCH events USING INDEX events_pubkey (pubkey=? AND created_at>?)"] },
         { "kinds:[1] #p:[a] since limit:20", ["SEARCH tags USING PRIMARY KEY (name=? AND value=? AND created_at>?)"] },
         { "ids:[a]", ["SEARCH events USING INDEX sqlite_autoindex_events_1 (id=?)"] },
+        // Replaceable kinds of named authors: one row per kind and author in the address index, not all their notes.
+        { "authors:[a,b] kinds:[0,10002] limit:20", ["SEARCH events USING INDEX events_address (address=?)"] },
+        { "authors:[200 of them] kinds:[0]", ["SEARCH events USING INDEX events_address (address=?)"] },
     };
 
     [Theory]
@@ -176,6 +179,8 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
             "kinds:[1,7] since limit:20" => new Filter { Kinds = [1, 7], Since = 1, Limit = 20 },
             "authors:[a,b] kinds:[1] since limit:20" => new Filter { Authors = [a, b], Kinds = [1], Since = 1, Limit = 20 },
             "kinds:[1] #p:[a] since limit:20" => new Filter { Kinds = [1], Tags = [new TagFilter('p', [a])], Since = 1, Limit = 20 },
+            "authors:[a,b] kinds:[0,10002] limit:20" => new Filter { Authors = [a, b], Kinds = [0, 10_002], Limit = 20 },
+            "authors:[200 of them] kinds:[0]" => new Filter { Authors = [.. Enumerable.Range(0, 200).Select(i => TestEvents.Pubkey($"author {i}"))], Kinds = [0] },
             _ => new Filter { Ids = [a] },
         };
 

@@ -133,9 +133,13 @@ public sealed record NostrEvent
     /// The replaceable address this event competes for ("kind:pubkey:" or "kind:pubkey:d"), or null for
     /// regular and ephemeral events. Only the newest event of an address is kept.
     /// </summary>
-    public string? Address => EventKind.IsReplaceable(Kind) ? $"{Kind}:{Pubkey}:"
-        : EventKind.IsAddressable(Kind) ? $"{Kind}:{Pubkey}:{DTag}"
+    public string? Address => EventKind.IsReplaceable(Kind) ? AddressOf(Kind, Pubkey)
+        : EventKind.IsAddressable(Kind) ? AddressOf(Kind, Pubkey, DTag)
         : null;
+
+    /// <summary>The address an event of this kind and author competes for: "kind:pubkey:" plus the d tag of an addressable one.</summary>
+    internal static string AddressOf(int kind, string pubkey, string d = "") =>
+        string.Concat(kind.ToString(System.Globalization.CultureInfo.InvariantCulture), ":", pubkey, ":", d);
 
     /// <summary>NIP-01 order: newest first; equal created_at, lowest id first.</summary>
     public static int CompareNewestFirst(NostrEvent a, NostrEvent b)

@@ -181,9 +181,12 @@ public sealed class SqliteEventStore : IEventStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long createdAt ? createdAt : null;
     }
 
-    /// <summary>True when no one index gives this filter's matches newest first (see <see cref="ReadPageAsync"/>).</summary>
+    /// <summary>
+    /// True when no one index gives this filter's matches newest first (see <see cref="ReadPageAsync"/>). Replaceable kinds of
+    /// named authors are a few rows of the address index, read and sorted whole.
+    /// </summary>
     private static bool NeedsTimeWindow(Filter filter) =>
-        filter.Ids is null
+        filter.Ids is null && SqliteFilterSql.ReplaceableAddresses(filter) is null
         && (filter.Tags is not null || filter.Authors is { Length: > 1 } || filter.Kinds is { Length: > 1 }
             || (filter.Authors is not null && filter.Kinds is not null));
 

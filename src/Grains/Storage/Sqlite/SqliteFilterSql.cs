@@ -44,6 +44,29 @@ internal static class SqliteFilterSql
         && ((filter.Authors is [_] && filter.Kinds is null) || (filter.Kinds is [_] && filter.Authors is null));
 
     /// <summary>
+    /// The addresses that hold every match of a filter whose kinds are all replaceable and which names its authors
+    /// (a client's profiles, relay lists and follow lists of the people it follows): at most one event per kind and
+    /// author, found by the address index. The author index would instead read every event those authors ever stored to
+    /// find them, since it does not hold the kind: 14 ms against 0.07 for fifty profiles among 180,000 notes. Null for any
+    /// other filter, or past <see cref="MaxAddresses"/>.
+    /// </summary>
+    public static string[]? ReplaceableAddresses(Filter filter)
+    {
+        if (filter.Ids is not null || filter.Kinds is not { Length: > 0 } kinds || filter.Authors is not { Length: > 0 } authors) return null;
+        if ((long)kinds.Length * authors.Length > MaxAddresses) return null;
+        foreach (var kind in kinds)
+            if (!EventKind.IsReplaceable(kind)) return null;
+        var addresses = new string[kinds.Length * authors.Length];
+        var next = 0;
+        foreach (var kind in kinds)
+            foreach (var author in authors) addresses[next++] = NostrEvent.AddressOf(kind, author);
+        return addresses;
+    }
+
+    /// <summary>Most addresses one filter is read by; a longer list of kinds times authors goes by the author index.</summary>
+    private const int MaxAddresses = 4_096;
+
+    /// <summary>
     /// NIP-50: <c>SELECT json</c> of the events whose words hold every term, best first by FTS5's bm25 rank, then
     /// newest; the filter's other conditions apply as usual.
     /// </summary>
@@ -109,11 +132,16 @@ internal static class SqliteFilterSql
     private static void AppendConditions(StringBuilder sql, SqliteParameterCollection parameters, Filter filter, EventCursor? after)
     {
         if (filter.Ids is { } ids) AppendKeys(sql.Append(" AND id"), parameters, ids);
-        if (filter.Authors is { } authors) AppendKeys(sql.Append(" AND pubkey"), parameters, authors);
-        // A kind is shared by a large part of all events; with authors or tags beside it, SQLite (no statistics)
-        // may still pick the kind index. Unary + keeps it off that index so a more selective one drives.
-        if (filter.Kinds is { } kinds)
-            AppendIn(sql.Append(filter.Authors is null && filter.Tags is null ? " AND kind" : " AND +kind"), parameters, kinds);
+        // An address names its kind and author, so it stands for both conditions (see ReplaceableAddresses).
+        if (ReplaceableAddresses(filter) is { } addresses) AppendIn(sql.Append(" AND address"), parameters, addresses);
+        else
+        {
+            if (filter.Authors is { } authors) AppendKeys(sql.Append(" AND pubkey"), parameters, authors);
+            // A kind is shared by a large part of all events; with authors or tags beside it, SQLite (no statistics)
+            // may still pick the kind index. Unary + keeps it off that index so a more selective one drives.
+            if (filter.Kinds is { } kinds)
+                AppendIn(sql.Append(filter.Authors is null && filter.Tags is null ? " AND kind" : " AND +kind"), parameters, kinds);
+        }
         var timeRange = new StringBuilder();
         if (filter.Since is { } since) timeRange.Append(" AND created_at >= ").Append(Add(parameters, since));
         if (filter.Until is { } until) timeRange.Append(" AND created_at <= ").Append(Add(parameters, until));
