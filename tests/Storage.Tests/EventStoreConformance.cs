@@ -467,7 +467,7 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
-    public async Task replaceable_kinds_of_named_authors_come_back_from_among_all_their_other_events()
+    public async Task replaceable_and_addressable_kinds_of_named_authors_come_back_from_among_their_other_events()
     {
         await using var store = await CreateEmptyStoreAsync();
         var authors = Enumerable.Range(0, 40).Select(i => TestEvents.Pubkey($"follow {i}")).ToArray();
@@ -478,6 +478,8 @@ public abstract partial class EventStoreConformance
             events.Add(TestEvents.Create(author, T0 + i % 3, EventKind.Metadata, content: $$"""{"name":"n{{i}}"}"""));   // seconds shared
             if (i % 2 == 0) events.Add(TestEvents.Create(author, T0 + 5 + i, 10_002, [["r", "wss://relay.example/"]]));
             if (i % 3 == 0) events.Add(TestEvents.Create(author, T0 + 7, 30_023, [["d", "post"]], content: "an article"));
+            if (i % 3 == 1) events.Add(TestEvents.Create(author, T0 + 8 + i, 30_023, [["d", "draft"], ["d", "post"]], content: "two d tags"));
+            if (i % 5 == 0) events.Add(TestEvents.Create(author, T0 + 9, 30_000, content: "a set without a d tag"));
             for (var n = 0; n < 12; n++) events.Add(TestEvents.Create(author, T0 + 100 + n * 40 + i, content: $"note {n}"));
         }
         await AppendAllAsync(store, [.. events]);
@@ -491,7 +493,11 @@ public abstract partial class EventStoreConformance
             new() { Authors = followed, Kinds = [10_002, EventKind.Metadata], Since = T0 + 1, Until = T0 + 20 },
             new() { Authors = followed, Kinds = [10_002], Tags = [new TagFilter('r', ["wss://relay.example/"])], Limit = 3 },
             new() { Authors = [authors[3]], Kinds = [EventKind.Metadata] },
-            new() { Authors = authors, Kinds = [30_023, EventKind.Metadata], Limit = 10 },   // an addressable kind: by the author index
+            new() { Authors = authors, Kinds = [30_023, EventKind.Metadata], Limit = 10 },
+            new() { Authors = followed, Kinds = [30_023] },
+            new() { Authors = followed, Kinds = [30_023], Tags = [new TagFilter('d', ["post"])], Limit = 4 },   // any d tag, not only the first
+            new() { Authors = followed, Kinds = [30_000, 30_023, 10_002], Until = T0 + 9, Limit = 9 },
+            new() { Authors = authors, Kinds = [EventKind.TextNote, EventKind.Metadata], Limit = 30 },   // a regular kind: by the author index
         ];
         foreach (var filter in filters)
         {

@@ -30,6 +30,43 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         await random_filters_agree_with_a_brute_force_reference(seed);
     }
 
+    /// <summary>
+    /// A tag's newest matches few and far apart, older ones dense (a thread that went quiet, mentions from last month): the
+    /// first window starts where the tag's rows hold a page, and widens from there when other conditions leave it short.
+    /// </summary>
+    [Fact]
+    public async Task a_tag_read_in_time_windows_finds_its_page_behind_sparse_recent_matches()
+    {
+        _wholeSortTagRows = 0;
+        await using var store = await CreateEmptyStoreAsync();
+        var mentioned = Enumerable.Range(0, 6).Select(i => TestEvents.Pubkey($"mentioned {i}")).ToArray();
+        var events = new List<NostrEvent>();
+        const long Start = 1_700_000_000;
+        for (var i = 0; i < 300; i++)   // dense: a mention a minute, two of three kind 1, the rest reactions
+            events.Add(TestEvents.Create(TestEvents.Pubkey($"writer {i % 17}"), Start + i * 60, i % 3 == 2 ? 7 : 1, [["p", mentioned[i % 6]]], $"dense {i}"));
+        for (var i = 0; i < 12; i++)   // sparse: one every ten days after that
+            events.Add(TestEvents.Create(TestEvents.Pubkey($"writer {i}"), Start + 300 * 60 + (i + 1) * 864_000, 1, [["p", mentioned[i % 6]]], $"sparse {i}"));
+        events.Add(TestEvents.Create(TestEvents.Pubkey("someone"), Start + 200 * 864_000, content: "the newest event, unrelated"));
+        await Seed.AppendAllAsync(store, events);
+
+        Filter[] filters =
+        [
+            new() { Tags = [new TagFilter('p', mentioned)], Limit = 40 },
+            new() { Tags = [new TagFilter('p', mentioned[..3])], Limit = 7 },
+            new() { Tags = [new TagFilter('p', mentioned)], Kinds = [7], Limit = 25 },
+            new() { Tags = [new TagFilter('p', mentioned)], Authors = [TestEvents.Pubkey("writer 3")], Limit = 5 },
+            new() { Tags = [new TagFilter('p', mentioned)], Until = Start + 250 * 60, Limit = 30 },
+            new() { Tags = [new TagFilter('p', mentioned)], Since = Start + 290 * 60, Limit = 30 },
+        ];
+        foreach (var filter in filters)
+        {
+            var expected = events.Where(filter.Matches).Order(Comparer<NostrEvent>.Create(NostrEvent.CompareNewestFirst))
+                .Take(filter.Limit!.Value).Select(e => e.Id).ToList();
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, (await store.QueryAsync(filter).ToListAsync()).Select(e => e.Id).ToList());
+        }
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
@@ -158,9 +195,10 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         { "authors:[a,b] kinds:[1] since limit:20", ["SEARCH events USING INDEX events_pubkey (pubkey=? AND created_at>?)"] },
         { "kinds:[1] #p:[a] since limit:20", ["SEARCH tags USING PRIMARY KEY (name=? AND value=? AND created_at>?)"] },
         { "ids:[a]", ["SEARCH events USING INDEX sqlite_autoindex_events_1 (id=?)"] },
-        // Replaceable kinds of named authors: one row per kind and author in the address index, not all their notes.
-        { "authors:[a,b] kinds:[0,10002] limit:20", ["SEARCH events USING INDEX events_address (address=?)"] },
-        { "authors:[200 of them] kinds:[0]", ["SEARCH events USING INDEX events_address (address=?)"] },
+        // Replaceable and addressable kinds of named authors: their rows of the address index, not all their notes.
+        { "authors:[a,b] kinds:[0,10002] limit:20", ["SEARCH e USING COVERING INDEX events_address (address>? AND address<?)"] },
+        { "authors:[200 of them] kinds:[0]", ["SEARCH e USING COVERING INDEX events_address (address>? AND address<?)"] },
+        { "authors:[a] kinds:[30023] #d:[x] limit:20", ["SEARCH e USING COVERING INDEX events_address (address>? AND address<?)"] },
     };
 
     [Theory]
@@ -180,6 +218,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
             "authors:[a,b] kinds:[1] since limit:20" => new Filter { Authors = [a, b], Kinds = [1], Since = 1, Limit = 20 },
             "kinds:[1] #p:[a] since limit:20" => new Filter { Kinds = [1], Tags = [new TagFilter('p', [a])], Since = 1, Limit = 20 },
             "authors:[a,b] kinds:[0,10002] limit:20" => new Filter { Authors = [a, b], Kinds = [0, 10_002], Limit = 20 },
+            "authors:[a] kinds:[30023] #d:[x] limit:20" => new Filter { Authors = [a], Kinds = [30_023], Tags = [new TagFilter('d', ["x"])], Limit = 20 },
             "authors:[200 of them] kinds:[0]" => new Filter { Authors = [.. Enumerable.Range(0, 200).Select(i => TestEvents.Pubkey($"author {i}"))], Kinds = [0] },
             _ => new Filter { Ids = [a] },
         };

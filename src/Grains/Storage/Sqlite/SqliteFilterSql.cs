@@ -26,10 +26,18 @@ internal static class SqliteFilterSql
     /// </param>
     public static void Select(SqliteCommand command, Filter filter, EventCursor? after, int limit, bool tiesInOrder = true)
     {
+        var order = (tiesInOrder ? " ORDER BY created_at DESC, id LIMIT " : " ORDER BY created_at DESC LIMIT ") + limit.ToString(CultureInfo.InvariantCulture);
         var sql = new StringBuilder("SELECT json FROM events WHERE 1");
-        AppendConditions(sql, command.Parameters, filter, after);
-        sql.Append(tiesInOrder ? " ORDER BY created_at DESC, id LIMIT " : " ORDER BY created_at DESC LIMIT ")
-            .Append(limit.ToString(CultureInfo.InvariantCulture)).Append(';');
+        if (AddressPrefixes(filter) is not null)
+        {
+            // An author may keep any number of addressable events: the page is picked by time and id alone, and only its
+            // events' JSON is read and sorted.
+            sql.Append(" AND position IN (SELECT position FROM events WHERE 1");
+            AppendConditions(sql, command.Parameters, filter, after);
+            sql.Append(order).Append(')');
+        }
+        else AppendConditions(sql, command.Parameters, filter, after);
+        sql.Append(order).Append(';');
         command.CommandText = sql.ToString();
     }
 
@@ -44,23 +52,24 @@ internal static class SqliteFilterSql
         && ((filter.Authors is [_] && filter.Kinds is null) || (filter.Kinds is [_] && filter.Authors is null));
 
     /// <summary>
-    /// The addresses that hold every match of a filter whose kinds are all replaceable and which names its authors
-    /// (a client's profiles, relay lists and follow lists of the people it follows): at most one event per kind and
-    /// author, found by the address index. The author index would instead read every event those authors ever stored to
-    /// find them, since it does not hold the kind: 14 ms against 0.07 for fifty profiles among 180,000 notes. Null for any
-    /// other filter, or past <see cref="MaxAddresses"/>.
+    /// For a filter that names its authors and whose kinds are all replaceable or addressable (a client's profiles, relay
+    /// lists, follow lists, articles and sets of the people it follows): the address of each kind and author ("kind:pubkey:"),
+    /// which an addressable event's d tag follows. The address index holds one row per replaceable event and one per d tag
+    /// of an addressable one, so it finds the matches and nothing else; the author index does not hold the kind, and read
+    /// every event those authors ever stored to find them: 3.5 ms against 0.15 for fifty profiles at 100,000 events
+    /// (docs/benchmarks.md). Null for any other filter, or past <see cref="MaxAddresses"/>.
     /// </summary>
-    public static string[]? ReplaceableAddresses(Filter filter)
+    public static string[]? AddressPrefixes(Filter filter)
     {
         if (filter.Ids is not null || filter.Kinds is not { Length: > 0 } kinds || filter.Authors is not { Length: > 0 } authors) return null;
         if ((long)kinds.Length * authors.Length > MaxAddresses) return null;
         foreach (var kind in kinds)
-            if (!EventKind.IsReplaceable(kind)) return null;
-        var addresses = new string[kinds.Length * authors.Length];
+            if (!EventKind.IsReplaceable(kind) && !EventKind.IsAddressable(kind)) return null;
+        var prefixes = new string[kinds.Length * authors.Length];
         var next = 0;
         foreach (var kind in kinds)
-            foreach (var author in authors) addresses[next++] = NostrEvent.AddressOf(kind, author);
-        return addresses;
+            foreach (var author in authors) prefixes[next++] = NostrEvent.AddressOf(kind, author);
+        return prefixes;
     }
 
     /// <summary>Most addresses one filter is read by; a longer list of kinds times authors goes by the author index.</summary>
@@ -121,6 +130,33 @@ internal static class SqliteFilterSql
         command.CommandText = sql.ToString();
     }
 
+    /// <summary>
+    /// The created_at of the <paramref name="take"/>-th newest row of the tag index for one condition within since and
+    /// until: every event of a page of that condition's matches is at or after it. Null when there are fewer rows. Found
+    /// without sorting every row of the values: for each value, the time of its <paramref name="take"/>-th newest row, and
+    /// of those the newest, bounds the answer from below (that value alone has that many rows from there on), and each value
+    /// has fewer than that many after it, so only those rows are sorted; when no value has that many, all their rows are.
+    /// </summary>
+    public static void TagPageStart(SqliteCommand command, TagFilter condition, long? since, long? until, int take)
+    {
+        var parameters = command.Parameters;
+        var name = Add(parameters, condition.Name.ToString());
+        var skip = Add(parameters, Math.Max(take - 1, 0));
+        var timeRange = new StringBuilder();
+        if (since is { } from) timeRange.Append(" AND created_at >= ").Append(Add(parameters, from));
+        if (until is { } to) timeRange.Append(" AND created_at <= ").Append(Add(parameters, to));
+        var sql = new StringBuilder("SELECT created_at FROM tags WHERE name = ").Append(name).Append(" AND value");
+        AppendKeys(sql, parameters, condition.Values);
+        sql.Append(timeRange)
+            .Append(" AND created_at >= coalesce((SELECT max((SELECT created_at FROM tags WHERE name = ").Append(name)
+            .Append(" AND value = ").Append(SqliteKey.InSql("v.value")).Append(timeRange)
+            .Append(" ORDER BY created_at DESC LIMIT 1 OFFSET ").Append(skip)
+            .Append(")) FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(condition.Values))).Append(") v), ")
+            .Append(long.MinValue.ToString(CultureInfo.InvariantCulture)).Append(')')
+            .Append(" ORDER BY created_at DESC LIMIT 1 OFFSET ").Append(skip).Append(';');
+        command.CommandText = sql.ToString();
+    }
+
     public static void Count(SqliteCommand command, Filter filter)
     {
         var sql = new StringBuilder("SELECT count(*) FROM events WHERE 1");
@@ -132,8 +168,13 @@ internal static class SqliteFilterSql
     private static void AppendConditions(StringBuilder sql, SqliteParameterCollection parameters, Filter filter, EventCursor? after)
     {
         if (filter.Ids is { } ids) AppendKeys(sql.Append(" AND id"), parameters, ids);
-        // An address names its kind and author, so it stands for both conditions (see ReplaceableAddresses).
-        if (ReplaceableAddresses(filter) is { } addresses) AppendIn(sql.Append(" AND address"), parameters, addresses);
+        // An address names its kind and author, so it stands for both conditions (see AddressPrefixes). Each address that
+        // starts with "kind:pubkey:" sorts before "kind:pubkey;", as ';' follows ':'.
+        if (AddressPrefixes(filter) is { } prefixes)
+        {
+            sql.Append(" AND position IN (SELECT e.position FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(prefixes)))
+                .Append(") a JOIN events e ON e.address >= a.value AND e.address < substr(a.value, 1, length(a.value) - 1) || ';')");
+        }
         else
         {
             if (filter.Authors is { } authors) AppendKeys(sql.Append(" AND pubkey"), parameters, authors);
