@@ -128,11 +128,14 @@ public sealed class SubscriptionGrainTests(ClusterFixture fixture) : IAsyncLifet
 
             await PublishAsync(author.Note("first"));
             Assert.Equal("kept", (await gateway.Recorded.NextAsync()).SubscriptionId);
+            // Refused: the EOSE, and the first event too when the grain matched it while the EOSE's receipt was on its way.
+            var refused = gateway.Forgotten;
             await PublishAsync(author.Note("second"));
             Assert.Equal("kept", (await gateway.Recorded.NextAsync()).SubscriptionId);
 
-            // Only the first delivery for connection 3 was refused; after it, the grain sent it nothing more.
-            Assert.Equal(1, gateway.Forgotten);
+            // Once the grain read the receipt (before it handed on the batch after it), it sent connection 3 nothing more.
+            Assert.InRange(refused, 1, 2);
+            Assert.Equal(refused, gateway.Forgotten);
         }
         finally
         {
