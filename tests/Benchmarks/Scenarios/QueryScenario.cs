@@ -25,15 +25,16 @@ internal static class QueryScenario
         var authors = Authors.Create(options.PreloadAuthors, seed: 3);
         var tagged = Authors.RandomPubkeys(options.TaggedPubkeys, seed: 4);
         var events = EventSigning.Sign(authors, Preload(options.PreloadEvents, authors.Count, tagged, DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        var stored = options.PreloadEvents + authors.Count;
 
         await using var relay = await context.StartRelayAsync();
         ScenarioContext.Progress($"queries: relay pid {relay.Pid} ({relay.Verifier}, {relay.Store}); preloading");
         var preload = await Publisher.PublishAsync(relay.Uri, EventSigning.Deal(events, options.Connections), options.EventsInFlight, TimeSpan.FromSeconds(30));
-        report.Row($"queries: preload {Report.Count(options.PreloadEvents)} events (kinds 1 and 7, p tags) over EVENT: accepted/s", Report.Count(preload.AcceptedPerSecond));
+        report.Row($"queries: preload {Report.Count(stored)} events (kinds 1 and 7 with p tags, a profile per author) over EVENT: accepted/s", Report.Count(preload.AcceptedPerSecond));
         foreach (var problem in preload.Problems) report.Problem("queries preload: " + problem);
-        if (preload.Accepted != options.PreloadEvents)
+        if (preload.Accepted != stored)
         {
-            report.Problem($"queries: preload stored {Report.Count(preload.Accepted)} of {Report.Count(options.PreloadEvents)} events; queries not run");
+            report.Problem($"queries: preload stored {Report.Count(preload.Accepted)} of {Report.Count(stored)} events; queries not run");
             context.CollectRelayProblems(relay, "queries");
             return;
         }
@@ -45,6 +46,11 @@ internal static class QueryScenario
                 random => $"{{\"authors\":[\"{authors.Pubkeys[random.Next(authors.Count)]}\"],\"limit\":{Limit}}}"),
             new($"{{#p:[one of {Report.Count(tagged.Length)}],limit:20}}", "p",
                 random => $"{{\"#p\":[\"{tagged[random.Next(tagged.Length)]}\"],\"limit\":{Limit}}}"),
+            // What a client asks about the people it follows: their profiles, and the notes that mention them.
+            new($"{{authors:[{Follows} of {Report.Count(authors.Count)}],kinds:[0]}}", "f",
+                random => $"{{\"authors\":[{Quoted(Pick(random, authors.Pubkeys, Follows))}],\"kinds\":[0]}}"),
+            new($"{{#p:[{Follows} of {Report.Count(tagged.Length)}],limit:20}}", "m",
+                random => $"{{\"#p\":[{Quoted(Pick(random, tagged, Follows))}],\"limit\":{Limit}}}"),
         ];
 
         var clients = new RelayClient[options.Connections];
@@ -192,11 +198,24 @@ internal static class QueryScenario
         }
     }
 
-    /// <summary>Kind 1 (nine in ten) and kind 7 reactions, each with one p tag from the pool; author i % authors.</summary>
+    /// <summary>How many pubkeys a follow list names in the shapes that take one.</summary>
+    private const int Follows = 50;
+
+    private static IEnumerable<string> Pick(Random random, IReadOnlyList<string> pool, int count) =>
+        Enumerable.Range(0, count).Select(_ => pool[random.Next(pool.Count)]);
+
+    private static string Quoted(IEnumerable<string> values) => string.Join(',', values.Select(value => $"\"{value}\""));
+
+    /// <summary>
+    /// Kind 1 (nine in ten) and kind 7 reactions, each with one p tag from the pool; author i % authors. Then a profile
+    /// (kind 0) of each author, set before the notes' 30 days.
+    /// </summary>
     private static EventDraft[] Preload(int count, int authors, string[] tagged, long now)
     {
         var random = new Random(5);
-        var drafts = new EventDraft[count];
+        var drafts = new EventDraft[count + authors];
+        for (var author = 0; author < authors; author++)
+            drafts[count + author] = new EventDraft(author, now - (long)Spread.TotalSeconds - 86_400 - author, 0, [], $$"""{"name":"author {{author}}"}""");
         var hex = new byte[32];
         for (var i = 0; i < count; i++)
         {
