@@ -177,6 +177,7 @@ internal static class QueryScenario
 
     private static Step Handle(ReadOnlySpan<byte> frame, byte[] subscriptionId, LaneResult result)
     {
+        if (Reply.IsAuthChallenge(frame)) return Step.Continue;   // the first frame of a connection (NIP-42)
         var reply = Reply.Read(frame);
         var ours = reply.SubscriptionId.SequenceEqual(subscriptionId);
         switch (reply.Kind)

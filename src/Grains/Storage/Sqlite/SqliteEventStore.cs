@@ -128,7 +128,8 @@ public sealed class SqliteEventStore : IEventStore
     /// back over a span four times larger on each try, until the window holds a full page or reaches the
     /// filter's since. Each try is an index range scan; everything outside the window is older than all of it,
     /// so a full page from the window is the true page. Work stays near the size of the page, not of all matches.
-    /// A first page of one tag condition counts its windows in rows of the tag index instead (<see cref="ReadTagWindowsAsync"/>).
+    /// A first page of one tag condition that the first two windows (the last four hours) left short counts its windows in
+    /// rows of the tag index from there (<see cref="ReadTagWindowsAsync"/>).
     /// </summary>
     private async Task ReadPageAsync(Filter filter, EventCursor? after, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
@@ -137,11 +138,6 @@ public sealed class SqliteEventStore : IEventStore
             || (after is null && await FewTagRowsAsync(connection, filter, _options.WholeSortTagRows, cancellationToken).ConfigureAwait(false)))
         {
             await ReadAsync(connection, filter, after, take, page, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        if (after is null && filter.Tags is [var condition])
-        {
-            await ReadTagWindowsAsync(connection, filter, condition, take, page, cancellationToken).ConfigureAwait(false);
             return;
         }
         var floor = Math.Max(filter.Since ?? 0, 0);   // NIP-01 created_at is never negative
@@ -161,18 +157,24 @@ public sealed class SqliteEventStore : IEventStore
                 await ReadAsync(connection, filter, after, take, page, cancellationToken).ConfigureAwait(false);
                 return;
             }
+            if (span == FirstTimeWindow * 16 && after is null && filter.Tags is [var condition])
+            {
+                // The last four hours held no page of this tag: its windows are counted in its own rows from here.
+                await ReadTagWindowsAsync(connection, filter, condition, take, page, cancellationToken).ConfigureAwait(false);
+                return;
+            }
             await ReadAsync(connection, filter with { Since = lower }, after, take, page, cancellationToken).ConfigureAwait(false);
             if (page.Count == take) return;
         }
     }
 
     /// <summary>
-    /// The first page of a filter with one tag condition, from windows of that tag's newest index rows: a page's worth, then
-    /// four times as many on each try (sixteen after a window with no match), each window reaching back to the created_at
-    /// of its oldest row (<see cref="SqliteFilterSql.TagPageStart"/>), until it holds a page of matches or takes in every
-    /// row. Windows of time grown from an hour read every match at once when the newest were sparse and older ones dense (a
-    /// thread gone quiet, last month's mentions): 18 ms against 0.5 for fifty mentioned pubkeys at 100,000 events
-    /// (docs/benchmarks.md).
+    /// The first page of a filter with one tag condition whose newest hours held no page, from windows of that tag's newest
+    /// index rows: a page's worth, then four times as many on each try (sixteen after a window with no match), each window
+    /// reaching back to the created_at of its oldest row (<see cref="SqliteFilterSql.TagPageStart"/>), until it holds a
+    /// page of matches or takes in every row. Windows of time grown on from there read every match at once when the newest
+    /// were sparse and older ones dense (a thread gone quiet, last month's mentions): 18 ms against 0.5 for fifty mentioned
+    /// pubkeys at 100,000 events (docs/benchmarks.md).
     /// </summary>
     private static async Task ReadTagWindowsAsync(SqliteReader connection, Filter filter, TagFilter condition, int take, List<NostrEvent> page, CancellationToken cancellationToken)
     {
