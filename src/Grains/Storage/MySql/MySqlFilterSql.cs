@@ -110,12 +110,24 @@ internal static class MySqlFilterSql
     {
         var position = keyTable == "t" ? "t.event_position" : "e.position";
         if (filter.Ids is { } ids) AppendHexIn(sql, keyTable + ".id", ids);
-        if (filter.Authors is { } authors) AppendHexIn(sql, keyTable + ".pubkey", authors);
-        if (filter.Kinds is { } kinds)
+        if (keyTable == "e" && ReplaceableAddresses(filter) is { } addresses)
         {
-            sql.Append(" AND ").Append(keyTable).Append(".kind IN (");
-            for (var i = 0; i < kinds.Length; i++) sql.Append(i == 0 ? "" : ",").Append(kinds[i].ToString(CultureInfo.InvariantCulture));
+            // Each kind and author names one address, which stands for both conditions: the address index finds the matches
+            // and nothing else, where the author index read every event of those authors (addresses are hashed, so an
+            // addressable kind's addresses, which go on with a d tag, have no range to read).
+            sql.Append(" AND e.address IN (");
+            for (var i = 0; i < addresses.Length; i++) AppendHash(sql.Append(i == 0 ? "" : ","), addresses[i]);
             sql.Append(')');
+        }
+        else
+        {
+            if (filter.Authors is { } authors) AppendHexIn(sql, keyTable + ".pubkey", authors);
+            if (filter.Kinds is { } kinds)
+            {
+                sql.Append(" AND ").Append(keyTable).Append(".kind IN (");
+                for (var i = 0; i < kinds.Length; i++) sql.Append(i == 0 ? "" : ",").Append(kinds[i].ToString(CultureInfo.InvariantCulture));
+                sql.Append(')');
+            }
         }
         if (filter.Since is { } since) sql.Append(" AND ").Append(keyTable).Append(".created_at >= ").Append(since.ToString(CultureInfo.InvariantCulture));
         if (filter.Until is { } until) sql.Append(" AND ").Append(keyTable).Append(".created_at <= ").Append(until.ToString(CultureInfo.InvariantCulture));
@@ -206,6 +218,15 @@ internal static class MySqlFilterSql
         }
         if (!any) sql.Append("NULL");
         sql.Append(')');
+    }
+
+    /// <summary>The addresses of a filter whose kinds are all replaceable (see <see cref="AddressPrefixes"/>): "kind:pubkey:" is the whole address.</summary>
+    private static string[]? ReplaceableAddresses(Filter filter)
+    {
+        if (AddressPrefixes.Of(filter) is not { } addresses) return null;
+        foreach (var kind in filter.Kinds!)
+            if (!EventKind.IsReplaceable(kind)) return null;
+        return addresses;
     }
 
     private static void AppendHash(StringBuilder sql, string value) => AppendHex(sql, Convert.ToHexStringLower(TagKeys.HashValue(value)));

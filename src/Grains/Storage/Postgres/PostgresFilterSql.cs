@@ -116,12 +116,33 @@ internal static class PostgresFilterSql
     {
         var driver = skipTag;
         if (filter.Ids is { } ids) AppendIn(sql.Append(" AND e.id"), parameters, ids);
-        if (filter.Authors is { } authors) AppendIn(sql.Append(" AND e.pubkey"), parameters, authors);
-        if (filter.Kinds is { } kinds)
+        if (AddressPrefixes.Of(filter) is { } prefixes)
         {
-            sql.Append(" AND e.kind");
-            if (kinds.Length == 1) sql.Append(" = ").Append(Add(parameters, kinds[0], NpgsqlDbType.Integer));
-            else sql.Append(" = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
+            // An address names its kind and author, so it stands for both conditions: a range of the address index for each.
+            // Computed once (ARRAY) and read by position, or the planner walked every event by time and probed each one
+            // (350 ms at 100,000 events); OFFSET 0 keeps each range its own index scan, where the planner otherwise read
+            // the whole address index and filtered it.
+            var starts = new byte[prefixes.Length][];
+            var ends = new byte[prefixes.Length][];
+            for (var i = 0; i < prefixes.Length; i++)
+            {
+                starts[i] = TagKeys.Address(prefixes[i]);
+                ends[i] = TagKeys.Address(AddressPrefixes.End(prefixes[i]));
+            }
+            sql.Append(" AND e.position = ANY (ARRAY(SELECT x.position FROM unnest(")
+                .Append(Add(parameters, starts, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(", ")
+                .Append(Add(parameters, ends, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(") AS r(first, past) CROSS JOIN LATERAL (SELECT a.position FROM ")
+                .Append(schema.Events).Append(" a WHERE a.address >= r.first AND a.address < r.past OFFSET 0) x))");
+        }
+        else
+        {
+            if (filter.Authors is { } authors) AppendIn(sql.Append(" AND e.pubkey"), parameters, authors);
+            if (filter.Kinds is { } kinds)
+            {
+                sql.Append(" AND e.kind");
+                if (kinds.Length == 1) sql.Append(" = ").Append(Add(parameters, kinds[0], NpgsqlDbType.Integer));
+                else sql.Append(" = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
+            }
         }
         if (filter.Since is { } since) sql.Append(" AND ").Append(time).Append(" >= ").Append(Add(parameters, since, NpgsqlDbType.Bigint));
         if (filter.Until is { } until) sql.Append(" AND ").Append(time).Append(" <= ").Append(Add(parameters, until, NpgsqlDbType.Bigint));

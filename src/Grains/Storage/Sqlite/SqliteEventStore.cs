@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NostrRelay.Protocol;
 using NostrRelay.Storage.Paging;
+using NostrRelay.Storage.Sql;
 
 namespace NostrRelay.Storage.Sqlite;
 
@@ -228,7 +229,7 @@ public sealed class SqliteEventStore : IEventStore
     /// addressable kinds of named authors are the matches' own rows of the address index, read and sorted whole.
     /// </summary>
     private static bool NeedsTimeWindow(Filter filter) =>
-        filter.Ids is null && SqliteFilterSql.AddressPrefixes(filter) is null
+        filter.Ids is null && AddressPrefixes.Of(filter) is null
         && (filter.Tags is not null || filter.Authors is { Length: > 1 } || filter.Kinds is { Length: > 1 }
             || (filter.Authors is not null && filter.Kinds is not null));
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using NostrRelay.Protocol;
 using NostrRelay.Storage.Paging;
+using NostrRelay.Storage.Sql;
 
 namespace NostrRelay.Storage.Sqlite;
 
@@ -28,7 +29,7 @@ internal static class SqliteFilterSql
     {
         var order = (tiesInOrder ? " ORDER BY created_at DESC, id LIMIT " : " ORDER BY created_at DESC LIMIT ") + limit.ToString(CultureInfo.InvariantCulture);
         var sql = new StringBuilder("SELECT json FROM events WHERE 1");
-        if (AddressPrefixes(filter) is not null)
+        if (AddressPrefixes.Of(filter) is not null)
         {
             // An author may keep any number of addressable events: the page is picked by time and id alone, and only its
             // events' JSON is read and sorted.
@@ -50,30 +51,6 @@ internal static class SqliteFilterSql
     public static bool TiesSortedByReader(Filter filter) =>
         filter.Ids is null && filter.Tags is null && filter.Search is null
         && ((filter.Authors is [_] && filter.Kinds is null) || (filter.Kinds is [_] && filter.Authors is null));
-
-    /// <summary>
-    /// For a filter that names its authors and whose kinds are all replaceable or addressable (a client's profiles, relay
-    /// lists, follow lists, articles and sets of the people it follows): the address of each kind and author ("kind:pubkey:"),
-    /// which an addressable event's d tag follows. The address index holds one row per replaceable event and one per d tag
-    /// of an addressable one, so it finds the matches and nothing else; the author index does not hold the kind, and read
-    /// every event those authors ever stored to find them: 3.5 ms against 0.15 for fifty profiles at 100,000 events
-    /// (docs/benchmarks.md). Null for any other filter, or past <see cref="MaxAddresses"/>.
-    /// </summary>
-    public static string[]? AddressPrefixes(Filter filter)
-    {
-        if (filter.Ids is not null || filter.Kinds is not { Length: > 0 } kinds || filter.Authors is not { Length: > 0 } authors) return null;
-        if ((long)kinds.Length * authors.Length > MaxAddresses) return null;
-        foreach (var kind in kinds)
-            if (!EventKind.IsReplaceable(kind) && !EventKind.IsAddressable(kind)) return null;
-        var prefixes = new string[kinds.Length * authors.Length];
-        var next = 0;
-        foreach (var kind in kinds)
-            foreach (var author in authors) prefixes[next++] = NostrEvent.AddressOf(kind, author);
-        return prefixes;
-    }
-
-    /// <summary>Most addresses one filter is read by; a longer list of kinds times authors goes by the author index.</summary>
-    private const int MaxAddresses = 4_096;
 
     /// <summary>
     /// NIP-50: <c>SELECT json</c> of the events whose words hold every term, best first by FTS5's bm25 rank, then
@@ -169,8 +146,8 @@ internal static class SqliteFilterSql
     {
         if (filter.Ids is { } ids) AppendKeys(sql.Append(" AND id"), parameters, ids);
         // An address names its kind and author, so it stands for both conditions (see AddressPrefixes). Each address that
-        // starts with "kind:pubkey:" sorts before "kind:pubkey;", as ';' follows ':'.
-        if (AddressPrefixes(filter) is { } prefixes)
+        // starts with "kind:pubkey:" sorts before "kind:pubkey;", as ';' follows ':' (AddressPrefixes.End).
+        if (AddressPrefixes.Of(filter) is { } prefixes)
         {
             sql.Append(" AND position IN (SELECT e.position FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(prefixes)))
                 .Append(") a JOIN events e ON e.address >= a.value AND e.address < substr(a.value, 1, length(a.value) - 1) || ';')");
