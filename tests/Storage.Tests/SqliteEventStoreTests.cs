@@ -195,10 +195,9 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         { "authors:[a,b] kinds:[1] since limit:20", ["SEARCH events USING INDEX events_pubkey (pubkey=? AND created_at>?)"] },
         { "kinds:[1] #p:[a] since limit:20", ["SEARCH tags USING PRIMARY KEY (name=? AND value=? AND created_at>?)"] },
         { "ids:[a]", ["SEARCH events USING INDEX sqlite_autoindex_events_1 (id=?)"] },
-        // Replaceable and addressable kinds of named authors: their rows of the address index, not all their notes.
-        { "authors:[a,b] kinds:[0,10002] limit:20", ["SEARCH e USING COVERING INDEX events_address (address>? AND address<?)"] },
-        { "authors:[200 of them] kinds:[0]", ["SEARCH e USING COVERING INDEX events_address (address>? AND address<?)"] },
-        { "authors:[a] kinds:[30023] #d:[x] limit:20", ["SEARCH e USING COVERING INDEX events_address (address>? AND address<?)"] },
+        // Replaceable kinds of named authors: one row per kind and author in the address index, not all their notes.
+        { "authors:[a,b] kinds:[0,10002] limit:20", ["SEARCH events USING INDEX events_address (address=?)"] },
+        { "authors:[200 of them] kinds:[0]", ["SEARCH events USING INDEX events_address (address=?)"] },
     };
 
     [Theory]
@@ -218,7 +217,6 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
             "authors:[a,b] kinds:[1] since limit:20" => new Filter { Authors = [a, b], Kinds = [1], Since = 1, Limit = 20 },
             "kinds:[1] #p:[a] since limit:20" => new Filter { Kinds = [1], Tags = [new TagFilter('p', [a])], Since = 1, Limit = 20 },
             "authors:[a,b] kinds:[0,10002] limit:20" => new Filter { Authors = [a, b], Kinds = [0, 10_002], Limit = 20 },
-            "authors:[a] kinds:[30023] #d:[x] limit:20" => new Filter { Authors = [a], Kinds = [30_023], Tags = [new TagFilter('d', ["x"])], Limit = 20 },
             "authors:[200 of them] kinds:[0]" => new Filter { Authors = [.. Enumerable.Range(0, 200).Select(i => TestEvents.Pubkey($"author {i}"))], Kinds = [0] },
             _ => new Filter { Ids = [a] },
         };

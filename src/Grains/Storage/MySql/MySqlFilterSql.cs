@@ -110,11 +110,10 @@ internal static class MySqlFilterSql
     {
         var position = keyTable == "t" ? "t.event_position" : "e.position";
         if (filter.Ids is { } ids) AppendHexIn(sql, keyTable + ".id", ids);
-        if (keyTable == "e" && ReplaceableAddresses(filter) is { } addresses)
+        if (keyTable == "e" && ReplaceableAddresses.Apply(filter))
         {
-            // Each kind and author names one address, which stands for both conditions: the address index finds the matches
-            // and nothing else, where the author index read every event of those authors (addresses are hashed, so an
-            // addressable kind's addresses, which go on with a d tag, have no range to read).
+            // An address names its kind and author, so it stands for both conditions (see ReplaceableAddresses).
+            var addresses = ReplaceableAddresses.Of(filter);
             sql.Append(" AND e.address IN (");
             for (var i = 0; i < addresses.Length; i++) AppendHash(sql.Append(i == 0 ? "" : ","), addresses[i]);
             sql.Append(')');
@@ -218,15 +217,6 @@ internal static class MySqlFilterSql
         }
         if (!any) sql.Append("NULL");
         sql.Append(')');
-    }
-
-    /// <summary>The addresses of a filter whose kinds are all replaceable (see <see cref="AddressPrefixes"/>): "kind:pubkey:" is the whole address.</summary>
-    private static string[]? ReplaceableAddresses(Filter filter)
-    {
-        if (AddressPrefixes.Of(filter) is not { } addresses) return null;
-        foreach (var kind in filter.Kinds!)
-            if (!EventKind.IsReplaceable(kind)) return null;
-        return addresses;
     }
 
     private static void AppendHash(StringBuilder sql, string value) => AppendHex(sql, Convert.ToHexStringLower(TagKeys.HashValue(value)));

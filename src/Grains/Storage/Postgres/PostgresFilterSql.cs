@@ -116,23 +116,13 @@ internal static class PostgresFilterSql
     {
         var driver = skipTag;
         if (filter.Ids is { } ids) AppendIn(sql.Append(" AND e.id"), parameters, ids);
-        if (AddressPrefixes.Of(filter) is { } prefixes)
+        if (ReplaceableAddresses.Apply(filter))
         {
-            // An address names its kind and author, so it stands for both conditions: a range of the address index for each.
-            // Computed once (ARRAY) and read by position, or the planner walked every event by time and probed each one
-            // (350 ms at 100,000 events); OFFSET 0 keeps each range its own index scan, where the planner otherwise read
-            // the whole address index and filtered it.
-            var starts = new byte[prefixes.Length][];
-            var ends = new byte[prefixes.Length][];
-            for (var i = 0; i < prefixes.Length; i++)
-            {
-                starts[i] = TagKeys.Address(prefixes[i]);
-                ends[i] = TagKeys.Address(AddressPrefixes.End(prefixes[i]));
-            }
-            sql.Append(" AND e.position = ANY (ARRAY(SELECT x.position FROM unnest(")
-                .Append(Add(parameters, starts, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(", ")
-                .Append(Add(parameters, ends, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(") AS r(first, past) CROSS JOIN LATERAL (SELECT a.position FROM ")
-                .Append(schema.Events).Append(" a WHERE a.address >= r.first AND a.address < r.past OFFSET 0) x))");
+            // An address names its kind and author, so it stands for both conditions (see ReplaceableAddresses).
+            var addresses = ReplaceableAddresses.Of(filter);
+            var keys = new byte[addresses.Length][];
+            for (var i = 0; i < addresses.Length; i++) keys[i] = TagKeys.Address(addresses[i]);
+            sql.Append(" AND e.address = ANY(").Append(Add(parameters, keys, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(')');
         }
         else
         {

@@ -160,8 +160,9 @@ public sealed class SqliteEventStore : IEventStore
             }
             if (span == FirstTimeWindow * 16 && after is null && filter.Tags is [var condition])
             {
-                // The last four hours held no page of this tag: its windows are counted in its own rows from here.
-                await ReadTagWindowsAsync(connection, filter, condition, take, page, cancellationToken).ConfigureAwait(false);
+                // Widened by time, the next windows jump from none of a tag's matches to all of them when its newest are
+                // sparse and older ones dense; widened by its rows, each reads a bounded part of them.
+                await ReadTagWindowsAsync(connection, filter, condition, take, shortSince: anchor - span / 4, page, cancellationToken).ConfigureAwait(false);
                 return;
             }
             await ReadAsync(connection, filter with { Since = lower }, after, take, page, cancellationToken).ConfigureAwait(false);
@@ -177,7 +178,9 @@ public sealed class SqliteEventStore : IEventStore
     /// were sparse and older ones dense (a thread gone quiet, last month's mentions): 18 ms against 0.5 for fifty mentioned
     /// pubkeys at 100,000 events (docs/benchmarks.md).
     /// </summary>
-    private static async Task ReadTagWindowsAsync(SqliteReader connection, Filter filter, TagFilter condition, int take, List<NostrEvent> page, CancellationToken cancellationToken)
+    /// <param name="shortSince">The time windows read held less than a page from here on: a window that starts here or later is not read again.</param>
+    private static async Task ReadTagWindowsAsync(SqliteReader connection, Filter filter, TagFilter condition, int take, long shortSince,
+        List<NostrEvent> page, CancellationToken cancellationToken)
     {
         // A window without one match widens sixteen times over, as the other conditions are rare among the tag's events.
         for (long rows = take; ; rows *= page.Count == 0 ? 16 : 4)
@@ -185,9 +188,11 @@ public sealed class SqliteEventStore : IEventStore
             if (rows > MaxTagWindowRows
                 || await TagPageStartAsync(connection, condition, filter.Since, filter.Until, (int)rows, cancellationToken).ConfigureAwait(false) is not { } start)
             {
-                await ReadAsync(connection, filter, after: null, take, page, cancellationToken).ConfigureAwait(false);   // all of them
+                // Fewer rows than the window would take: reading every match costs no more than that window.
+                await ReadAsync(connection, filter, after: null, take, page, cancellationToken).ConfigureAwait(false);
                 return;
             }
+            if (start >= shortSince) continue;
             await ReadAsync(connection, filter with { Since = start }, after: null, take, page, cancellationToken).ConfigureAwait(false);
             if (page.Count == take) return;
         }
@@ -225,11 +230,11 @@ public sealed class SqliteEventStore : IEventStore
     }
 
     /// <summary>
-    /// True when no one index gives this filter's matches newest first (see <see cref="ReadPageAsync"/>). Replaceable and
-    /// addressable kinds of named authors are the matches' own rows of the address index, read and sorted whole.
+    /// True when no one index gives this filter's matches newest first (see <see cref="ReadPageAsync"/>). Replaceable kinds
+    /// of named authors are at most one event per kind and author, read and sorted whole.
     /// </summary>
     private static bool NeedsTimeWindow(Filter filter) =>
-        filter.Ids is null && AddressPrefixes.Of(filter) is null
+        filter.Ids is null && !ReplaceableAddresses.Apply(filter)
         && (filter.Tags is not null || filter.Authors is { Length: > 1 } || filter.Kinds is { Length: > 1 }
             || (filter.Authors is not null && filter.Kinds is not null));
 

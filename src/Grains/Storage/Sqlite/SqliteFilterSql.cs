@@ -27,18 +27,10 @@ internal static class SqliteFilterSql
     /// </param>
     public static void Select(SqliteCommand command, Filter filter, EventCursor? after, int limit, bool tiesInOrder = true)
     {
-        var order = (tiesInOrder ? " ORDER BY created_at DESC, id LIMIT " : " ORDER BY created_at DESC LIMIT ") + limit.ToString(CultureInfo.InvariantCulture);
         var sql = new StringBuilder("SELECT json FROM events WHERE 1");
-        if (AddressPrefixes.Of(filter) is not null)
-        {
-            // An author may keep any number of addressable events: the page is picked by time and id alone, and only its
-            // events' JSON is read and sorted.
-            sql.Append(" AND position IN (SELECT position FROM events WHERE 1");
-            AppendConditions(sql, command.Parameters, filter, after);
-            sql.Append(order).Append(')');
-        }
-        else AppendConditions(sql, command.Parameters, filter, after);
-        sql.Append(order).Append(';');
+        AppendConditions(sql, command.Parameters, filter, after);
+        sql.Append(tiesInOrder ? " ORDER BY created_at DESC, id LIMIT " : " ORDER BY created_at DESC LIMIT ")
+            .Append(limit.ToString(CultureInfo.InvariantCulture)).Append(';');
         command.CommandText = sql.ToString();
     }
 
@@ -145,13 +137,8 @@ internal static class SqliteFilterSql
     private static void AppendConditions(StringBuilder sql, SqliteParameterCollection parameters, Filter filter, EventCursor? after)
     {
         if (filter.Ids is { } ids) AppendKeys(sql.Append(" AND id"), parameters, ids);
-        // An address names its kind and author, so it stands for both conditions (see AddressPrefixes). Each address that
-        // starts with "kind:pubkey:" sorts before "kind:pubkey;", as ';' follows ':' (AddressPrefixes.End).
-        if (AddressPrefixes.Of(filter) is { } prefixes)
-        {
-            sql.Append(" AND position IN (SELECT e.position FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(prefixes)))
-                .Append(") a JOIN events e ON e.address >= a.value AND e.address < substr(a.value, 1, length(a.value) - 1) || ';')");
-        }
+        // An address names its kind and author, so it stands for both conditions (see ReplaceableAddresses).
+        if (ReplaceableAddresses.Apply(filter)) AppendIn(sql.Append(" AND address"), parameters, ReplaceableAddresses.Of(filter));
         else
         {
             if (filter.Authors is { } authors) AppendKeys(sql.Append(" AND pubkey"), parameters, authors);
