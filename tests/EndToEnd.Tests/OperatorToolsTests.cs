@@ -98,7 +98,7 @@ public sealed class OperatorToolsTests(RelayFixture fixture)
             var refused = await SiloCommand.RunAsync(null, "export", $"--Relay:Store:Path={file}");
             Assert.Equal(1, refused.ExitCode);
             Assert.Equal("", refused.Output);
-            Assert.Contains("export: the database has schema version 4, older than this build's 5; start this build's relay on it once", refused.Errors);
+            Assert.Contains("export: the database has schema version 4, older than this build's 6; start this build's relay on it once", refused.Errors);
             Assert.DoesNotContain("Unhandled exception", refused.Errors);
 
             // import opens it for writing, as the relay does, and converts it.

@@ -36,6 +36,7 @@ var lifecycle = new List<string>();
 var searches = new List<string>();
 var manyValues = new List<string>();
 var profiles = new List<string>();
+var notifications = new List<string>();
 var counts = new List<string>();
 const int reactions = 10_000;
 const int followers = 5_000;
@@ -82,6 +83,11 @@ foreach (var name in stores)
             var fiftyProfiles = await TimeAsync(store, r => new Filter { Authors = Follows(r), Kinds = [0] }, random);
             var fiftyProfilesAndLists = await TimeAsync(store, r => new Filter { Authors = Follows(r), Kinds = [0, 3, 10_002], Limit = 150 }, random);
             profiles.Add($"| {name} | {size:N0} | {fiftyProfiles} | {fiftyProfilesAndLists} |");
+            // A popular pubkey's notifications: its replies among 10,000 reactions to it, and what it is sent among 5,000
+            // follow lists that name it (kinds its tag rows mostly do not have).
+            var replies = await TimeAsync(store, _ => new Filter { Kinds = [1], Tags = [new TagFilter('p', [authors[1]])], Limit = 20 }, random);
+            var mentions = await TimeAsync(store, _ => new Filter { Kinds = [1, 6, 7, 9_735], Tags = [new TagFilter('p', [followed])], Limit = 20 }, random);
+            notifications.Add($"| {name} | {size:N0} | {replies} | {mentions} |");
             counts.Add(await CountsAsync(name, store, size + reactions + followers));
             if (store.CanSearch)
             {
@@ -112,6 +118,11 @@ Console.WriteLine();
 Console.WriteLine("| store | events (and 1,000 profiles) | {authors:[50],kinds:[0]} p50 / p99 | {authors:[50],kinds:[0,3,10002],limit:150} p50 / p99 |");
 Console.WriteLine("|---|---|---|---|");
 foreach (var row in profiles) Console.WriteLine(row);
+
+Console.WriteLine();
+Console.WriteLine("| store | events | {kinds:[1],#p:[x],limit:20}, x in 10,000 reactions p50 / p99 | {kinds:[1,6,7,9735],#p:[y],limit:20}, y in 5,000 follow lists p50 / p99 |");
+Console.WriteLine("|---|---|---|---|");
+foreach (var row in notifications) Console.WriteLine(row);
 
 Console.WriteLine();
 Console.WriteLine($"| store | events | reactions ({reactions:N0}) count p50 / p99 | with hll p50 / p99 | followers ({followers:N0}) count p50 / p99 | with hll p50 / p99 |");

@@ -509,6 +509,53 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task a_pubkeys_notifications_of_some_kinds_come_back_from_among_many_events_of_other_kinds_that_name_it()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var alice = TestEvents.Pubkey("popular alice");
+        var bob = TestEvents.Pubkey("popular bob");
+        var note = TestEvents.Create(alice, T0, content: "the note everyone reacts to");
+        var events = new List<NostrEvent> { note };
+        for (var i = 0; i < 240; i++)   // ten minutes apart, over forty hours: mostly reactions and follow lists
+        {
+            var author = TestEvents.Pubkey($"reader {i % 31}");
+            var at = T0 + 1 + i * 600L;
+            events.Add((i % 8) switch
+            {
+                0 => TestEvents.Create(author, at, EventKind.TextNote, [["e", note.Id], ["p", alice]], $"reply {i}"),
+                1 => TestEvents.Create(author, at, EventKind.FollowList, [["p", alice], ["p", bob]]),   // names both
+                2 => TestEvents.Create(author, at, 6, [["e", note.Id], ["p", alice]], $"repost {i}"),
+                3 => TestEvents.Create(author, at, EventKind.TextNote, [["p", bob]], $"to bob {i}"),
+                _ => TestEvents.Create(author, at, 7, [["e", note.Id], ["p", i % 2 == 0 ? alice : bob], ["p", alice]], "+"),
+            });
+        }
+        await AppendAllAsync(store, [.. events]);
+
+        Filter[] filters =
+        [
+            new() { Kinds = [EventKind.TextNote], Tags = [new TagFilter('p', [alice])], Limit = 5 },
+            new() { Kinds = [EventKind.TextNote, 6, 9_735], Tags = [new TagFilter('p', [alice])], Limit = 20 },
+            new() { Kinds = [EventKind.TextNote, 6], Tags = [new TagFilter('p', [alice, bob])], Limit = 12 },
+            new() { Kinds = [7], Tags = [new TagFilter('p', [alice, bob])] },
+            new() { Kinds = [7], Tags = [new TagFilter('e', [note.Id])], Since = T0 + 30_000, Until = T0 + 90_000 },
+            new() { Kinds = [EventKind.FollowList], Tags = [new TagFilter('p', [bob])], Until = T0 + 100_000, Limit = 3 },
+            new() { Kinds = [EventKind.TextNote], Tags = [new TagFilter('p', [alice]), new TagFilter('e', [note.Id])], Limit = 4 },
+            new() { Kinds = [7, EventKind.TextNote], Authors = [TestEvents.Pubkey("reader 4")], Tags = [new TagFilter('p', [alice])] },
+            new() { Tags = [new TagFilter('p', [alice, bob])], Limit = 30 },
+        ];
+        foreach (var filter in filters)
+        {
+            var expected = NewestFirst(events.Where(filter.Matches)).Take(filter.Limit ?? int.MaxValue).ToList();
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, await IdsAsync(store, filter));
+            Assert.Equal(events.Count(filter.Matches), await store.CountAsync(filter));
+        }
+        var none = new Filter { Kinds = [9_735], Tags = [new TagFilter('p', [alice, bob])], Limit = 10 };
+        Assert.Empty(await IdsAsync(store, none));
+        Assert.Equal(0, await store.CountAsync(none));
+    }
+
+    [Fact]
     public async Task an_older_replaceable_event_is_superseded_and_changes_nothing()
     {
         await using var store = await CreateEmptyStoreAsync();

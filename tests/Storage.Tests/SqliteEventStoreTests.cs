@@ -54,6 +54,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
             new() { Tags = [new TagFilter('p', mentioned)], Limit = 40 },
             new() { Tags = [new TagFilter('p', mentioned[..3])], Limit = 7 },
             new() { Tags = [new TagFilter('p', mentioned)], Kinds = [7], Limit = 25 },
+            new() { Tags = [new TagFilter('p', mentioned[..2])], Kinds = [1], Limit = 9 },   // the kind checked on the tag rows
             new() { Tags = [new TagFilter('p', mentioned)], Authors = [TestEvents.Pubkey("writer 3")], Limit = 5 },
             new() { Tags = [new TagFilter('p', mentioned)], Until = Start + 250 * 60, Limit = 30 },
             new() { Tags = [new TagFilter('p', mentioned)], Since = Start + 290 * 60, Limit = 30 },
@@ -64,6 +65,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
                 .Take(filter.Limit!.Value).Select(e => e.Id).ToList();
             Assert.NotEmpty(expected);
             Assert.Equal(expected, (await store.QueryAsync(filter).ToListAsync()).Select(e => e.Id).ToList());
+            Assert.Equal(events.Count(filter.Matches), await store.CountAsync(filter));
         }
     }
 
@@ -181,6 +183,33 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal(SaveOutcome.VersionConflict, (await store.SaveAsync(TestEvents.Create(authors[0], 101), authors[0], 0)).Outcome);
         Assert.All(await Task.WhenAll(authors.Select(a => store.SaveAsync(TestEvents.Create(a, 102), a, 1))), r => Assert.Equal(2, r.Version));
         Assert.Equal(SaveOutcome.VersionConflict, (await store.ReplaceAsync(TestEvents.Create(alice, 300, EventKind.Metadata), alice, 2)).Outcome);
+    }
+
+    [Fact]
+    public async Task a_count_of_kinds_and_one_tag_condition_reads_the_tag_index_alone()
+    {
+        var path = NewPath();
+        await using (var store = new SqliteEventStore(new SqliteEventStoreOptions { Path = path })) await store.InitAsync();
+        string a = new('a', 64), b = new('b', 64);
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        Filter[] counts =
+        [
+            new() { Kinds = [7], Tags = [new TagFilter('e', [a])] },                       // a note's reactions
+            new() { Kinds = [3], Tags = [new TagFilter('p', [a, b])], Since = 1, Until = 2 },   // followers of either
+        ];
+        foreach (var filter in counts)
+        {
+            using var command = connection.CreateCommand();
+            SqliteFilterSql.Count(command, filter);
+            command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
+            var plan = new List<string>();
+            using (var reader = command.ExecuteReader())
+                while (reader.Read()) plan.Add(reader.GetString(3));
+            var text = string.Join(" | ", plan);
+            Assert.Contains("SEARCH tags USING PRIMARY KEY (name=? AND value=?", text);
+            Assert.DoesNotContain("events", text);
+        }
     }
 
     public static TheoryData<string, string[]> CommonFilters => new()
@@ -513,6 +542,34 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
+    public async Task a_version_5_file_gives_its_tag_rows_their_events_kinds_when_opened()
+    {
+        var options = new SqliteEventStoreOptions { Path = NewPath() };
+        var alice = TestEvents.Pubkey("alice");
+        var note = TestEvents.Create(alice, 100, tags: [["t", "nostr"]]);
+        var reply = TestEvents.Create(alice, 101, 1, [["e", note.Id], ["p", alice]]);
+        var reaction = TestEvents.Create(alice, 102, 7, [["e", note.Id], ["p", alice]]);
+        await SaveAndCloseAsync(options, alice, note, reply, reaction);
+        // What version 5 wrote: tag rows without a kind.
+        await ChangeFileAsync(options.Path, "ALTER TABLE tags DROP COLUMN kind; PRAGMA user_version = 5;");
+        Assert.Equal(0, await CountInFileAsync(options.Path, "SELECT count(*) FROM pragma_table_info('tags') WHERE name = 'kind';"));
+
+        await using var reopened = new SqliteEventStore(options);
+        await reopened.InitAsync();
+
+        Assert.Equal(6, await CountInFileAsync(options.Path, "PRAGMA user_version;"));
+        Assert.Equal(5, await CountInFileAsync(options.Path, "SELECT count(*) FROM tags;"));
+        Assert.Equal(0, await CountInFileAsync(options.Path, "SELECT count(*) FROM tags t JOIN events e ON e.position = t.event_position WHERE t.kind <> e.kind;"));
+        var replies = new Filter { Kinds = [1], Tags = [new TagFilter('p', [alice])] };
+        Assert.Equal([reply.Id], await reopened.QueryAsync(replies).Select(e => e.Id).ToListAsync());
+        Assert.Equal(1, await reopened.CountAsync(new Filter { Kinds = [7], Tags = [new TagFilter('e', [note.Id])] }));
+        var later = TestEvents.Create(alice, 103, 1, [["p", alice]]);
+        Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(later, alice, 3)).Outcome);
+        Assert.Equal([later.Id, reply.Id], await reopened.QueryAsync(replies).Select(e => e.Id).ToListAsync());
+        Assert.Equal(2, await reopened.CountAsync(replies));
+    }
+
+    [Fact]
     public async Task a_tool_reading_beside_the_relay_refuses_a_file_of_an_older_version_and_leaves_it_as_it_was()
     {
         var options = new SqliteEventStoreOptions { Path = NewPath() };
@@ -524,7 +581,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         await using (var tool = new SqliteEventStore(new SqliteEventStoreOptions { Path = options.Path, ReadOnly = true }))
         {
             var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => tool.InitAsync());
-            Assert.Contains("schema version 4, older than this build's 5", refusal.Message);
+            Assert.Contains("schema version 4, older than this build's 6", refusal.Message);
         }
         Assert.Equal(4, await CountInFileAsync(options.Path, "PRAGMA user_version;"));
         Assert.Equal(1, await CountInFileAsync(options.Path, "SELECT count(*) FROM events WHERE typeof(id) = 'text';"));

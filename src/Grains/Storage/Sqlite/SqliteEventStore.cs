@@ -186,7 +186,8 @@ public sealed class SqliteEventStore : IEventStore
         for (long rows = take; ; rows *= page.Count == 0 ? 16 : 4)
         {
             if (rows > MaxTagWindowRows
-                || await TagPageStartAsync(connection, condition, filter.Since, filter.Until, (int)rows, cancellationToken).ConfigureAwait(false) is not { } start)
+                || await TagPageStartAsync(connection, condition, SqliteFilterSql.KindsOnTagRows(filter), filter.Since, filter.Until, (int)rows,
+                    cancellationToken).ConfigureAwait(false) is not { } start)
             {
                 // Fewer rows than the window would take: reading every match costs no more than that window.
                 await ReadAsync(connection, filter, after: null, take, page, cancellationToken).ConfigureAwait(false);
@@ -210,14 +211,15 @@ public sealed class SqliteEventStore : IEventStore
     private static async Task<bool> FewTagRowsAsync(SqliteReader connection, Filter filter, int under, CancellationToken cancellationToken)
     {
         if (under <= 0 || filter.Tags is not [var condition]) return false;
-        var command = connection.Command(built => SqliteFilterSql.CountTagRows(built, condition, filter.Since, filter.Until, under));
+        var command = connection.Command(built => SqliteFilterSql.CountTagRows(built, condition, SqliteFilterSql.KindsOnTagRows(filter), filter.Since, filter.Until, under));
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long rows && rows < under;
     }
 
     /// <summary>See <see cref="SqliteFilterSql.TagPageStart"/>.</summary>
-    private static async Task<long?> TagPageStartAsync(SqliteReader connection, TagFilter condition, long? since, long? until, int take, CancellationToken cancellationToken)
+    private static async Task<long?> TagPageStartAsync(SqliteReader connection, TagFilter condition, int[]? kinds, long? since, long? until, int take,
+        CancellationToken cancellationToken)
     {
-        var command = connection.Command(built => SqliteFilterSql.TagPageStart(built, condition, since, until, take));
+        var command = connection.Command(built => SqliteFilterSql.TagPageStart(built, condition, kinds, since, until, take));
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long start ? start : null;
     }
 

@@ -86,39 +86,49 @@ internal static class SqliteFilterSql
         command.CommandText = sql.ToString();
     }
 
-    /// <summary>How many rows of the tag index one condition names within since and until, counted up to <paramref name="upTo"/>.</summary>
-    public static void CountTagRows(SqliteCommand command, TagFilter condition, long? since, long? until, int upTo)
+    /// <summary>
+    /// How many rows of the tag index one condition names within since and until, of the given kinds when there are some,
+    /// counted up to <paramref name="upTo"/>.
+    /// </summary>
+    public static void CountTagRows(SqliteCommand command, TagFilter condition, int[]? kinds, long? since, long? until, int upTo)
     {
-        var sql = new StringBuilder("SELECT count(*) FROM (SELECT 1 FROM tags WHERE name = ")
-            .Append(Add(command.Parameters, condition.Name.ToString()))
-            .Append(" AND value");
-        AppendKeys(sql, command.Parameters, condition.Values);
-        if (since is { } from) sql.Append(" AND created_at >= ").Append(Add(command.Parameters, from));
-        if (until is { } to) sql.Append(" AND created_at <= ").Append(Add(command.Parameters, to));
+        var sql = new StringBuilder("SELECT count(*) FROM (SELECT 1 FROM tags WHERE ");
+        AppendTagRows(sql, command.Parameters, condition, kinds, since, until);
         sql.Append(" LIMIT ").Append(upTo.ToString(CultureInfo.InvariantCulture)).Append(");");
         command.CommandText = sql.ToString();
     }
 
+    /// <summary>The rows of the tag index one condition names, of the given kinds when there are some, within since and until.</summary>
+    private static void AppendTagRows(StringBuilder sql, SqliteParameterCollection parameters, TagFilter condition, int[]? kinds, long? since, long? until)
+    {
+        sql.Append("name = ").Append(Add(parameters, condition.Name.ToString())).Append(" AND value");
+        AppendKeys(sql, parameters, condition.Values);
+        if (kinds is not null) AppendIn(sql.Append(" AND kind"), parameters, kinds);
+        if (since is { } from) sql.Append(" AND created_at >= ").Append(Add(parameters, from));
+        if (until is { } to) sql.Append(" AND created_at <= ").Append(Add(parameters, to));
+    }
+
     /// <summary>
     /// The created_at of the <paramref name="take"/>-th newest row of the tag index for one condition within since and
-    /// until: every event of a page of that condition's matches is at or after it. Null when there are fewer rows. Found
+    /// until, of the given kinds when there are some: every event of a page of that condition's matches is at or after it. Null when there are fewer rows. Found
     /// without sorting every row of the values: for each value, the time of its <paramref name="take"/>-th newest row, and
     /// of those the newest, bounds the answer from below (that value alone has that many rows from there on), and each value
     /// has fewer than that many after it, so only those rows are sorted; when no value has that many, all their rows are.
     /// </summary>
-    public static void TagPageStart(SqliteCommand command, TagFilter condition, long? since, long? until, int take)
+    public static void TagPageStart(SqliteCommand command, TagFilter condition, int[]? kinds, long? since, long? until, int take)
     {
         var parameters = command.Parameters;
         var name = Add(parameters, condition.Name.ToString());
         var skip = Add(parameters, Math.Max(take - 1, 0));
-        var timeRange = new StringBuilder();
-        if (since is { } from) timeRange.Append(" AND created_at >= ").Append(Add(parameters, from));
-        if (until is { } to) timeRange.Append(" AND created_at <= ").Append(Add(parameters, to));
+        var rowConditions = new StringBuilder();
+        if (kinds is not null) AppendIn(rowConditions.Append(" AND kind"), parameters, kinds);
+        if (since is { } from) rowConditions.Append(" AND created_at >= ").Append(Add(parameters, from));
+        if (until is { } to) rowConditions.Append(" AND created_at <= ").Append(Add(parameters, to));
         var sql = new StringBuilder("SELECT created_at FROM tags WHERE name = ").Append(name).Append(" AND value");
         AppendKeys(sql, parameters, condition.Values);
-        sql.Append(timeRange)
+        sql.Append(rowConditions)
             .Append(" AND created_at >= coalesce((SELECT max((SELECT created_at FROM tags WHERE name = ").Append(name)
-            .Append(" AND value = ").Append(SqliteKey.InSql("v.value")).Append(timeRange)
+            .Append(" AND value = ").Append(SqliteKey.InSql("v.value")).Append(rowConditions)
             .Append(" ORDER BY created_at DESC LIMIT 1 OFFSET ").Append(skip)
             .Append(")) FROM json_each(").Append(Add(parameters, JsonSerializer.Serialize(condition.Values))).Append(") v), ")
             .Append(long.MinValue.ToString(CultureInfo.InvariantCulture)).Append(')')
@@ -128,6 +138,15 @@ internal static class SqliteFilterSql
 
     public static void Count(SqliteCommand command, Filter filter)
     {
+        if (filter is { Ids: null, Authors: null, Search: null, Tags: [var condition] })
+        {
+            // Kinds and times are on the tag rows too (a note's reactions, a pubkey's followers): the tag index alone
+            // counts them. An event that carries two of the values has a row for each.
+            var rows = new StringBuilder(condition.Values.Length > 1 ? "SELECT count(DISTINCT event_position)" : "SELECT count(*)").Append(" FROM tags WHERE ");
+            AppendTagRows(rows, command.Parameters, condition, filter.Kinds, filter.Since, filter.Until);
+            command.CommandText = rows.Append(';').ToString();
+            return;
+        }
         var sql = new StringBuilder("SELECT count(*) FROM events WHERE 1");
         AppendConditions(sql, command.Parameters, filter, after: null);
         sql.Append(';');
@@ -138,14 +157,16 @@ internal static class SqliteFilterSql
     {
         if (filter.Ids is { } ids) AppendKeys(sql.Append(" AND id"), parameters, ids);
         // An address names its kind and author, so it stands for both conditions (see ReplaceableAddresses).
+        var tagKinds = KindsOnTagRows(filter);
         if (ReplaceableAddresses.Apply(filter)) AppendIn(sql.Append(" AND address"), parameters, ReplaceableAddresses.Of(filter));
         else
         {
             if (filter.Authors is { } authors) AppendKeys(sql.Append(" AND pubkey"), parameters, authors);
-            // A kind is shared by a large part of all events; with authors or tags beside it, SQLite (no statistics)
-            // may still pick the kind index. Unary + keeps it off that index so a more selective one drives.
-            if (filter.Kinds is { } kinds)
-                AppendIn(sql.Append(filter.Authors is null && filter.Tags is null ? " AND kind" : " AND +kind"), parameters, kinds);
+            // Beside a tag condition the tag rows carry the kind: checked there, an event of another kind is never looked up.
+            // A kind is shared by a large part of all events; with authors beside it, SQLite (no statistics) may still pick
+            // the kind index. Unary + keeps it off that index so a more selective one drives.
+            if (filter.Kinds is { } kinds && tagKinds is null)
+                AppendIn(sql.Append(filter.Authors is null ? " AND kind" : " AND +kind"), parameters, kinds);
         }
         var timeRange = new StringBuilder();
         if (filter.Since is { } since) timeRange.Append(" AND created_at >= ").Append(Add(parameters, since));
@@ -170,10 +191,18 @@ internal static class SqliteFilterSql
                     .Append(Add(parameters, condition.Name.ToString()))
                     .Append(" AND value");
                 AppendKeys(sql, parameters, condition.Values);
+                if (tagKinds is not null) AppendIn(sql.Append(" AND kind"), parameters, tagKinds);
                 sql.Append(timeRange).Append(')');
             }
         }
     }
+
+    /// <summary>
+    /// The kinds a filter's tag conditions check on the tag rows themselves (each row carries its event's kind): all of them
+    /// when it has a tag condition, unless the kinds and authors are read by their addresses instead.
+    /// </summary>
+    public static int[]? KindsOnTagRows(Filter filter) =>
+        filter.Tags is { Length: > 0 } && !ReplaceableAddresses.Apply(filter) ? filter.Kinds : null;
 
     /// <summary>Short lists bind one parameter per value; long ones one JSON parameter, read back with json_each.</summary>
     private static void AppendIn<T>(StringBuilder sql, SqliteParameterCollection parameters, T[] values) where T : notnull

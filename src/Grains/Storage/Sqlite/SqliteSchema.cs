@@ -6,7 +6,7 @@ namespace NostrRelay.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>Bumped by each migration; stored in PRAGMA user_version.</summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     // synchronous=FULL: a commit returns after the WAL reached the disk, so OK true means durable.
     // Checkpoints: SqliteCheckpointer copies WAL pages into the file beside the writer, so the writer's own
@@ -58,6 +58,9 @@ internal static class SqliteSchema
     //   index is written behind the events, a thousand at a time (SqliteSearchIndex).
     // Keys (version 5): id, pubkey, stream, streams.stream and tags.value hold a value of 64 lowercase hex digits as
     //   its 32 bytes (SqliteKey); the columns keep their declared TEXT, whose affinity leaves a BLOB as it is.
+    // tags.kind (version 6): the event's kind beside each tag row, outside the key, so a kinds condition beside a tag
+    //   one (a pubkey's replies among its reactions, a note's reactions) is checked on the tag rows and only the events
+    //   that match are looked up, and a COUNT of kinds and one tag condition reads the tag index alone.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -80,6 +83,7 @@ internal static class SqliteSchema
             value          TEXT    NOT NULL,
             created_at     INTEGER NOT NULL,
             event_position INTEGER NOT NULL,
+            kind           INTEGER NOT NULL,
             PRIMARY KEY (name, value, created_at DESC, event_position)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS streams (
@@ -171,6 +175,22 @@ internal static class SqliteSchema
             """, transaction);
     }
 
+    /// <summary>
+    /// Up to version 5 the tag rows had no kind: each takes its event's. The column is added first unless the file already
+    /// has it. A row whose event is gone (none should be) gets -1, which no kinds condition names.
+    /// </summary>
+    private static void GiveTagsTheirKind(SqliteConnection writer, SqliteTransaction transaction)
+    {
+        using (var has = writer.CreateCommand())
+        {
+            has.Transaction = transaction;
+            has.CommandText = "SELECT count(*) FROM pragma_table_info('tags') WHERE name = 'kind';";
+            if (Convert.ToInt64(has.ExecuteScalar()) == 0)
+                Execute(writer, "ALTER TABLE tags ADD COLUMN kind INTEGER NOT NULL DEFAULT -1;", transaction);
+        }
+        Execute(writer, "UPDATE tags SET kind = coalesce((SELECT kind FROM events WHERE position = tags.event_position), -1);", transaction);
+    }
+
     /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
     /// <param name="migrate">
     /// False for a tool reading beside the running relay: an older file is refused rather than converted under a relay
@@ -196,6 +216,7 @@ internal static class SqliteSchema
         if (current == 1) IndexExpirations(writer, transaction);
         if (current is 1 or 2) IndexWords(writer, transaction);
         if (current is >= 1 and < 5) StoreKeysAsBytes(writer, transaction);
+        if (current is >= 1 and < 6) GiveTagsTheirKind(writer, transaction);
         // Up to version 3 every event was indexed in its own write batch; a new file has none yet.
         if (current < 4) Execute(writer, "INSERT INTO search_progress (indexed_through) SELECT coalesce(max(position), 0) FROM events;", transaction);
         if (current != Version) Execute(writer, $"PRAGMA user_version = {Version};", transaction);   // a tool reading beside the relay writes nothing

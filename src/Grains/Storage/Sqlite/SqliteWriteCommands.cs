@@ -23,7 +23,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
     private readonly SqliteCommand _insertEvent;
     private readonly SqliteParameter _insertId, _insertPubkey, _insertCreatedAt, _insertKind, _insertStream, _insertVersion, _insertAddress, _insertJson;
     private readonly SqliteCommand _insertTag;
-    private readonly SqliteParameter _insertTagName, _insertTagValue, _insertTagCreatedAt, _insertTagPosition;
+    private readonly SqliteParameter _insertTagName, _insertTagValue, _insertTagCreatedAt, _insertTagPosition, _insertTagKind;
     private readonly SqliteCommand _readAddress;
     private readonly SqliteParameter _readAddressAddress;
     private readonly SqliteCommand _readById;
@@ -71,13 +71,14 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 
         // OR IGNORE: an event may repeat a tag; its index row is the same key.
         _insertTag = Command("""
-            INSERT OR IGNORE INTO tags (name, value, created_at, event_position)
-            VALUES ($name, $value, $created_at, $position);
+            INSERT OR IGNORE INTO tags (name, value, created_at, event_position, kind)
+            VALUES ($name, $value, $created_at, $position, $kind);
             """);
         _insertTagName = Parameter(_insertTag, "$name", SqliteType.Text);
         _insertTagValue = Key(_insertTag, "$value");
         _insertTagCreatedAt = Parameter(_insertTag, "$created_at", SqliteType.Integer);
         _insertTagPosition = Parameter(_insertTag, "$position", SqliteType.Integer);
+        _insertTagKind = Parameter(_insertTag, "$kind", SqliteType.Integer);
 
         _readAddress = Command("SELECT position, id, created_at, json FROM events WHERE address = $address;");
         _readAddressAddress = Parameter(_readAddress, "$address", SqliteType.Text);
@@ -88,10 +89,10 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
         _deleteEvent = Command("DELETE FROM events WHERE position = $position;");
         _deleteEventPosition = Parameter(_deleteEvent, "$position", SqliteType.Integer);
 
-        // A range of the tags primary key (name, value, created_at), then each hit's event row.
+        // A range of the tags primary key (name, value, created_at), then the event row of each hit of kind 5.
         _deletionRequests = Command("""
             SELECT e.pubkey, e.created_at FROM tags t JOIN events e ON e.position = t.event_position
-            WHERE t.name = $name AND t.value = $value AND t.created_at >= $since AND e.kind = 5;
+            WHERE t.name = $name AND t.value = $value AND t.created_at >= $since AND t.kind = 5;
             """);
         _deletionRequestsName = Parameter(_deletionRequests, "$name", SqliteType.Text);
         _deletionRequestsValue = Key(_deletionRequests, "$value");
@@ -213,6 +214,7 @@ internal sealed class SqliteWriteCommands : IWriteTransaction, IDisposable
 
         _insertTagCreatedAt.Value = evt.CreatedAt;
         _insertTagPosition.Value = position;
+        _insertTagKind.Value = evt.Kind;
         foreach (var tag in evt.Tags)
         {
             if (!IsFilterable(tag)) continue;
