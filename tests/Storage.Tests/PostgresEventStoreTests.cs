@@ -401,6 +401,7 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         { "kinds:[1] limit:20", "events_" },
         { "authors:[a] limit:20", "events_pubkey" },
         { "#p:[a] limit:20", "tags_pkey" },
+        { "kinds:[7] #p:[a] limit:20", "tags_pkey" },   // the kind checked on the tags index, not on each event
         { "limit:20", "events_created_at" },
     };
 
@@ -428,8 +429,8 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
                 """);
             events.Parameters.Add(new NpgsqlParameter<string> { TypedValue = a });
             var tags = new NpgsqlBatchCommand($"""
-                INSERT INTO "{schema}".tags (name, value, created_at, event_position)
-                SELECT ascii('p'), sha256(convert_to(CASE WHEN position % 4 = 1 THEN $1 ELSE md5(position::text) END, 'UTF8')), created_at, position
+                INSERT INTO "{schema}".tags (name, value, created_at, event_position, kind)
+                SELECT ascii('p'), sha256(convert_to(CASE WHEN position % 4 = 1 THEN $1 ELSE md5(position::text) END, 'UTF8')), created_at, position, kind
                 FROM "{schema}".events
                 """);
             tags.Parameters.Add(new NpgsqlParameter<string> { TypedValue = a });
@@ -444,6 +445,7 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
             "kinds:[1] limit:20" => new Filter { Kinds = [1], Limit = 20 },
             "authors:[a] limit:20" => new Filter { Authors = [a], Limit = 20 },
             "#p:[a] limit:20" => new Filter { Tags = [new TagFilter('p', [a])], Limit = 20 },
+            "kinds:[7] #p:[a] limit:20" => new Filter { Kinds = [7], Tags = [new TagFilter('p', [a])], Limit = 20 },
             _ => new Filter { Limit = 20 },
         };
 
@@ -459,6 +461,60 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         Assert.True(text.Contains($"using {index}", StringComparison.Ordinal), $"plan does not read {index}: {text}");
         Assert.DoesNotContain(plan, line => line.TrimStart().StartsWith("->  Sort  (", StringComparison.Ordinal) || line.TrimStart().StartsWith("Sort  (", StringComparison.Ordinal));
         Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task a_version_3_schema_gives_its_tag_rows_their_events_kinds_when_opened()
+    {
+        var schema = NewSchema();
+        var alice = TestEvents.Pubkey("alice");
+        var note = TestEvents.Create(alice, 100, tags: [["t", "nostr"]]);
+        var reply = TestEvents.Create(alice, 101, 1, [["e", note.Id], ["p", alice]]);
+        var reaction = TestEvents.Create(alice, 102, 7, [["e", note.Id], ["p", alice]]);
+        await using (var store = NewStore(schema))
+        {
+            await InitAsync(store);
+            await store.SaveAsync(note, alice, 0);
+            await store.SaveAsync(reply, alice, 1);
+            await store.SaveAsync(reaction, alice, 2);
+        }
+        await using (var connection = await OpenAsync())
+        {
+            // What version 3 had: tag rows without a kind, keyed without it.
+            await using var downgrade = new NpgsqlCommand($"""
+                ALTER TABLE "{schema}".tags DROP CONSTRAINT tags_pkey, ADD CONSTRAINT tags_pkey PRIMARY KEY (name, value, created_at, event_position);
+                ALTER TABLE "{schema}".tags DROP COLUMN kind;
+                UPDATE "{schema}".schema_version SET version = 3;
+                """, connection);
+            await downgrade.ExecuteNonQueryAsync();
+        }
+
+        await using var reopened = NewStore(schema);
+        await InitAsync(reopened);
+
+        await using (var connection = await OpenAsync())
+        {
+            await using var check = new NpgsqlCommand($"""
+                SELECT (SELECT count(*) FROM "{schema}".tags),
+                       (SELECT count(*) FROM "{schema}".tags t JOIN "{schema}".events e ON e.position = t.event_position WHERE t.kind = e.kind),
+                       (SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'tags_pkey'),
+                       (SELECT max(version) FROM "{schema}".schema_version)
+                """, connection);
+            check.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
+            await using var reader = await check.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(5, reader.GetInt64(0));
+            Assert.Equal(5, reader.GetInt64(1));
+            Assert.EndsWith("INCLUDE (kind)", reader.GetString(2));
+            Assert.Equal(4, reader.GetInt32(3));
+        }
+        var replies = new Filter { Kinds = [1], Tags = [new TagFilter('p', [alice])] };
+        Assert.Equal([reply.Id], await reopened.QueryAsync(replies).Select(e => e.Id).ToListAsync());
+        Assert.Equal(1, await reopened.CountAsync(new Filter { Kinds = [7], Tags = [new TagFilter('e', [note.Id])] }));
+        var later = TestEvents.Create(alice, 103, 1, [["p", alice]]);
+        Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(later, alice, 3)).Outcome);
+        Assert.Equal([later.Id, reply.Id], await reopened.QueryAsync(replies).Select(e => e.Id).ToListAsync());
+        Assert.Equal(2, await reopened.CountAsync(replies));
     }
 
     [Fact]

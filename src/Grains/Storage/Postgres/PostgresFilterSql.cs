@@ -86,6 +86,21 @@ internal static class PostgresFilterSql
 
     public static void Count(NpgsqlCommand command, PostgresSchema schema, Filter filter)
     {
+        if (filter is { Ids: null, Authors: null, Search: null, Tags: [var condition] })
+        {
+            // Kinds and times are on the tag rows too (a note's reactions, a pubkey's followers): the tags index alone
+            // counts them. An event that carries two of the values has a row for each.
+            var parameters = command.Parameters;
+            var rows = new StringBuilder(condition.Values.Length > 1 ? "SELECT count(DISTINCT event_position)" : "SELECT count(*)")
+                .Append(" FROM ").Append(schema.Tags).Append(" t WHERE t.name = ").Append(Add(parameters, TagKeys.Name(condition.Name), NpgsqlDbType.Integer))
+                .Append(" AND t.value");
+            AppendValues(rows, parameters, condition);
+            if (filter.Kinds is { } kinds) rows.Append(" AND t.kind = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
+            if (filter.Since is { } since) rows.Append(" AND t.created_at >= ").Append(Add(parameters, since, NpgsqlDbType.Bigint));
+            if (filter.Until is { } until) rows.Append(" AND t.created_at <= ").Append(Add(parameters, until, NpgsqlDbType.Bigint));
+            command.CommandText = rows.ToString();
+            return;
+        }
         var sql = new StringBuilder("SELECT count(*)");
         AppendFromWhere(sql, command.Parameters, schema, filter, after: null);
         command.CommandText = sql.ToString();
@@ -129,7 +144,9 @@ internal static class PostgresFilterSql
             if (filter.Authors is { } authors) AppendIn(sql.Append(" AND e.pubkey"), parameters, authors);
             if (filter.Kinds is { } kinds)
             {
-                sql.Append(" AND e.kind");
+                // With a tag row beside the event (a driving or merged condition), its kind, from the tags index: an event
+                // of another kind is never fetched.
+                sql.Append(skipTag >= 0 ? " AND t.kind" : " AND e.kind");
                 if (kinds.Length == 1) sql.Append(" = ").Append(Add(parameters, kinds[0], NpgsqlDbType.Integer));
                 else sql.Append(" = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
             }
@@ -159,17 +176,23 @@ internal static class PostgresFilterSql
                 sql.Append(" AND EXISTS (SELECT 1 FROM ").Append(schema.Tags)
                     .Append(" x WHERE x.name = ").Append(Add(parameters, TagKeys.Name(condition.Name), NpgsqlDbType.Integer))
                     .Append(" AND x.value");
-                if (condition.Values.Length == 1)
-                    sql.Append(" = ").Append(Add(parameters, TagKeys.HashValue(condition.Values[0]), NpgsqlDbType.Bytea));
-                else
-                {
-                    var hashes = new byte[condition.Values.Length][];
-                    for (var v = 0; v < hashes.Length; v++) hashes[v] = TagKeys.HashValue(condition.Values[v]);
-                    sql.Append(" = ANY(").Append(Add(parameters, hashes, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(')');
-                }
+                AppendValues(sql, parameters, condition);
                 sql.Append(" AND x.created_at = e.created_at AND x.event_position = e.position)");
             }
         }
+    }
+
+    /// <summary>A tag condition's values as their keys: <c> = $n</c> for one, <c> = ANY($n)</c> for several.</summary>
+    private static void AppendValues(StringBuilder sql, NpgsqlParameterCollection parameters, TagFilter condition)
+    {
+        if (condition.Values.Length == 1)
+        {
+            sql.Append(" = ").Append(Add(parameters, TagKeys.HashValue(condition.Values[0]), NpgsqlDbType.Bytea));
+            return;
+        }
+        var hashes = new byte[condition.Values.Length][];
+        for (var v = 0; v < hashes.Length; v++) hashes[v] = TagKeys.HashValue(condition.Values[v]);
+        sql.Append(" = ANY(").Append(Add(parameters, hashes, NpgsqlDbType.Array | NpgsqlDbType.Bytea)).Append(')');
     }
 
     /// <summary>Tag conditions with more values than this are probed per event rather than merged per value.</summary>

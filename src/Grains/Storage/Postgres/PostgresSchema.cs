@@ -12,7 +12,7 @@ namespace NostrRelay.Storage.Postgres;
 internal sealed class PostgresSchema
 {
     /// <summary>Bumped by each migration; stored in the schema_version table.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     // Advisory lock keys are (class, object) pairs: the class says what is locked, the object which schema.
     // Stores on other schemas of the same database never wait for each other.
@@ -68,7 +68,10 @@ internal sealed class PostgresSchema
     //   letter's UTF-16 code (ascii('p') by hand). value is the SHA-256 of the tag's value: a fixed 32-byte key
     //   whatever the value's length (a B-tree entry is limited to ~2.7 kB, and a value is not), shorter than a
     //   hex id as text; by hand, value = sha256(convert_to('...', 'UTF8')). Rows are deleted with their event
-    //   by key (the event's JSON says which), which spares an index on event_position.
+    //   by key (the event's JSON says which), which spares an index on event_position. kind (version 4): the event's,
+    //   carried in the key's index (INCLUDE), so a kinds condition beside a tag one is checked on the index entries
+    //   (an index-only scan) and an event of another kind is never fetched, and a COUNT of kinds and one tag condition
+    //   reads that index alone.
     // streams: the head survives deletes, so a stream version is never reused.
     // words (version 3): NIP-50's full-text index, one row per event with words in its content, as SearchQuery reads
     //   them, each made a lexeme as it is (array_to_tsvector: no parser, no stemming, no stop words, so the index, the
@@ -97,7 +100,8 @@ internal sealed class PostgresSchema
             value          bytea   NOT NULL,
             created_at     bigint  NOT NULL,
             event_position bigint  NOT NULL,
-            PRIMARY KEY (name, value, created_at, event_position)
+            kind           integer NOT NULL,
+            PRIMARY KEY (name, value, created_at, event_position) INCLUDE (kind)
         );
         CREATE TABLE IF NOT EXISTS {Streams} (
             stream  text   COLLATE "C" NOT NULL PRIMARY KEY,
@@ -136,12 +140,25 @@ internal sealed class PostgresSchema
         await ExecuteAsync(connection, Tables, cancellationToken).ConfigureAwait(false);
         if (current == 1) await IndexExpirationsAsync(connection, cancellationToken).ConfigureAwait(false);
         if (current is 1 or 2) await IndexWordsAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (current is >= 1 and < 4) await ExecuteAsync(connection, GiveTagsTheirKind, cancellationToken).ConfigureAwait(false);
         // After the fill: building a GIN index once is far faster than growing it row by row.
         await ExecuteAsync(connection, $"CREATE INDEX IF NOT EXISTS words_search ON {Words} USING gin (words);", cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, $"DELETE FROM {Quoted}.schema_version; INSERT INTO {Quoted}.schema_version VALUES ({Version});", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }
+
+    /// <summary>
+    /// Up to version 3 the tag rows had no kind: each takes its event's (a row whose event is gone, none should be, goes),
+    /// and the key's index is built again with the kind in it. Each step holds whether or not the schema already has it.
+    /// </summary>
+    private string GiveTagsTheirKind => $"""
+        ALTER TABLE {Tags} ADD COLUMN IF NOT EXISTS kind integer;
+        UPDATE {Tags} t SET kind = e.kind FROM {Events} e WHERE e.position = t.event_position AND t.kind IS NULL;
+        DELETE FROM {Tags} WHERE kind IS NULL;
+        ALTER TABLE {Tags} ALTER COLUMN kind SET NOT NULL;
+        ALTER TABLE {Tags} DROP CONSTRAINT tags_pkey, ADD CONSTRAINT tags_pkey PRIMARY KEY (name, value, created_at, event_position) INCLUDE (kind);
+        """;
 
     /// <summary>
     /// Version 1 had no expiration index: fill it once, page by page, from the stored events that hold the word, each

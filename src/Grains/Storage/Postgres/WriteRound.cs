@@ -60,10 +60,10 @@ internal sealed class WriteRound : ReadAheadRound
             WITH inserted AS (
                 INSERT INTO {schema.Events} (id, pubkey, created_at, kind, stream, version, address, json)
                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[])
-                RETURNING id, position, created_at),
+                RETURNING id, position, created_at, kind),
             tagged AS (
-                INSERT INTO {schema.Tags} (name, value, created_at, event_position)
-                SELECT t.name, t.value, i.created_at, i.position
+                INSERT INTO {schema.Tags} (name, value, created_at, event_position, kind)
+                SELECT t.name, t.value, i.created_at, i.position, i.kind
                 FROM unnest($9::text[], $10::integer[], $11::bytea[]) AS t (event_id, name, value) JOIN inserted i ON i.id = t.event_id
                 ON CONFLICT DO NOTHING),
             expiring AS (
