@@ -556,6 +556,35 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task a_page_of_several_tag_values_cut_inside_a_crowded_second_keeps_its_lowest_ids()
+    {
+        await using var store = await CreateEmptyStoreAsync();
+        var values = Enumerable.Range(0, 3).Select(i => TestEvents.Pubkey($"value {i}")).ToArray();
+        var events = new List<NostrEvent>();
+        for (var i = 0; i < 60; i++)   // forty in one second, some naming two of the values, the rest older
+        {
+            var at = i < 40 ? T0 + 50 : T0 + i % 7;
+            string[][] tags = i % 5 == 0 ? [["p", values[i % 3]], ["p", values[(i + 1) % 3]]] : [["p", values[i % 3]]];
+            events.Add(TestEvents.Create(TestEvents.Pubkey($"writer {i}"), at, i % 4 == 0 ? 7 : 1, tags, $"event {i}"));
+        }
+        await AppendAllAsync(store, [.. events]);
+
+        Filter[] filters =
+        [
+            new() { Tags = [new TagFilter('p', values)], Limit = 7 },
+            new() { Tags = [new TagFilter('p', values[..2])], Limit = 45 },
+            new() { Tags = [new TagFilter('p', values)], Kinds = [1], Limit = 11 },
+            new() { Tags = [new TagFilter('p', values)], Until = T0 + 5, Limit = 4 },
+        ];
+        foreach (var filter in filters)
+        {
+            var expected = NewestFirst(events.Where(filter.Matches)).Take(filter.Limit!.Value).ToList();
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, await IdsAsync(store, filter));
+        }
+    }
+
+    [Fact]
     public async Task an_older_replaceable_event_is_superseded_and_changes_nothing()
     {
         await using var store = await CreateEmptyStoreAsync();
