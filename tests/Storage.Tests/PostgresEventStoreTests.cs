@@ -518,6 +518,47 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
     }
 
     [Fact]
+    public async Task tag_rows_an_older_build_writes_without_a_kind_during_a_rolling_upgrade_are_still_found_by_kind()
+    {
+        var schema = NewSchema();
+        var alice = TestEvents.Pubkey("alice");
+        var bob = TestEvents.Pubkey("bob");
+        var note = TestEvents.Create(alice, 100);
+        var events = new List<NostrEvent> { note };
+        for (var i = 0; i < 30; i++)
+            events.Add(TestEvents.Create(TestEvents.Pubkey($"reader {i}"), 101 + i, i % 3 == 0 ? 1 : 7, [["e", note.Id], ["p", i % 2 == 0 ? alice : bob]]));
+        await using var store = NewStore(schema);
+        await InitAsync(store);
+        for (var i = 0; i < events.Count; i++) Assert.Equal(SaveOutcome.Saved, (await store.SaveAsync(events[i], events[i].Pubkey, 0)).Outcome);
+        await using (var connection = await OpenAsync())
+        {
+            // What a silo of the previous build writes: its insert names no kind, and the column's default fills it in.
+            await using var older = new NpgsqlCommand($"""
+                CREATE TEMP TABLE kept AS SELECT name, value, created_at, event_position FROM "{schema}".tags WHERE event_position % 2 = 0;
+                DELETE FROM "{schema}".tags WHERE event_position % 2 = 0;
+                INSERT INTO "{schema}".tags (name, value, created_at, event_position) SELECT * FROM kept;
+                """, connection);
+            await older.ExecuteNonQueryAsync();
+        }
+
+        Filter[] filters =
+        [
+            new() { Kinds = [1], Tags = [new TagFilter('p', [alice])], Limit = 3 },
+            new() { Kinds = [1], Tags = [new TagFilter('p', [alice, bob])], Limit = 4 },
+            new() { Kinds = [7], Tags = [new TagFilter('e', [note.Id])] },
+            new() { Kinds = [1, 7], Tags = [new TagFilter('p', [alice, bob])], Since = 110, Limit = 30 },
+        ];
+        foreach (var filter in filters)
+        {
+            var expected = events.Where(filter.Matches).Order(Comparer<NostrEvent>.Create(NostrEvent.CompareNewestFirst))
+                .Take(filter.Limit ?? int.MaxValue).Select(e => e.Id).ToList();
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, await store.QueryAsync(filter).Select(e => e.Id).ToListAsync());
+            Assert.Equal(events.Count(filter.Matches), await store.CountAsync(filter));
+        }
+    }
+
+    [Fact]
     public async Task a_version_1_schema_gets_its_expiration_index_filled_when_opened()
     {
         var schema = NewSchema();

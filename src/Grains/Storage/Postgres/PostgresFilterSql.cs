@@ -95,7 +95,12 @@ internal static class PostgresFilterSql
                 .Append(" FROM ").Append(schema.Tags).Append(" t WHERE t.name = ").Append(Add(parameters, TagKeys.Name(condition.Name), NpgsqlDbType.Integer))
                 .Append(" AND t.value");
             AppendValues(rows, parameters, condition);
-            if (filter.Kinds is { } kinds) rows.Append(" AND t.kind = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
+            if (filter.Kinds is { } kinds)
+            {
+                var listed = Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer);
+                rows.Append(" AND (t.kind = ANY(").Append(listed).Append(") OR t.kind = ").Append(PostgresSchema.UnknownKind).Append(" AND EXISTS (SELECT 1 FROM ")
+                    .Append(schema.Events).Append(" e WHERE e.position = t.event_position AND e.kind = ANY(").Append(listed).Append(")))");
+            }
             if (filter.Since is { } since) rows.Append(" AND t.created_at >= ").Append(Add(parameters, since, NpgsqlDbType.Bigint));
             if (filter.Until is { } until) rows.Append(" AND t.created_at <= ").Append(Add(parameters, until, NpgsqlDbType.Bigint));
             command.CommandText = rows.ToString();
@@ -144,11 +149,16 @@ internal static class PostgresFilterSql
             if (filter.Authors is { } authors) AppendIn(sql.Append(" AND e.pubkey"), parameters, authors);
             if (filter.Kinds is { } kinds)
             {
+                var listed = kinds.Length == 1
+                    ? " = " + Add(parameters, kinds[0], NpgsqlDbType.Integer)
+                    : " = ANY(" + Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer) + ")";
                 // With a tag row beside the event (a driving or merged condition), its kind, from the tags index: an event
-                // of another kind is never fetched.
-                sql.Append(skipTag >= 0 ? " AND t.kind" : " AND e.kind");
-                if (kinds.Length == 1) sql.Append(" = ").Append(Add(parameters, kinds[0], NpgsqlDbType.Integer));
-                else sql.Append(" = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
+                // of another kind is never fetched. A row an older build wrote during a rolling upgrade has none (-1,
+                // PostgresSchema.UnknownKind): its event's kind decides.
+                if (skipTag >= 0)
+                    sql.Append(" AND (t.kind").Append(listed).Append(" OR t.kind = ").Append(PostgresSchema.UnknownKind)
+                        .Append(") AND (t.kind <> ").Append(PostgresSchema.UnknownKind).Append(" OR e.kind").Append(listed).Append(')');
+                else sql.Append(" AND e.kind").Append(listed);
             }
         }
         if (filter.Since is { } since) sql.Append(" AND ").Append(time).Append(" >= ").Append(Add(parameters, since, NpgsqlDbType.Bigint));
@@ -219,7 +229,7 @@ internal static class PostgresFilterSql
     /// </summary>
     private static void SelectMerged(NpgsqlCommand command, PostgresSchema schema, Filter filter, int tag, EventCursor? after, int limit)
     {
-        if (after is null && filter is { Authors: null, Tags.Length: 1 })
+        if (after is null && filter is { Authors: null, Kinds: null, Tags.Length: 1 })
         {
             SelectMergedRowsFirst(command, schema, filter, limit);
             return;
@@ -239,8 +249,8 @@ internal static class PostgresFilterSql
     }
 
     /// <summary>
-    /// <see cref="SelectMerged"/> for a first page whose every condition is on the tag rows (one tag condition, kinds, since,
-    /// until): the merge runs over the tags index alone, and only the events of the page are fetched, where merging whole
+    /// <see cref="SelectMerged"/> for a first page whose every condition is on the tag rows (one tag condition, since, until;
+    /// not kinds, which a row an older build wrote does not hold, see <see cref="PostgresSchema.UnknownKind"/>): the merge runs over the tags index alone, and only the events of the page are fetched, where merging whole
     /// events fetched a page of them for every value (fifty values, a thousand events for a page of twenty). Each value
     /// gives its newest rows and every row tied with the last of them (WITH TIES), and the merge the newest of those with
     /// their ties: every event of the page is among them, however many share a second, and the ties are then ordered by id.
@@ -256,7 +266,6 @@ internal static class PostgresFilterSql
             .Append(Add(parameters, hashes, NpgsqlDbType.Array | NpgsqlDbType.Bytea))
             .Append(") AS v(value) CROSS JOIN LATERAL (SELECT t.created_at, t.event_position FROM ").Append(schema.Tags)
             .Append(" t WHERE t.name = ").Append(Add(parameters, TagKeys.Name(condition.Name), NpgsqlDbType.Integer)).Append(" AND t.value = v.value");
-        if (filter.Kinds is { } kinds) sql.Append(" AND t.kind = ANY(").Append(Add(parameters, kinds, NpgsqlDbType.Array | NpgsqlDbType.Integer)).Append(')');
         if (filter.Since is { } since) sql.Append(" AND t.created_at >= ").Append(Add(parameters, since, NpgsqlDbType.Bigint));
         if (filter.Until is { } until) sql.Append(" AND t.created_at <= ").Append(Add(parameters, until, NpgsqlDbType.Bigint));
         sql.Append(" ORDER BY t.created_at DESC FETCH FIRST ").Append(take).Append(" ROWS WITH TIES) r ORDER BY r.created_at DESC FETCH FIRST ")

@@ -14,6 +14,13 @@ internal sealed class PostgresSchema
     /// <summary>Bumped by each migration; stored in the schema_version table.</summary>
     public const int Version = 4;
 
+    /// <summary>
+    /// The kind of a tag row written without one: by a silo of an older build still running on the schema during a rolling
+    /// upgrade, whose insert names no kind (the column's default, so that insert still succeeds). Reads then check the
+    /// event's kind instead.
+    /// </summary>
+    public const int UnknownKind = -1;
+
     // Advisory lock keys are (class, object) pairs: the class says what is locked, the object which schema.
     // Stores on other schemas of the same database never wait for each other.
     private const int SequencerLockClass = 0x4E_52_53_51;   // "NRSQ"
@@ -71,7 +78,7 @@ internal sealed class PostgresSchema
     //   by key (the event's JSON says which), which spares an index on event_position. kind (version 4): the event's,
     //   carried in the key's index (INCLUDE), so a kinds condition beside a tag one is checked on the index entries
     //   (an index-only scan) and an event of another kind is never fetched, and a COUNT of kinds and one tag condition
-    //   reads that index alone.
+    //   reads that index alone. Its default (UnknownKind) is for the inserts of older builds during a rolling upgrade.
     // streams: the head survives deletes, so a stream version is never reused.
     // words (version 3): NIP-50's full-text index, one row per event with words in its content, as SearchQuery reads
     //   them, each made a lexeme as it is (array_to_tsvector: no parser, no stemming, no stop words, so the index, the
@@ -100,7 +107,7 @@ internal sealed class PostgresSchema
             value          bytea   NOT NULL,
             created_at     bigint  NOT NULL,
             event_position bigint  NOT NULL,
-            kind           integer NOT NULL,
+            kind           integer NOT NULL DEFAULT {UnknownKind},
             PRIMARY KEY (name, value, created_at, event_position) INCLUDE (kind)
         );
         CREATE TABLE IF NOT EXISTS {Streams} (
@@ -156,7 +163,7 @@ internal sealed class PostgresSchema
         ALTER TABLE {Tags} ADD COLUMN IF NOT EXISTS kind integer;
         UPDATE {Tags} t SET kind = e.kind FROM {Events} e WHERE e.position = t.event_position AND t.kind IS NULL;
         DELETE FROM {Tags} WHERE kind IS NULL;
-        ALTER TABLE {Tags} ALTER COLUMN kind SET NOT NULL;
+        ALTER TABLE {Tags} ALTER COLUMN kind SET DEFAULT {UnknownKind}, ALTER COLUMN kind SET NOT NULL;
         ALTER TABLE {Tags} DROP CONSTRAINT tags_pkey, ADD CONSTRAINT tags_pkey PRIMARY KEY (name, value, created_at, event_position) INCLUDE (kind);
         """;
 
