@@ -42,6 +42,7 @@ const int reactions = 10_000;
 const int followers = 5_000;
 var popular = Convert.ToHexStringLower(SHA256.HashData("a popular note"u8));
 var followed = authors[0];
+var prolific = Convert.ToHexStringLower(SHA256.HashData("a prolific author"u8));
 foreach (var name in stores)
 {
     var directory = Path.Combine(Path.GetTempPath(), $"relay-store-bench-{Guid.NewGuid():N}");
@@ -54,6 +55,7 @@ foreach (var name in stores)
     {
         await SeedCountTargetsAsync(store);
         await SeedProfilesAsync(store);
+        await SeedProlificAsync(store);
         foreach (var size in sizes)
         {
             var stage = size - written;
@@ -87,7 +89,9 @@ foreach (var name in stores)
             // follow lists that name it (kinds its tag rows mostly do not have).
             var replies = await TimeAsync(store, _ => new Filter { Kinds = [1], Tags = [new TagFilter('p', [authors[1]])], Limit = 20 }, random);
             var mentions = await TimeAsync(store, _ => new Filter { Kinds = [1, 6, 7, 9_735], Tags = [new TagFilter('p', [followed])], Limit = 20 }, random);
-            notifications.Add($"| {name} | {size:N0} | {replies} | {mentions} |");
+            // A prolific author's few articles (kind 30023) among their 20,000 notes.
+            var articles = await TimeAsync(store, _ => new Filter { Authors = [prolific], Kinds = [30_023], Limit = 20 }, random);
+            notifications.Add($"| {name} | {size:N0} | {replies} | {mentions} | {articles} |");
             counts.Add(await CountsAsync(name, store, size + reactions + followers));
             if (store.CanSearch)
             {
@@ -120,8 +124,8 @@ Console.WriteLine("|---|---|---|---|");
 foreach (var row in profiles) Console.WriteLine(row);
 
 Console.WriteLine();
-Console.WriteLine("| store | events | {kinds:[1],#p:[x],limit:20}, x in 10,000 reactions p50 / p99 | {kinds:[1,6,7,9735],#p:[y],limit:20}, y in 5,000 follow lists p50 / p99 |");
-Console.WriteLine("|---|---|---|---|");
+Console.WriteLine("| store | events (and 20,005 of one author) | {kinds:[1],#p:[x],limit:20}, x in 10,000 reactions p50 / p99 | {kinds:[1,6,7,9735],#p:[y],limit:20}, y in 5,000 follow lists p50 / p99 | {authors:[z],kinds:[30023],limit:20}, z with 20,000 notes p50 / p99 |");
+Console.WriteLine("|---|---|---|---|---|");
 foreach (var row in notifications) Console.WriteLine(row);
 
 Console.WriteLine();
@@ -254,6 +258,31 @@ async Task SeedProfilesAsync(IEventStore store)
         if ((await store.ReplaceAsync(profile, $"profile-{i}", 0)).Outcome != SaveOutcome.Saved) throw new InvalidOperationException("profile");
     });
     await Task.WhenAll(saves);
+}
+
+// 20,000 notes of one author over the last 30 days, and five articles (kind 30023, a d tag each) among them.
+async Task SeedProlificAsync(IEventStore store)
+{
+    var written = Enumerable.Range(0, 20_005).Select(i =>
+    {
+        var article = i >= 20_000;
+        var createdAt = article ? now - (i - 20_000) * 5 * 86_400 - 3_600 : now - 30 * 86_400 + (long)i * 30 * 86_400 / 20_000;
+        string[][] tags = article ? [["d", $"article {i}"]] : [];
+        var kind = article ? 30_023 : 1;
+        var content = article ? $"article {i}" : $"note {i}";
+        return CanonicalJson.CreateEvent(CanonicalJson.ComputeIdHex(prolific, createdAt, kind, tags, content), prolific, createdAt, kind, tags, content, sig);
+    }).ToArray();
+    await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+    {
+        long head = 0;
+        for (var i = c; i < written.Length; i += callers)
+        {
+            var evt = written[i];
+            var result = evt.Kind == 30_023 ? await store.ReplaceAsync(evt, $"prolific-{c}", head) : await store.SaveAsync(evt, $"prolific-{c}", head);
+            if (result.Outcome != SaveOutcome.Saved) throw new InvalidOperationException($"prolific: {result.Outcome}");
+            head = result.Version;
+        }
+    })));
 }
 
 static string Word(int n, int salt)

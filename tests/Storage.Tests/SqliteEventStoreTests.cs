@@ -542,7 +542,7 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
     }
 
     [Fact]
-    public async Task a_version_5_file_gives_its_tag_rows_their_events_kinds_when_opened()
+    public async Task a_version_5_file_gets_the_kinds_into_its_tag_rows_and_author_index_when_opened()
     {
         var options = new SqliteEventStoreOptions { Path = NewPath() };
         var alice = TestEvents.Pubkey("alice");
@@ -550,8 +550,12 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         var reply = TestEvents.Create(alice, 101, 1, [["e", note.Id], ["p", alice]]);
         var reaction = TestEvents.Create(alice, 102, 7, [["e", note.Id], ["p", alice]]);
         await SaveAndCloseAsync(options, alice, note, reply, reaction);
-        // What version 5 wrote: tag rows without a kind.
-        await ChangeFileAsync(options.Path, "ALTER TABLE tags DROP COLUMN kind; PRAGMA user_version = 5;");
+        // What version 5 wrote: tag rows without a kind, an author index without it.
+        await ChangeFileAsync(options.Path, """
+            ALTER TABLE tags DROP COLUMN kind;
+            DROP INDEX events_pubkey; CREATE INDEX events_pubkey ON events (pubkey, created_at DESC);
+            PRAGMA user_version = 5;
+            """);
         Assert.Equal(0, await CountInFileAsync(options.Path, "SELECT count(*) FROM pragma_table_info('tags') WHERE name = 'kind';"));
 
         await using var reopened = new SqliteEventStore(options);
@@ -560,6 +564,8 @@ public sealed class SqliteEventStoreTests : EventStoreConformance, IDisposable
         Assert.Equal(6, await CountInFileAsync(options.Path, "PRAGMA user_version;"));
         Assert.Equal(5, await CountInFileAsync(options.Path, "SELECT count(*) FROM tags;"));
         Assert.Equal(0, await CountInFileAsync(options.Path, "SELECT count(*) FROM tags t JOIN events e ON e.position = t.event_position WHERE t.kind <> e.kind;"));
+        Assert.Equal(1, await CountInFileAsync(options.Path, "SELECT count(*) FROM sqlite_master WHERE name = 'events_pubkey' AND sql LIKE '%(pubkey, created_at DESC, kind)';"));
+        Assert.Equal([reaction.Id], await reopened.QueryAsync(new Filter { Authors = [alice], Kinds = [7] }).Select(e => e.Id).ToListAsync());
         var replies = new Filter { Kinds = [1], Tags = [new TagFilter('p', [alice])] };
         Assert.Equal([reply.Id], await reopened.QueryAsync(replies).Select(e => e.Id).ToListAsync());
         Assert.Equal(1, await reopened.CountAsync(new Filter { Kinds = [7], Tags = [new TagFilter('e', [note.Id])] }));

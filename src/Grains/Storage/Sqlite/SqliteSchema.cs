@@ -61,6 +61,8 @@ internal static class SqliteSchema
     // tags.kind (version 6): the event's kind beside each tag row, outside the key, so a kinds condition beside a tag
     //   one (a pubkey's replies among its reactions, a note's reactions) is checked on the tag rows and only the events
     //   that match are looked up, and a COUNT of kinds and one tag condition reads the tag index alone.
+    // events_pubkey ends with kind (version 6) for the same reason: an author's notes among their reactions, or the few
+    //   articles of an author with a hundred thousand notes, are told apart on the index entries, never by each row.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS events (
             position   INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,7 +77,7 @@ internal static class SqliteSchema
             UNIQUE (stream, version)
         );
         CREATE INDEX IF NOT EXISTS events_created_at ON events (created_at DESC, id);
-        CREATE INDEX IF NOT EXISTS events_pubkey ON events (pubkey, created_at DESC);
+        CREATE INDEX IF NOT EXISTS events_pubkey ON events (pubkey, created_at DESC, kind);
         CREATE INDEX IF NOT EXISTS events_kind ON events (kind, created_at DESC);
         CREATE INDEX IF NOT EXISTS events_address ON events (address) WHERE address IS NOT NULL;
         CREATE TABLE IF NOT EXISTS tags (
@@ -177,9 +179,10 @@ internal static class SqliteSchema
 
     /// <summary>
     /// Up to version 5 the tag rows had no kind: each takes its event's. The column is added first unless the file already
-    /// has it. A row whose event is gone (none should be) gets -1, which no kinds condition names.
+    /// has it. A row whose event is gone (none should be) gets -1, which no kinds condition names. The author index is
+    /// built again with the kind at its end.
     /// </summary>
-    private static void GiveTagsTheirKind(SqliteConnection writer, SqliteTransaction transaction)
+    private static void KeepKindsInIndexes(SqliteConnection writer, SqliteTransaction transaction)
     {
         using (var has = writer.CreateCommand())
         {
@@ -189,6 +192,7 @@ internal static class SqliteSchema
                 Execute(writer, "ALTER TABLE tags ADD COLUMN kind INTEGER NOT NULL DEFAULT -1;", transaction);
         }
         Execute(writer, "UPDATE tags SET kind = coalesce((SELECT kind FROM events WHERE position = tags.event_position), -1);", transaction);
+        Execute(writer, "DROP INDEX events_pubkey; CREATE INDEX events_pubkey ON events (pubkey, created_at DESC, kind);", transaction);
     }
 
     /// <summary>Sets the writer's connection up and creates or migrates the schema.</summary>
@@ -216,7 +220,7 @@ internal static class SqliteSchema
         if (current == 1) IndexExpirations(writer, transaction);
         if (current is 1 or 2) IndexWords(writer, transaction);
         if (current is >= 1 and < 5) StoreKeysAsBytes(writer, transaction);
-        if (current is >= 1 and < 6) GiveTagsTheirKind(writer, transaction);
+        if (current is >= 1 and < 6) KeepKindsInIndexes(writer, transaction);
         // Up to version 3 every event was indexed in its own write batch; a new file has none yet.
         if (current < 4) Execute(writer, "INSERT INTO search_progress (indexed_through) SELECT coalesce(max(position), 0) FROM events;", transaction);
         if (current != Version) Execute(writer, $"PRAGMA user_version = {Version};", transaction);   // a tool reading beside the relay writes nothing
