@@ -461,6 +461,13 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         Assert.True(text.Contains($"using {index}", StringComparison.Ordinal), $"plan does not read {index}: {text}");
         Assert.DoesNotContain(plan, line => line.TrimStart().StartsWith("->  Sort  (", StringComparison.Ordinal) || line.TrimStart().StartsWith("Sort  (", StringComparison.Ordinal));
         Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
+        if (filter.Kinds is not null && filter.Tags is not null)
+        {
+            // The kind is checked on the tags index's entries, before any event is fetched.
+            var scan = plan.FindIndex(line => line.Contains("using tags_pkey", StringComparison.Ordinal));
+            var scanFilter = plan.Skip(scan + 1).TakeWhile(line => !line.Contains("->", StringComparison.Ordinal)).FirstOrDefault(line => line.TrimStart().StartsWith("Filter:", StringComparison.Ordinal));
+            Assert.True(scanFilter is not null && scanFilter.Contains("kind", StringComparison.Ordinal), $"the tags scan does not check the kind: {text}");
+        }
     }
 
     [Fact]
@@ -515,6 +522,54 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         Assert.Equal(SaveOutcome.Saved, (await reopened.SaveAsync(later, alice, 3)).Outcome);
         Assert.Equal([later.Id, reply.Id], await reopened.QueryAsync(replies).Select(e => e.Id).ToListAsync());
         Assert.Equal(2, await reopened.CountAsync(replies));
+    }
+
+    [Fact]
+    public async Task an_upgrade_waits_for_an_older_silos_write_in_flight_instead_of_deadlocking_with_it()
+    {
+        var schema = NewSchema();
+        var alice = TestEvents.Pubkey("alice");
+        await using (var store = NewStore(schema))
+        {
+            await InitAsync(store);
+            await store.SaveAsync(TestEvents.Create(alice, 100, tags: [["p", alice]]), alice, 0);
+        }
+        await using (var connection = await OpenAsync())
+        {
+            await using var downgrade = new NpgsqlCommand($"""
+                ALTER TABLE "{schema}".tags DROP CONSTRAINT tags_pkey, ADD CONSTRAINT tags_pkey PRIMARY KEY (name, value, created_at, event_position);
+                ALTER TABLE "{schema}".tags DROP COLUMN kind;
+                UPDATE "{schema}".schema_version SET version = 3;
+                """, connection);
+            await downgrade.ExecuteNonQueryAsync();
+        }
+
+        // An older silo's write, as its writer does it: the sequencer lock, the tags read for deletion requests, then
+        // the events insert, in one transaction.
+        await using var older = await OpenAsync();
+        await using var write = await older.BeginTransactionAsync();
+        await using (var first = new NpgsqlCommand($"""{new PostgresSchema(schema).TakeSequencerLock}; SELECT count(*) FROM "{schema}".tags;""", older, write))
+            await first.ExecuteNonQueryAsync();
+        await using var upgraded = NewStore(schema);
+        var upgrading = upgraded.InitAsync();
+        await using (var watch = await OpenAsync())
+        {
+            // The upgrade is waiting on a lock (the sequencer's, with the fix; the tags' otherwise, holding the events).
+            await using var waiting = new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE NOT granted", watch);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while ((long)(await waiting.ExecuteScalarAsync())! == 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        }
+        Assert.False(upgrading.IsCompleted);
+        await using (var insert = new NpgsqlCommand($"""
+            INSERT INTO "{schema}".events (id, pubkey, created_at, kind, stream, version, json)
+            VALUES (repeat('b', 64), repeat('b', 64), 101, 1, 'an older silo', 1, '\x7b7d')
+            """, older, write))
+            await insert.ExecuteNonQueryAsync();
+        await write.CommitAsync();
+
+        await upgrading;
+        Assert.Equal(1, await upgraded.CountAsync(new Filter { Kinds = [1], Tags = [new TagFilter('p', [alice])] }));
+        Assert.Equal(2, await upgraded.CountAsync(Filter.Everything));
     }
 
     [Fact]

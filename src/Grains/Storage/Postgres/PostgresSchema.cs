@@ -144,6 +144,10 @@ internal sealed class PostgresSchema
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return false;
         }
+        // The writers' sequencer lock before any table lock: a silo of an older build still writing on the schema takes it
+        // first in each of its transactions, so it waits here holding nothing, where it would otherwise hold the tags it
+        // read while this waited for them, and this the events it indexed while it waited for those (a deadlock).
+        await ExecuteAsync(connection, TakeSequencerLock, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, Tables, cancellationToken).ConfigureAwait(false);
         if (current == 1) await IndexExpirationsAsync(connection, cancellationToken).ConfigureAwait(false);
         if (current is 1 or 2) await IndexWordsAsync(connection, cancellationToken).ConfigureAwait(false);

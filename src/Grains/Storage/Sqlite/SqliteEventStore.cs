@@ -206,7 +206,9 @@ public sealed class SqliteEventStore : IEventStore
     /// True when the filter's one tag condition names fewer than <paramref name="under"/> rows of the tag index (a reply
     /// thread, one note's reactions, one pubkey's mentions): its matches are then read and sorted in one query, where
     /// the time windows, widened four times over from an hour until they hold a page, ran a dozen queries for a tag
-    /// that few events carry. The count stops at the bound, so a popular tag costs a bounded scan of its index rows.
+    /// that few events carry. The count stops at the bound, so a popular tag costs a bounded scan of its index rows; with
+    /// kinds it counts only rows of those kinds, so a kind the tag rarely carries scans all its rows (a popular pubkey's
+    /// replies among its reactions: still no event looked up, 3.3 ms for 50,000 rows).
     /// </summary>
     private static async Task<bool> FewTagRowsAsync(SqliteReader connection, Filter filter, int under, CancellationToken cancellationToken)
     {
