@@ -75,7 +75,8 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                 lock (_open)
                 {
                     if (!_open.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
-                    subscription.Sent(delivery.Event!, now);   // kept from this client or not, it is behind the resume point
+                    // Kept from this client or not, it is behind the resume point; one sent already is not sent again.
+                    if (!subscription.TrySend(delivery.Event!, now)) return;
                     live = subscription.EndOfStoredEventsSent;
                 }
                 var evt = delivery.Event!;

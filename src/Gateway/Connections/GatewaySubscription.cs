@@ -11,6 +11,9 @@ namespace NostrRelay.Connections;
 /// sent in that span so they are not sent twice. Small on purpose: the last <see cref="RememberedEvents"/>
 /// events as (id key, created_at) pairs, 16 bytes each, allocated as they come: a quiet subscription holds a
 /// few hundred bytes, a firehose at most 64 KiB, which covers the look-back up to about 130 events a second.
+/// The same window stops repeats: around a failover one event can reach a subscription twice (a delivery batch sent again
+/// after its answer was lost on the way to a gateway-only process, a resume re-reading what the lost activation had
+/// sent), and one it names is not sent again. A set of its keys answers that, as large again as the window.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
@@ -18,6 +21,7 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
     internal const int RememberedEvents = 4096;
 
     private (long Key, long CreatedAt)[] _recent = [];
+    private HashSet<long>? _named;   // the keys in _recent
     private int _count;
     private int _next;
     private long _newest = openedAt;
@@ -32,29 +36,36 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
     /// <summary>Once true, a resume goes on from where the client got to; before, the REQ is registered whole again.</summary>
     public bool EndOfStoredEventsSent { get; set; }
 
-    /// <summary>Called for every EVENT sent on this subscription (under the connection's lock); <paramref name="now"/> in unix seconds.</summary>
-    public void Sent(NostrEvent evt, long now)
+    /// <summary>
+    /// Called for every EVENT about to be sent on this subscription (under the connection's lock); <paramref name="now"/> in
+    /// unix seconds. False for an event the window names, already sent: it is not sent again.
+    /// </summary>
+    public bool TrySend(NostrEvent evt, long now)
     {
         // Capped at the gateway's clock: one event stamped in 2100 must not move every resume past what is missed.
         var stamp = Math.Min(evt.CreatedAt, now);
         if (stamp > _newest) _newest = stamp;
         // Older than any resume would read: nothing to name (most stored events of a REQ).
-        if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return;
+        if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return true;
+        var key = ResumePoint.IdKey(evt.Id);
+        if (!(_named ??= []).Add(key)) return false;
         if (_count < _recent.Length)
         {
-            _recent[_count++] = (ResumePoint.IdKey(evt.Id), evt.CreatedAt);
-            return;
+            _recent[_count++] = (key, evt.CreatedAt);
+            return true;
         }
         if (_recent.Length < RememberedEvents)
         {
             Array.Resize(ref _recent, Math.Min(RememberedEvents, Math.Max(8, _recent.Length * 2)));
-            _recent[_count++] = (ResumePoint.IdKey(evt.Id), evt.CreatedAt);
-            return;
+            _recent[_count++] = (key, evt.CreatedAt);
+            return true;
         }
         var evicted = _recent[_next];
         if (evicted.CreatedAt > _forgottenNewest) _forgottenNewest = evicted.CreatedAt;
-        _recent[_next] = (ResumePoint.IdKey(evt.Id), evt.CreatedAt);
+        _named.Remove(evicted.Key);
+        _recent[_next] = (key, evt.CreatedAt);
         _next = (_next + 1) % _recent.Length;
+        return true;
     }
 
     /// <summary>

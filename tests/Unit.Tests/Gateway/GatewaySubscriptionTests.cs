@@ -29,7 +29,7 @@ public sealed class GatewaySubscriptionTests
         var old = Event(1, Opened - 600);            // a stored event from long ago
         var early = Event(2, Opened + 90);           // signed early, arrived after the newest
         var newest = Event(3, Opened + 100);
-        foreach (var evt in new[] { old, newest, early }) subscription.Sent(evt, Now);
+        foreach (var evt in new[] { old, newest, early }) subscription.TrySend(evt, Now);
 
         var from = subscription.ResumeFrom();
         Assert.Equal(Opened + 100 - LookBack, from.Since);
@@ -41,7 +41,7 @@ public sealed class GatewaySubscriptionTests
     {
         var subscription = new GatewaySubscription([Filter.Everything], Opened);
         var count = GatewaySubscription.RememberedEvents + 2000;
-        for (var i = 0; i < count; i++) subscription.Sent(Event(i, Opened + i / 1000), Now);   // a thousand a second
+        for (var i = 0; i < count; i++) subscription.TrySend(Event(i, Opened + i / 1000), Now);   // a thousand a second
 
         var from = subscription.ResumeFrom();
         var forgottenNewest = Opened + (count - GatewaySubscription.RememberedEvents - 1) / 1000;
@@ -66,9 +66,27 @@ public sealed class GatewaySubscriptionTests
     public void an_event_stamped_far_in_the_future_does_not_move_the_resume_past_what_was_missed()
     {
         var subscription = new GatewaySubscription([Filter.Everything], Opened);
-        subscription.Sent(Event(1, Opened + 10), Now);
-        subscription.Sent(Event(2, 4_102_444_800), Now);   // 2100-01-01
+        subscription.TrySend(Event(1, Opened + 10), Now);
+        subscription.TrySend(Event(2, 4_102_444_800), Now);   // 2100-01-01
         var from = subscription.ResumeFrom();
         Assert.InRange(from.Since, Opened, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    }
+
+    [Fact]
+    public void an_event_the_window_names_is_not_sent_again_and_one_it_forgot_or_never_named_is()
+    {
+        var subscription = new GatewaySubscription([Filter.Everything], Opened);
+        var live = Event(1, Opened + 100);
+        Assert.True(subscription.TrySend(live, Now));
+        Assert.False(subscription.TrySend(live, Now));   // a delivery batch sent twice, a resume reading it again
+        Assert.Single(subscription.ResumeFrom().Sent);
+
+        var stored = Event(2, Opened - 600);   // before the look-back: never named, so never held back
+        Assert.True(subscription.TrySend(stored, Now));
+        Assert.True(subscription.TrySend(stored, Now));
+
+        for (var i = 0; i < GatewaySubscription.RememberedEvents; i++) Assert.True(subscription.TrySend(Event(10 + i, Opened + 100), Now));
+        Assert.True(subscription.TrySend(live, Now));   // pushed out of the window by 4,096 newer ones
+        Assert.False(subscription.TrySend(Event(10 + GatewaySubscription.RememberedEvents - 1, Opened + 100), Now));
     }
 }
