@@ -51,6 +51,18 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
         }
     }
 
+    /// <summary>What store version 3 had: tag rows without a kind, keyed without it.</summary>
+    private static async Task DowngradeToVersion3Async(string schema)
+    {
+        await using var connection = await OpenAsync();
+        await using var downgrade = new NpgsqlCommand($"""
+            ALTER TABLE "{schema}".tags DROP CONSTRAINT tags_pkey, ADD CONSTRAINT tags_pkey PRIMARY KEY (name, value, created_at, event_position);
+            ALTER TABLE "{schema}".tags DROP COLUMN kind;
+            UPDATE "{schema}".schema_version SET version = 3;
+            """, connection);
+        await downgrade.ExecuteNonQueryAsync();
+    }
+
     private static async Task<NpgsqlConnection> OpenAsync()
     {
         var connection = new NpgsqlConnection(ConnectionString);
@@ -485,16 +497,7 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
             await store.SaveAsync(reply, alice, 1);
             await store.SaveAsync(reaction, alice, 2);
         }
-        await using (var connection = await OpenAsync())
-        {
-            // What version 3 had: tag rows without a kind, keyed without it.
-            await using var downgrade = new NpgsqlCommand($"""
-                ALTER TABLE "{schema}".tags DROP CONSTRAINT tags_pkey, ADD CONSTRAINT tags_pkey PRIMARY KEY (name, value, created_at, event_position);
-                ALTER TABLE "{schema}".tags DROP COLUMN kind;
-                UPDATE "{schema}".schema_version SET version = 3;
-                """, connection);
-            await downgrade.ExecuteNonQueryAsync();
-        }
+        await DowngradeToVersion3Async(schema);
 
         await using var reopened = NewStore(schema);
         await InitAsync(reopened);
@@ -534,15 +537,7 @@ public sealed class PostgresEventStoreTests : EventStoreConformance, IAsyncLifet
             await InitAsync(store);
             await store.SaveAsync(TestEvents.Create(alice, 100, tags: [["p", alice]]), alice, 0);
         }
-        await using (var connection = await OpenAsync())
-        {
-            await using var downgrade = new NpgsqlCommand($"""
-                ALTER TABLE "{schema}".tags DROP CONSTRAINT tags_pkey, ADD CONSTRAINT tags_pkey PRIMARY KEY (name, value, created_at, event_position);
-                ALTER TABLE "{schema}".tags DROP COLUMN kind;
-                UPDATE "{schema}".schema_version SET version = 3;
-                """, connection);
-            await downgrade.ExecuteNonQueryAsync();
-        }
+        await DowngradeToVersion3Async(schema);
 
         // An older silo's write, as its writer does it: the sequencer lock, the tags read for deletion requests, then
         // the events insert, in one transaction.

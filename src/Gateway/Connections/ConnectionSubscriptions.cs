@@ -133,9 +133,11 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                     filters = subscription.Filters;   // a REQ that replaced it meanwhile: its filters
                     from = subscription.EndOfStoredEventsSent ? subscription.ResumeFrom() : null;
                 }
+                // A resume made again (its gateway lost too) names what the first one's catch-up had sent meanwhile.
+                var attempts = 0;
                 await Calls.CallAsync(() => from is null
                     ? Grain.SubscribeAsync(connection.Id, id, filters)
-                    : Grain.ResumeAsync(connection.Id, id, filters, from));
+                    : Grain.ResumeAsync(connection.Id, id, filters, attempts++ == 0 ? from : ResumeFrom(id, from)));
                 registered++;
             }
             catch (Exception ex)
@@ -151,6 +153,12 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
             }
         }
         return registered;
+    }
+
+    /// <summary>Where an open subscription resumes from now; <paramref name="fallback"/> once it is closed.</summary>
+    private ResumePoint ResumeFrom(string subscriptionId, ResumePoint fallback)
+    {
+        lock (_open) return _open.TryGetValue(subscriptionId, out var subscription) ? subscription.ResumeFrom() : fallback;
     }
 
     /// <summary>The socket caught up after the grain was told it was behind: its stored-event reads go on.</summary>
