@@ -133,11 +133,13 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                     filters = subscription.Filters;   // a REQ that replaced it meanwhile: its filters
                     from = subscription.EndOfStoredEventsSent ? subscription.ResumeFrom() : null;
                 }
-                // A resume made again (its gateway lost too) names what the first one's catch-up had sent meanwhile.
+                // A call made again (its gateway lost too) goes on from what the first one had sent meanwhile.
                 var attempts = 0;
-                await Calls.CallAsync(() => from is null
-                    ? Grain.SubscribeAsync(connection.Id, id, filters)
-                    : Grain.ResumeAsync(connection.Id, id, filters, attempts++ == 0 ? from : ResumeFrom(id, from)));
+                await Calls.CallAsync(() =>
+                {
+                    var point = attempts++ == 0 ? from : ResumePointNow(id, from);
+                    return point is null ? Grain.SubscribeAsync(connection.Id, id, filters) : Grain.ResumeAsync(connection.Id, id, filters, point);
+                });
                 registered++;
             }
             catch (Exception ex)
@@ -155,10 +157,17 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         return registered;
     }
 
-    /// <summary>Where an open subscription resumes from now; <paramref name="fallback"/> once it is closed.</summary>
-    private ResumePoint ResumeFrom(string subscriptionId, ResumePoint fallback)
+    /// <summary>
+    /// Where an open subscription resumes from now: null while its EOSE has not gone out (registered whole again);
+    /// <paramref name="fallback"/> once it is closed (the CLOSE waiting behind this call ends it on the grain).
+    /// </summary>
+    private ResumePoint? ResumePointNow(string subscriptionId, ResumePoint? fallback)
     {
-        lock (_open) return _open.TryGetValue(subscriptionId, out var subscription) ? subscription.ResumeFrom() : fallback;
+        lock (_open)
+        {
+            if (!_open.TryGetValue(subscriptionId, out var subscription)) return fallback;
+            return subscription.EndOfStoredEventsSent ? subscription.ResumeFrom() : null;
+        }
     }
 
     /// <summary>The socket caught up after the grain was told it was behind: its stored-event reads go on.</summary>

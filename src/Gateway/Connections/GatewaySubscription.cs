@@ -13,7 +13,8 @@ namespace NostrRelay.Connections;
 /// few hundred bytes, a firehose at most 64 KiB, which covers the look-back up to about 130 events a second.
 /// The same window stops repeats: around a failover one event can reach a subscription twice (a delivery batch sent again
 /// after its answer was lost on the way to a gateway-only process, a resume re-reading what the lost activation had
-/// sent), and one it names is not sent again. A set of its keys answers that, as large again as the window.
+/// sent), and one it names is not sent again. A set of its keys answers that, at most about 100 KiB beside the window's
+/// 64. Stored events older than the look-back are not named, so a stored page sent twice still repeats.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
@@ -45,10 +46,11 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
         // Capped at the gateway's clock: one event stamped in 2100 must not move every resume past what is missed.
         var stamp = Math.Min(evt.CreatedAt, now);
         if (stamp > _newest) _newest = stamp;
+        var key = ResumePoint.IdKey(evt.Id);
+        if (_named is not null && _named.Contains(key)) return false;
         // Older than any resume would read: nothing to name (most stored events of a REQ).
         if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return true;
-        var key = ResumePoint.IdKey(evt.Id);
-        if (!(_named ??= []).Add(key)) return false;
+        (_named ??= []).Add(key);
         if (_count < _recent.Length)
         {
             _recent[_count++] = (key, evt.CreatedAt);
@@ -57,6 +59,7 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
         if (_recent.Length < RememberedEvents)
         {
             Array.Resize(ref _recent, Math.Min(RememberedEvents, Math.Max(8, _recent.Length * 2)));
+            _named.EnsureCapacity(_recent.Length + 1);   // grown by the set itself, it would reach twice the window
             _recent[_count++] = (key, evt.CreatedAt);
             return true;
         }

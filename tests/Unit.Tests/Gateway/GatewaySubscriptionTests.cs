@@ -85,8 +85,12 @@ public sealed class GatewaySubscriptionTests
         Assert.True(subscription.TrySend(stored, Now));
         Assert.True(subscription.TrySend(stored, Now));
 
-        for (var i = 0; i < GatewaySubscription.RememberedEvents; i++) Assert.True(subscription.TrySend(Event(10 + i, Opened + 100), Now));
+        var newer = Event(3, Opened + 200);   // moves the look-back past the first one, which the window still names
+        Assert.True(subscription.TrySend(newer, Now));
+        Assert.False(subscription.TrySend(live, Now));
+
+        for (var i = 0; i < GatewaySubscription.RememberedEvents; i++) Assert.True(subscription.TrySend(Event(10 + i, Opened + 200), Now));
         Assert.True(subscription.TrySend(live, Now));   // pushed out of the window by 4,096 newer ones
-        Assert.False(subscription.TrySend(Event(10 + GatewaySubscription.RememberedEvents - 1, Opened + 100), Now));
+        Assert.False(subscription.TrySend(Event(10 + GatewaySubscription.RememberedEvents - 1, Opened + 200), Now));
     }
 }
