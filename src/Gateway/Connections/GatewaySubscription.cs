@@ -46,10 +46,12 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
         // Capped at the gateway's clock: one event stamped in 2100 must not move every resume past what is missed.
         var stamp = Math.Min(evt.CreatedAt, now);
         if (stamp > _newest) _newest = stamp;
+        // Older than any resume would read: nothing to name (most stored events of a REQ), but it may be named already.
+        var recent = evt.CreatedAt >= _newest - (long)ResumeLookBack.TotalSeconds;
+        if (!recent && _named is null) return true;
         var key = ResumePoint.IdKey(evt.Id);
         if (_named is not null && _named.Contains(key)) return false;
-        // Older than any resume would read: nothing to name (most stored events of a REQ).
-        if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return true;
+        if (!recent) return true;
         (_named ??= []).Add(key);
         if (_count < _recent.Length)
         {
