@@ -47,12 +47,9 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
         var stamp = Math.Min(evt.CreatedAt, now);
         if (stamp > _newest) _newest = stamp;
         // Older than any resume would read: nothing to name (most stored events of a REQ), but it may be named already.
-        var recent = evt.CreatedAt >= _newest - (long)ResumeLookBack.TotalSeconds;
-        if (!recent && _named is null) return true;
+        if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return _named is null || !_named.Contains(ResumePoint.IdKey(evt.Id));
         var key = ResumePoint.IdKey(evt.Id);
-        if (_named is not null && _named.Contains(key)) return false;
-        if (!recent) return true;
-        (_named ??= []).Add(key);
+        if (!(_named ??= []).Add(key)) return false;
         if (_count < _recent.Length)
         {
             _recent[_count++] = (key, evt.CreatedAt);
