@@ -13,8 +13,9 @@ namespace NostrRelay.Connections;
 /// few hundred bytes, a firehose at most 64 KiB, which covers the look-back up to about 130 events a second.
 /// The same window stops repeats: around a failover one event can reach a subscription twice (a delivery batch sent again
 /// after its answer was lost on the way to a gateway-only process, a resume re-reading what the lost activation had
-/// sent), and one it names is not sent again. A set of its keys answers that, at most about 100 KiB beside the window's
-/// 64. Stored events older than the look-back are not named, so a stored page sent twice still repeats.
+/// sent). A batch sent again is caught whole by its shard (<see cref="DeliveryBatchMark"/>); a resume's repeats here:
+/// once a subscription has resumed, an event its window names is not sent again, checked against a set of the window's
+/// keys made then (at most about 100 KiB beside the window's 64). A subscription that never resumed pays nothing.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
@@ -39,17 +40,25 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 
     /// <summary>
     /// Called for every EVENT about to be sent on this subscription (under the connection's lock); <paramref name="now"/> in
-    /// unix seconds. False for an event the window names, already sent: it is not sent again.
+    /// unix seconds. False, once the subscription has resumed, for an event the window names: already sent, it is not sent
+    /// again.
     /// </summary>
     public bool TrySend(NostrEvent evt, long now)
     {
         // Capped at the gateway's clock: one event stamped in 2100 must not move every resume past what is missed.
         var stamp = Math.Min(evt.CreatedAt, now);
         if (stamp > _newest) _newest = stamp;
-        // Older than any resume would read: nothing to name (most stored events of a REQ), but it may be named already.
-        if (evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds) return _named is null || !_named.Contains(ResumePoint.IdKey(evt.Id));
-        var key = ResumePoint.IdKey(evt.Id);
-        if (!(_named ??= []).Add(key)) return false;
+        var older = evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds;
+        long key = 0;
+        if (_named is not null)
+        {
+            key = ResumePoint.IdKey(evt.Id);
+            if (_named.Contains(key)) return false;
+        }
+        // Older than any resume would read: nothing to name (most stored events of a REQ).
+        if (older) return true;
+        if (key == 0) key = ResumePoint.IdKey(evt.Id);
+        _named?.Add(key);
         if (_count < _recent.Length)
         {
             _recent[_count++] = (key, evt.CreatedAt);
@@ -58,16 +67,24 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
         if (_recent.Length < RememberedEvents)
         {
             Array.Resize(ref _recent, Math.Min(RememberedEvents, Math.Max(8, _recent.Length * 2)));
-            _named.EnsureCapacity(_recent.Length + 1);   // grown by the set itself, it would reach twice the window
             _recent[_count++] = (key, evt.CreatedAt);
             return true;
         }
         var evicted = _recent[_next];
         if (evicted.CreatedAt > _forgottenNewest) _forgottenNewest = evicted.CreatedAt;
-        _named.Remove(evicted.Key);
+        _named?.Remove(evicted.Key);
         _recent[_next] = (key, evt.CreatedAt);
         _next = (_next + 1) % _recent.Length;
         return true;
+    }
+
+    /// <summary>The window's keys as a set, made from it at the first resume and kept in step after.</summary>
+    private HashSet<long> Named()
+    {
+        if (_named is not null) return _named;
+        _named = new HashSet<long>(RememberedEvents + 1);   // sized once: grown by the set itself it would reach twice the window
+        for (var i = 0; i < _count; i++) _named.Add(_recent[i].Key);
+        return _named;
     }
 
     /// <summary>
@@ -76,6 +93,7 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
     /// </summary>
     public ResumePoint ResumeFrom()
     {
+        Named();   // the shard that takes the resume starts from a store read: what it sends from here may repeat
         var since = Math.Max(_newest - (long)ResumeLookBack.TotalSeconds, _forgottenNewest);
         var sent = new List<long>(_count);
         for (var i = 0; i < _count; i++)

@@ -73,18 +73,17 @@ public sealed class GatewaySubscriptionTests
     }
 
     [Fact]
-    public void an_event_the_window_names_is_not_sent_again_and_one_it_forgot_or_never_named_is()
+    public void once_resumed_an_event_the_window_names_is_not_sent_again_and_one_it_forgot_or_never_named_is()
     {
         var subscription = new GatewaySubscription([Filter.Everything], Opened);
         var live = Event(1, Opened + 100);
+        var stored = Event(2, Opened - 600);   // before the look-back: never named, so never held back
         Assert.True(subscription.TrySend(live, Now));
-        Assert.False(subscription.TrySend(live, Now));   // a delivery batch sent twice, a resume reading it again
+        Assert.True(subscription.TrySend(stored, Now));
         Assert.Single(subscription.ResumeFrom().Sent);
 
-        var stored = Event(2, Opened - 600);   // before the look-back: never named, so never held back
+        Assert.False(subscription.TrySend(live, Now));   // the resumed shard read it again
         Assert.True(subscription.TrySend(stored, Now));
-        Assert.True(subscription.TrySend(stored, Now));
-
         var newer = Event(3, Opened + 200);   // moves the look-back past the first one, which the window still names
         Assert.True(subscription.TrySend(newer, Now));
         Assert.False(subscription.TrySend(live, Now));
@@ -92,5 +91,19 @@ public sealed class GatewaySubscriptionTests
         for (var i = 0; i < GatewaySubscription.RememberedEvents; i++) Assert.True(subscription.TrySend(Event(10 + i, Opened + 200), Now));
         Assert.True(subscription.TrySend(live, Now));   // pushed out of the window by 4,096 newer ones
         Assert.False(subscription.TrySend(Event(10 + GatewaySubscription.RememberedEvents - 1, Opened + 200), Now));
+    }
+
+    [Fact]
+    public void once_resumed_a_subscription_holds_back_what_it_was_sent_without_being_told_a_repeat_is_possible()
+    {
+        var subscription = new GatewaySubscription([Filter.Everything], Opened);
+        var beforeLoss = Event(1, Opened + 100);
+        Assert.True(subscription.TrySend(beforeLoss, Now));
+
+        subscription.ResumeFrom();   // the shard was lost: the one that takes the resume reads the store again
+        Assert.False(subscription.TrySend(beforeLoss, Now));
+        var afterResume = Event(2, Opened + 101);
+        Assert.True(subscription.TrySend(afterResume, Now));
+        Assert.False(subscription.TrySend(afterResume, Now));
     }
 }
