@@ -19,7 +19,6 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     /// <summary>The connections a batch is being handed to: per thread, as the hand-over never awaits.</summary>
     [ThreadStatic] private static List<RelayConnection>? t_held;
     private Guid _activation;
-    private DeliveryBatchMark _lastTaken;
 
     /// <summary>The subscription grain activation that holds this shard's REQs; a new one has none of them.</summary>
     public Guid Activation
@@ -42,14 +41,7 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
 
     public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
-        var mark = DeliveryBatchMark.Of(batch);
-        lock (_retired)
-        {
-            if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused);
-            // Sent again after its answer was lost: taken already, each of its frames sent once.
-            if (!mark.IsEmpty && mark == _lastTaken) return Task.FromResult(DeliveryReceipt.Taken);
-            _lastTaken = mark;
-        }
+        lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused); }
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
         List<Backlog>? behind = null;
         List<long>? gone = null;

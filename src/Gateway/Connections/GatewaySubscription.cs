@@ -13,9 +13,9 @@ namespace NostrRelay.Connections;
 /// few hundred bytes, a firehose at most 64 KiB, which covers the look-back up to about 130 events a second.
 /// The same window stops repeats: around a failover one event can reach a subscription twice (a delivery batch sent again
 /// after its answer was lost on the way to a gateway-only process, a resume re-reading what the lost activation had
-/// sent). A batch sent again is caught whole by its shard (<see cref="DeliveryBatchMark"/>); a resume's repeats here:
-/// once a subscription has resumed, an event its window names is not sent again, checked against a set of the window's
-/// keys made then (at most about 100 KiB beside the window's 64). A subscription that never resumed pays nothing.
+/// sent). A resume's repeats are held back here: once a subscription has resumed, an event its window names is not sent
+/// again, checked against a set of the window's keys made then (at most about 100 KiB beside the window's 64). A
+/// subscription that never resumed pays nothing. A batch sent again is not caught here: it needs a batch number.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
