@@ -64,8 +64,8 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         return known ? new ValueTask(UnsubscribeQuietlyAsync(subscriptionId)) : default;
     }
 
-    /// <summary>Called by the shard observer, in the order the subscription grain sent them; <paramref name="batch"/> counts its batches.</summary>
-    public void Deliver(Delivery delivery, long now, long batch = 0)
+    /// <summary>Called by the shard observer, in the order the subscription grain sent them.</summary>
+    public void Deliver(Delivery delivery, long now)
     {
         var subscriptionId = delivery.SubscriptionId;
         switch (delivery.Kind)
@@ -76,7 +76,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                 {
                     if (!_open.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
                     // Kept from this client or not, it is behind the resume point; one sent already is not sent again.
-                    if (!subscription.TrySend(delivery.Event!, now, batch)) return;
+                    if (!subscription.TrySend(delivery.Event!, now)) return;
                     live = subscription.EndOfStoredEventsSent;
                 }
                 var evt = delivery.Event!;

@@ -19,7 +19,6 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     /// <summary>The connections a batch is being handed to: per thread, as the hand-over never awaits.</summary>
     [ThreadStatic] private static List<RelayConnection>? t_held;
     private Guid _activation;
-    private long _batches;   // batches taken, so a subscription can tell one batch from the next
 
     /// <summary>The subscription grain activation that holds this shard's REQs; a new one has none of them.</summary>
     public Guid Activation
@@ -44,7 +43,6 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     {
         lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused); }
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
-        var number = Interlocked.Increment(ref _batches);
         List<Backlog>? behind = null;
         List<long>? gone = null;
         RelayConnection? last = null;
@@ -62,7 +60,7 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
                     }
                     if (last.Outbound.Hold()) held.Add(last);
                 }
-                last.Subscriptions.Deliver(delivery, now, number);
+                last.Subscriptions.Deliver(delivery, now);
                 // Far behind: the grain stops reading stored events for it until its socket catches up.
                 if (last.Outbound.IsBehind(out var episode) && (behind is null || behind[^1].ConnectionId != last.Id)) (behind ??= []).Add(new Backlog(last.Id, episode));
             }

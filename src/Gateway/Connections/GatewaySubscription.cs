@@ -13,10 +13,9 @@ namespace NostrRelay.Connections;
 /// few hundred bytes, a firehose at most 64 KiB, which covers the look-back up to about 130 events a second.
 /// The same window stops repeats: around a failover one event can reach a subscription twice (a delivery batch sent again
 /// after its answer was lost on the way to a gateway-only process, a resume re-reading what the lost activation had
-/// sent). Both are held back here. A batch sent again is told by this subscription's first event in it, the same as in
-/// the batch before (one comparison per batch). Once a subscription has resumed, an event its window names is not sent
-/// again, checked against a set of the window's keys made then (at most about 100 KiB beside the window's 64); a
-/// subscription that never resumed pays nothing for that.
+/// sent). A resume's repeats are held back here: once a subscription has resumed, an event its window names is not sent
+/// again, checked against a set of the window's keys made then (at most about 100 KiB beside the window's 64). A
+/// subscription that never resumed pays nothing. A batch sent again is not caught here: it needs a batch number.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
@@ -25,9 +24,6 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 
     private (long Key, long CreatedAt)[] _recent = [];
     private HashSet<long>? _named;   // the keys in _recent
-    private long _batch;              // the delivery batch the last event came in
-    private long _batchFirst;         // the key of the first event this subscription got in that batch
-    private bool _batchSentAgain;     // that batch is the one before it, sent again
     private int _count;
     private int _next;
     private long _newest = openedAt;
@@ -44,31 +40,19 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 
     /// <summary>
     /// Called for every EVENT about to be sent on this subscription (under the connection's lock); <paramref name="now"/> in
-    /// unix seconds; <paramref name="batch"/> the delivery batch it came in, counted by the gateway's shard (0: none). False
-    /// for an event already sent: in a batch that is the one before it sent again, or, once the subscription has resumed,
-    /// one its window names.
+    /// unix seconds. False, once the subscription has resumed, for an event the window names: already sent, it is not sent
+    /// again.
     /// </summary>
-    public bool TrySend(NostrEvent evt, long now, long batch = 0)
+    public bool TrySend(NostrEvent evt, long now)
     {
-        long key = 0;
-        if (batch != _batch && batch != 0)
-        {
-            // A shard sends a batch again, whole and next, when its call failed; if the gateway had taken it (the answer lost
-            // with a silo), this subscription's first event in it is the one it got first in the batch before. A
-            // subscription is never sent one event twice, so that tells it, for one comparison per batch.
-            key = ResumePoint.IdKey(evt.Id);
-            _batchSentAgain = _batch != 0 && key == _batchFirst;
-            _batch = batch;
-            _batchFirst = key;
-        }
-        if (_batchSentAgain) return false;
         // Capped at the gateway's clock: one event stamped in 2100 must not move every resume past what is missed.
         var stamp = Math.Min(evt.CreatedAt, now);
         if (stamp > _newest) _newest = stamp;
         var older = evt.CreatedAt < _newest - (long)ResumeLookBack.TotalSeconds;
+        long key = 0;
         if (_named is not null)
         {
-            if (key == 0) key = ResumePoint.IdKey(evt.Id);
+            key = ResumePoint.IdKey(evt.Id);
             if (_named.Contains(key)) return false;
         }
         // Older than any resume would read: nothing to name (most stored events of a REQ).

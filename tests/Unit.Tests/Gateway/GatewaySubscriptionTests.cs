@@ -106,19 +106,4 @@ public sealed class GatewaySubscriptionTests
         Assert.True(subscription.TrySend(afterResume, Now));
         Assert.False(subscription.TrySend(afterResume, Now));
     }
-
-    [Fact]
-    public void a_batch_sent_again_after_its_answer_was_lost_reaches_the_subscription_once()
-    {
-        var subscription = new GatewaySubscription([Filter.Everything], Opened);
-        NostrEvent[] page = [Event(1, Opened - 900), Event(2, Opened - 950), Event(3, Opened - 990)];   // stored, older than the look-back
-        Assert.All(page, evt => Assert.True(subscription.TrySend(evt, Now, batch: 1)));
-        Assert.All(page, evt => Assert.False(subscription.TrySend(evt, Now, batch: 2)));   // the same batch, sent again
-        Assert.All(page, evt => Assert.False(subscription.TrySend(evt, Now, batch: 3)));   // and again
-
-        var live = Event(4, Opened + 10);
-        Assert.True(subscription.TrySend(live, Now, batch: 4));
-        Assert.True(subscription.TrySend(Event(5, Opened + 11), Now, batch: 5));   // the next batch
-        Assert.True(subscription.TrySend(Event(6, Opened + 12), Now, batch: 6));
-    }
 }
