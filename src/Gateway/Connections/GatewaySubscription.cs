@@ -14,8 +14,8 @@ namespace NostrRelay.Connections;
 /// The same window stops repeats: around a failover one event can reach a subscription twice (a delivery batch sent again
 /// after its answer was lost on the way to a gateway-only process, a resume re-reading what the lost activation had
 /// sent). A resume's repeats are held back here: once a subscription has resumed, an event its window names is not sent
-/// again, checked against a set of the window's keys made then (at most about 100 KiB beside the window's 64). A
-/// subscription that never resumed pays nothing. A batch sent again is not caught here: it needs a batch number.
+/// again, checked against a set of the window's keys made then and sized like it (a few hundred bytes for a quiet
+/// subscription, about 100 KiB beside the window's 64 for a firehose). A subscription that never resumed pays nothing. A batch sent again is not caught here: it needs a batch number.
 /// </summary>
 internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 {
@@ -67,6 +67,7 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
         if (_recent.Length < RememberedEvents)
         {
             Array.Resize(ref _recent, Math.Min(RememberedEvents, Math.Max(8, _recent.Length * 2)));
+            _named?.EnsureCapacity(_recent.Length + 1);   // grown with the window: by itself the set would reach twice it
             _recent[_count++] = (key, evt.CreatedAt);
             return true;
         }
@@ -82,7 +83,7 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
     private HashSet<long> Named()
     {
         if (_named is not null) return _named;
-        _named = new HashSet<long>(RememberedEvents + 1);   // sized once: grown by the set itself it would reach twice the window
+        _named = new HashSet<long>(_recent.Length + 1);   // as large as the window: a quiet subscription's is small
         for (var i = 0; i < _count; i++) _named.Add(_recent[i].Key);
         return _named;
     }
