@@ -187,11 +187,8 @@ internal static class SqliteFilterSql
             foreach (var condition in tags)
             {
                 // The tag rows carry created_at, so the time range narrows the tag index range too.
-                sql.Append(" AND position IN (SELECT event_position FROM tags WHERE name = ")
-                    .Append(Add(parameters, condition.Name.ToString()))
-                    .Append(" AND value");
-                AppendKeys(sql, parameters, condition.Values);
-                if (tagKinds is not null) AppendIn(sql.Append(" AND kind"), parameters, tagKinds);
+                sql.Append(" AND position IN (SELECT event_position FROM tags WHERE ");
+                AppendTagRows(sql, parameters, condition, tagKinds, since: null, until: null);
                 sql.Append(timeRange).Append(')');
             }
         }
