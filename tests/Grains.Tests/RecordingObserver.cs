@@ -102,6 +102,28 @@ public sealed class FlakyObserver(int failures) : IGatewayShardObserver
     }
 }
 
+/// <summary>
+/// A gateway shard whose first answers are lost on the way back (the silo that carried them died): it takes those
+/// batches, then the call fails. It records the number of every batch it was sent.
+/// </summary>
+public sealed class AnswerLosingObserver(int losses) : IGatewayShardObserver
+{
+    private int _lossesLeft = losses;
+    private readonly List<(Guid Activation, long Number, int Items)> _sent = [];
+
+    public RecordingObserver Inner { get; } = new();
+
+    public IReadOnlyList<(Guid Activation, long Number, int Items)> Sent { get { lock (_sent) return [.. _sent]; } }
+
+    public async Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
+    {
+        lock (_sent) _sent.Add((batch.Activation, batch.Number, batch.Items.Length));
+        var receipt = await Inner.DeliverAsync(batch);
+        if (Interlocked.Decrement(ref _lossesLeft) >= 0) throw new InvalidOperationException("answer lost");
+        return receipt;
+    }
+}
+
 /// <summary>A gateway shard whose connection 1 reads slowly: while <see cref="Behind"/>, every receipt reports it backlogged.</summary>
 public sealed class BackloggedObserver : IGatewayShardObserver
 {

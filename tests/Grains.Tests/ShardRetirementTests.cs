@@ -60,4 +60,21 @@ public sealed class ShardRetirementTests(ClusterFixture fixture)
         Assert.Equal(events.Select(e => e.Id), received);
         Assert.True(await gateway.Inner.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
     }
+
+    [Fact]
+    public async Task a_batch_whose_answer_was_lost_is_sent_again_under_its_number_and_the_next_gets_the_next()
+    {
+        var gateway = new AnswerLosingObserver(losses: 2);
+        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"lossy-{Guid.NewGuid():N}/0");
+        var activation = await shard.AttachAsync(fixture.Client.CreateObjectReference<IGatewayShardObserver>(gateway));
+        var author = new Author();
+        await shard.SubscribeAsync(1, "sub", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
+        Assert.Equal(DeliveryKind.EndOfStoredEvents, (await gateway.Inner.NextAsync()).Kind);
+        await fixture.Client.GetGrain<IAuthorStreamGrain>(author.Pubkey).AppendAsync(author.Note("after the losses"));
+        Assert.True(await EventuallyAsync(() => gateway.Sent.Count >= 4), $"{gateway.Sent.Count} batches sent");
+
+        // The EOSE's batch was sent three times (two answers lost), each time as batch 1 of the activation; the event
+        // came in batch 2. A gateway takes each number once (TakenBatches).
+        Assert.Equal([(activation, 1L, 1), (activation, 1L, 1), (activation, 1L, 1), (activation, 2L, 1)], gateway.Sent);
+    }
 }

@@ -16,6 +16,7 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     public IGatewayShardObserver? Reference { get; set; }
 
     private readonly HashSet<Guid> _retired = [];
+    private readonly TakenBatches _taken = new();
     /// <summary>The connections a batch is being handed to: per thread, as the hand-over never awaits.</summary>
     [ThreadStatic] private static List<RelayConnection>? t_held;
     private Guid _activation;
@@ -28,7 +29,11 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
         {
             lock (_retired)
             {
-                if (_activation != Guid.Empty && _activation != value) _retired.Add(_activation);
+                if (_activation != Guid.Empty && _activation != value)
+                {
+                    _retired.Add(_activation);
+                    _taken.Forget(_activation);
+                }
                 _retired.Remove(value);
                 _activation = value;
             }
@@ -41,7 +46,12 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
 
     public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
-        lock (_retired) { if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused); }
+        lock (_retired)
+        {
+            if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused);
+            // Taken before; its answer was lost on the way back. What the receipt would say is said again by the next one.
+            if (!_taken.Take(batch)) return Task.FromResult(DeliveryReceipt.Taken);
+        }
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
         List<Backlog>? behind = null;
         List<long>? gone = null;

@@ -4,5 +4,11 @@ namespace NostrRelay.Grains;
 /// Frames for one gateway shard, stamped with the subscription grain activation that sent them: after a
 /// failover two activations of one shard can briefly both be alive, and the gateway listens to one only.
 /// </summary>
+/// <param name="Number">
+/// The batch's place among its activation's batches, from 1. A batch whose answer was lost (the silo that carried it
+/// died) is sent again under the same number, and the gateway takes it once. 0 is a batch from a build before the
+/// numbers, which the gateway always takes; as the default it is written as no bytes, so those builds read a numbered
+/// batch unchanged.
+/// </param>
 [GenerateSerializer, Immutable, Alias("relay.delivery-batch")]
-public sealed record DeliveryBatch([property: Id(0)] Delivery[] Items, [property: Id(1)] Guid Activation);
+public sealed record DeliveryBatch([property: Id(0)] Delivery[] Items, [property: Id(1)] Guid Activation, [property: Id(2)] long Number = 0);

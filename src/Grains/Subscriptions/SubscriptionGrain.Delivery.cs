@@ -51,6 +51,9 @@ internal sealed partial class SubscriptionGrain
 
     private bool _pumping;
 
+    /// <summary>Batches this activation has handed on: a batch sent again keeps its number, and the gateway takes it once.</summary>
+    private long _batches;
+
     private void Enqueue(ShardConnection connection, Delivery delivery, int bytes)
     {
         connection.Queue(bytes);
@@ -153,7 +156,7 @@ internal sealed partial class SubscriptionGrain
                     // Handed on (or about to be): the gateway's own bound covers it from here.
                     queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
                 }
-                var batch = new DeliveryBatch(items, _activation);
+                var batch = new DeliveryBatch(items, _activation, ++_batches);
                 var local = runs <= MaxConnectionsHandedHere && bytes <= MaxBytesHandedHere && !_messagesOnly ? localObservers.Find(observer) : null;
                 _handedAt = time.GetTimestamp();
                 for (var attempt = 0; ; attempt++)

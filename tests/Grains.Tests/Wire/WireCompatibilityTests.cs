@@ -7,7 +7,9 @@ namespace NostrRelay.Grains.Tests.Wire;
 /// A rolling upgrade runs silos and gateways of two builds side by side, and grain storage keeps what earlier builds
 /// wrote: every type they exchange must keep its bytes. Each sample's bytes as the builds up to this one wrote them are
 /// held in <see cref="WireFixtureBytes"/>; a change that alters them fails here and must be made readable both ways
-/// (new members under new ids, a surrogate) rather than have the fixture updated.
+/// (new members under new ids, a surrogate) rather than have the fixture updated. A new member under a new id does
+/// change a sample's bytes (Orleans writes every member, defaults too): the bytes before it move to
+/// <see cref="WireFixtureBytes.BeforeNewMembers"/>, where they are still checked both ways.
 /// </summary>
 public sealed class WireCompatibilityTests
 {
@@ -31,9 +33,29 @@ public sealed class WireCompatibilityTests
         Assert.Equivalent(value, read, strict: true);
     }
 
+    public static TheoryData<string> SamplesBeforeNewMembers => new(WireFixtureBytes.BeforeNewMembers.Keys);
+
+    [Theory]
+    [MemberData(nameof(SamplesBeforeNewMembers))]
+    public void what_builds_before_a_new_member_wrote_reads_with_the_member_at_its_default_and_they_can_read_this_build(string sample)
+    {
+        var earlier = Convert.FromBase64String(WireFixtureBytes.BeforeNewMembers[sample]);
+        var read = Serializer.Deserialize<object>(earlier);
+        Assert.Equivalent(WireSamples.All[sample](), read, strict: true);
+
+        // Those builds find every field they know where they wrote it, and skip the new ones after it, as Orleans'
+        // generated readers skip any field id they do not know: their bytes, but for the end of the object, start this
+        // build's, which then add only the new fields.
+        var written = Serializer.SerializeToArray<object>(read);
+        Assert.True(written.Length > earlier.Length, $"{sample}: this build writes no more than the earlier bytes");
+        Assert.Equal(earlier[..^1], written[..(earlier.Length - 1)]);
+        Assert.Equal(earlier[^1], written[^1]);
+    }
+
     [Fact]
     public void every_fixture_has_its_sample()
     {
         Assert.Empty(WireFixtureBytes.All.Keys.Except(WireSamples.All.Keys));
+        Assert.Empty(WireFixtureBytes.BeforeNewMembers.Keys.Except(WireSamples.All.Keys));
     }
 }

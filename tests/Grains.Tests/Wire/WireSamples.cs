@@ -38,6 +38,7 @@ internal static class WireSamples
         ["Delivery"] = () => new Delivery(9, "sub", DeliveryKind.Event, Event(), null),
         ["Delivery (message)"] = () => new Delivery(9, "sub", DeliveryKind.Closed, null, "error: shutting down"),
         ["DeliveryBatch"] = () => new DeliveryBatch([Delivery.ForEvent(9, "sub", Event())], new Guid("0f8fad5b-d9cb-469f-a165-70867728950e")),
+        ["DeliveryBatch (numbered)"] = () => new DeliveryBatch([Delivery.ForEvent(9, "sub", Event())], new Guid("0f8fad5b-d9cb-469f-a165-70867728950e"), 7),
         ["DeliveryReceipt"] = () => new DeliveryReceipt(true, [new Backlog(9, 2)], [11, 12]),
         ["EventBatch"] = () => new EventBatch([new LiveEvent(Event(), 7, 42)], Redriven: true),
         ["AppendResult"] = () => new AppendResult(AppendStatus.Accepted, "", 7, 42),
