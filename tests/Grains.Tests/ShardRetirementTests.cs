@@ -32,9 +32,9 @@ public sealed class ShardRetirementTests(ClusterFixture fixture)
         Assert.Equal(1, gateway.Refused);   // nothing more was delivered to the gateway that refused
     }
 
-    private static async Task<bool> EventuallyAsync(Func<bool> condition)
+    private static async Task<bool> EventuallyAsync(Func<bool> condition, int tries = 50)
     {
-        for (var i = 0; i < 50; i++)
+        for (var i = 0; i < tries; i++)
         {
             if (condition()) return true;
             await Task.Delay(50);
@@ -71,7 +71,7 @@ public sealed class ShardRetirementTests(ClusterFixture fixture)
         await shard.SubscribeAsync(1, "sub", [new Filter { Authors = [author.Pubkey], Limit = 0 }]);
         Assert.Equal(DeliveryKind.EndOfStoredEvents, (await gateway.Inner.NextAsync()).Kind);
         await fixture.Client.GetGrain<IAuthorStreamGrain>(author.Pubkey).AppendAsync(author.Note("after the losses"));
-        Assert.True(await EventuallyAsync(() => gateway.Sent.Count >= 4), $"{gateway.Sent.Count} batches sent");
+        Assert.True(await EventuallyAsync(() => gateway.Sent.Count >= 4, tries: 200), $"{gateway.Sent.Count} batches sent");
 
         // The EOSE's batch was sent three times (two answers lost), each time as batch 1 of the activation; the event
         // came in batch 2. A gateway takes each number once (TakenBatches).

@@ -49,9 +49,25 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
         lock (_retired)
         {
             if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused);
-            // Taken before; its answer was lost on the way back. What the receipt would say is said again by the next one.
-            if (!_taken.Take(batch)) return Task.FromResult(DeliveryReceipt.Taken);
+            // Taken before, and its answer was lost on the way back: the grain gets that answer again, the clients nothing.
+            if (!_taken.TryTake(batch, out var again)) return Task.FromResult(again);
         }
+        DeliveryReceipt answer;
+        try
+        {
+            answer = HandOn(batch);
+        }
+        catch
+        {
+            lock (_retired) _taken.Failed(batch);   // sent again, it is handed on again rather than answered as taken
+            throw;
+        }
+        lock (_retired) _taken.Answered(batch, answer);
+        return Task.FromResult(answer);
+    }
+
+    private DeliveryReceipt HandOn(DeliveryBatch batch)
+    {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();   // once per batch, not per frame
         List<Backlog>? behind = null;
         List<long>? gone = null;
@@ -81,7 +97,7 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
             foreach (var connection in held) connection.Outbound.Release();
             held.Clear();
         }
-        return Task.FromResult(behind is null && gone is null ? DeliveryReceipt.Taken
-            : new DeliveryReceipt(true, behind is null ? null : [.. behind], gone is null ? null : [.. gone]));
+        return behind is null && gone is null ? DeliveryReceipt.Taken
+            : new DeliveryReceipt(true, behind is null ? null : [.. behind], gone is null ? null : [.. gone]);
     }
 }

@@ -7,8 +7,7 @@ namespace NostrRelay.Grains;
 /// <param name="Number">
 /// The batch's place among its activation's batches, from 1. A batch whose answer was lost (the silo that carried it
 /// died) is sent again under the same number, and the gateway takes it once. 0 is a batch from a build before the
-/// numbers, which the gateway always takes; as the default it is written as no bytes, so those builds read a numbered
-/// batch unchanged.
+/// numbers, which the gateway always takes. Those builds skip the member, which comes after the ones they know.
 /// </param>
 [GenerateSerializer, Immutable, Alias("relay.delivery-batch")]
 public sealed record DeliveryBatch([property: Id(0)] Delivery[] Items, [property: Id(1)] Guid Activation, [property: Id(2)] long Number = 0);
