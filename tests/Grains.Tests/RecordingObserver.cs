@@ -15,9 +15,14 @@ public sealed class RecordingObserver : IGatewayShardObserver
     public int OffDefaultScheduler => Volatile.Read(ref _offDefault);
     private int _offDefault;
 
+    /// <summary>The highest store position a batch vouched for (<see cref="DeliveryBatch.Through"/>).</summary>
+    public long Through => Interlocked.Read(ref _through);
+    private long _through;
+
     public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         Interlocked.Increment(ref _batches);
+        for (var seen = Through; batch.Through > seen && Interlocked.CompareExchange(ref _through, batch.Through, seen) != seen; seen = Through) { }
         if (TaskScheduler.Current != TaskScheduler.Default) Interlocked.Increment(ref _offDefault);
         foreach (var delivery in batch.Items) _deliveries.Writer.TryWrite(delivery);
         return Task.FromResult(DeliveryReceipt.Taken);
@@ -46,6 +51,19 @@ public sealed class RecordingObserver : IGatewayShardObserver
     {
         try { return await NextAsync(window); }
         catch (OperationCanceledException) { return null; }
+    }
+
+    /// <summary>Waits until a batch vouched for <paramref name="position"/>, calling <paramref name="checkIn"/> as a gateway would each time.</summary>
+    public async Task<bool> VouchedForAsync(long position, Func<Task> checkIn, TimeSpan? timeout = null)
+    {
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (Through < position)
+        {
+            if (DateTime.UtcNow > until) return false;
+            await checkIn();
+            await Task.Delay(20);
+        }
+        return true;
     }
 
     public async Task<bool> NothingWithinAsync(TimeSpan window)

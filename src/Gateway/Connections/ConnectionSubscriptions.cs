@@ -131,7 +131,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                 {
                     if (!_open.TryGetValue(id, out var subscription)) continue;   // CLOSEd meanwhile
                     filters = subscription.Filters;   // a REQ that replaced it meanwhile: its filters
-                    from = subscription.EndOfStoredEventsSent ? subscription.ResumeFrom() : null;
+                    from = subscription.EndOfStoredEventsSent ? subscription.ResumeFrom(connection.Shard.ResumeAfter()) : null;
                 }
                 // A call made again (its gateway lost too) goes on from what the first one had sent meanwhile.
                 var attempts = 0;
@@ -166,7 +166,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         lock (_open)
         {
             if (!_open.TryGetValue(subscriptionId, out var subscription)) return fallback;
-            return subscription.EndOfStoredEventsSent ? subscription.ResumeFrom() : null;
+            return subscription.EndOfStoredEventsSent ? subscription.ResumeFrom(connection.Shard.ResumeAfter()) : null;
         }
     }
 

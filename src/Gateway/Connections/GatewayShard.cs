@@ -17,6 +17,7 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
 
     private readonly HashSet<Guid> _retired = [];
     private readonly TakenBatches _taken = new();
+    private readonly MatchedThrough _through = new();
     /// <summary>The connections a batch is being handed to: per thread, as the hand-over never awaits.</summary>
     [ThreadStatic] private static List<RelayConnection>? t_held;
     private Guid _activation;
@@ -33,6 +34,7 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
                 {
                     _retired.Add(_activation);
                     _taken.Forget(_activation);
+                    _through.Resuming();
                 }
                 _retired.Remove(value);
                 _activation = value;
@@ -40,6 +42,18 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
         }
     }
     public ICollection<RelayConnection> Connections => _connections.Values;
+
+    /// <summary>The store position this shard's REQs resume from now (<see cref="ResumePoint.AfterPosition"/>).</summary>
+    public long ResumeAfter()
+    {
+        lock (_retired) return _through.At(Environment.TickCount64);
+    }
+
+    /// <summary>Every open REQ was registered again on the new activation.</summary>
+    public void Resumed()
+    {
+        lock (_retired) _through.Resumed(_taken.Newest(_activation));
+    }
 
     public void Add(RelayConnection connection) => _connections[connection.Id] = connection;
     public void Remove(RelayConnection connection) => _connections.TryRemove(connection.Id, out _);
@@ -62,7 +76,12 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
             lock (_retired) _taken.Failed(batch);   // sent again, it is handed on again rather than answered as taken
             throw;
         }
-        lock (_retired) _taken.Answered(batch, answer);
+        lock (_retired)
+        {
+            _taken.Answered(batch, answer);
+            // Handed on: a resume may start past what the batch vouches for.
+            if (batch.Activation == _activation) _through.Record(batch.Through, batch.Number, Environment.TickCount64);
+        }
         return Task.FromResult(answer);
     }
 

@@ -103,7 +103,14 @@ internal sealed partial class GatewayShards(IGrainFactory grains, ClusterCallWat
             if (activation == shard.Activation) return;
             shard.Activation = activation;
             var resumed = 0;
-            foreach (var connection in shard.Connections) resumed += await connection.Subscriptions.ResumeAsync();
+            try
+            {
+                foreach (var connection in shard.Connections) resumed += await connection.Subscriptions.ResumeAsync();
+            }
+            finally
+            {
+                shard.Resumed();
+            }
             LogResumed(logger, shard.Key, resumed);
         }
         catch (Exception ex)

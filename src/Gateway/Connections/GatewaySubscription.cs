@@ -55,8 +55,9 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
             key = ResumePoint.IdKey(evt.Id);
             if (_named.Contains(key)) return false;
         }
-        // Older than any resume would read: nothing to name (most stored events of a REQ).
-        if (older) return true;
+        // Older than any resume would read by created_at: nothing to name (most stored events of a REQ). A live one is
+        // named all the same: a resume also reads what was stored past a position, whatever its created_at.
+        if (older && !EndOfStoredEventsSent) return true;
         if (key == 0) key = ResumePoint.IdKey(evt.Id);
         _named?.Add(key);
         if (_count < _recent.Length)
@@ -90,15 +91,17 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 
     /// <summary>
     /// From the look-back before the newest event sent, but not from before an event the window no longer
-    /// names (a busy subscription's window covers less than the look-back: it would be sent twice).
+    /// names (a busy subscription's window covers less than the look-back: it would be sent twice); and from
+    /// <paramref name="afterPosition"/>, the store position the lost activation had matched everything up to, whatever
+    /// the created_at (0: unknown). The events read past the position can be of any age, so the whole window is named.
     /// </summary>
-    public ResumePoint ResumeFrom()
+    public ResumePoint ResumeFrom(long afterPosition)
     {
         Named();   // the shard that takes the resume starts from a store read: what it sends from here may repeat
         var since = Math.Max(_newest - (long)ResumeLookBack.TotalSeconds, _forgottenNewest);
         var sent = new List<long>(_count);
         for (var i = 0; i < _count; i++)
-            if (_recent[i].CreatedAt >= since) sent.Add(_recent[i].Key);
-        return new ResumePoint(since, [.. sent]);
+            if (afterPosition > 0 || _recent[i].CreatedAt >= since) sent.Add(_recent[i].Key);
+        return new ResumePoint(since, [.. sent], afterPosition);
     }
 }

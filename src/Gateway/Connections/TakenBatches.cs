@@ -48,6 +48,9 @@ internal sealed class TakenBatches
             _newest[batch.Activation] = new Taken(newest.Before, 0, null);
     }
 
+    /// <summary>The newest number taken from an activation, 0 for none.</summary>
+    public long Newest(Guid activation) => _newest.TryGetValue(activation, out var newest) ? newest.Number : 0;
+
     /// <summary>Forgets an activation the shard no longer listens to: its batches are refused from now on.</summary>
     public void Forget(Guid activation) => _newest.Remove(activation);
 

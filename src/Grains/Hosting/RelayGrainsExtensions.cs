@@ -24,6 +24,7 @@ public static class RelayGrainsExtensions
         silo.Services.TryAddSingleton(SiloInterest.ForCluster);
         silo.Services.TryAddSingleton<LiveFanOut>();
         silo.Services.TryAddSingleton<CatchUpReads>();
+        silo.Services.TryAddSingleton<ResumeLog>();
         silo.Services.TryAddSingleton<LocalShardObservers>();
         silo.Services.TryAddSingleton<CountReads>();
         silo.Services.AddOptions<ExpiryPurgeOptions>();

@@ -45,6 +45,12 @@ internal sealed class LiveSubscription(ShardConnection connection, string subscr
     /// <summary>When the REQ arrived (a <see cref="TimeProvider"/> timestamp): its wait for the peers counts from here.</summary>
     public long Registered { get; init; }
 
+    /// <summary>
+    /// While it reads stored events: the position its activation may vouch for at most (<see cref="SubscriptionGrain"/>'s
+    /// through), as its live matches wait in <see cref="CatchUpBuffer"/>.
+    /// </summary>
+    public long CatchUpFloor { get; set; }
+
     /// <summary>The index entries this subscription owns, to remove it in one pass.</summary>
     public List<IndexEntry> Entries { get; } = [];
 }

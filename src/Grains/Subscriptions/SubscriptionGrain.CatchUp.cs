@@ -48,8 +48,14 @@ internal sealed partial class SubscriptionGrain
         {
             while (connection.CatchUps.TryDequeue(out var next))
             {
-                if (!next.Subscription.Active) continue;
-                await CatchUpAsync(next.Subscription, next.Resume);
+                try
+                {
+                    if (next.Subscription.Active) await CatchUpAsync(next.Subscription, next.Resume);
+                }
+                finally
+                {
+                    CatchUpEnded(next.Subscription);
+                }
             }
         }
         finally
@@ -100,9 +106,10 @@ internal sealed partial class SubscriptionGrain
             }
             if (missed is not null)
             {
+                var fromLog = resume!.AfterPosition > 0 && await ReadResumeLogAsync(subscription, resume, missed);
                 // A resumed subscription sends what was missed oldest first, as live events would have come. A search
                 // filter's stored events come best match first: put them in time order too.
-                if (Filter.AnySearch(subscription.Filters)) missed.Sort(NostrEvent.CompareNewestFirst);
+                if (fromLog || Filter.AnySearch(subscription.Filters)) missed.Sort(NostrEvent.CompareNewestFirst);
                 for (var i = missed.Count - 1; i >= 0; i--)
                 {
                     var evt = missed[i];
@@ -158,6 +165,41 @@ internal sealed partial class SubscriptionGrain
     }
 
     /// <summary>
+    /// Adds to <paramref name="missed"/> the events stored past the resume point's position that it lacks, whatever their
+    /// created_at: one signed long before the newest the client had, and committed while no activation held the
+    /// subscription, is found only this way. True when it added any.
+    /// </summary>
+    private async Task<bool> ReadResumeLogAsync(LiveSubscription subscription, ResumePoint resume, List<NostrEvent> missed)
+    {
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        List<NostrEvent> stored;
+        try
+        {
+            bool whole;
+            (stored, whole) = await reads.RunAsync(() => resumeLog.ReadAsync(resume.AfterPosition, subscription.Filters, now, MaxResumedEvents, CancellationToken.None),
+                CancellationToken.None);
+            if (!whole && resumeLog.ShouldWarn()) LogResumeLogCut(logger, subscription.SubscriptionId, resume.AfterPosition, ResumeLog.MaxEvents);
+        }
+        catch (Exception ex)
+        {
+            // What created_at found still goes out: the resume is as good as before positions.
+            LogResumeLogFailed(logger, ex, subscription.SubscriptionId);
+            return false;
+        }
+        if (stored.Count == 0) return false;
+        var have = new HashSet<long>(missed.Count + stored.Count);
+        foreach (var evt in missed) have.Add(ResumePoint.IdKey(evt.Id));
+        var added = false;
+        foreach (var evt in stored)
+        {
+            if (!have.Add(ResumePoint.IdKey(evt.Id))) continue;
+            missed.Add(evt);
+            added = true;
+        }
+        return added;
+    }
+
+    /// <summary>
     /// Waits until every other silo holds this REQ's keys: an event committed there afterwards is then sent here, and
     /// one committed before is in the store read that follows. A peer that does not confirm in time (one about to be
     /// declared dead, usually) ends the REQ with CLOSED rather than a silent gap.
@@ -205,6 +247,13 @@ internal sealed partial class SubscriptionGrain
         }
         return resumed;
     }
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Warning,
+        Message = "Subscription {SubscriptionId} resumed after position {Position}, past which more than the {Max} newest events were stored: the older ones were read by created_at only (said once a minute)")]
+    private static partial void LogResumeLogCut(ILogger logger, string subscriptionId, long position, int max);
+
+    [LoggerMessage(EventId = 307, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} could not read the store's log past its resume point; it resumed by created_at only")]
+    private static partial void LogResumeLogFailed(ILogger logger, Exception ex, string subscriptionId);
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} was closed: the other silos did not confirm its interest in time")]
     private static partial void LogPeersDidNotConfirm(ILogger logger, string subscriptionId);

@@ -51,6 +51,9 @@ internal sealed partial class SubscriptionGrain
 
     private bool _pumping;
 
+    /// <summary>Set by a check-in when the position this activation vouches for moved with nothing queued: an empty batch carries it.</summary>
+    private bool _reportDue;
+
     /// <summary>Batches this activation has handed on: a batch sent again keeps its number, and the gateway takes it once.</summary>
     private long _batches;
 
@@ -76,9 +79,11 @@ internal sealed partial class SubscriptionGrain
         return waiter.Task;
     }
 
-    private void Handed(int count)
+    /// <param name="delivered">False for deliveries given up on: no later batch vouches for a position past them.</param>
+    private void Handed(int count, bool delivered = true)
     {
         _handed += count;
+        ThroughHanded(delivered);
         for (var i = _handedWaiters.Count - 1; i >= 0; i--)
         {
             if (_handedWaiters[i].Target > _handed) continue;
@@ -102,7 +107,7 @@ internal sealed partial class SubscriptionGrain
     /// </summary>
     private void StartPump(bool live = false)
     {
-        if (_observer is null || _outbox.Count == 0) return;
+        if (_observer is null || (_outbox.Count == 0 && !_reportDue)) return;
         if (_pumping)
         {
             if (!live) EndGathering();
@@ -141,8 +146,9 @@ internal sealed partial class SubscriptionGrain
                 await gathering.Task.WaitAsync(gather, time).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
                 _gathering = null;
             }
-            while (_outbox.Count > 0 && _observer is { } observer)
+            while ((_outbox.Count > 0 || _reportDue) && _observer is { } observer)
             {
+                _reportDue = false;
                 var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
                 var items = new Delivery[count];
                 var runs = 0;   // of one connection's deliveries: at least as many as the connections
@@ -156,9 +162,11 @@ internal sealed partial class SubscriptionGrain
                     // Handed on (or about to be): the gateway's own bound covers it from here.
                     queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
                 }
-                var batch = new DeliveryBatch(items, _activation, ++_batches);
+                var through = ThroughAfter(_handed + count);
+                _reportedThrough = through;
+                var batch = new DeliveryBatch(items, _activation, ++_batches, through);
                 var local = runs <= MaxConnectionsHandedHere && bytes <= MaxBytesHandedHere && !_messagesOnly ? localObservers.Find(observer) : null;
-                _handedAt = time.GetTimestamp();
+                if (count > 0) _handedAt = time.GetTimestamp();   // a check-in's empty batch starts no gather window
                 for (var attempt = 0; ; attempt++)
                 {
                     try
@@ -189,7 +197,7 @@ internal sealed partial class SubscriptionGrain
                         // Never a silent hole: each subscription that lost events here is told to REQ again.
                         LogDeliveryFailed(logger, ex, this.GetPrimaryKeyString(), count);
                         if (local is null) _messagesOnly = true;
-                        Handed(count);   // given up on: nobody waits for them any longer
+                        Handed(count, delivered: count == 0);   // given up on: nobody waits for them any longer
                         foreach (var lost in items)
                             if (lost.Kind == DeliveryKind.Event && Find(lost.ConnectionId, lost.SubscriptionId) is { } subscription)
                                 Overflow(subscription, "error: events for this subscription were lost on the way to the gateway; REQ again with since");

@@ -17,8 +17,8 @@ namespace NostrRelay.Subscriptions;
 [Reentrant]
 [PreferLocalPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, CatchUpReads reads, TimeProvider time, NostrRelay.Metrics.SiloMetrics metrics,
-    IOptions<LiveDeliveryOptions> liveDelivery, LocalShardObservers localObservers, ILogger<SubscriptionGrain> logger)
+internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fanOut, CatchUpReads reads, ResumeLog resumeLog, TimeProvider time,
+    NostrRelay.Metrics.SiloMetrics metrics, IOptions<LiveDeliveryOptions> liveDelivery, LocalShardObservers localObservers, ILogger<SubscriptionGrain> logger)
     : Grain, ISubscriptionGrain
 {
     /// <summary>How long ids sent as stored events are remembered, to drop their late live echo.</summary>
@@ -65,6 +65,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     private Task RetireIfAbandonedAsync(CancellationToken cancellationToken)
     {
+        resumeLog.ReleaseIfIdle(AbandonedAfter / 4);
         if (time.GetElapsedTime(_lastAttach) > AbandonedAfter)
         {
             LogAbandoned(logger, this.GetPrimaryKeyString());
@@ -99,6 +100,8 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         _lastAttach = time.GetTimestamp();
         Serve();
         _observer = observer;
+        // With nothing queued, the check-in still tells the gateway how far this activation has matched, when that moved.
+        if (_outbox.Count == 0 && !_pumping && ThroughAfter(_enqueued) > _reportedThrough) _reportDue = true;
         StartPump(live: true);   // a check-in queues nothing: what waits keeps to its gather window, if one is set
         return Task.FromResult(_activation);
     }
@@ -125,6 +128,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         // history or buffered here, never missed. Other silos send events here by this silo's interest, so the
         // read also waits until they all confirmed the REQ's keys (see CatchUpAsync).
         _index.Add(subscription);
+        CatchUpStarted(subscription, resume is null ? null : resume.AfterPosition);
         connection.CatchUps.Enqueue((subscription, resume));
         if (!connection.CatchingUp)
         {
@@ -174,8 +178,10 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         var now = time.GetTimestamp();
         var unixNow = time.GetUtcNow().ToUnixTimeSeconds();
         var closed = false;   // a CLOSED queued here does not wait for a gather window
+        long through = 0;
         foreach (var live in batch.Events)
         {
+            if (live.Position > through) through = live.Position;
             // Each author's events arrive in version order; one at or below the last seen is a repeat
             // (a re-driven event, or a retried batch) that this shard's subscribers already had.
             // A replayed event (batch.Replayed) never reached this silo from its sender, but a later one of its author may have.
@@ -217,6 +223,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
             }
         }
         _matches.Clear();
+        Matched(through);
         StartPump(live: !closed);
         return Task.CompletedTask;
     }
@@ -232,6 +239,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
     private void Drop(LiveSubscription subscription)
     {
         subscription.Active = false;
+        CatchUpEnded(subscription);
         subscription.CatchUpBuffer = null;
         subscription.Connection.BufferedBytes -= subscription.BufferedBytes;
         subscription.BufferedBytes = 0;
@@ -267,7 +275,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         }
         _connections.Clear();
         _outbox.Clear();
-        Handed((int)(_enqueued - _handed));
+        Handed((int)(_enqueued - _handed), delivered: false);
         _observer = null;
         this.DeactivateOnIdle();
     }

@@ -17,7 +17,7 @@ public sealed class GatewaySubscriptionTests
     [Fact]
     public void a_subscription_that_was_sent_nothing_resumes_from_before_its_req()
     {
-        var from = new GatewaySubscription([Filter.Everything], Opened).ResumeFrom();
+        var from = new GatewaySubscription([Filter.Everything], Opened).ResumeFrom(0);
         Assert.Equal(Opened - LookBack, from.Since);
         Assert.Empty(from.Sent);
     }
@@ -31,7 +31,7 @@ public sealed class GatewaySubscriptionTests
         var newest = Event(3, Opened + 100);
         foreach (var evt in new[] { old, newest, early }) subscription.TrySend(evt, Now);
 
-        var from = subscription.ResumeFrom();
+        var from = subscription.ResumeFrom(0);
         Assert.Equal(Opened + 100 - LookBack, from.Since);
         Assert.Equal([ResumePoint.IdKey(newest.Id), ResumePoint.IdKey(early.Id)], from.Sent);
     }
@@ -43,7 +43,7 @@ public sealed class GatewaySubscriptionTests
         var count = GatewaySubscription.RememberedEvents + 2000;
         for (var i = 0; i < count; i++) subscription.TrySend(Event(i, Opened + i / 1000), Now);   // a thousand a second
 
-        var from = subscription.ResumeFrom();
+        var from = subscription.ResumeFrom(0);
         var forgottenNewest = Opened + (count - GatewaySubscription.RememberedEvents - 1) / 1000;
         Assert.Equal(forgottenNewest, from.Since);   // later than newest - look-back: the events before are not named
         var named = from.Sent.ToHashSet();
@@ -68,7 +68,7 @@ public sealed class GatewaySubscriptionTests
         var subscription = new GatewaySubscription([Filter.Everything], Opened);
         subscription.TrySend(Event(1, Opened + 10), Now);
         subscription.TrySend(Event(2, 4_102_444_800), Now);   // 2100-01-01
-        var from = subscription.ResumeFrom();
+        var from = subscription.ResumeFrom(0);
         Assert.InRange(from.Since, Opened, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
     }
 
@@ -80,7 +80,7 @@ public sealed class GatewaySubscriptionTests
         var stored = Event(2, Opened - 600);   // before the look-back: never named, so never held back
         Assert.True(subscription.TrySend(live, Now));
         Assert.True(subscription.TrySend(stored, Now));
-        Assert.Single(subscription.ResumeFrom().Sent);
+        Assert.Single(subscription.ResumeFrom(0).Sent);
 
         Assert.False(subscription.TrySend(live, Now));   // the resumed shard read it again
         Assert.True(subscription.TrySend(stored, Now));
@@ -100,10 +100,35 @@ public sealed class GatewaySubscriptionTests
         var beforeLoss = Event(1, Opened + 100);
         Assert.True(subscription.TrySend(beforeLoss, Now));
 
-        subscription.ResumeFrom();   // the shard was lost: the one that takes the resume reads the store again
+        subscription.ResumeFrom(0);   // the shard was lost: the one that takes the resume reads the store again
         Assert.False(subscription.TrySend(beforeLoss, Now));
         var afterResume = Event(2, Opened + 101);
         Assert.True(subscription.TrySend(afterResume, Now));
         Assert.False(subscription.TrySend(afterResume, Now));
+    }
+
+    [Fact]
+    public void after_its_eose_a_live_event_of_any_age_is_named_and_a_resume_from_a_position_names_the_whole_window()
+    {
+        var subscription = new GatewaySubscription([Filter.Everything], Opened);
+        var stored = Event(1, Opened - 600);
+        Assert.True(subscription.TrySend(stored, Now));
+        subscription.EndOfStoredEventsSent = true;
+        var recent = Event(2, Opened + 100);
+        var signedLongAgo = Event(3, Opened - 900);   // live, but stamped long before the newest
+        Assert.True(subscription.TrySend(recent, Now));
+        Assert.True(subscription.TrySend(signedLongAgo, Now));
+
+        var byTime = subscription.ResumeFrom(0);
+        Assert.Equal(0, byTime.AfterPosition);
+        Assert.Equal([ResumePoint.IdKey(recent.Id)], byTime.Sent);   // read by created_at only: the old one cannot come back
+
+        var byPosition = subscription.ResumeFrom(4_242);
+        Assert.Equal(4_242, byPosition.AfterPosition);
+        Assert.Equal(byTime.Since, byPosition.Since);
+        // Read past a position, it can: it is named, so it is not sent twice. The stored one went before EOSE, older
+        // than any resume reads by created_at, and is not.
+        Assert.Equal([ResumePoint.IdKey(recent.Id), ResumePoint.IdKey(signedLongAgo.Id)], byPosition.Sent);
+        Assert.False(subscription.TrySend(signedLongAgo, Now));
     }
 }

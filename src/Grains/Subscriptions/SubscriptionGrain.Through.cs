@@ -1,0 +1,107 @@
+namespace NostrRelay.Subscriptions;
+
+/// <summary>
+/// How far this activation has matched: the store position at or below which every live event that arrived here has
+/// been matched and what it matched handed to the gateway (<see cref="NostrRelay.Grains.DeliveryBatch.Through"/>). A
+/// resume after this activation is lost reads what was stored past it, so an event signed long before the newest a
+/// client had, and committed while no activation held its subscription, still reaches it.
+/// </summary>
+internal sealed partial class SubscriptionGrain
+{
+    /// <summary>The highest position among the live events matched here.</summary>
+    private long _matchedThrough;
+
+    /// <summary>Through where every match has been handed on.</summary>
+    private long _handedThrough;
+
+    /// <summary>
+    /// (deliveries queued so far, position matched through then), oldest first, for the matches not all handed on yet:
+    /// once that many deliveries are handed on, everything through that position has been.
+    /// </summary>
+    private readonly List<(long Enqueued, long Through)> _marks = [];
+    private int _firstMark;
+
+    /// <summary>Set when a batch was given up on: what it held never reached the gateway, so no later batch vouches for it.</summary>
+    private bool _throughStopped;
+
+    /// <summary>Subscriptions reading stored events: their live matches wait in a buffer, so the position vouched for stays below where each started.</summary>
+    private readonly List<LiveSubscription> _catchingUp = [];
+
+    /// <summary>The last position a batch carried, so a check-in with nothing queued sends one only when it moved.</summary>
+    private long _reportedThrough;
+
+    /// <summary>Called after a batch of live events was matched.</summary>
+    private void Matched(long through)
+    {
+        if (through <= _matchedThrough) return;
+        _matchedThrough = through;
+        if (_throughStopped) return;
+        if (_handed >= _enqueued && _marks.Count == _firstMark)
+        {
+            _handedThrough = through;   // nothing waits: every match is with the gateway already
+            return;
+        }
+        if (_marks.Count > _firstMark && _marks[^1].Enqueued == _enqueued) _marks[^1] = (_enqueued, through);
+        else _marks.Add((_enqueued, through));
+    }
+
+    /// <summary>After <see cref="Handed"/>: the marks now behind the handed count are vouched for, unless a batch was lost.</summary>
+    private void ThroughHanded(bool delivered)
+    {
+        if (!delivered) _throughStopped = true;
+        while (_firstMark < _marks.Count && _marks[_firstMark].Enqueued <= _handed)
+        {
+            if (!_throughStopped) _handedThrough = _marks[_firstMark].Through;
+            _firstMark++;
+        }
+        if (_firstMark == _marks.Count)
+        {
+            _marks.Clear();
+            _firstMark = 0;
+        }
+        else if (_firstMark > 64 && _firstMark * 2 > _marks.Count)
+        {
+            _marks.RemoveRange(0, _firstMark);
+            _firstMark = 0;
+        }
+    }
+
+    /// <summary>The position a batch can vouch for once the first <paramref name="handed"/> deliveries are with the gateway.</summary>
+    private long ThroughAfter(long handed)
+    {
+        var through = _handedThrough;
+        if (!_throughStopped)
+        {
+            for (var i = _firstMark; i < _marks.Count && _marks[i].Enqueued <= handed; i++) through = _marks[i].Through;
+        }
+        foreach (var subscription in _catchingUp)
+            if (subscription.CatchUpFloor < through) through = subscription.CatchUpFloor;
+        return through;
+    }
+
+    /// <summary>A REQ or a resume starts reading stored events: until it is done, nothing past where it starts is vouched for.</summary>
+    /// <param name="resumedAfter">A resume's <see cref="NostrRelay.Grains.ResumePoint.AfterPosition"/> (0, unknown, vouches for nothing); null for a REQ.</param>
+    private void CatchUpStarted(LiveSubscription subscription, long? resumedAfter)
+    {
+        // A REQ's live matches from here wait in its buffer; what was matched before it is in its stored events.
+        subscription.CatchUpFloor = resumedAfter ?? _matchedThrough;
+        _catchingUp.Add(subscription);
+    }
+
+    /// <summary>
+    /// Its buffered matches are queued now, behind deliveries that marks already vouch past: those marks, and what was
+    /// handed on, come down to where it started, and rise again once everything queued so far is handed on.
+    /// </summary>
+    private void CatchUpEnded(LiveSubscription subscription)
+    {
+        if (!_catchingUp.Remove(subscription)) return;
+        var floor = subscription.CatchUpFloor;
+        if (floor >= _matchedThrough || _throughStopped) return;
+        for (var i = _firstMark; i < _marks.Count; i++)
+            if (_marks[i].Through > floor) _marks[i] = (_marks[i].Enqueued, floor);
+        if (_handedThrough > floor) _handedThrough = floor;
+        if (_handed >= _enqueued) _handedThrough = _matchedThrough;
+        else if (_marks.Count > _firstMark && _marks[^1].Enqueued == _enqueued) _marks[^1] = (_enqueued, _matchedThrough);
+        else _marks.Add((_enqueued, _matchedThrough));
+    }
+}
