@@ -18,6 +18,9 @@ internal sealed class ResumeLog(IEventStore store, TimeProvider time)
     /// </summary>
     internal const int MaxEvents = 20_000;
 
+    /// <summary>How many of the newest events it keeps: <see cref="MaxEvents"/>, fewer in tests.</summary>
+    internal int Keep { get; init; } = MaxEvents;
+
     /// <summary>One warning a minute that a resume asked for more than is kept: every REQ of a shard asks at once.</summary>
     private static readonly TimeSpan WarnEvery = TimeSpan.FromMinutes(1);
 
@@ -131,10 +134,10 @@ internal sealed class ResumeLog(IEventStore store, TimeProvider time)
         }
     }
 
-    /// <summary>Keeps the newest <see cref="MaxEvents"/>: what is let go is covered from then on by created_at alone.</summary>
+    /// <summary>Keeps the newest <see cref="Keep"/>: what is let go is covered from then on by created_at alone.</summary>
     private void Trim()
     {
-        var over = _events.Count - MaxEvents;
+        var over = _events.Count - Keep;
         if (over <= 0) return;
         _start = _events[over - 1].Position;
         _events.RemoveRange(0, over);

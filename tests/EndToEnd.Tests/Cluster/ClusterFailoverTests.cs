@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Text;
 using NostrRelay.EndToEnd.Tests.Infrastructure;
+using NostrRelay.Testing;
 using Xunit.Abstractions;
 
 namespace NostrRelay.EndToEnd.Tests.Cluster;
@@ -153,6 +156,73 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             // Carries on once the failover is over: EOSEs and COUNTs again, not CLOSED.
             Assert.Contains(answers, a => a.Answer == "EOSE" && a.Asked > killedAfter + 8_000);
             Assert.Contains(answers, a => a.Answer == "COUNT" && a.Asked > killedAfter + 8_000);
+        }
+    }
+
+    [Fact]
+    public async Task a_gateway_only_process_resumes_lost_shards_with_an_event_signed_long_before_and_stored_while_they_were_gone()
+    {
+        // Eight shards, which the client spreads over both silos: the killed one holds some of them.
+        using var cluster = new ClusterDeployment { Settings = { "--Relay:Shards=8" } };
+        var doomed = await cluster.StartSiloAsync();
+        var b = await cluster.StartSiloAsync();
+        var gateway = await cluster.StartGatewayAsync();
+        var key = RandomNumberGenerator.GetBytes(32);
+        var filter = new { authors = new[] { NativeSchnorrSigner.Shared.PublicKeyHex(key) } };
+        // One subscriber per shard: the gateway gives its connections to the shards in turn.
+        var subscribers = new List<LiveSubscriber>();
+        for (var i = 0; i < 8; i++) subscribers.Add(await LiveSubscriber.StartAsync(filter, gateway.Url));
+        try
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var first = NativeSchnorrSigner.Shared.Sign(key, now, 1, [], "before the kill");
+            await PublishUntilStoredAsync(b.Url, first);
+            foreach (var subscriber in subscribers) Assert.True(await subscriber.WaitForAsync([first.Id], TimeSpan.FromSeconds(15)));
+            await Task.Delay(TimeSpan.FromSeconds(3));   // the position each shard vouched for settles at the gateway
+
+            doomed.Process.Kill();
+            // Stored while the killed silo's shards are gone; one signed an hour before the newest the clients have.
+            var signedLongAgo = NativeSchnorrSigner.Shared.Sign(key, now - 3600, 1, [], "signed an hour ago");
+            var after = NativeSchnorrSigner.Shared.Sign(key, now + 1, 1, [], "after the kill");
+            await PublishUntilStoredAsync(b.Url, signedLongAgo);
+            await PublishUntilStoredAsync(b.Url, after);
+
+            string[] expected = [first.Id, signedLongAgo.Id, after.Id];
+            for (var i = 0; i < subscribers.Count; i++)
+            {
+                var subscriber = subscribers[i];
+                var complete = await subscriber.WaitForAsync(expected, TimeSpan.FromSeconds(45));
+                output.WriteLine($"subscriber {i}: {string.Join(", ", expected.Select(id => subscriber.Received.GetValueOrDefault(id)))}");
+                Assert.True(complete, $"subscriber {i} is missing {expected.Count(id => !subscriber.Received.ContainsKey(id))} of the 3 events");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.All(subscribers, subscriber => Assert.All(expected, id => Assert.Equal(1, subscriber.Received[id])));
+            // The test is about shards that were lost: the gateway resumed some.
+            Assert.Contains("resumed 1 subscriptions", gateway.Process.Log);
+        }
+        finally
+        {
+            foreach (var subscriber in subscribers) await subscriber.DisposeAsync();
+        }
+    }
+
+    /// <summary>Publishes until the relay stores the event (or says it has it): during a failover an attempt can fail.</summary>
+    private static async Task PublishUntilStoredAsync(Uri url, NostrRelay.Protocol.NostrEvent evt)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await using var client = await TestClient.ConnectAsync(url);
+                var (accepted, _) = await client.PublishRawAsync(evt.Id, $"[\"EVENT\",{Encoding.UTF8.GetString(evt.Json)}]");
+                if (accepted) return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"the relay did not store {evt.Id} within a minute");
+            await Task.Delay(500);
         }
     }
 
