@@ -19,9 +19,17 @@ public sealed class RecordingObserver : IGatewayShardObserver
     public long Through => Interlocked.Read(ref _through);
     private long _through;
 
+    /// <summary>What each batch vouched for, in the order they came, and the subscriptions whose EOSE it carried.</summary>
+    public (long Through, string[] EndsOfStoredEvents)[] Throughs
+    {
+        get { lock (_throughs) return [.. _throughs]; }
+    }
+    private readonly List<(long, string[])> _throughs = [];
+
     public Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
     {
         Interlocked.Increment(ref _batches);
+        lock (_throughs) _throughs.Add((batch.Through, [.. batch.Items.Where(d => d.Kind == DeliveryKind.EndOfStoredEvents).Select(d => d.SubscriptionId)]));
         for (var seen = Through; batch.Through > seen && Interlocked.CompareExchange(ref _through, batch.Through, seen) != seen; seen = Through) { }
         if (TaskScheduler.Current != TaskScheduler.Default) Interlocked.Increment(ref _offDefault);
         foreach (var delivery in batch.Items) _deliveries.Writer.TryWrite(delivery);

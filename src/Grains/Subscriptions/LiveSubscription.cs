@@ -46,10 +46,14 @@ internal sealed class LiveSubscription(ShardConnection connection, string subscr
     public long Registered { get; init; }
 
     /// <summary>
-    /// While it reads stored events: the position its activation may vouch for at most (<see cref="SubscriptionGrain"/>'s
-    /// through), as its live matches wait in <see cref="CatchUpBuffer"/>.
+    /// While it reads stored events: where it started, as a store position (a resume's point, or what its shard had matched
+    /// at a REQ). Its live matches wait in <see cref="CatchUpBuffer"/> meanwhile, so its shard vouches for no more once they
+    /// are queued, until they are handed on.
     /// </summary>
     public long CatchUpFloor { get; set; }
+
+    /// <summary>From registration until its catch-up ended (or it was dropped).</summary>
+    public bool CatchingUp { get; set; }
 
     /// <summary>The index entries this subscription owns, to remove it in one pass.</summary>
     public List<IndexEntry> Entries { get; } = [];

@@ -161,6 +161,9 @@ internal sealed partial class SubscriptionGrain
             subscription.SentHistoryNewest = sentBefore is null ? newest : long.MaxValue;
             subscription.SentHistoryExpires = time.GetTimestamp() + (long)(HistoryEchoWindow.TotalSeconds * time.TimestampFrequency);
         }
+        // Before the pump builds a batch from what was just queued: one that ends short of the buffered events must not
+        // vouch past where this subscription started.
+        CatchUpEnded(subscription);
         StartPump();
     }
 

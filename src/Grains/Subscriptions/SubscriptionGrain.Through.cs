@@ -24,8 +24,13 @@ internal sealed partial class SubscriptionGrain
     /// <summary>Set when a batch was given up on: what it held never reached the gateway, so no later batch vouches for it.</summary>
     private bool _throughStopped;
 
-    /// <summary>Subscriptions reading stored events: their live matches wait in a buffer, so the position vouched for stays below where each started.</summary>
-    private readonly List<LiveSubscription> _catchingUp = [];
+    /// <summary>
+    /// Resumed subscriptions reading what they missed: their live matches wait in a buffer, and the client already had
+    /// everything up to their point, so until they are done the position vouched for stays at the lowest point. A REQ
+    /// reading its stored events holds nothing back meanwhile (lost before its EOSE went out, it is registered whole
+    /// again); when it ends, the position comes down to where it started until what it buffered is handed on.
+    /// </summary>
+    private readonly List<LiveSubscription> _resuming = [];
 
     /// <summary>The last position a batch carried, so a check-in with nothing queued sends one only when it moved.</summary>
     private long _reportedThrough;
@@ -74,27 +79,31 @@ internal sealed partial class SubscriptionGrain
         {
             for (var i = _firstMark; i < _marks.Count && _marks[i].Enqueued <= handed; i++) through = _marks[i].Through;
         }
-        foreach (var subscription in _catchingUp)
+        foreach (var subscription in _resuming)
             if (subscription.CatchUpFloor < through) through = subscription.CatchUpFloor;
         return through;
     }
 
-    /// <summary>A REQ or a resume starts reading stored events: until it is done, nothing past where it starts is vouched for.</summary>
+    /// <summary>A REQ or a resume starts reading stored events.</summary>
     /// <param name="resumedAfter">A resume's <see cref="NostrRelay.Grains.ResumePoint.AfterPosition"/> (0, unknown, vouches for nothing); null for a REQ.</param>
     private void CatchUpStarted(LiveSubscription subscription, long? resumedAfter)
     {
         // A REQ's live matches from here wait in its buffer; what was matched before it is in its stored events.
         subscription.CatchUpFloor = resumedAfter ?? _matchedThrough;
-        _catchingUp.Add(subscription);
+        subscription.CatchingUp = true;
+        if (resumedAfter is not null) _resuming.Add(subscription);
     }
 
     /// <summary>
-    /// Its buffered matches are queued now, behind deliveries that marks already vouch past: those marks, and what was
-    /// handed on, come down to where it started, and rise again once everything queued so far is handed on.
+    /// Its buffered matches are queued now (after EOSE, for a REQ), behind deliveries that marks already vouch past: those
+    /// marks, and what was handed on, come down to where it started, and rise again once everything queued so far is
+    /// handed on. The batch that carries its EOSE carries the lower position, and the gateway takes a lower one at once.
     /// </summary>
     private void CatchUpEnded(LiveSubscription subscription)
     {
-        if (!_catchingUp.Remove(subscription)) return;
+        if (!subscription.CatchingUp) return;
+        subscription.CatchingUp = false;
+        _resuming.Remove(subscription);
         var floor = subscription.CatchUpFloor;
         if (floor >= _matchedThrough || _throughStopped) return;
         for (var i = _firstMark; i < _marks.Count; i++)

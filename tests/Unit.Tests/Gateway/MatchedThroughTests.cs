@@ -46,4 +46,18 @@ public sealed class MatchedThroughTests
         Assert.Equal(100, through.At(10 * Settle + 1));
         Assert.Equal(7_000, through.At(11 * Settle));
     }
+
+    [Fact]
+    public void a_lower_position_is_taken_at_once()
+    {
+        var through = new MatchedThrough();
+        through.Record(500, 1, 0);
+        Assert.Equal(500, through.At(2 * Settle));
+        // A REQ just ended on the grain: what it buffered is on its way, and the grain vouches for less until it is handed on.
+        through.Record(300, 2, 2 * Settle);
+        Assert.Equal(300, through.At(2 * Settle));
+        through.Record(600, 3, 3 * Settle);
+        Assert.Equal(300, through.At(3 * Settle + 1));   // 600 has no second yet
+        Assert.Equal(600, through.At(4 * Settle));
+    }
 }
