@@ -164,3 +164,33 @@ public sealed class BackloggedObserver : IGatewayShardObserver
         return Behind ? new DeliveryReceipt(true, [new Backlog(1, Episode)]) : DeliveryReceipt.Taken;
     }
 }
+
+/// <summary>A gateway shard that takes a batch only once <see cref="Open"/> lets it: a batch waits at the gate meanwhile.</summary>
+public sealed class GatedObserver : IGatewayShardObserver
+{
+    private volatile TaskCompletionSource _gate = Opened();
+
+    public RecordingObserver Inner { get; } = new();
+
+    /// <summary>Batches that reached the gate, taken or waiting.</summary>
+    public int Arrived => Volatile.Read(ref _arrived);
+    private int _arrived;
+
+    public void Close() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _gate.TrySetResult();
+
+    public async Task<DeliveryReceipt> DeliverAsync(DeliveryBatch batch)
+    {
+        Interlocked.Increment(ref _arrived);
+        await _gate.Task;
+        return await Inner.DeliverAsync(batch);
+    }
+
+    private static TaskCompletionSource Opened()
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        open.SetResult();
+        return open;
+    }
+}

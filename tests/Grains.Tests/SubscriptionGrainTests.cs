@@ -177,6 +177,42 @@ public sealed class SubscriptionGrainTests(ClusterFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task what_was_still_queued_for_a_replaced_subscription_is_not_sent_as_the_new_ones()
+    {
+        var gateway = new GatedObserver();
+        var shard = fixture.Client.GetGrain<ISubscriptionGrain>($"test-{Guid.NewGuid():N}/0");
+        var reference = fixture.Client.CreateObjectReference<IGatewayShardObserver>(gateway);
+        try
+        {
+            await shard.AttachAsync(reference);
+            var alice = new Author();
+            var bob = new Author();
+            await shard.SubscribeAsync(1, "same", [new Filter { Authors = [alice.Pubkey], Limit = 0 }]);
+            await gateway.Inner.UntilEndOfStoredEventsAsync("same");
+
+            // One batch waits at the gateway; two more of alice's events queue behind it at the shard.
+            gateway.Close();
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1;
+            var first = alice.Note("in flight", createdAt: now);
+            await shard.PublishAsync(new EventBatch([new LiveEvent(first, 1, 1)]));
+            while (gateway.Arrived < 2) await Task.Delay(10);
+            await shard.PublishAsync(new EventBatch([new LiveEvent(alice.Note("queued 1", createdAt: now + 1), 2, 2)]));
+            await shard.PublishAsync(new EventBatch([new LiveEvent(alice.Note("queued 2", createdAt: now + 2), 3, 3)]));
+            await shard.SubscribeAsync(1, "same", [new Filter { Authors = [bob.Pubkey], Limit = 0 }]);   // NIP-01: replaces it
+            gateway.Open();
+
+            Assert.Equal(first.Id, (await gateway.Inner.NextAsync()).Event!.Id);   // handed on before the REQ came: it cannot be recalled
+            var next = await gateway.Inner.NextAsync();
+            Assert.Equal(DeliveryKind.EndOfStoredEvents, next.Kind);   // the new REQ's, and nothing of alice's before it
+            Assert.True(await gateway.Inner.NothingWithinAsync(TimeSpan.FromMilliseconds(300)));
+        }
+        finally
+        {
+            fixture.Client.DeleteObjectReference<IGatewayShardObserver>(reference);
+        }
+    }
+
+    [Fact]
     public async Task an_ephemeral_event_reaches_a_live_subscription()
     {
         var author = new Author();

@@ -31,8 +31,9 @@ internal sealed class MatchedThrough
     /// </summary>
     public void Record(long through, long number, long now)
     {
-        if (through <= 0 || _resuming || number <= _ignoredThrough) return;
-        _latest = through;
+        if (_resuming || number <= _ignoredThrough) return;
+        _latest = through;   // 0 too: the grain vouches for nothing now (a REQ ended before it had matched anything)
+        if (through <= 0) return;
         if (_candidate == 0)
         {
             _candidate = through;

@@ -139,7 +139,7 @@ internal sealed partial class SubscriptionGrain
 
         // From here to the end there is no await: EOSE and the buffered live events are queued as one step after
         // the stored events, so nothing live can slip in between.
-        if (resume is null) Enqueue(Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId));
+        if (resume is null) Enqueue(subscription, Delivery.EndOfStoredEvents(subscription.ConnectionId, subscription.SubscriptionId), 0);
         metrics.StoreTime("query", storeTicks);
         var buffered = subscription.CatchUpBuffer!;
         subscription.CatchUpBuffer = null;
@@ -150,7 +150,7 @@ internal sealed partial class SubscriptionGrain
             var key = ResumePoint.IdKey(evt.Id);
             if (remembered.Contains(key)) continue;
             if (sentBefore is not null && sentBefore.Contains(key)) continue;
-            Enqueue(connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
+            Enqueue(subscription, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
         }
         if (remembered.Count > 0 || sentBefore is not null)
         {
@@ -233,7 +233,7 @@ internal sealed partial class SubscriptionGrain
     {
         if (evt.CreatedAt > newest) newest = evt.CreatedAt;
         if (remembered.Count < MaxRememberedHistory) remembered.Add(ResumePoint.IdKey(evt.Id));
-        Enqueue(subscription.Connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
+        Enqueue(subscription, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), evt.Json.Length);
     }
 
     /// <summary>

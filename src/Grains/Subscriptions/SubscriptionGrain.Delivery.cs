@@ -57,10 +57,11 @@ internal sealed partial class SubscriptionGrain
     /// <summary>Batches this activation has handed on: a batch sent again keeps its number, and the gateway takes it once.</summary>
     private long _batches;
 
-    private void Enqueue(ShardConnection connection, Delivery delivery, int bytes)
+    /// <summary>Queues an EVENT or EOSE of a subscription: left out when the pump comes to it, if the subscription has gone since.</summary>
+    private void Enqueue(LiveSubscription subscription, Delivery delivery, int bytes)
     {
-        connection.Queue(bytes);
-        _outbox.Enqueue(new Queued(delivery, connection, bytes));
+        subscription.Connection.Queue(bytes);
+        _outbox.Enqueue(new Queued(delivery, subscription, bytes));
         _enqueued++;
     }
 
@@ -92,8 +93,8 @@ internal sealed partial class SubscriptionGrain
         }
     }
 
-    /// <summary>A delivery waiting for the gateway, and the connection its bytes are charged to.</summary>
-    private readonly record struct Queued(Delivery Delivery, ShardConnection? Connection, int Bytes);
+    /// <summary>A delivery waiting for the gateway, and the subscription it is for (whose connection its bytes are charged to).</summary>
+    private readonly record struct Queued(Delivery Delivery, LiveSubscription? Subscription, int Bytes);
 
     /// <summary>Set while the pump waits out <see cref="LiveDeliveryOptions.GatherWindow"/>; completing it ends the wait.</summary>
     private TaskCompletionSource? _gathering;
@@ -151,16 +152,29 @@ internal sealed partial class SubscriptionGrain
                 _reportDue = false;
                 var count = Math.Min(_outbox.Count, MaxDeliveriesPerCall);
                 var items = new Delivery[count];
+                var kept = 0;
                 var runs = 0;   // of one connection's deliveries: at least as many as the connections
                 long bytes = 0;
                 for (var i = 0; i < count; i++)
                 {
                     var queued = _outbox.Dequeue();
-                    items[i] = queued.Delivery;
-                    if (i == 0 || items[i - 1].ConnectionId != queued.Delivery.ConnectionId) runs++;
+                    // Handed on (or about to be, or left out): the gateway's own bound covers it from here.
+                    queued.Subscription?.Connection.Dequeue(queued.Bytes, CatchUpRoomBytes);
+                    // Closed, replaced by a REQ with its id, or disconnected since it was queued: what is left of its
+                    // events and its EOSE would reach the gateway as the new REQ's.
+                    if (queued.Subscription is { Active: false }) continue;
+                    if (kept == 0 || items[kept - 1].ConnectionId != queued.Delivery.ConnectionId) runs++;
+                    items[kept++] = queued.Delivery;
                     bytes += queued.Bytes;
-                    // Handed on (or about to be): the gateway's own bound covers it from here.
-                    queued.Connection?.Dequeue(queued.Bytes, CatchUpRoomBytes);
+                }
+                if (kept < count)
+                {
+                    if (kept == 0 && count > 0)
+                    {
+                        Handed(count);
+                        continue;
+                    }
+                    Array.Resize(ref items, kept);
                 }
                 var through = ThroughAfter(_handed + count);
                 _reportedThrough = through;

@@ -25,12 +25,13 @@ internal sealed partial class SubscriptionGrain
     private bool _throughStopped;
 
     /// <summary>
-    /// Resumed subscriptions reading what they missed: their live matches wait in a buffer, and the client already had
-    /// everything up to their point, so until they are done the position vouched for stays at the lowest point. A REQ
-    /// reading its stored events holds nothing back meanwhile (lost before its EOSE went out, it is registered whole
-    /// again); when it ends, the position comes down to where it started until what it buffered is handed on.
+    /// Subscriptions that hold the position vouched for at where they started until their catch-up is done, as their live
+    /// matches wait in a buffer: resumes, whose clients had everything up to their point, and REQs that replaced one with
+    /// the same id (the gateway cannot tell the old one's EOSE from theirs). A new REQ reading its stored events holds
+    /// nothing back meanwhile (lost before its EOSE went out, it is registered whole again); when it ends, the position
+    /// comes down to where it started until what it buffered is handed on.
     /// </summary>
-    private readonly List<LiveSubscription> _resuming = [];
+    private readonly List<LiveSubscription> _holding = [];
 
     /// <summary>The last position a batch carried, so a check-in with nothing queued sends one only when it moved.</summary>
     private long _reportedThrough;
@@ -79,19 +80,20 @@ internal sealed partial class SubscriptionGrain
         {
             for (var i = _firstMark; i < _marks.Count && _marks[i].Enqueued <= handed; i++) through = _marks[i].Through;
         }
-        foreach (var subscription in _resuming)
+        foreach (var subscription in _holding)
             if (subscription.CatchUpFloor < through) through = subscription.CatchUpFloor;
         return through;
     }
 
     /// <summary>A REQ or a resume starts reading stored events.</summary>
     /// <param name="resumedAfter">A resume's <see cref="NostrRelay.Grains.ResumePoint.AfterPosition"/> (0, unknown, vouches for nothing); null for a REQ.</param>
-    private void CatchUpStarted(LiveSubscription subscription, long? resumedAfter)
+    /// <param name="replacing">True for a REQ with the id of one that was open.</param>
+    private void CatchUpStarted(LiveSubscription subscription, long? resumedAfter, bool replacing)
     {
         // A REQ's live matches from here wait in its buffer; what was matched before it is in its stored events.
         subscription.CatchUpFloor = resumedAfter ?? _matchedThrough;
         subscription.CatchingUp = true;
-        if (resumedAfter is not null) _resuming.Add(subscription);
+        if (resumedAfter is not null || replacing) _holding.Add(subscription);
     }
 
     /// <summary>
@@ -103,7 +105,7 @@ internal sealed partial class SubscriptionGrain
     {
         if (!subscription.CatchingUp) return;
         subscription.CatchingUp = false;
-        _resuming.Remove(subscription);
+        _holding.Remove(subscription);
         var floor = subscription.CatchUpFloor;
         if (floor >= _matchedThrough || _throughStopped) return;
         for (var i = _firstMark; i < _marks.Count; i++)

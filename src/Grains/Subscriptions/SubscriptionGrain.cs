@@ -128,7 +128,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
         // history or buffered here, never missed. Other silos send events here by this silo's interest, so the
         // read also waits until they all confirmed the REQ's keys (see CatchUpAsync).
         _index.Add(subscription);
-        CatchUpStarted(subscription, resume is null ? null : resume.AfterPosition);
+        CatchUpStarted(subscription, resume is null ? null : resume.AfterPosition, replacing: replaced is not null);
         connection.CatchUps.Enqueue((subscription, resume));
         if (!connection.CatchingUp)
         {
@@ -219,7 +219,7 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
                     closed = true;
                     continue;
                 }
-                Enqueue(subscription.Connection, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), size);
+                Enqueue(subscription, Delivery.ForEvent(subscription.ConnectionId, subscription.SubscriptionId, evt), size);
             }
         }
         _matches.Clear();

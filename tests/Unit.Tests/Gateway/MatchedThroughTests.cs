@@ -27,8 +27,10 @@ public sealed class MatchedThroughTests
         through.Record(300, 3, Settle);
         Assert.Equal(100, through.At(Settle + 1));
         Assert.Equal(300, through.At(2 * Settle));
-        through.Record(0, 4, 3 * Settle);   // an older build's batch says nothing
+        through.Record(0, 0, 3 * Settle);   // an older build's batch, unnumbered, says nothing
         Assert.Equal(300, through.At(4 * Settle));
+        through.Record(0, 4, 4 * Settle);   // this activation vouches for nothing now
+        Assert.Equal(0, through.At(5 * Settle));
     }
 
     [Fact]
