@@ -158,6 +158,38 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
     }
 
     /// <summary>
+    /// Registers an open REQ whole again, unless its EOSE has come: called when its answer came from a grain activation
+    /// the gateway had moved on from (<see cref="GatewayShard"/>), which is the only one that held it.
+    /// </summary>
+    public async Task RegisterAgainAsync(string subscriptionId)
+    {
+        await _calls.WaitAsync();
+        try
+        {
+            if (_ended) return;
+            Filter[] filters;
+            lock (_open)
+            {
+                if (!_open.TryGetValue(subscriptionId, out var subscription) || subscription.EndOfStoredEventsSent) return;
+                filters = subscription.Filters;
+            }
+            LogRegisteredAgain(logger, subscriptionId);
+            await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, subscriptionId, filters));
+        }
+        catch (Exception ex)
+        {
+            LogSubscribeFailed(logger, ex, subscriptionId);
+            bool known;
+            lock (_open) known = _open.Remove(subscriptionId);
+            if (known) connection.Reply(RelayFrames.Closed(subscriptionId, "error: lost this subscription in a relay failover; REQ again"));
+        }
+        finally
+        {
+            _calls.Release();
+        }
+    }
+
+    /// <summary>
     /// Where an open subscription resumes from now: null while its EOSE has not gone out (registered whole again);
     /// <paramref name="fallback"/> once it is closed (the CLOSE waiting behind this call ends it on the grain).
     /// </summary>
@@ -216,6 +248,9 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Subscription call for {SubscriptionId} failed")]
     private static partial void LogSubscribeFailed(ILogger logger, Exception ex, string subscriptionId);
+
+    [LoggerMessage(EventId = 409, Level = LogLevel.Warning, Message = "Subscription {SubscriptionId} was answered by a subscription grain activation the gateway had moved on from; registering it again")]
+    private static partial void LogRegisteredAgain(ILogger logger, string subscriptionId);
 
     [LoggerMessage(EventId = 404, Level = LogLevel.Information, Message = "Connection {ConnectionId} is too slow; closed subscription {SubscriptionId}")]
     private static partial void LogSlowConsumer(ILogger logger, long connectionId, string subscriptionId);

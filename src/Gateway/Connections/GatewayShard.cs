@@ -62,7 +62,11 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
     {
         lock (_retired)
         {
-            if (_retired.Contains(batch.Activation)) return Task.FromResult(DeliveryReceipt.Refused);
+            if (_retired.Contains(batch.Activation))
+            {
+                RegisterAgainFromLeftover(batch);
+                return Task.FromResult(DeliveryReceipt.Refused);
+            }
             // Taken before, and its answer was lost on the way back: the grain gets that answer again, the clients nothing.
             if (!_taken.TryTake(batch, out var again)) return Task.FromResult(again);
         }
@@ -83,6 +87,23 @@ internal sealed class GatewayShard(string key, ISubscriptionGrain grain) : IGate
             if (batch.Activation == _activation) _through.Record(batch.Through, batch.Number, Environment.TickCount64);
         }
         return Task.FromResult(answer);
+    }
+
+    /// <summary>
+    /// A batch from an activation this shard has moved on from, with stored events or the EOSE of a REQ: around a failover
+    /// two activations of the grain can be alive, and the call that registered the REQ reached the leftover after the
+    /// REQs were registered again on the current one. It would never be answered; it is registered whole on the current
+    /// activation instead (if its EOSE came meanwhile, nothing is done).
+    /// </summary>
+    private void RegisterAgainFromLeftover(DeliveryBatch batch)
+    {
+        HashSet<(long, string)>? seen = null;
+        foreach (var delivery in batch.Items)
+        {
+            if (delivery.Kind == DeliveryKind.Closed || !_connections.TryGetValue(delivery.ConnectionId, out var connection)) continue;
+            if ((seen ??= []).Add((delivery.ConnectionId, delivery.SubscriptionId)))
+                _ = connection.Subscriptions.RegisterAgainAsync(delivery.SubscriptionId);
+        }
     }
 
     private DeliveryReceipt HandOn(DeliveryBatch batch)

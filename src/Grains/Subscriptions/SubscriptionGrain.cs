@@ -114,6 +114,9 @@ internal sealed partial class SubscriptionGrain(IEventStore store, LiveFanOut fa
 
     private Task RegisterAsync(long connectionId, string subscriptionId, Filter[] filters, ResumePoint? resume)
     {
+        // Retired, this activation hands nothing on: a REQ registered here would never be answered. The call fails, and
+        // the gateway answers the client (or registers it again) rather than leave it waiting.
+        if (_retired) return Task.FromException(new InvalidOperationException($"subscription shard {this.GetPrimaryKeyString()} has retired; its gateway serves it from another activation"));
         Serve();
         if (!_connections.TryGetValue(connectionId, out var connection))
             _connections[connectionId] = connection = new ShardConnection(connectionId);
