@@ -144,10 +144,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
             }
             catch (Exception ex)
             {
-                LogSubscribeFailed(logger, ex, id);
-                bool known;
-                lock (_open) known = _open.Remove(id);
-                if (known) connection.Reply(RelayFrames.Closed(id, "error: lost this subscription in a relay failover; REQ again with since"));
+                LostInFailover(id, ex, "error: lost this subscription in a relay failover; REQ again with since");
             }
             finally
             {
@@ -178,15 +175,21 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         }
         catch (Exception ex)
         {
-            LogSubscribeFailed(logger, ex, subscriptionId);
-            bool known;
-            lock (_open) known = _open.Remove(subscriptionId);
-            if (known) connection.Reply(RelayFrames.Closed(subscriptionId, "error: lost this subscription in a relay failover; REQ again"));
+            LostInFailover(subscriptionId, ex, "error: lost this subscription in a relay failover; REQ again");
         }
         finally
         {
             _calls.Release();
         }
+    }
+
+    /// <summary>A REQ the grain could not be given again: the client is told, unless it closed it meanwhile.</summary>
+    private void LostInFailover(string subscriptionId, Exception ex, string reason)
+    {
+        LogSubscribeFailed(logger, ex, subscriptionId);
+        bool known;
+        lock (_open) known = _open.Remove(subscriptionId);
+        if (known) connection.Reply(RelayFrames.Closed(subscriptionId, reason));
     }
 
     /// <summary>
