@@ -42,13 +42,7 @@ internal sealed partial class SubscriptionGrain
         if (through <= _matchedThrough) return;
         _matchedThrough = through;
         if (_throughStopped) return;
-        if (_handed >= _enqueued && _marks.Count == _firstMark)
-        {
-            _handedThrough = through;   // nothing waits: every match is with the gateway already
-            return;
-        }
-        if (_marks.Count > _firstMark && _marks[^1].Enqueued == _enqueued) _marks[^1] = (_enqueued, through);
-        else _marks.Add((_enqueued, through));
+        MarkMatched();
     }
 
     /// <summary>After <see cref="Handed"/>: the marks now behind the handed count are vouched for, unless a batch was lost.</summary>
@@ -111,7 +105,13 @@ internal sealed partial class SubscriptionGrain
         for (var i = _firstMark; i < _marks.Count; i++)
             if (_marks[i].Through > floor) _marks[i] = (_marks[i].Enqueued, floor);
         if (_handedThrough > floor) _handedThrough = floor;
-        if (_handed >= _enqueued) _handedThrough = _matchedThrough;
+        MarkMatched();
+    }
+
+    /// <summary>What is matched now counts once every delivery queued so far is handed on: at once when none waits.</summary>
+    private void MarkMatched()
+    {
+        if (_handed >= _enqueued && _marks.Count == _firstMark) _handedThrough = _matchedThrough;   // every match is with the gateway already
         else if (_marks.Count > _firstMark && _marks[^1].Enqueued == _enqueued) _marks[^1] = (_enqueued, _matchedThrough);
         else _marks.Add((_enqueued, _matchedThrough));
     }
