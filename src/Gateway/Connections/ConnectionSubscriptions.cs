@@ -16,6 +16,10 @@ namespace NostrRelay.Connections;
 internal sealed partial class ConnectionSubscriptions(RelayConnection connection, int maxSubscriptions, PolicyPipeline policies, ILogger logger)
 {
     private readonly Dictionary<string, GatewaySubscription> _open = new(StringComparer.Ordinal);
+    /// <summary>The open REQs looked up by the id inside a delivery's key, with no string made per delivery.</summary>
+    private Dictionary<string, GatewaySubscription>.AlternateLookup<ReadOnlySpan<char>> ById => _open.GetAlternateLookup<ReadOnlySpan<char>>();
+    /// <summary>REQs opened on this connection: each one's number in its <see cref="SubscriptionKey"/>.</summary>
+    private int _opened;
     private readonly SemaphoreSlim _calls = new(1, 1);
     private bool _ended;
 
@@ -29,52 +33,83 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
 
     public async ValueTask OpenAsync(string subscriptionId, Filter[] filters)
     {
+        GatewaySubscription subscription;
+        GatewaySubscription? replaced;
         lock (_open)
         {
-            if (!_open.ContainsKey(subscriptionId) && _open.Count >= maxSubscriptions)
+            if (!_open.TryGetValue(subscriptionId, out replaced) && _open.Count >= maxSubscriptions)
             {
                 connection.Reply(RelayFrames.Closed(subscriptionId, $"blocked: too many open subscriptions (max {maxSubscriptions}); CLOSE one first"));
                 return;
             }
             // Resumes start from the REQ's moment at the earliest: what came before went out as stored events.
-            _open[subscriptionId] = new GatewaySubscription(filters, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            subscription = new GatewaySubscription(filters, DateTimeOffset.UtcNow.ToUnixTimeSeconds()) { Key = SubscriptionKey.Of(subscriptionId, ++_opened) };
+            _open[subscriptionId] = subscription;
         }
         await _calls.WaitAsync();
         using var scope = logger.BeginScope("Subscription {SubscriptionId}", subscriptionId);
         try
         {
-            await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, subscriptionId, filters));
+            // Replaced again while this call waited: the grain is not given a REQ the client no longer has. Registered
+            // already by a resume that ran meanwhile: the grain has it whole.
+            if (Current(subscriptionId, subscription) && !subscription.Registered)
+            {
+                subscription.Registered = true;
+                await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, subscription.Key, filters));
+            }
         }
         catch (Exception ex)
         {
             LogSubscribeFailed(logger, ex, subscriptionId);
-            lock (_open) _open.Remove(subscriptionId);
-            connection.Reply(RelayFrames.Closed(subscriptionId, "error: could not open the subscription; try again"));
+            bool known;
+            lock (_open) known = Current(subscriptionId, subscription) && _open.Remove(subscriptionId);
+            if (known) connection.Reply(RelayFrames.Closed(subscriptionId, "error: could not open the subscription; try again"));
         }
         finally
         {
+            // NIP-01: the new REQ replaces the one of its id. It counted in first, so filters both share stay announced.
+            if (replaced is not null) await UnsubscribeAsync(replaced);
             _calls.Release();
         }
     }
 
-    public ValueTask CloseAsync(string subscriptionId)
+    /// <summary>True while <paramref name="subscription"/> is the open REQ of its id.</summary>
+    private bool Current(string subscriptionId, GatewaySubscription subscription)
     {
-        bool known;
-        lock (_open) known = _open.Remove(subscriptionId);
-        return known ? new ValueTask(UnsubscribeQuietlyAsync(subscriptionId)) : default;
+        lock (_open) return _open.TryGetValue(subscriptionId, out var open) && ReferenceEquals(open, subscription);
     }
 
-    /// <summary>Called by the shard observer, in the order the subscription grain sent them.</summary>
+    public ValueTask CloseAsync(string subscriptionId)
+    {
+        GatewaySubscription? closed;
+        lock (_open) _open.Remove(subscriptionId, out closed);
+        return closed is not null ? new ValueTask(UnsubscribeQuietlyAsync(closed)) : default;
+    }
+
+    /// <summary>The open REQ a delivery is for, and its client's id: none when the delivery is an earlier REQ's of that id.</summary>
+    private GatewaySubscription? OpenFor(string key, out string subscriptionId)
+    {
+        if (ById.TryGetValue(SubscriptionKey.IdIn(key), out subscriptionId!, out var subscription) && string.Equals(subscription.Key, key, StringComparison.Ordinal))
+            return subscription;
+        subscriptionId = "";
+        return null;
+    }
+
+    /// <summary>
+    /// Called by the shard observer, in the order the subscription grain sent them. One for a REQ the client closed or
+    /// replaced meanwhile (an earlier key) goes nowhere.
+    /// </summary>
     public void Deliver(Delivery delivery, long now)
     {
-        var subscriptionId = delivery.SubscriptionId;
+        string subscriptionId;
         switch (delivery.Kind)
         {
             case DeliveryKind.Event:
                 bool live;
+                GatewaySubscription? subscription;
                 lock (_open)
                 {
-                    if (!_open.TryGetValue(subscriptionId, out var subscription)) return;   // CLOSEd meanwhile
+                    if ((subscription = OpenFor(delivery.SubscriptionId, out subscriptionId)) is null) return;
                     // Kept from this client or not, it is behind the resume point; one sent already is not sent again.
                     if (!subscription.TrySend(delivery.Event!, now)) return;
                     live = subscription.EndOfStoredEventsSent;
@@ -87,7 +122,7 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                 }
                 if (!connection.Outbound.TryEnqueue(RelayFrames.Event(subscriptionId, evt.Json)))
                 {
-                    if (!connection.Outbound.Completing) CloseSlow(subscriptionId);
+                    if (!connection.Outbound.Completing) CloseSlow(subscriptionId, subscription);
                 }
                 else if (live) connection.Metrics.LiveDelivery();
                 break;
@@ -96,15 +131,19 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
                 lock (_open)
                 {
                     // A second one comes only from a REQ registered twice (sent again after a lost gateway): one EOSE per REQ.
-                    if (!_open.TryGetValue(subscriptionId, out var subscription) || subscription.EndOfStoredEventsSent) return;
-                    subscription.EndOfStoredEventsSent = true;
-                    started = subscription.Started;
+                    if (OpenFor(delivery.SubscriptionId, out subscriptionId) is not { EndOfStoredEventsSent: false } open) return;
+                    open.EndOfStoredEventsSent = true;
+                    started = open.Started;
                 }
                 connection.Reply(RelayFrames.EndOfStoredEvents(subscriptionId));
                 connection.Metrics.EndOfStoredEvents(started);
                 break;
             case DeliveryKind.Closed:
-                lock (_open) { if (!_open.Remove(subscriptionId)) return; }
+                lock (_open)
+                {
+                    if (OpenFor(delivery.SubscriptionId, out subscriptionId) is null) return;
+                    _open.Remove(subscriptionId);
+                }
                 connection.Reply(RelayFrames.Closed(subscriptionId, delivery.Message ?? "error: closed by the relay"));
                 break;
         }
@@ -122,29 +161,31 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         foreach (var id in ids)
         {
             await _calls.WaitAsync();
+            GatewaySubscription? subscription = null;
             try
             {
                 if (_ended) break;
-                Filter[] filters;
                 ResumePoint? from;
                 lock (_open)
                 {
-                    if (!_open.TryGetValue(id, out var subscription)) continue;   // CLOSEd meanwhile
-                    filters = subscription.Filters;   // a REQ that replaced it meanwhile: its filters
+                    if (!_open.TryGetValue(id, out subscription)) continue;   // CLOSEd meanwhile
                     from = subscription.EndOfStoredEventsSent ? subscription.ResumeFrom(connection.Shard.ResumeAfter()) : null;
                 }
+                subscription.Registered = true;
                 // A call made again (its gateway lost too) goes on from what the first one had sent meanwhile.
                 var attempts = 0;
                 await Calls.CallAsync(() =>
                 {
-                    var point = attempts++ == 0 ? from : ResumePointNow(id, from);
-                    return point is null ? Grain.SubscribeAsync(connection.Id, id, filters) : Grain.ResumeAsync(connection.Id, id, filters, point);
+                    var point = attempts++ == 0 ? from : ResumePointNow(id, subscription, from);
+                    return point is null
+                        ? Grain.SubscribeAsync(connection.Id, subscription.Key, subscription.Filters)
+                        : Grain.ResumeAsync(connection.Id, subscription.Key, subscription.Filters, point);
                 });
                 registered++;
             }
             catch (Exception ex)
             {
-                LostInFailover(id, ex, "error: lost this subscription in a relay failover; REQ again with since");
+                LostInFailover(id, subscription!, ex, "error: lost this subscription in a relay failover; REQ again with since");
             }
             finally
             {
@@ -158,24 +199,24 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
     /// Registers an open REQ whole again, unless its EOSE has come: called when its answer came from a grain activation
     /// the gateway had moved on from (<see cref="GatewayShard"/>), which is the only one that held it.
     /// </summary>
-    public async Task RegisterAgainAsync(string subscriptionId)
+    public async Task RegisterAgainAsync(string key)
     {
         await _calls.WaitAsync();
+        string subscriptionId = "";
+        GatewaySubscription? subscription = null;
         try
         {
             if (_ended) return;
-            Filter[] filters;
             lock (_open)
             {
-                if (!_open.TryGetValue(subscriptionId, out var subscription) || subscription.EndOfStoredEventsSent) return;
-                filters = subscription.Filters;
+                if ((subscription = OpenFor(key, out subscriptionId)) is null || subscription.EndOfStoredEventsSent) return;
             }
             LogRegisteredAgain(logger, subscriptionId);
-            await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, subscriptionId, filters));
+            await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, key, subscription.Filters));
         }
         catch (Exception ex)
         {
-            LostInFailover(subscriptionId, ex, "error: lost this subscription in a relay failover; REQ again");
+            LostInFailover(subscriptionId, subscription!, ex, "error: lost this subscription in a relay failover; REQ again");
         }
         finally
         {
@@ -183,24 +224,24 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         }
     }
 
-    /// <summary>A REQ the grain could not be given again: the client is told, unless it closed it meanwhile.</summary>
-    private void LostInFailover(string subscriptionId, Exception ex, string reason)
+    /// <summary>A REQ the grain could not be given again: the client is told, unless it closed or replaced it meanwhile.</summary>
+    private void LostInFailover(string subscriptionId, GatewaySubscription subscription, Exception ex, string reason)
     {
         LogSubscribeFailed(logger, ex, subscriptionId);
         bool known;
-        lock (_open) known = _open.Remove(subscriptionId);
+        lock (_open) known = Current(subscriptionId, subscription) && _open.Remove(subscriptionId);
         if (known) connection.Reply(RelayFrames.Closed(subscriptionId, reason));
     }
 
     /// <summary>
     /// Where an open subscription resumes from now: null while its EOSE has not gone out (registered whole again);
-    /// <paramref name="fallback"/> once it is closed (the CLOSE waiting behind this call ends it on the grain).
+    /// <paramref name="fallback"/> once it is closed or replaced (the call waiting behind this one ends it on the grain).
     /// </summary>
-    private ResumePoint? ResumePointNow(string subscriptionId, ResumePoint? fallback)
+    private ResumePoint? ResumePointNow(string subscriptionId, GatewaySubscription subscription, ResumePoint? fallback)
     {
         lock (_open)
         {
-            if (!_open.TryGetValue(subscriptionId, out var subscription)) return fallback;
+            if (!Current(subscriptionId, subscription)) return fallback;
             return subscription.EndOfStoredEventsSent ? subscription.ResumeFrom(connection.Shard.ResumeAfter()) : null;
         }
     }
@@ -226,27 +267,35 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
     }
 
     /// <summary>The client reads slower than its subscriptions produce: end the one that overflowed, say why.</summary>
-    private void CloseSlow(string subscriptionId)
+    private void CloseSlow(string subscriptionId, GatewaySubscription subscription)
     {
         bool none;
         lock (_open)
         {
-            if (!_open.Remove(subscriptionId)) return;
+            if (!Current(subscriptionId, subscription)) return;
+            _open.Remove(subscriptionId);
             none = _open.Count == 0;
         }
         LogSlowConsumer(logger, connection.Id, subscriptionId);
         connection.Reply(RelayFrames.Closed(subscriptionId, "error: this connection reads too slowly; subscription closed, REQ again with since"));
         connection.Metrics.SlowConsumerClosed();
-        _ = UnsubscribeQuietlyAsync(subscriptionId);
+        _ = UnsubscribeQuietlyAsync(subscription);
         if (none) connection.AllSubscriptionsClosedAsSlow();
     }
 
-    private async Task UnsubscribeQuietlyAsync(string subscriptionId)
+    private async Task UnsubscribeQuietlyAsync(GatewaySubscription subscription)
     {
         await _calls.WaitAsync();
-        try { await Calls.CallAsync(() => Grain.UnsubscribeAsync(connection.Id, subscriptionId)); }
-        catch (Exception ex) { LogSubscribeFailed(logger, ex, subscriptionId); }
+        try { await UnsubscribeAsync(subscription); }
         finally { _calls.Release(); }
+    }
+
+    /// <summary>Takes a REQ off the grain, if it was ever given it; called holding <see cref="_calls"/>.</summary>
+    private async Task UnsubscribeAsync(GatewaySubscription subscription)
+    {
+        if (!subscription.Registered) return;
+        try { await Calls.CallAsync(() => Grain.UnsubscribeAsync(connection.Id, subscription.Key)); }
+        catch (Exception ex) { LogSubscribeFailed(logger, ex, subscription.Key); }
     }
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Subscription call for {SubscriptionId} failed")]

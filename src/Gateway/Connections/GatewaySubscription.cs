@@ -32,6 +32,12 @@ internal sealed class GatewaySubscription(Filter[] filters, long openedAt)
 
     public Filter[] Filters { get; } = filters;
 
+    /// <summary>What the subscription grain knows this REQ by (<see cref="SubscriptionKey"/>): its deliveries carry it.</summary>
+    public string Key { get; init; } = "";
+
+    /// <summary>Set once the grain is asked to hold it (under the connection's call order): only then is it taken off.</summary>
+    public bool Registered { get; set; }
+
     /// <summary>When the REQ arrived (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), for the REQ to EOSE time.</summary>
     public long Started { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
 
