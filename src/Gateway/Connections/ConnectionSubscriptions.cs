@@ -11,7 +11,8 @@ namespace NostrRelay.Connections;
 /// grain in step: open, close, resume after a failover, disconnect. Those calls go one at a time: a resume racing a
 /// CLOSE or a replacing REQ would otherwise leave the grain holding what the client no longer has. Deliveries from
 /// the grain arrive here and go to the connection's bounded outbound queue; a subscription that would overflow it is
-/// closed as slow.
+/// closed as slow. The grain knows each REQ by a name of its own (<see cref="SubscriptionKey"/>), so what it sent for a
+/// REQ the client has since closed or replaced by its id is told apart and dropped.
 /// </summary>
 internal sealed partial class ConnectionSubscriptions(RelayConnection connection, int maxSubscriptions, PolicyPipeline policies, ILogger logger)
 {

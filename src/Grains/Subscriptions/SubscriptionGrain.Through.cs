@@ -27,7 +27,8 @@ internal sealed partial class SubscriptionGrain
     /// <summary>
     /// Subscriptions that hold the position vouched for at where they started until their catch-up is done, as their live
     /// matches wait in a buffer: resumes, whose clients had everything up to their point, and REQs that replaced one with
-    /// the same id (the gateway cannot tell the old one's EOSE from theirs). A new REQ reading its stored events holds
+    /// the same id (a gateway of an earlier build cannot tell the old one's EOSE from theirs; this build's gateways name
+    /// each REQ apart, so theirs never replace one here). A new REQ reading its stored events holds
     /// nothing back meanwhile (lost before its EOSE went out, it is registered whole again); when it ends, the position
     /// comes down to where it started until what it buffered is handed on.
     /// </summary>
