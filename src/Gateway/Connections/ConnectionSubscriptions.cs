@@ -48,31 +48,44 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
             _open[subscriptionId] = subscription;
         }
         await _calls.WaitAsync();
-        using var scope = logger.BeginScope("Subscription {SubscriptionId}", subscriptionId);
         try
         {
-            // Replaced again while this call waited: the grain is not given a REQ the client no longer has. Registered
-            // already by a resume that ran meanwhile: the grain has it whole.
-            if (Current(subscriptionId, subscription) && !subscription.Registered)
+            using var scope = logger.BeginScope("Subscription {SubscriptionId}", subscriptionId);
+            try
             {
-                subscription.Registered = true;
-                await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, subscription.Key, filters));
+                // Replaced again while this call waited: the grain is not given a REQ the client no longer has. Registered
+                // already by a resume that ran meanwhile: the grain has it whole.
+                if (Current(subscriptionId, subscription) && !subscription.Registered)
+                {
+                    subscription.Registered = true;
+                    await Calls.CallAsync(() => Grain.SubscribeAsync(connection.Id, subscription.Key, filters));
+                    await RetryOrphansAsync();
+                }
             }
-        }
-        catch (Exception ex)
-        {
-            LogSubscribeFailed(logger, ex, subscriptionId);
-            bool known;
-            lock (_open) known = Current(subscriptionId, subscription) && _open.Remove(subscriptionId);
-            if (known) connection.Reply(RelayFrames.Closed(subscriptionId, "error: could not open the subscription; try again"));
+            catch (Exception ex)
+            {
+                LogSubscribeFailed(logger, ex, subscriptionId);
+                bool known;
+                lock (_open) known = Current(subscriptionId, subscription) && _open.Remove(subscriptionId);
+                if (known) connection.Reply(RelayFrames.Closed(subscriptionId, "error: could not open the subscription; try again"));
+            }
+            await LetGoIfGoneAsync(subscriptionId, subscription);
+            // NIP-01: the new REQ replaces the one of its id. It counted in first, so filters both share stay announced.
+            if (replaced is not null) await UnsubscribeAsync(replaced);
         }
         finally
         {
-            // NIP-01: the new REQ replaces the one of its id. It counted in first, so filters both share stay announced.
-            if (replaced is not null) await UnsubscribeAsync(replaced);
             _calls.Release();
         }
     }
+
+    /// <summary>
+    /// After a call that gave the grain a REQ, failed or not: a REQ the client no longer has (closed, replaced, ended by
+    /// the relay, or refused as failed meanwhile) is taken off again, as a failed call may still have reached the grain
+    /// and no later REQ of the id replaces it there. Called holding <see cref="_calls"/>.
+    /// </summary>
+    private Task LetGoIfGoneAsync(string subscriptionId, GatewaySubscription subscription) =>
+        subscription.Registered && !Current(subscriptionId, subscription) ? UnsubscribeAsync(subscription) : Task.CompletedTask;
 
     /// <summary>True while <paramref name="subscription"/> is the open REQ of its id.</summary>
     private bool Current(string subscriptionId, GatewaySubscription subscription)
@@ -190,7 +203,8 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
             }
             finally
             {
-                _calls.Release();
+                try { if (subscription is not null) await LetGoIfGoneAsync(id, subscription); }
+                finally { _calls.Release(); }
             }
         }
         return registered;
@@ -221,7 +235,8 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         }
         finally
         {
-            _calls.Release();
+            try { if (subscription is not null) await LetGoIfGoneAsync(subscriptionId, subscription); }
+            finally { _calls.Release(); }
         }
     }
 
@@ -291,12 +306,35 @@ internal sealed partial class ConnectionSubscriptions(RelayConnection connection
         finally { _calls.Release(); }
     }
 
-    /// <summary>Takes a REQ off the grain, if it was ever given it; called holding <see cref="_calls"/>.</summary>
-    private async Task UnsubscribeAsync(GatewaySubscription subscription)
+    /// <summary>Takes a REQ off the grain, if it was given it and not taken off yet; called holding <see cref="_calls"/>.</summary>
+    private Task UnsubscribeAsync(GatewaySubscription subscription)
     {
-        if (!subscription.Registered) return;
-        try { await Calls.CallAsync(() => Grain.UnsubscribeAsync(connection.Id, subscription.Key)); }
-        catch (Exception ex) { LogSubscribeFailed(logger, ex, subscription.Key); }
+        if (!subscription.Registered) return Task.CompletedTask;
+        subscription.Registered = false;
+        return UnsubscribeAsync(subscription.Key);
+    }
+
+    private async Task UnsubscribeAsync(string key)
+    {
+        try { await Calls.CallAsync(() => Grain.UnsubscribeAsync(connection.Id, key)); }
+        catch (Exception ex)
+        {
+            LogSubscribeFailed(logger, ex, key);
+            // Left on the grain it would match on for nothing until the connection ends (which takes every REQ off): tried
+            // again after the next REQ the grain takes. A few are kept; the connection's end covers the rest.
+            if ((_orphans ??= []).Count < MaxOrphans) _orphans.Add(key);
+        }
+    }
+
+    /// <summary>Keys whose unsubscribe failed (the cluster unreachable a moment): guarded by <see cref="_calls"/>.</summary>
+    private List<string>? _orphans;
+    private const int MaxOrphans = 64;
+
+    private async Task RetryOrphansAsync()
+    {
+        if (_orphans is not { Count: > 0 } orphans) return;
+        _orphans = null;
+        foreach (var key in orphans) await UnsubscribeAsync(key);
     }
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Subscription call for {SubscriptionId} failed")]

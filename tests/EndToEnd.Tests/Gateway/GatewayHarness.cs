@@ -91,9 +91,17 @@ internal sealed class CallRecordingGrain : ISubscriptionGrain
         return _subscribed.Count >= count;
     }
 
+    /// <summary>Subscribes that throw after they were recorded, as a call does whose answer was lost after the grain took it.</summary>
+    public int FailingSubscribes { get; set; }
+
     public Task SubscribeAsync(long connectionId, string subscriptionId, Filter[] filters)
     {
         _subscribed.Enqueue(subscriptionId);
+        if (FailingSubscribes > 0)
+        {
+            FailingSubscribes--;
+            return Task.FromException(new TimeoutException("the answer was lost"));
+        }
         return Task.CompletedTask;
     }
 

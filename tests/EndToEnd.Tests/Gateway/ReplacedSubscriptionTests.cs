@@ -83,5 +83,26 @@ public sealed class ReplacedSubscriptionTests(RelayFixture fixture)
         Assert.Equal(["""["EOSE","a"]""", $"""["EVENT","a#2",{Json(Note)}]"""], sent.Read());
     }
 
+    [Fact]
+    public async Task a_req_whose_call_failed_is_closed_and_taken_off_the_grain_which_may_have_taken_it()
+    {
+        var grain = new CallRecordingGrain { FailingSubscribes = 1 };
+        var activation = Guid.NewGuid();
+        var shard = new GatewayShard("failed/0", grain) { Activation = activation };
+        var (connection, sent) = GatewayHarness.Connect(fixture, shard, 10);
+
+        await connection.Subscriptions.OpenAsync("feed", [new Filter { Kinds = [1] }]);
+        Assert.Equal(["""["CLOSED","feed","error: could not open the subscription; try again"]"""], await sent.AtLeastAsync(1));
+        // Under the REQ's own name, no later REQ of the id would replace it on the grain: it would match on for nothing.
+        Assert.Equal(grain.Subscribed, grain.Unsubscribed);
+
+        await connection.Subscriptions.OpenAsync("feed", [new Filter { Kinds = [1] }]);   // the client tries again
+        await shard.DeliverAsync(new DeliveryBatch([Delivery.EndOfStoredEvents(10, grain.Subscribed[0]), Delivery.EndOfStoredEvents(10, grain.Subscribed[1])], activation, 1));
+        await sent.AtLeastAsync(2);
+        await Task.Delay(100);
+        Assert.Equal(["""["CLOSED","feed","error: could not open the subscription; try again"]""", """["EOSE","feed"]"""], sent.Read());
+        Assert.Single(grain.Unsubscribed);
+    }
+
     private static string Json(NostrEvent evt) => System.Text.Encoding.UTF8.GetString(evt.Json);
 }
