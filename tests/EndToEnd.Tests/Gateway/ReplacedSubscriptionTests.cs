@@ -20,10 +20,7 @@ public sealed class ReplacedSubscriptionTests(RelayFixture fixture)
     [Fact]
     public async Task what_the_earlier_req_of_an_id_was_sent_after_a_later_one_replaced_it_goes_nowhere()
     {
-        var grain = new CallRecordingGrain();
-        var activation = Guid.NewGuid();
-        var shard = new GatewayShard("replaced/0", grain) { Activation = activation };
-        var (connection, sent) = GatewayHarness.Connect(fixture, shard, 7);
+        var (grain, activation, shard, connection, sent) = Start("replaced", 7);
 
         await connection.Subscriptions.OpenAsync("feed", [new Filter { Kinds = [1] }]);
         await connection.Subscriptions.OpenAsync("feed", [new Filter { Kinds = [7] }]);
@@ -45,10 +42,7 @@ public sealed class ReplacedSubscriptionTests(RelayFixture fixture)
     [Fact]
     public async Task a_req_that_opens_a_closed_id_again_gets_nothing_of_the_closed_one()
     {
-        var grain = new CallRecordingGrain();
-        var activation = Guid.NewGuid();
-        var shard = new GatewayShard("reopened/0", grain) { Activation = activation };
-        var (connection, sent) = GatewayHarness.Connect(fixture, shard, 8);
+        var (grain, activation, shard, connection, sent) = Start("reopened", 8);
 
         await connection.Subscriptions.OpenAsync("feed", [new Filter { Kinds = [1] }]);
         await connection.Subscriptions.CloseAsync("feed");
@@ -67,10 +61,7 @@ public sealed class ReplacedSubscriptionTests(RelayFixture fixture)
     [Fact]
     public async Task a_client_id_holding_the_key_separator_is_told_apart_from_a_later_req_of_a_shorter_id()
     {
-        var grain = new CallRecordingGrain();
-        var activation = Guid.NewGuid();
-        var shard = new GatewayShard("separator/0", grain) { Activation = activation };
-        var (connection, sent) = GatewayHarness.Connect(fixture, shard, 9);
+        var (grain, activation, shard, connection, sent) = Start("separator", 9);
 
         await connection.Subscriptions.OpenAsync("a#2", [new Filter { Kinds = [1] }]);   // named "a#2#1" on the grain
         await connection.Subscriptions.OpenAsync("a", [new Filter { Kinds = [7] }]);     // named "a#2"
@@ -86,10 +77,7 @@ public sealed class ReplacedSubscriptionTests(RelayFixture fixture)
     [Fact]
     public async Task a_req_whose_call_failed_is_closed_and_taken_off_the_grain_which_may_have_taken_it()
     {
-        var grain = new CallRecordingGrain { FailingSubscribes = 1 };
-        var activation = Guid.NewGuid();
-        var shard = new GatewayShard("failed/0", grain) { Activation = activation };
-        var (connection, sent) = GatewayHarness.Connect(fixture, shard, 10);
+        var (grain, activation, shard, connection, sent) = Start("failed", 10, failingSubscribes: 1);
 
         await connection.Subscriptions.OpenAsync("feed", [new Filter { Kinds = [1] }]);
         Assert.Equal(["""["CLOSED","feed","error: could not open the subscription; try again"]"""], await sent.AtLeastAsync(1));
@@ -102,6 +90,17 @@ public sealed class ReplacedSubscriptionTests(RelayFixture fixture)
         await Task.Delay(100);
         Assert.Equal(["""["CLOSED","feed","error: could not open the subscription; try again"]""", """["EOSE","feed"]"""], sent.Read());
         Assert.Single(grain.Unsubscribed);
+    }
+
+    /// <summary>A gateway shard on one grain activation that records its calls, and one connection to it.</summary>
+    private (CallRecordingGrain Grain, Guid Activation, GatewayShard Shard, RelayConnection Connection, SentFrames Sent) Start(
+        string name, long connectionId, int failingSubscribes = 0)
+    {
+        var grain = new CallRecordingGrain { FailingSubscribes = failingSubscribes };
+        var activation = Guid.NewGuid();
+        var shard = new GatewayShard(name + "/0", grain) { Activation = activation };
+        var (connection, sent) = GatewayHarness.Connect(fixture, shard, connectionId);
+        return (grain, activation, shard, connection, sent);
     }
 
     private static string Json(NostrEvent evt) => System.Text.Encoding.UTF8.GetString(evt.Json);
